@@ -1,0 +1,314 @@
+/**
+ * The JSON-safe codec: how task inputs, outputs and log fields are written to
+ * the event log and sent to workers.
+ *
+ * Plain JSON values (null, booleans, finite numbers, strings, arrays, plain
+ * objects) are written as themselves. Everything else becomes an object
+ * tagged with the key `$t`:
+ *
+ * | value | encoding |
+ * |---|---|
+ * | `undefined` | `{"$t":"undefined"}` |
+ * | `NaN`, `Infinity`, `-Infinity`, `-0` | `{"$t":"number","v":"NaN"}` |
+ * | bigint | `{"$t":"bigint","v":"123"}` |
+ * | Date | `{"$t":"date","v":"2026-01-01T00:00:00.000Z"}` (invalid date: `v` null) |
+ * | Map | `{"$t":"map","v":[[key, value], ...]}` |
+ * | Set | `{"$t":"set","v":[value, ...]}` |
+ * | typed array / ArrayBuffer / DataView | `{"$t":"bytes","type":"Uint8Array","v":"<base64>"}` |
+ * | circular reference | `{"$t":"ref","path":["a","b"]}` (path from the root value) |
+ * | function | `{"$t":"function","name":"f"}` (lenient mode only) |
+ * | symbol | `{"$t":"symbol","v":"description"}` (lenient mode only) |
+ * | Error | `{"$t":"error","v":{name,message,code,stack}}` |
+ * | `From(handle, path)` in inputs | `{"$t":"from","id":"root/square#1","path":[]}` |
+ * | plain object that has its own `$t` key | `{"$t":"object","v":{...}}` |
+ * | class instance | its own enumerable properties, like a plain object |
+ *
+ * In `strict` mode (inputs and outputs, which must be data) functions and
+ * symbols throw a {@link SerializationError} naming the path; in lenient mode
+ * (log fields) they are encoded so a log line is never lost.
+ */
+import { ErrorCodes, SerializationError, serializeError } from "../errors.ts";
+import { FROM_BRAND } from "../task/from.ts";
+
+/** A JSON value, as written to the log. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export interface EncodeOptions {
+  /** Throw on functions and symbols instead of encoding them. Default `true`. */
+  readonly strict?: boolean;
+  /** Name of the value in error messages, e.g. `inputs`. Default `value`. */
+  readonly label?: string;
+}
+
+const TAG = "$t";
+
+const typedArrays: Record<string, new (buffer: ArrayBuffer) => ArrayBufferView> = {
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+};
+
+function pathText(label: string, path: readonly (string | number)[]): string {
+  let out = label;
+  for (const p of path) out += typeof p === "number" ? `[${p}]` : /^[A-Za-z_$][\w$]*$/.test(p) ? `.${p}` : `[${JSON.stringify(p)}]`;
+  return out;
+}
+
+/** Encodes `value` into its JSON-safe form (see the module docs for the table). */
+export function encode(value: unknown, options: EncodeOptions = {}): Json {
+  // Fast path: most task values are primitives or shallow plain data.
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return value;
+    case "number":
+      if (Number.isFinite(value) && !Object.is(value, -0)) return value;
+      break;
+    default:
+      if (value === null) return null;
+  }
+  const strict = options.strict ?? true;
+  const label = options.label ?? "value";
+  const seen = new Map<object, (string | number)[]>();
+  const path: (string | number)[] = [];
+
+  const walk = (v: unknown): Json => {
+    switch (typeof v) {
+      case "string":
+      case "boolean":
+        return v;
+      case "number":
+        if (Number.isFinite(v) && !Object.is(v, -0)) return v;
+        return { [TAG]: "number", v: Object.is(v, -0) ? "-0" : String(v) };
+      case "undefined":
+        return { [TAG]: "undefined" };
+      case "bigint":
+        return { [TAG]: "bigint", v: v.toString() };
+      case "function":
+        if (strict)
+          throw new SerializationError(
+            ErrorCodes.NOT_SERIALIZABLE,
+            `${pathText(label, path)} is a function; task inputs and outputs must be data (pass a value, or spawn a task that computes it)`,
+            { path: pathText(label, path) },
+          );
+        return { [TAG]: "function", name: v.name };
+      case "symbol":
+        if (strict)
+          throw new SerializationError(
+            ErrorCodes.NOT_SERIALIZABLE,
+            `${pathText(label, path)} is a symbol; task inputs and outputs must be data (use a string instead)`,
+            { path: pathText(label, path) },
+          );
+        return { [TAG]: "symbol", v: v.description ?? "" };
+      case "object":
+        break;
+    }
+    if (v === null) return null;
+    const obj = v as object;
+    const earlier = seen.get(obj);
+    if (earlier) return { [TAG]: "ref", path: earlier };
+    if ((obj as Record<symbol, unknown>)[FROM_BRAND] === true) {
+      const ref = obj as unknown as { id: string; path: readonly (string | number)[] };
+      return { [TAG]: "from", id: ref.id, path: [...ref.path] };
+    }
+    seen.set(obj, path.slice());
+    try {
+      if (Array.isArray(obj)) {
+        const out: Json[] = new Array<Json>(obj.length);
+        for (let i = 0; i < obj.length; i++) {
+          path.push(i);
+          out[i] = walk(obj[i]);
+          path.pop();
+        }
+        return out;
+      }
+      if (obj instanceof Date) return { [TAG]: "date", v: Number.isNaN(obj.getTime()) ? null : obj.toISOString() };
+      if (obj instanceof Map) {
+        const entries: Json[] = [];
+        let i = 0;
+        for (const [k, val] of obj) {
+          path.push(i++);
+          path.push(0);
+          const ek = walk(k);
+          path[path.length - 1] = 1;
+          const ev = walk(val);
+          path.pop();
+          path.pop();
+          entries.push([ek, ev]);
+        }
+        return { [TAG]: "map", v: entries };
+      }
+      if (obj instanceof Set) {
+        const items: Json[] = [];
+        let i = 0;
+        for (const item of obj) {
+          path.push(i++);
+          items.push(walk(item));
+          path.pop();
+        }
+        return { [TAG]: "set", v: items };
+      }
+      if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) {
+        const bytes =
+          obj instanceof ArrayBuffer ? new Uint8Array(obj) : new Uint8Array(obj.buffer, obj.byteOffset, obj.byteLength);
+        const type = obj instanceof ArrayBuffer ? "ArrayBuffer" : obj instanceof DataView ? "DataView" : obj.constructor.name;
+        return { [TAG]: "bytes", type, v: Buffer.from(bytes).toString("base64") };
+      }
+      if (obj instanceof Error) {
+        const e = serializeError(obj);
+        return { [TAG]: "error", v: { name: e.name, message: e.message, code: e.code, stack: e.stack ?? null } };
+      }
+      const out: { [key: string]: Json } = {};
+      const record = obj as Record<string, unknown>;
+      for (const key of Object.keys(record)) {
+        path.push(key);
+        out[key] = walk(record[key]);
+        path.pop();
+      }
+      if (Object.prototype.hasOwnProperty.call(out, TAG)) return { [TAG]: "object", v: out };
+      return out;
+    } finally {
+      seen.delete(obj);
+      // A value seen twice on different branches (a DAG, not a cycle) is
+      // written twice; only true cycles become refs. Re-register for
+      // siblings below the same ancestor is not needed: cycles can only point
+      // to ancestors, which are still in `seen`.
+    }
+  };
+  return walk(value);
+}
+
+/** Decodes a value written by {@link encode}. `decode(encode(x))` deep-equals `x` for every supported type. */
+export function decode(value: Json): unknown {
+  if (value === null || typeof value !== "object") return value;
+  const root: { v: unknown } = { v: undefined };
+  const refs: { holder: Record<string | number, unknown> | unknown[]; key: string | number; path: (string | number)[] }[] = [];
+  const ancestors: unknown[] = [];
+
+  const walk = (v: Json, holder: Record<string | number, unknown> | unknown[], key: string | number): unknown => {
+    if (v === null || typeof v !== "object") return v;
+    if (Array.isArray(v)) {
+      const out: unknown[] = new Array<unknown>(v.length);
+      ancestors.push(out);
+      for (let i = 0; i < v.length; i++) out[i] = walk(v[i] as Json, out, i);
+      ancestors.pop();
+      return out;
+    }
+    const tag = v[TAG];
+    if (typeof tag === "string") {
+      const payload = v["v"];
+      switch (tag) {
+        case "undefined":
+          return undefined;
+        case "number":
+          return payload === "-0" ? -0 : Number(payload);
+        case "bigint":
+          return BigInt(payload as string);
+        case "date":
+          return new Date(payload === null ? Number.NaN : (payload as string));
+        case "map": {
+          const m = new Map<unknown, unknown>();
+          ancestors.push(m);
+          for (const pair of payload as Json[][]) {
+            const tmp: unknown[] = [undefined, undefined];
+            m.set(walk(pair[0] as Json, tmp, 0), walk(pair[1] as Json, tmp, 1));
+          }
+          ancestors.pop();
+          return m;
+        }
+        case "set": {
+          const s = new Set<unknown>();
+          ancestors.push(s);
+          const tmp: unknown[] = [];
+          for (const item of payload as Json[]) s.add(walk(item, tmp, 0));
+          ancestors.pop();
+          return s;
+        }
+        case "bytes": {
+          const buf = Buffer.from(payload as string, "base64");
+          const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+          const type = v["type"] as string;
+          if (type === "ArrayBuffer") return ab;
+          if (type === "DataView") return new DataView(ab);
+          const Ctor = typedArrays[type] ?? Uint8Array;
+          return new Ctor(ab);
+        }
+        case "error": {
+          const p = payload as { name: string; message: string; code: string; stack: string | null };
+          const e = new Error(p.message);
+          e.name = p.name;
+          (e as Error & { code: string }).code = p.code;
+          if (p.stack !== null) e.stack = p.stack;
+          return e;
+        }
+        case "from":
+          return { [FROM_BRAND]: true, id: v["id"], runId: "", path: v["path"] };
+        case "ref":
+          refs.push({ holder, key, path: v["path"] as (string | number)[] });
+          return undefined;
+        case "function": {
+          const name = typeof v["name"] === "string" ? v["name"] : "";
+          const fn = () => {
+            throw new SerializationError(ErrorCodes.NOT_SERIALIZABLE, `function ${name} was encoded in the log and cannot be called`);
+          };
+          Object.defineProperty(fn, "name", { value: name });
+          return fn;
+        }
+        case "symbol":
+          return Symbol(payload as string);
+        case "object": {
+          const inner = payload as { [k: string]: Json };
+          const out: Record<string, unknown> = {};
+          ancestors.push(out);
+          for (const k of Object.keys(inner)) out[k] = walk(inner[k] as Json, out, k);
+          ancestors.pop();
+          return out;
+        }
+        default:
+          break; // unknown tag from a newer version: keep as plain object
+      }
+    }
+    const out: Record<string, unknown> = {};
+    ancestors.push(out);
+    for (const k of Object.keys(v)) out[k] = walk(v[k] as Json, out, k);
+    ancestors.pop();
+    return out;
+  };
+  root.v = walk(value, root as unknown as Record<string, unknown>, "v");
+  // Resolve circular references once the whole tree exists.
+  for (const r of refs) {
+    let target: unknown = root.v;
+    for (const p of r.path) target = getChild(target, p);
+    if (r.holder instanceof Map || r.holder instanceof Set) continue;
+    (r.holder as Record<string | number, unknown>)[r.key] = target;
+  }
+  return root.v;
+}
+
+function getChild(v: unknown, key: string | number): unknown {
+  if (v instanceof Map) {
+    const entry = [...v.entries()][key as number];
+    return entry;
+  }
+  if (v instanceof Set) return [...v][key as number];
+  if (v !== null && typeof v === "object") return (v as Record<string | number, unknown>)[key];
+  return undefined;
+}
+
+/** Follows a `From` path (`"a.b[0]"` or `["a","b",0]`) into a decoded value. */
+export function getPath(value: unknown, path: readonly (string | number)[]): unknown {
+  let cur = value;
+  for (const p of path) {
+    if (cur === null || cur === undefined) return undefined;
+    cur = cur instanceof Map ? cur.get(p) : (cur as Record<string | number, unknown>)[p];
+  }
+  return cur;
+}

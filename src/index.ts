@@ -1,0 +1,45 @@
+/**
+ * Trellis: a workflow engine for DAGs that grow while they run.
+ * Named exports only; see docs/ for the concepts.
+ */
+export { task } from "./task/define.ts";
+export type { TaskDefinition, TaskOptions, TaskFn, AnyTask, InputsOf, OutputOf } from "./task/define.ts";
+export { From } from "./task/from.ts";
+export type { TaskHandle, FromRef, Wired, OutputsOf } from "./task/from.ts";
+export type { ExecutionContext, SpawnOptions } from "./task/context.ts";
+export { registry, TaskRegistry } from "./task/registry.ts";
+export {
+  LimitedSpawns,
+  MaxParallelism,
+  NoNewNodes,
+  NoNewEdges,
+  OnlySpecificNodesAllowed,
+  OnlySpecificEdgesAllowed,
+} from "./promises/constructors.ts";
+export type { PromiseOptions } from "./promises/constructors.ts";
+export { run, isMain, createExecutor } from "./runtime/run.ts";
+export type { RunOptions, RunResult } from "./runtime/run.ts";
+export type { RunObserver } from "./runtime/engine.ts";
+export type { Executor, ExecutorKind, EngineLink } from "./runtime/executor.ts";
+export {
+  TrellisError,
+  TaskDefinitionError,
+  TaskFailedError,
+  TaskTimeoutError,
+  WorkerCrashError,
+  DeadlockError,
+  PromiseViolationError,
+  SerializationError,
+  TaskCancelledError,
+  ErrorCodes,
+  serializeError,
+  deserializeError,
+  hasCode,
+} from "./errors.ts";
+export type { ErrorCode, SerializedError } from "./errors.ts";
+export { encode, decode } from "./events/codec.ts";
+export type { Json } from "./events/codec.ts";
+export type { TrellisEvent, EventType, EventOf, TaskStatus, RunStatus, PromiseSpec, PlanDiff, ViolationPolicy } from "./events/types.ts";
+export { applyEvent, foldEvents } from "./plan/fold.ts";
+export { createPlan } from "./plan/plan.ts";
+export type { Plan, PlanNode, PlanEdge, Placeholder } from "./plan/plan.ts";

@@ -1,0 +1,203 @@
+/**
+ * The event fold: the only code that changes a plan. The engine appends an
+ * event and folds it; `trellis render` folds the same lines from the log, so
+ * the live plan and a replayed plan are equal at every step.
+ */
+import type { TrellisEvent } from "../events/types.ts";
+import { FINISHED } from "../events/types.ts";
+import type { Plan, PlanNode } from "./plan.ts";
+import { createPlan, edgeKey } from "./plan.ts";
+
+function setStatus(plan: Plan, node: PlanNode, status: PlanNode["status"]): void {
+  plan.counts[node.status]--;
+  plan.counts[status]++;
+  node.status = status;
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+function removePlaceholderTree(plan: Plan, id: string, state: "taken" | "removed"): void {
+  const p = plan.placeholders.get(id);
+  if (!p) return;
+  if (p.state === "open") p.state = state;
+  for (const child of p.children) removePlaceholderTree(plan, child, "removed");
+}
+
+/** Applies one event to the plan. Unknown event types are ignored (forward compatibility). */
+export function applyEvent(plan: Plan, event: TrellisEvent): void {
+  plan.seq = event.seq;
+  switch (event.type) {
+    case "run.started":
+      plan.runId = event.runId;
+      plan.root = event.data.root;
+      plan.status = "running";
+      return;
+    case "task.created": {
+      const d = event.data;
+      const node: PlanNode = {
+        id: d.id,
+        task: d.task,
+        parent: d.parent,
+        labels: d.labels,
+        inputs: d.inputs,
+        priority: d.priority,
+        order: event.seq,
+        status: "pending",
+        attempt: 0,
+        output: undefined,
+        emitted: false,
+        error: undefined,
+        waitingOn: undefined,
+        placeholder: d.placeholder,
+        children: [],
+        childCounts: new Map(),
+        reason: undefined,
+      };
+      plan.nodes.set(d.id, node);
+      plan.counts.pending++;
+      if (d.parent !== null) {
+        const parent = plan.nodes.get(d.parent);
+        if (parent) {
+          parent.children.push(d.id);
+          parent.childCounts.set(d.task, (parent.childCounts.get(d.task) ?? 0) + 1);
+        }
+      }
+      if (d.placeholder !== null) {
+        const p = plan.placeholders.get(d.placeholder);
+        if (p) {
+          removePlaceholderTree(plan, p.id, "taken");
+          p.takenBy = d.id;
+        }
+      }
+      return;
+    }
+    case "edge.created": {
+      const { from, to, kind } = event.data;
+      const key = edgeKey(from, to, kind);
+      if (plan.edgeKeys.has(key)) return;
+      plan.edgeKeys.add(key);
+      plan.edges.push({ from, to, kind });
+      if (kind === "data") {
+        push(plan.producers, to, from);
+        push(plan.consumers, from, to);
+      }
+      return;
+    }
+    case "preview.materialized": {
+      const { owner, placeholders, edges } = event.data;
+      for (const p of placeholders) {
+        plan.placeholders.set(p.id, {
+          id: p.id,
+          task: p.task,
+          parent: p.parent,
+          owner,
+          state: "open",
+          takenBy: null,
+          children: [],
+        });
+        const parentPh = plan.placeholders.get(p.parent);
+        if (parentPh) parentPh.children.push(p.id);
+        push(plan.placeholderChildren, p.parent, p.id);
+      }
+      for (const e of edges) push(plan.placeholderEdges, owner, { from: e.from, to: e.to });
+      return;
+    }
+    case "preview.pruned":
+      for (const id of event.data.placeholders) removePlaceholderTree(plan, id, "removed");
+      return;
+    case "promise.declared": {
+      const declared = { pid: event.data.pid, owner: event.data.owner, source: event.data.source, spec: event.data.promise };
+      plan.promises.push(declared);
+      push(plan.promisesByOwner, declared.owner, declared);
+      return;
+    }
+    case "task.started": {
+      const node = plan.nodes.get(event.data.id);
+      if (!node) return;
+      node.attempt = event.data.attempt;
+      setStatus(plan, node, "running");
+      return;
+    }
+    case "task.waiting": {
+      const node = plan.nodes.get(event.data.id);
+      if (!node) return;
+      node.waitingOn = event.data.on;
+      setStatus(plan, node, "waiting");
+      return;
+    }
+    case "task.resumed": {
+      const node = plan.nodes.get(event.data.id);
+      if (!node) return;
+      node.waitingOn = undefined;
+      setStatus(plan, node, "running");
+      return;
+    }
+    case "task.emitted": {
+      const node = plan.nodes.get(event.data.id);
+      if (!node) return;
+      node.output = event.data.output;
+      node.emitted = true;
+      return;
+    }
+    case "task.retrying": {
+      const node = plan.nodes.get(event.data.id);
+      if (!node) return;
+      node.error = event.data.error;
+      node.waitingOn = undefined;
+      setStatus(plan, node, "pending");
+      return;
+    }
+    case "task.succeeded": {
+      const node = plan.nodes.get(event.data.id);
+      if (!node || FINISHED.has(node.status)) return;
+      if (!node.emitted) node.output = event.data.output;
+      node.waitingOn = undefined;
+      setStatus(plan, node, "succeeded");
+      if (node.id === plan.root) plan.output = node.output;
+      return;
+    }
+    case "task.failed": {
+      const node = plan.nodes.get(event.data.id);
+      if (!node || FINISHED.has(node.status)) return;
+      node.error = event.data.error;
+      node.waitingOn = undefined;
+      setStatus(plan, node, "failed");
+      return;
+    }
+    case "task.skipped":
+    case "task.cancelled": {
+      const node = plan.nodes.get(event.data.id);
+      if (!node || FINISHED.has(node.status)) return;
+      node.reason = event.type === "task.skipped" ? event.data.because : event.data.reason;
+      node.waitingOn = undefined;
+      setStatus(plan, node, event.type === "task.skipped" ? "skipped" : "cancelled");
+      return;
+    }
+    case "promise.violated":
+      plan.violations++;
+      return;
+    case "run.finished":
+      plan.status = event.data.status;
+      return;
+    case "task.log":
+    case "task.warning":
+    case "run.deadlock":
+      return;
+    default: {
+      const unknown: never = event;
+      void unknown;
+      return;
+    }
+  }
+}
+
+/** Folds a sequence of events into a fresh plan. */
+export function foldEvents(events: Iterable<TrellisEvent>): Plan {
+  const plan = createPlan();
+  for (const e of events) applyEvent(plan, e);
+  return plan;
+}

@@ -1,0 +1,725 @@
+/**
+ * The run loop. It owns one plan and changes it only by committing events
+ * (appended to the log, then folded); it reacts to calls from running tasks
+ * (the {@link EngineLink}), asks the scheduler what to start next, and hands
+ * attempts to an executor.
+ */
+import {
+  DeadlockError,
+  ErrorCodes,
+  PromiseViolationError,
+  TaskFailedError,
+  TaskTimeoutError,
+  TrellisError,
+  serializeError,
+} from "../errors.ts";
+import type { SerializedError } from "../errors.ts";
+import type { Json } from "../events/codec.ts";
+import { decode, encode, getPath } from "../events/codec.ts";
+import type { EventDataMap, EventType, PlanDiff, PromiseSpec, RunStatus, TrellisEvent, ViolationPolicy } from "../events/types.ts";
+import { EVENT_VERSION, FINISHED } from "../events/types.ts";
+import type { EventSink } from "../events/writer.ts";
+import { applyEvent } from "../plan/fold.ts";
+import type { Plan, PlanNode } from "../plan/plan.ts";
+import { createPlan, edgeKey, nextOpenPlaceholder } from "../plan/plan.ts";
+import { expandPreview } from "../preview/placeholders.ts";
+import { NoNewEdges, NoNewNodes, referencedTasks } from "../promises/constructors.ts";
+import { capsFor, validateDiff } from "../promises/validate.ts";
+import { Scheduler } from "../scheduler/scheduler.ts";
+import type { AnyTask } from "../task/define.ts";
+import type { TaskRegistry } from "../task/registry.ts";
+import type { EngineLink, Executor, SpawnRequest, TaskOutcome, TaskRef, WaitOutcome } from "./executor.ts";
+
+/** Watches a run: gets every event after it is folded, and a call at the end of each scheduler step. */
+export interface RunObserver {
+  onEvent?(event: TrellisEvent, plan: Plan): void;
+  onStep?(plan: Plan): void;
+  /** Called once when the run ended; the run waits for it (e.g. pending images). */
+  close?(plan: Plan): Promise<void>;
+}
+
+export interface EngineOptions {
+  readonly runId: string;
+  readonly executor: Executor;
+  readonly registry: TaskRegistry;
+  readonly sink: EventSink;
+  readonly onViolation: ViolationPolicy;
+  readonly observers: readonly RunObserver[];
+  readonly signal: AbortSignal | undefined;
+  readonly now: () => Date;
+}
+
+interface WaitRecord {
+  readonly task: string;
+  readonly attempt: number;
+  readonly waitId: number;
+  readonly ids: readonly string[];
+  remaining: number;
+  done: boolean;
+}
+
+interface LiveTask {
+  readonly attempt: number;
+  holdsSlot: boolean;
+  resumeQueued: boolean;
+  /** Waits answered while the task was suspended, delivered when it resumes. */
+  readonly answered: { waitId: number; outcome: WaitOutcome }[];
+  /** Errors of refused spawns and promises (reject policy), raised at the next wait or at the end. */
+  readonly errors: SerializedError[];
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** The summary of a finished run, as the engine sees it. */
+export interface EngineResult {
+  readonly status: RunStatus;
+  readonly output: Json;
+  readonly error: SerializedError | null;
+  readonly plan: Plan;
+  readonly durationMs: number;
+}
+
+export class Engine implements EngineLink {
+  readonly plan: Plan;
+  readonly #o: EngineOptions;
+  readonly #scheduler: Scheduler;
+  readonly #live = new Map<string, LiveTask>();
+  readonly #blockers = new Map<string, number>();
+  readonly #waiters = new Map<string, WaitRecord[]>();
+  #retryTimers = new Set<ReturnType<typeof setTimeout>>();
+  #seq = 0;
+  #pid = 0;
+  #pumpQueued = false;
+  #ending: RunStatus | null = null;
+  #error: SerializedError | null = null;
+  #startedAt = 0;
+  #resolve!: (r: EngineResult) => void;
+  readonly #done: Promise<EngineResult>;
+
+  constructor(options: EngineOptions) {
+    this.#o = options;
+    this.plan = createPlan(options.runId);
+    this.#scheduler = new Scheduler(Math.max(1, options.executor.concurrency), (id) => capsFor(this.plan, id));
+    this.#done = new Promise((resolve) => {
+      this.#resolve = resolve;
+    });
+  }
+
+  // ---------------------------------------------------------------- events
+
+  #commit<K extends EventType>(type: K, data: EventDataMap[K]): void {
+    const event = {
+      v: EVENT_VERSION,
+      seq: ++this.#seq,
+      ts: this.#o.now().toISOString(),
+      runId: this.#o.runId,
+      type,
+      data,
+    } as unknown as TrellisEvent;
+    this.#o.sink.write(event);
+    applyEvent(this.plan, event);
+    for (const ob of this.#o.observers) ob.onEvent?.(event, this.plan);
+  }
+
+  // ---------------------------------------------------------------- start
+
+  /** Starts the run from `root` and resolves when it ended. */
+  async start(root: AnyTask, inputs: unknown, modules: readonly string[]): Promise<EngineResult> {
+    this.#startedAt = performance.now();
+    const o = this.#o;
+    let encoded: Json;
+    try {
+      encoded = encode(inputs, { strict: true, label: `inputs of ${root.name}` });
+    } catch (error) {
+      encoded = null;
+      this.#commitStarted(root, null);
+      this.#error = serializeError(error);
+      this.#finish("failed");
+      return this.#done;
+    }
+    this.#commitStarted(root, encoded);
+    try {
+      await o.executor.start(this, modules);
+    } catch (error) {
+      this.#error = serializeError(error);
+      this.#finish("failed");
+      return this.#done;
+    }
+    if (o.signal) {
+      if (o.signal.aborted) this.#stopAll("cancelled", "the run was cancelled before it started");
+      else o.signal.addEventListener("abort", () => this.#stopAll("cancelled", "the run was cancelled"), { once: true });
+    }
+    if (this.#ending === null) {
+      this.#create(null, root.name, root, encoded, [], [], null);
+      this.#pump();
+    }
+    return this.#done;
+  }
+
+  #commitStarted(root: AnyTask, inputs: Json): void {
+    const o = this.#o;
+    this.#commit("run.started", {
+      root: root.name,
+      task: root.name,
+      inputs,
+      options: { executor: o.executor.kind, workers: o.executor.concurrency, onViolation: o.onViolation },
+    });
+  }
+
+  // ---------------------------------------------------------------- plan growth
+
+  /** Adds an instance (already validated) with its edges and preview, and queues it when ready. */
+  #create(
+    parent: PlanNode | null,
+    id: string,
+    def: AnyTask,
+    inputs: Json,
+    producers: readonly string[],
+    extraLabels: readonly string[],
+    priority: number | null,
+    placeholder: string | null = null,
+  ): void {
+    const labels = extraLabels.length === 0 ? def.labels : [...new Set([...def.labels, ...extraLabels])];
+    this.#commit("task.created", {
+      id,
+      task: def.name,
+      parent: parent ? parent.id : null,
+      labels: [...labels],
+      inputs,
+      placeholder,
+      priority: priority ?? def.priority,
+    });
+    if (parent) this.#commit("edge.created", { from: parent.id, to: id, kind: "lineage" });
+    for (const p of producers) this.#commit("edge.created", { from: p, to: id, kind: "data" });
+    if (def.calls.length > 0) {
+      const preview = expandPreview(def, id);
+      this.#commit("preview.materialized", { owner: id, placeholders: preview.placeholders, edges: preview.edges });
+    }
+    let blocking = 0;
+    for (const p of producers) {
+      const producer = this.plan.nodes.get(p) as PlanNode;
+      if (producer.status === "succeeded" || producer.emitted) continue;
+      if (FINISHED.has(producer.status)) {
+        this.#settle(id, "skipped", `producer ${p} ${producer.status}`);
+        return;
+      }
+      blocking++;
+    }
+    if (blocking > 0) this.#blockers.set(id, blocking);
+    else this.#queueStart(this.plan.nodes.get(id) as PlanNode);
+  }
+
+  #queueStart(node: PlanNode): void {
+    this.#scheduler.push({ id: node.id, kind: "start", priority: node.priority, order: node.order });
+  }
+
+  #diffFor(parent: PlanNode, req: SpawnRequest, def: AnyTask, placeholder: string | null, labels: readonly string[]): PlanDiff {
+    const plan = this.plan;
+    const edges: PlanDiff["edges"][number][] = [
+      { from: parent.id, to: req.id, kind: "lineage", fromTask: parent.task, toTask: def.name, declared: placeholder !== null },
+    ];
+    const declaredEdges = plan.placeholderEdges.get(parent.id);
+    for (const p of req.producers) {
+      const producer = plan.nodes.get(p) as PlanNode;
+      const declared =
+        placeholder !== null &&
+        producer.placeholder !== null &&
+        declaredEdges !== undefined &&
+        declaredEdges.some((e) => e.from === producer.placeholder && e.to === placeholder);
+      edges.push({ from: p, to: req.id, kind: "data", fromTask: producer.task, toTask: def.name, declared });
+    }
+    return { by: parent.id, nodes: [{ id: req.id, task: def.name, parent: parent.id, labels, placeholder }], edges };
+  }
+
+  spawn(ref: TaskRef, req: SpawnRequest): void {
+    const live = this.#current(ref);
+    if (!live) return;
+    const parent = this.plan.nodes.get(ref.id) as PlanNode;
+    const existing = this.plan.nodes.get(req.id);
+    if (existing) {
+      // A retried attempt spawns the same ids again: keep the earlier child.
+      if (existing.parent === ref.id && existing.task === req.task && ref.attempt > 1) return;
+      live.errors.push(serializeError(new TrellisError(ErrorCodes.INVALID_INPUT, `${ref.id}: an instance ${req.id} already exists`, { id: req.id })));
+      return;
+    }
+    const def = this.#o.registry.get(req.task);
+    if (!def) {
+      live.errors.push(
+        serializeError(
+          new TrellisError(
+            ErrorCodes.UNKNOWN_TASK,
+            `${ref.id} spawned "${req.task}", which is not registered in the engine; define it with task() at the top level of a module the workflow imports`,
+            { id: ref.id, task: req.task },
+          ),
+        ),
+      );
+      return;
+    }
+    for (const p of req.producers)
+      if (!this.plan.nodes.has(p)) {
+        live.errors.push(
+          serializeError(
+            new TrellisError(ErrorCodes.UNKNOWN_INSTANCE, `${ref.id}: From(${p}) in the inputs of ${req.id} refers to no instance of this run`, {
+              id: req.id,
+              producer: p,
+            }),
+          ),
+        );
+        return;
+      }
+    const labels = req.labels.length === 0 ? def.labels : [...new Set([...def.labels, ...req.labels])];
+    const placeholder = nextOpenPlaceholder(this.plan, parent.id, def.name)?.id ?? null;
+    const diff = this.#diffFor(parent, req, def, placeholder, labels);
+    const violation = validateDiff(this.plan, diff);
+    if (violation) {
+      const p = violation.promise;
+      this.#commit("promise.violated", {
+        pid: p.pid,
+        promise: p.spec.kind,
+        spec: p.spec,
+        owner: p.owner,
+        by: ref.id,
+        diff,
+        details: violation.details,
+        policy: this.#o.onViolation,
+      });
+      const error = new PromiseViolationError(
+        ErrorCodes.PROMISE_VIOLATION,
+        `${ref.id} broke ${p.spec.kind} (declared by ${p.owner}) by spawning ${req.task}: ${JSON.stringify(violation.details)}`,
+        { promise: p.spec.kind, owner: p.owner, by: ref.id, ...violation.details },
+      );
+      if (this.#o.onViolation === "halt") {
+        this.#error = serializeError(error);
+        this.#stopAll("halted", `halted: ${p.spec.kind} of ${p.owner} was broken by ${ref.id}`);
+      } else live.errors.push(serializeError(error));
+      return;
+    }
+    this.#create(parent, req.id, def, req.inputs, req.producers, req.labels, req.priority, placeholder);
+    this.#pump();
+  }
+
+  promise(ref: TaskRef, promises: readonly PromiseSpec[]): void {
+    const live = this.#current(ref);
+    if (!live) return;
+    for (const spec of promises) {
+      const error = this.#checkPromise(spec);
+      if (error) {
+        live.errors.push(serializeError(error));
+        continue;
+      }
+      this.#commit("promise.declared", { pid: ++this.#pid, owner: ref.id, source: "context", promise: spec });
+    }
+    this.#pump();
+  }
+
+  #checkPromise(spec: PromiseSpec): TrellisError | null {
+    if (spec === null || typeof spec !== "object" || typeof (spec as { kind?: unknown }).kind !== "string")
+      return new TrellisError(ErrorCodes.INVALID_PROMISE, "ctx.promise() takes promises made by LimitedSpawns(), MaxParallelism(), NoNewNodes(), ...");
+    for (const name of referencedTasks(spec))
+      if (!this.#o.registry.has(name))
+        return new TrellisError(ErrorCodes.INVALID_PROMISE, `${spec.kind} refers to "${name}", which is not a registered task`, { task: name });
+    return null;
+  }
+
+  log(ref: TaskRef, message: string, fields: Json): void {
+    if (!this.#current(ref)) return;
+    this.#commit("task.log", { id: ref.id, message, fields });
+  }
+
+  emit(ref: TaskRef, output: Json): void {
+    if (!this.#current(ref)) return;
+    const node = this.plan.nodes.get(ref.id) as PlanNode;
+    if (node.emitted) {
+      this.#commit("task.warning", { id: ref.id, code: "EMIT_TWICE", message: `${ref.id} called emit() again; only the first value is kept` });
+      return;
+    }
+    this.#commit("task.emitted", { id: ref.id, output });
+    this.#available(node);
+    this.#pump();
+  }
+
+  // ---------------------------------------------------------------- waits
+
+  wait(ref: TaskRef, waitId: number, ids: readonly string[]): void {
+    const live = this.#current(ref);
+    if (!live) return;
+    const answer = (outcome: WaitOutcome) => this.#o.executor.resume(ref, waitId, outcome);
+    const pendingError = live.errors.shift();
+    if (pendingError) return answer({ ok: false, error: pendingError });
+    let remaining = 0;
+    for (const id of ids) {
+      if (id === ref.id)
+        return answer({
+          ok: false,
+          error: serializeError(new DeadlockError(ErrorCodes.DEADLOCK, `${ref.id} waits for itself; it can never finish`, { id })),
+        });
+      const node = this.plan.nodes.get(id);
+      if (!node)
+        return answer({
+          ok: false,
+          error: serializeError(
+            new TrellisError(ErrorCodes.UNKNOWN_INSTANCE, `${ref.id} waits for ${id}, which is not an instance of this run (it was never spawned, or its spawn was refused)`, {
+              id,
+            }),
+          ),
+        });
+      if (node.status === "succeeded" || node.emitted) continue;
+      if (FINISHED.has(node.status)) return answer({ ok: false, error: this.#failedChildError(node) });
+      remaining++;
+    }
+    if (remaining === 0) return answer({ ok: true, outputs: ids.map((id) => this.#outputOf(id)) });
+    const record: WaitRecord = { task: ref.id, attempt: ref.attempt, waitId, ids, remaining, done: false };
+    for (const id of new Set(ids)) {
+      const node = this.plan.nodes.get(id) as PlanNode;
+      if (node.status === "succeeded" || node.emitted) continue;
+      const list = this.#waiters.get(id);
+      if (list) list.push(record);
+      else this.#waiters.set(id, [record]);
+    }
+    record.remaining = new Set(ids.filter((id) => !this.#isAvailable(id))).size;
+    if (live.holdsSlot) {
+      live.holdsSlot = false;
+      this.#scheduler.release(ref.id);
+      this.#commit("task.waiting", { id: ref.id, on: [...new Set(ids.filter((id) => !this.#isAvailable(id)))] });
+    }
+    this.#pump();
+  }
+
+  #isAvailable(id: string): boolean {
+    const n = this.plan.nodes.get(id);
+    return n !== undefined && (n.status === "succeeded" || n.emitted);
+  }
+
+  #outputOf(id: string): Json {
+    const out = this.plan.nodes.get(id)?.output;
+    return out === undefined ? { $t: "undefined" } : out;
+  }
+
+  #failedChildError(node: PlanNode): SerializedError {
+    const cause = node.error;
+    const what =
+      node.status === "failed"
+        ? `failed: ${cause?.message ?? "unknown error"}`
+        : `was ${node.status}${node.reason ? ` (${node.reason})` : ""}`;
+    const error = new TaskFailedError(ErrorCodes.TASK_FAILED, `${node.id} ${what}`, { id: node.id, status: node.status }, { cause: undefined });
+    const s = serializeError(error);
+    return cause ? { ...s, cause } : s;
+  }
+
+  #answerWait(record: WaitRecord, outcome: WaitOutcome): void {
+    if (record.done) return;
+    record.done = true;
+    const live = this.#live.get(record.task);
+    if (!live || live.attempt !== record.attempt) return;
+    const ref = { id: record.task, attempt: record.attempt };
+    if (live.holdsSlot) {
+      this.#o.executor.resume(ref, record.waitId, outcome);
+      return;
+    }
+    live.answered.push({ waitId: record.waitId, outcome });
+    if (!live.resumeQueued) {
+      live.resumeQueued = true;
+      const node = this.plan.nodes.get(record.task) as PlanNode;
+      this.#scheduler.push({ id: node.id, kind: "resume", priority: node.priority, order: node.order });
+    }
+  }
+
+  /** `node`'s output became available (it succeeded or emitted). */
+  #available(node: PlanNode): void {
+    const consumers = this.plan.consumers.get(node.id);
+    if (consumers)
+      for (const c of consumers) {
+        const left = this.#blockers.get(c);
+        if (left === undefined) continue;
+        if (left <= 1) {
+          this.#blockers.delete(c);
+          const consumer = this.plan.nodes.get(c) as PlanNode;
+          if (consumer.status === "pending") this.#queueStart(consumer);
+        } else this.#blockers.set(c, left - 1);
+      }
+    const records = this.#waiters.get(node.id);
+    if (records) {
+      this.#waiters.delete(node.id);
+      for (const r of records) {
+        if (r.done) continue;
+        r.remaining--;
+        if (r.remaining <= 0) this.#answerWait(r, { ok: true, outputs: r.ids.map((id) => this.#outputOf(id)) });
+      }
+    }
+  }
+
+  /** `node` finished without an output: its consumers are skipped and its waiters fail. */
+  #dead(node: PlanNode): void {
+    const consumers = this.plan.consumers.get(node.id);
+    if (consumers)
+      for (const c of consumers)
+        if (this.#blockers.has(c)) {
+          this.#blockers.delete(c);
+          this.#settle(c, "skipped", `producer ${node.id} ${node.status}`);
+        }
+    const records = this.#waiters.get(node.id);
+    if (records) {
+      this.#waiters.delete(node.id);
+      const error = this.#failedChildError(node);
+      for (const r of records) this.#answerWait(r, { ok: false, error });
+    }
+  }
+
+  // ---------------------------------------------------------------- running
+
+  #current(ref: TaskRef): LiveTask | undefined {
+    const live = this.#live.get(ref.id);
+    return live && live.attempt === ref.attempt && this.#ending === null ? live : undefined;
+  }
+
+  #pump(): void {
+    if (this.#pumpQueued) return;
+    this.#pumpQueued = true;
+    setImmediate(() => {
+      this.#pumpQueued = false;
+      this.#step();
+    });
+  }
+
+  #step(): void {
+    if (this.#ending !== null) return;
+    for (let entry = this.#scheduler.next(); entry; entry = this.#scheduler.next()) {
+      if (entry.kind === "start") this.#startAttempt(entry.id);
+      else this.#resumeTask(entry.id);
+      if (this.#ending !== null) return;
+    }
+    this.#o.sink.flush();
+    for (const ob of this.#o.observers) ob.onStep?.(this.plan);
+    this.#checkEnd();
+  }
+
+  #startAttempt(id: string): void {
+    const node = this.plan.nodes.get(id) as PlanNode;
+    if (node.status !== "pending") {
+      this.#scheduler.release(id);
+      return;
+    }
+    const def = this.#o.registry.require(node.task);
+    const attempt = node.attempt + 1;
+    const inputs = this.#resolveInputs(node);
+    this.#commit("task.started", { id, attempt });
+    const live: LiveTask = { attempt, holdsSlot: true, resumeQueued: false, answered: [], errors: [], timer: undefined };
+    this.#live.set(id, live);
+    if (attempt === 1) {
+      const specs: [PromiseSpec, "definition" | "static"][] = def.promises.map((p) => [p, "definition"]);
+      if (def.static) specs.push([NoNewNodes(), "static"], [NoNewEdges(), "static"]);
+      for (const [spec, source] of specs) {
+        const error = this.#checkPromise(spec);
+        if (error) live.errors.push(serializeError(error));
+        else this.#commit("promise.declared", { pid: ++this.#pid, owner: id, source, promise: spec });
+      }
+    }
+    if (def.timeoutMs !== undefined) {
+      const ms = def.timeoutMs;
+      live.timer = setTimeout(() => {
+        if (this.#live.get(id) !== live || this.#ending !== null) return;
+        const error = serializeError(
+          new TaskTimeoutError(ErrorCodes.TASK_TIMEOUT, `${id} did not finish within its timeoutMs of ${ms} ms (attempt ${attempt})`, {
+            id,
+            timeoutMs: ms,
+            attempt,
+          }),
+        );
+        this.#o.executor.abort({ id, attempt }, error);
+        this.finished({ id, attempt }, { ok: false, error });
+      }, ms);
+    }
+    this.#o.executor.run({ id, attempt, runId: this.#o.runId, task: node.task, inputs });
+  }
+
+  #resolveInputs(node: PlanNode): Json {
+    if (!this.plan.producers.has(node.id)) return node.inputs;
+    const walk = (v: Json): Json => {
+      if (v === null || typeof v !== "object") return v;
+      if (Array.isArray(v)) return v.map(walk);
+      if (v["$t"] === "from") {
+        const out = this.#outputOf(v["id"] as string);
+        const path = v["path"] as (string | number)[];
+        return path.length === 0 ? out : encode(getPath(decode(out), path), { strict: false });
+      }
+      const o: { [k: string]: Json } = {};
+      for (const k of Object.keys(v)) o[k] = walk(v[k] as Json);
+      return o;
+    };
+    return walk(node.inputs);
+  }
+
+  #resumeTask(id: string): void {
+    const live = this.#live.get(id);
+    if (!live) {
+      this.#scheduler.release(id);
+      return;
+    }
+    live.holdsSlot = true;
+    live.resumeQueued = false;
+    this.#commit("task.resumed", { id });
+    const ref = { id, attempt: live.attempt };
+    for (const a of live.answered.splice(0)) this.#o.executor.resume(ref, a.waitId, a.outcome);
+  }
+
+  finished(ref: TaskRef, outcome: TaskOutcome): void {
+    const live = this.#current(ref);
+    if (!live) return;
+    const node = this.plan.nodes.get(ref.id) as PlanNode;
+    if (outcome.ok && live.errors.length > 0) outcome = { ok: false, error: live.errors[0] as SerializedError };
+    if (outcome.ok) {
+      if (node.emitted && !(typeof outcome.output === "object" && outcome.output !== null && !Array.isArray(outcome.output) && outcome.output["$t"] === "undefined"))
+        this.#commit("task.warning", {
+          id: ref.id,
+          code: "RETURN_AFTER_EMIT",
+          message: `${ref.id} returned a value after emit(); the emitted value is its output and the return value is ignored`,
+        });
+      this.#settle(ref.id, "succeeded", undefined, outcome.output);
+    } else {
+      const def = this.#o.registry.get(node.task);
+      const retryable = outcome.error.code !== ErrorCodes.PROMISE_VIOLATION && outcome.error.code !== ErrorCodes.TASK_CANCELLED;
+      if (def && retryable && live.attempt <= def.retries) {
+        this.#retry(node, live, outcome.error, def.retryDelayMs * 2 ** (live.attempt - 1));
+      } else this.#settle(ref.id, "failed", undefined, undefined, outcome.error);
+    }
+    this.#pump();
+  }
+
+  #retry(node: PlanNode, live: LiveTask, error: SerializedError, delay: number): void {
+    const delayMs = Math.min(delay, 30_000);
+    this.#endAttempt(node.id, live);
+    this.#commit("task.retrying", { id: node.id, attempt: live.attempt + 1, delayMs, error });
+    const timer = setTimeout(() => {
+      this.#retryTimers.delete(timer);
+      if (this.#ending !== null || node.status !== "pending") return;
+      this.#queueStart(node);
+      this.#pump();
+    }, delayMs);
+    this.#retryTimers.add(timer);
+  }
+
+  #endAttempt(id: string, live: LiveTask): void {
+    if (live.timer !== undefined) clearTimeout(live.timer);
+    if (live.holdsSlot) this.#scheduler.release(id);
+    live.holdsSlot = false;
+    this.#live.delete(id);
+  }
+
+  /** Moves an instance to a finished status, with everything that follows from it. */
+  #settle(id: string, status: "succeeded" | "failed" | "skipped" | "cancelled", reason?: string, output?: Json, error?: SerializedError): void {
+    const node = this.plan.nodes.get(id) as PlanNode;
+    if (FINISHED.has(node.status)) return;
+    const live = this.#live.get(id);
+    if (live) this.#endAttempt(id, live);
+    this.#blockers.delete(id);
+    const emittedBefore = node.emitted;
+    switch (status) {
+      case "succeeded":
+        this.#commit("task.succeeded", { id, output: output ?? null });
+        break;
+      case "failed":
+        this.#commit("task.failed", { id, attempt: node.attempt, error: error ?? serializeError(new Error("unknown failure")) });
+        break;
+      case "skipped":
+        this.#commit("task.skipped", { id, because: reason ?? "a producer did not succeed" });
+        break;
+      case "cancelled":
+        this.#commit("task.cancelled", { id, reason: reason ?? "cancelled" });
+        break;
+    }
+    const open = this.#openPlaceholders(id);
+    if (open.length > 0) this.#commit("preview.pruned", { owner: id, placeholders: open });
+    if (status === "succeeded") {
+      if (!emittedBefore) this.#available(node);
+    } else if (!emittedBefore) this.#dead(node);
+  }
+
+  #openPlaceholders(id: string): string[] {
+    const list = this.plan.placeholderChildren.get(id);
+    if (!list) return [];
+    return list.filter((p) => this.plan.placeholders.get(p)?.state === "open");
+  }
+
+  // ---------------------------------------------------------------- ending
+
+  /** Halt (a broken promise) or cancel: every unfinished instance is cancelled. */
+  #stopAll(status: "halted" | "cancelled", reason: string): void {
+    if (this.#ending !== null) return;
+    this.#scheduler.drain();
+    for (const t of this.#retryTimers) clearTimeout(t);
+    this.#retryTimers.clear();
+    const cancelled = serializeError(new TrellisError(ErrorCodes.TASK_CANCELLED, reason));
+    for (const node of [...this.plan.nodes.values()]) {
+      if (FINISHED.has(node.status)) continue;
+      const live = this.#live.get(node.id);
+      if (live) this.#o.executor.abort({ id: node.id, attempt: live.attempt }, cancelled);
+      this.#blockers.delete(node.id);
+      this.#settle(node.id, "cancelled", reason);
+    }
+    if (status === "cancelled" && this.#error === null) this.#error = cancelled;
+    this.#finish(status);
+  }
+
+  #checkEnd(): void {
+    if (this.#ending !== null) return;
+    const c = this.plan.counts;
+    const unfinished = c.pending + c.running + c.waiting;
+    if (unfinished === 0 && this.#retryTimers.size === 0) {
+      const root = this.plan.root ? this.plan.nodes.get(this.plan.root) : undefined;
+      const status: RunStatus = root?.status === "succeeded" ? "succeeded" : "failed";
+      if (status === "failed" && this.#error === null && root?.error) this.#error = root.error;
+      if (status === "failed" && this.#error === null && root)
+        this.#error = serializeError(new TaskFailedError(ErrorCodes.TASK_FAILED, `root ${root.id} was ${root.status}${root.reason ? ` (${root.reason})` : ""}`));
+      this.#finish(status);
+      return;
+    }
+    if (this.#scheduler.running === 0 && this.#scheduler.queued === 0 && this.#retryTimers.size === 0) this.#deadlock();
+  }
+
+  /** Nothing runs and nothing can start: report who waits on what and fail them. */
+  #deadlock(): void {
+    const stuck = [...this.plan.nodes.values()].filter((n) => !FINISHED.has(n.status));
+    const instances = stuck.map((n) => ({
+      id: n.id,
+      status: n.status,
+      waitingOn: n.status === "waiting" ? [...(n.waitingOn ?? [])] : [...(this.plan.producers.get(n.id) ?? [])].filter((p) => !this.#isAvailable(p)),
+    }));
+    const message = `deadlock: ${instances.map((i) => `${i.id} (${i.status}) waits on ${i.waitingOn.join(", ") || "nothing"}`).join("; ")}`;
+    this.#commit("run.deadlock", { instances, message });
+    const error = new DeadlockError(ErrorCodes.DEADLOCK, message, { instances: instances.map((i) => i.id) });
+    this.#error = serializeError(error);
+    for (const n of stuck) {
+      if (n.status !== "waiting") continue;
+      const live = this.#live.get(n.id);
+      if (live) {
+        for (const records of this.#waiters.values())
+          for (const r of records)
+            if (r.task === n.id && !r.done) {
+              r.done = true;
+              this.#o.executor.resume({ id: n.id, attempt: live.attempt }, r.waitId, { ok: false, error: this.#error });
+            }
+        this.#o.executor.abort({ id: n.id, attempt: live.attempt }, this.#error);
+      }
+      this.#settle(n.id, "failed", undefined, undefined, this.#error);
+    }
+    for (const n of stuck) if (!FINISHED.has(n.status)) this.#settle(n.id, "skipped", "deadlock");
+    this.#finish("failed");
+  }
+
+  #finish(status: RunStatus): void {
+    if (this.#ending !== null) return;
+    this.#ending = status;
+    const root = this.plan.root ? this.plan.nodes.get(this.plan.root) : undefined;
+    const output = status === "succeeded" && root?.output !== undefined ? root.output : null;
+    const durationMs = performance.now() - this.#startedAt;
+    this.#commit("run.finished", {
+      status,
+      output,
+      counts: { ...this.plan.counts },
+      durationMs: Math.round(durationMs * 1000) / 1000,
+      violations: this.plan.violations,
+      error: status === "succeeded" ? null : this.#error,
+    });
+    this.#o.sink.flush();
+    this.#resolve({ status, output, error: status === "succeeded" ? null : this.#error, plan: this.plan, durationMs });
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The seam between the engine and the places task functions run. One
+ * interface, three transports: `inline` (this thread), `threads`
+ * (worker_threads) and `processes` (child processes).
+ *
+ * The engine calls an {@link Executor}; running tasks call back through the
+ * {@link EngineLink}. Values crossing the seam are JSON-safe (`Json`, see
+ * `events/codec.ts`) and errors are {@link SerializedError}s, whatever the
+ * transport, so all three behave the same.
+ */
+import type { SerializedError } from "../errors.ts";
+import type { Json } from "../events/codec.ts";
+import type { PromiseSpec } from "../events/types.ts";
+
+export const ExecutorKinds = ["inline", "threads", "processes"] as const;
+export type ExecutorKind = (typeof ExecutorKinds)[number];
+
+/** Identifies one attempt of one instance; messages of stale attempts are ignored. */
+export interface TaskRef {
+  readonly id: string;
+  readonly attempt: number;
+}
+
+/** What an executor needs to start an attempt. */
+export interface StartTask extends TaskRef {
+  readonly runId: string;
+  readonly task: string;
+  /** Inputs with every `From` already resolved. */
+  readonly inputs: Json;
+}
+
+/** A child a running task asks for. */
+export interface SpawnRequest {
+  readonly id: string;
+  readonly task: string;
+  /** Encoded inputs; `From` references stay as `{"$t":"from",...}` tags. */
+  readonly inputs: Json;
+  /** Ids referenced by `From` inside `inputs`, in first-seen order. */
+  readonly producers: readonly string[];
+  readonly labels: readonly string[];
+  readonly priority: number | null;
+}
+
+export type TaskOutcome = { readonly ok: true; readonly output: Json } | { readonly ok: false; readonly error: SerializedError };
+export type WaitOutcome =
+  | { readonly ok: true; readonly outputs: readonly Json[] }
+  | { readonly ok: false; readonly error: SerializedError };
+
+/** Calls from running tasks to the engine. */
+export interface EngineLink {
+  spawn(ref: TaskRef, child: SpawnRequest): void;
+  wait(ref: TaskRef, waitId: number, ids: readonly string[]): void;
+  promise(ref: TaskRef, promises: readonly PromiseSpec[]): void;
+  log(ref: TaskRef, message: string, fields: Json): void;
+  emit(ref: TaskRef, output: Json): void;
+  /** The attempt ended (returned, threw, or its worker died). */
+  finished(ref: TaskRef, outcome: TaskOutcome): void;
+}
+
+export interface Executor {
+  readonly kind: ExecutorKind;
+  /** How many tasks may run at once (the scheduler's slots). */
+  readonly concurrency: number;
+  /**
+   * Prepares workers: each imports `modules` (the files that define the
+   * tasks). Rejects with a `WORKER_LOAD` error that names the module when one
+   * cannot be imported.
+   */
+  start(link: EngineLink, modules: readonly string[]): Promise<void>;
+  /** Starts an attempt. */
+  run(task: StartTask): void;
+  /** Answers a `wait` of a suspended task. */
+  resume(ref: TaskRef, waitId: number, outcome: WaitOutcome): void;
+  /** Fires the attempt's AbortSignal; the engine has already settled it. */
+  abort(ref: TaskRef, reason: SerializedError): void;
+  /** Stops every worker. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,196 @@
+/**
+ * `run(task, inputs, options)`: the public entry point of the engine.
+ */
+import { availableParallelism } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL, fileURLToPath } from "node:url";
+import { realpathSync } from "node:fs";
+import { ErrorCodes, TrellisError } from "../errors.ts";
+import type { SerializedError } from "../errors.ts";
+import { decode } from "../events/codec.ts";
+import type { Counts, RunStatus, ViolationPolicy } from "../events/types.ts";
+import type { EventSink } from "../events/writer.ts";
+import { JsonlWriter, MemorySink } from "../events/writer.ts";
+import type { Plan } from "../plan/plan.ts";
+import type { TaskDefinition } from "../task/define.ts";
+import { isTaskDefinition } from "../task/define.ts";
+import { registry as defaultRegistry } from "../task/registry.ts";
+import type { TaskRegistry } from "../task/registry.ts";
+import type { RunObserver } from "./engine.ts";
+import { Engine } from "./engine.ts";
+import type { Executor, ExecutorKind } from "./executor.ts";
+import { ExecutorKinds } from "./executor.ts";
+import { InlineExecutor } from "./inline-executor.ts";
+import { inWorker } from "./worker-flag.ts";
+
+/** Options of {@link run}. */
+export interface RunOptions {
+  /** Folder for `events.jsonl` (and snapshots). Default: none; nothing is written. */
+  readonly out?: string;
+  /** Where task functions run. Default `threads`. */
+  readonly executor?: ExecutorKind | Executor;
+  /** Workers (slots) for `threads` and `processes`; slots for `inline`. Default: available parallelism (inline: 1). */
+  readonly workers?: number;
+  /** What a broken promise does: `halt` (default) cancels the run; `reject` raises in the offending task. */
+  readonly onViolation?: ViolationPolicy;
+  /** Run id in every event. Default `<root name>-<n>`, n counting runs in this process, so ids are reproducible. */
+  readonly runId?: string;
+  /** Cancels the run when aborted. */
+  readonly signal?: AbortSignal;
+  /** Extra observers (snapshots, progress). */
+  readonly observers?: readonly RunObserver[];
+  /** Keep every event in memory and return it in the result. Default `false`. */
+  readonly keepEvents?: boolean;
+  /** Definitions to use. Default: the global registry. */
+  readonly registry?: TaskRegistry;
+  /** Clock for event timestamps (tests). Default `() => new Date()`. */
+  readonly now?: () => Date;
+}
+
+/** What {@link run} resolves with. */
+export interface RunResult<O> {
+  readonly runId: string;
+  readonly status: RunStatus;
+  /** The root's output when the run succeeded, else `undefined`. */
+  readonly output: O | undefined;
+  readonly error: SerializedError | null;
+  readonly counts: Counts;
+  readonly violations: number;
+  readonly durationMs: number;
+  /** Path of `events.jsonl`, when `out` was given. */
+  readonly eventsPath: string | null;
+  /** The final plan. */
+  readonly plan: Plan;
+  /** Every event, when `keepEvents` was set. */
+  readonly events: MemorySink["events"] | null;
+}
+
+const runCounters = new Map<string, number>();
+
+function invalidOption(option: string, expected: string, got: unknown): never {
+  throw new TrellisError(ErrorCodes.INVALID_OPTION, `run(): option \`${option}\` must be ${expected}, got ${JSON.stringify(got) ?? String(got)}`, {
+    option,
+  });
+}
+
+/** Creates the executor named by `kind`. Threads and processes are loaded lazily. */
+export async function createExecutor(kind: ExecutorKind, workers: number, registry: TaskRegistry): Promise<Executor> {
+  switch (kind) {
+    case "inline":
+      return new InlineExecutor({ concurrency: workers, registry });
+    case "threads": {
+      const { ThreadExecutor } = await import("./threads/thread-executor.ts");
+      return new ThreadExecutor({ workers });
+    }
+    case "processes": {
+      const { ProcessExecutor } = await import("./processes/process-executor.ts");
+      return new ProcessExecutor({ workers });
+    }
+    default: {
+      const never: never = kind;
+      return never;
+    }
+  }
+}
+
+/**
+ * Runs `root` with `inputs` until no instance can make progress.
+ *
+ * @example
+ * const result = await run(squareBatch, { numbers: [1, 2, 3] }, { out: "outputs/map_reduce" });
+ * if (result.status === "succeeded") console.log(result.output);
+ *
+ * @throws TrellisError `RUN_IN_WORKER` when called inside a Trellis worker
+ *   (a workflow module that calls `run` at top level is being loaded by a
+ *   worker: guard the call with `runIfMain(import.meta.url, ...)`);
+ *   `INVALID_OPTION` for a bad option; `OUTPUT_DIR` when `out` cannot be written.
+ */
+export async function run<I, O>(root: TaskDefinition<I, O>, inputs: I, options: RunOptions = {}): Promise<RunResult<O>> {
+  if (inWorker())
+    throw new TrellisError(
+      ErrorCodes.RUN_IN_WORKER,
+      "run() was called inside a Trellis worker: the workflow module starts a run when it is imported. Guard the call with `runIfMain(import.meta.url, task, inputs)` (or `if (isMain(import.meta.url))`), or move it to another file",
+    );
+  if (!isTaskDefinition(root)) invalidOption("root", "a task definition made with task()", typeof root);
+  const registry = options.registry ?? defaultRegistry;
+  const onViolation = options.onViolation ?? "halt";
+  if (onViolation !== "halt" && onViolation !== "reject") invalidOption("onViolation", '"halt" or "reject"', onViolation);
+  const executorOption = options.executor ?? "threads";
+  if (typeof executorOption === "string" && !(ExecutorKinds as readonly string[]).includes(executorOption))
+    invalidOption("executor", `one of ${ExecutorKinds.join(", ")}`, executorOption);
+  const defaultWorkers = executorOption === "inline" ? 1 : Math.max(1, availableParallelism());
+  const workers = options.workers ?? defaultWorkers;
+  if (!Number.isInteger(workers) || workers < 1) invalidOption("workers", "a positive integer", workers);
+
+  const n = (runCounters.get(root.name) ?? 0) + 1;
+  runCounters.set(root.name, n);
+  const runId = options.runId ?? `${root.name}-${n}`;
+
+  const memory = options.keepEvents ? new MemorySink() : null;
+  const file = options.out !== undefined ? new JsonlWriter(join(resolve(options.out), "events.jsonl")) : null;
+  const sink: EventSink = {
+    write(e) {
+      memory?.write(e);
+      file?.write(e);
+    },
+    flush() {
+      file?.flush();
+    },
+    close() {
+      file?.close();
+    },
+  };
+
+  const executor = typeof executorOption === "string" ? await createExecutor(executorOption, workers, registry) : executorOption;
+  const modules: string[] = [];
+  if (executor.kind !== "inline") {
+    for (const def of registry.all()) if (def.module && !modules.includes(def.module)) modules.push(def.module);
+  }
+  const observers = options.observers ?? [];
+  const engine = new Engine({
+    runId,
+    executor,
+    registry,
+    sink,
+    onViolation,
+    observers,
+    signal: options.signal,
+    now: options.now ?? (() => new Date()),
+  });
+  let result;
+  try {
+    result = await engine.start(root, inputs, modules);
+  } finally {
+    await executor.close();
+    sink.flush();
+  }
+  for (const ob of observers) await ob.close?.(engine.plan);
+  sink.close();
+  const plan = result.plan;
+  return {
+    runId,
+    status: result.status,
+    output: result.status === "succeeded" ? (decode(result.output) as O) : undefined,
+    error: result.error,
+    counts: { ...plan.counts },
+    violations: plan.violations,
+    durationMs: result.durationMs,
+    eventsPath: file ? file.path : null,
+    plan,
+    events: memory ? memory.events : null,
+  };
+}
+
+/** True when the module at `importMetaUrl` is the program's entry (and not loaded by a worker). */
+export function isMain(importMetaUrl: string): boolean {
+  if (inWorker()) return false;
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    const here = realpathSync(fileURLToPath(importMetaUrl));
+    const main = realpathSync(resolve(entry));
+    return here === main || pathToFileURL(main).href === importMetaUrl;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Runs one attempt of a task function with its ExecutionContext. Shared by
+ * every executor: the inline executor calls it in the engine's thread, the
+ * worker entry calls it inside threads and processes. It only talks to the
+ * engine through a {@link TaskPort}.
+ */
+import { ErrorCodes, TrellisError, deserializeError, serializeError } from "../errors.ts";
+import type { Json } from "../events/codec.ts";
+import { decode, encode } from "../events/codec.ts";
+import type { PromiseSpec } from "../events/types.ts";
+import type { ExecutionContext, SpawnOptions } from "../task/context.ts";
+import type { AnyTask, TaskDefinition } from "../task/define.ts";
+import { isTaskDefinition } from "../task/define.ts";
+import type { OutputsOf, TaskHandle } from "../task/from.ts";
+import { FROM_BRAND } from "../task/from.ts";
+import type { SpawnRequest, StartTask, TaskOutcome, WaitOutcome } from "./executor.ts";
+
+/** The engine, as seen from inside one attempt. */
+export interface TaskPort {
+  spawn(child: SpawnRequest): void;
+  /** Resolves with the engine's answer to this wait. */
+  wait(ids: readonly string[]): Promise<WaitOutcome>;
+  promise(promises: readonly PromiseSpec[]): void;
+  log(message: string, fields: Json): void;
+  emit(output: Json): void;
+}
+
+function collectProducers(value: unknown, runId: string, out: string[], seen: Set<object>): void {
+  if (value === null || typeof value !== "object" || seen.has(value)) return;
+  seen.add(value);
+  const rec = value as Record<string | symbol, unknown>;
+  if (rec[FROM_BRAND] === true) {
+    const id = rec["id"] as string;
+    const refRun = rec["runId"] as string;
+    if (refRun !== runId)
+      throw new TrellisError(
+        ErrorCodes.UNKNOWN_INSTANCE,
+        `From(${id}) refers to a handle of another run (${refRun}); From only wires handles spawned in the same run`,
+        { id },
+      );
+    if (!out.includes(id)) out.push(id);
+    return;
+  }
+  if (value instanceof Map) {
+    for (const [k, v] of value) {
+      collectProducers(k, runId, out, seen);
+      collectProducers(v, runId, out, seen);
+    }
+    return;
+  }
+  if (value instanceof Set || Array.isArray(value)) {
+    for (const v of value) collectProducers(v, runId, out, seen);
+    return;
+  }
+  if (ArrayBuffer.isView(value) || value instanceof Date) return;
+  for (const k of Object.keys(rec)) collectProducers(rec[k], runId, out, seen);
+}
+
+class Context implements ExecutionContext {
+  readonly id: string;
+  readonly runId: string;
+  readonly task: string;
+  readonly attempt: number;
+  readonly signal: AbortSignal;
+  closed = false;
+  readonly #counters = new Map<string, number>();
+  readonly #port: TaskPort;
+
+  constructor(start: StartTask, port: TaskPort, signal: AbortSignal) {
+    this.id = start.id;
+    this.runId = start.runId;
+    this.task = start.task;
+    this.attempt = start.attempt;
+    this.signal = signal;
+    this.#port = port;
+  }
+
+  #open(what: string): void {
+    if (this.closed)
+      throw new TrellisError(
+        ErrorCodes.CONTEXT_CLOSED,
+        `${this.id}: ctx.${what}() was called after the task finished; await every spawn and wait before returning`,
+        { id: this.id },
+      );
+  }
+
+  spawn<I, O>(def: TaskDefinition<I, O>, inputs: unknown, options: SpawnOptions = {}): TaskHandle<O> {
+    this.#open("spawn");
+    if (!isTaskDefinition(def))
+      throw new TrellisError(
+        ErrorCodes.UNKNOWN_TASK,
+        `${this.id}: ctx.spawn() expects a task definition made with task(), got ${def === null ? "null" : typeof def}`,
+        { id: this.id },
+      );
+    const producers: string[] = [];
+    collectProducers(inputs, this.runId, producers, new Set());
+    const encoded = encode(inputs, { strict: true, label: `inputs of ${def.name}` });
+    const n = (this.#counters.get(def.name) ?? 0) + 1;
+    this.#counters.set(def.name, n);
+    const id = `${this.id}/${def.name}#${n}`;
+    const labels = options.labels ?? [];
+    if (!Array.isArray(labels) || labels.some((l) => typeof l !== "string"))
+      throw new TrellisError(ErrorCodes.INVALID_OPTION, `${this.id}: spawn option \`labels\` must be an array of strings`);
+    this.#port.spawn({ id, task: def.name, inputs: encoded, producers, labels: [...labels], priority: options.priority ?? null });
+    return { id, task: def.name, runId: this.runId };
+  }
+
+  async waitForAll<const H extends readonly TaskHandle<unknown>[]>(handles: H): Promise<OutputsOf<H>> {
+    this.#open("waitForAll");
+    if (!Array.isArray(handles))
+      throw new TrellisError(ErrorCodes.INVALID_INPUT, `${this.id}: ctx.waitForAll() expects an array of handles`);
+    const ids = handles.map((h: TaskHandle<unknown>, i: number) => {
+      if (h === null || typeof h !== "object" || typeof h.id !== "string")
+        throw new TrellisError(ErrorCodes.INVALID_INPUT, `${this.id}: waitForAll: item ${i} is not a handle returned by ctx.spawn`);
+      if (h.runId !== this.runId)
+        throw new TrellisError(
+          ErrorCodes.UNKNOWN_INSTANCE,
+          `${this.id}: waitForAll: ${h.id} is a handle of another run (${h.runId})`,
+          { id: h.id },
+        );
+      return h.id;
+    });
+    const outcome = await this.#port.wait(ids);
+    if (!outcome.ok) throw deserializeError(outcome.error);
+    return outcome.outputs.map((o) => decode(o)) as OutputsOf<H>;
+  }
+
+  promise(...promises: PromiseSpec[]): void {
+    this.#open("promise");
+    this.#port.promise(promises);
+  }
+
+  log(message: string, fields: Record<string, unknown> = {}): void {
+    this.#open("log");
+    this.#port.log(String(message), encode(fields, { strict: false }));
+  }
+
+  emit(value: unknown): void {
+    this.#open("emit");
+    this.#port.emit(encode(value, { strict: true, label: `output of ${this.id}` }));
+  }
+}
+
+/** Runs `def` once and settles with its encoded output or its serialised error. Never throws. */
+export async function runAttempt(def: AnyTask, start: StartTask, port: TaskPort, signal: AbortSignal): Promise<TaskOutcome> {
+  const ctx = new Context(start, port, signal);
+  try {
+    const inputs = decode(start.inputs);
+    const result: unknown = await def.fn(ctx, inputs);
+    return { ok: true, output: encode(result, { strict: true, label: `output of ${start.id}` }) };
+  } catch (error) {
+    return { ok: false, error: serializeError(error) };
+  } finally {
+    ctx.closed = true;
+  }
+}

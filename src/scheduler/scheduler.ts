@@ -1,0 +1,114 @@
+/**
+ * Slots and label caps (SPEC section 4). Pure bookkeeping: the run loop
+ * pushes entries that are ready to start or resume, and asks for the next one
+ * that fits; nothing here knows about workers or clocks.
+ *
+ * - `slots` bounds the instances running at once. A task suspended in
+ *   `waitForAll` holds no slot (the run loop calls {@link Scheduler.release}
+ *   when it suspends and pushes a `resume` entry when its wait is satisfied).
+ * - A cap (from `MaxParallelism(label, k)`) bounds the running instances it
+ *   applies to. An instance under several caps needs a free place under every
+ *   one; an entry blocked by a full cap waits in that cap's queue and goes
+ *   back to the ready queue when the cap frees a place, so a blocked entry
+ *   never holds up the others.
+ */
+import type { ReadyEntry } from "./ready-queue.ts";
+import { ReadyQueue } from "./ready-queue.ts";
+
+/** One running-instance limit; `key` identifies it (e.g. the promise id). */
+export interface Cap {
+  readonly key: string;
+  readonly limit: number;
+}
+
+interface CapState {
+  limit: number;
+  used: number;
+  readonly blocked: ReadyEntry[];
+}
+
+export class Scheduler {
+  readonly #ready = new ReadyQueue();
+  readonly #caps = new Map<string, CapState>();
+  readonly #held = new Map<string, readonly string[]>();
+  #running = 0;
+
+  constructor(
+    readonly slots: number,
+    private readonly capsFor: (id: string) => readonly Cap[],
+  ) {}
+
+  /** Instances holding a slot now. */
+  get running(): number {
+    return this.#running;
+  }
+
+  /** Entries waiting for a slot or a cap place. */
+  get queued(): number {
+    let n = this.#ready.size;
+    for (const c of this.#caps.values()) n += c.blocked.length;
+    return n;
+  }
+
+  push(entry: ReadyEntry): void {
+    this.#ready.push(entry);
+  }
+
+  /** The next entry that fits, with its slot and cap places taken; `undefined` when none fits now. */
+  next(): ReadyEntry | undefined {
+    while (this.#running < this.slots) {
+      const entry = this.#ready.pop();
+      if (!entry) return undefined;
+      const caps = this.capsFor(entry.id);
+      let full: CapState | undefined;
+      const states: CapState[] = [];
+      for (const cap of caps) {
+        let s = this.#caps.get(cap.key);
+        if (!s) {
+          s = { limit: cap.limit, used: 0, blocked: [] };
+          this.#caps.set(cap.key, s);
+        }
+        states.push(s);
+        if (s.used >= s.limit) {
+          full = s;
+          break;
+        }
+      }
+      if (full) {
+        full.blocked.push(entry);
+        continue;
+      }
+      for (const s of states) s.used++;
+      if (caps.length > 0)
+        this.#held.set(
+          entry.id,
+          caps.map((c) => c.key),
+        );
+      this.#running++;
+      return entry;
+    }
+    return undefined;
+  }
+
+  /** Gives back the slot and cap places `id` holds (it finished or suspended). */
+  release(id: string): void {
+    this.#running--;
+    const keys = this.#held.get(id);
+    if (!keys) return;
+    this.#held.delete(id);
+    for (const key of keys) {
+      const s = this.#caps.get(key);
+      if (!s) continue;
+      s.used--;
+      const entry = s.blocked.shift();
+      if (entry) this.#ready.push(entry);
+    }
+  }
+
+  /** Removes every queued entry (a halted run); returns them. */
+  drain(): ReadyEntry[] {
+    const out = this.#ready.drain();
+    for (const s of this.#caps.values()) out.push(...s.blocked.splice(0));
+    return out;
+  }
+}

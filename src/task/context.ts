@@ -1,0 +1,54 @@
+/**
+ * What a running task can do: the `ctx` argument of every task function.
+ */
+import type { PromiseSpec } from "../events/types.ts";
+import type { TaskDefinition } from "./define.ts";
+import type { OutputsOf, TaskHandle, Wired } from "./from.ts";
+
+/** Per-spawn options. */
+export interface SpawnOptions {
+  /** Labels added to the definition's own. */
+  readonly labels?: readonly string[];
+  /** Overrides the definition's priority. */
+  readonly priority?: number;
+}
+
+export interface ExecutionContext {
+  /** This instance's id, e.g. `square_batch/square#3`. */
+  readonly id: string;
+  /** The run's id. */
+  readonly runId: string;
+  /** This instance's definition name. */
+  readonly task: string;
+  /** 1 for the first attempt, 2 for the first retry, ... */
+  readonly attempt: number;
+  /** Fires when the task is cancelled (halt, run cancel, timeout). */
+  readonly signal: AbortSignal;
+
+  /**
+   * Adds a child instance and returns its typed handle at once. Inputs may hold
+   * `From(handle)` anywhere; the child starts when those producers succeed.
+   * Ids are deterministic: `<this id>/<name>#<n>`.
+   *
+   * A spawn that breaks a promise is not applied; under the `reject` policy
+   * the next `waitForAll` (or the end of this task) raises the
+   * `PromiseViolationError`.
+   */
+  spawn<I, O>(def: TaskDefinition<I, O>, inputs: Wired<I>, options?: SpawnOptions): TaskHandle<O>;
+
+  /**
+   * Suspends this task (it gives up its slot) until every handle finished;
+   * returns their outputs in order. Rejects with `TaskFailedError` as soon as
+   * one of them failed, was skipped or cancelled.
+   */
+  waitForAll<const H extends readonly TaskHandle<unknown>[]>(handles: H): Promise<OutputsOf<H>>;
+
+  /** Declares promises owned by this instance (scope: it and its descendants, unless global). */
+  promise(...promises: PromiseSpec[]): void;
+
+  /** Appends a `task.log` event; `fields` are kept inside `data.fields`. */
+  log(message: string, fields?: Record<string, unknown>): void;
+
+  /** Publishes this task's output now: consumers may start; a later return value is ignored. */
+  emit(value: unknown): void;
+}
