@@ -62,9 +62,39 @@ function pathText(label: string, path: readonly (string | number)[]): string {
   return out;
 }
 
+interface EncodeState {
+  readonly strict: boolean;
+  readonly label: string;
+  readonly seen: Map<object, (string | number)[]>;
+  readonly path: (string | number)[];
+}
+
+/** True for a plain object whose values are all plain JSON scalars: the common case, copied without a walk. */
+function isFlatPlain(obj: object): boolean {
+  const proto = Object.getPrototypeOf(obj) as unknown;
+  if (proto !== Object.prototype && proto !== null) return false;
+  const rec = obj as Record<string, unknown>;
+  for (const key in rec) {
+    if (key === TAG) return false;
+    const v = rec[key];
+    switch (typeof v) {
+      case "string":
+      case "boolean":
+        continue;
+      case "number":
+        if (Number.isFinite(v) && !Object.is(v, -0)) continue;
+        return false;
+      default:
+        if (v === null) continue;
+        return false;
+    }
+  }
+  return (obj as Record<symbol, unknown>)[FROM_BRAND] !== true;
+}
+
 /** Encodes `value` into its JSON-safe form (see the module docs for the table). */
 export function encode(value: unknown, options: EncodeOptions = {}): Json {
-  // Fast path: most task values are primitives or shallow plain data.
+  // Fast paths: most task values are primitives or flat plain objects.
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -72,123 +102,117 @@ export function encode(value: unknown, options: EncodeOptions = {}): Json {
     case "number":
       if (Number.isFinite(value) && !Object.is(value, -0)) return value;
       break;
-    default:
+    case "object":
       if (value === null) return null;
+      if (!Array.isArray(value) && isFlatPlain(value)) return { ...(value as { [k: string]: Json }) };
+      break;
+    default:
+      break;
   }
-  const strict = options.strict ?? true;
-  const label = options.label ?? "value";
-  const seen = new Map<object, (string | number)[]>();
-  const path: (string | number)[] = [];
+  const state: EncodeState = { strict: options.strict ?? true, label: options.label ?? "value", seen: new Map(), path: [] };
+  return walkEncode(state, value);
+}
 
-  const walk = (v: unknown): Json => {
-    switch (typeof v) {
-      case "string":
-      case "boolean":
-        return v;
-      case "number":
-        if (Number.isFinite(v) && !Object.is(v, -0)) return v;
-        return { [TAG]: "number", v: Object.is(v, -0) ? "-0" : String(v) };
-      case "undefined":
-        return { [TAG]: "undefined" };
-      case "bigint":
-        return { [TAG]: "bigint", v: v.toString() };
-      case "function":
-        if (strict)
-          throw new SerializationError(
-            ErrorCodes.NOT_SERIALIZABLE,
-            `${pathText(label, path)} is a function; task inputs and outputs must be data (pass a value, or spawn a task that computes it)`,
-            { path: pathText(label, path) },
-          );
-        return { [TAG]: "function", name: v.name };
-      case "symbol":
-        if (strict)
-          throw new SerializationError(
-            ErrorCodes.NOT_SERIALIZABLE,
-            `${pathText(label, path)} is a symbol; task inputs and outputs must be data (use a string instead)`,
-            { path: pathText(label, path) },
-          );
-        return { [TAG]: "symbol", v: v.description ?? "" };
-      case "object":
-        break;
-    }
-    if (v === null) return null;
-    const obj = v as object;
-    const earlier = seen.get(obj);
-    if (earlier) return { [TAG]: "ref", path: earlier };
-    if ((obj as Record<symbol, unknown>)[FROM_BRAND] === true) {
-      const ref = obj as unknown as { id: string; path: readonly (string | number)[] };
-      return { [TAG]: "from", id: ref.id, path: [...ref.path] };
-    }
-    seen.set(obj, path.slice());
-    try {
-      if (Array.isArray(obj)) {
-        const out: Json[] = new Array<Json>(obj.length);
-        for (let i = 0; i < obj.length; i++) {
-          path.push(i);
-          out[i] = walk(obj[i]);
-          path.pop();
-        }
-        return out;
-      }
-      if (obj instanceof Date) return { [TAG]: "date", v: Number.isNaN(obj.getTime()) ? null : obj.toISOString() };
-      if (obj instanceof Map) {
-        const entries: Json[] = [];
-        let i = 0;
-        for (const [k, val] of obj) {
-          path.push(i++);
-          path.push(0);
-          const ek = walk(k);
-          path[path.length - 1] = 1;
-          const ev = walk(val);
-          path.pop();
-          path.pop();
-          entries.push([ek, ev]);
-        }
-        return { [TAG]: "map", v: entries };
-      }
-      if (obj instanceof Set) {
-        const items: Json[] = [];
-        let i = 0;
-        for (const item of obj) {
-          path.push(i++);
-          items.push(walk(item));
-          path.pop();
-        }
-        return { [TAG]: "set", v: items };
-      }
-      if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) {
-        const bytes =
-          obj instanceof ArrayBuffer ? new Uint8Array(obj) : new Uint8Array(obj.buffer, obj.byteOffset, obj.byteLength);
-        const type = obj instanceof ArrayBuffer ? "ArrayBuffer" : obj instanceof DataView ? "DataView" : obj.constructor.name;
-        return { [TAG]: "bytes", type, v: Buffer.from(bytes).toString("base64") };
-      }
-      if (obj instanceof Error) {
-        const e = serializeError(obj);
-        return { [TAG]: "error", v: { name: e.name, message: e.message, code: e.code, stack: e.stack ?? null } };
-      }
-      const out: { [key: string]: Json } = {};
-      const record = obj as Record<string, unknown>;
-      for (const key of Object.keys(record)) {
-        path.push(key);
-        out[key] = walk(record[key]);
+function notData(state: EncodeState, what: string, fix: string): never {
+  const where = pathText(state.label, state.path);
+  throw new SerializationError(ErrorCodes.NOT_SERIALIZABLE, `${where} is ${what}; task inputs and outputs must be data (${fix})`, { path: where });
+}
+
+function walkEncode(state: EncodeState, v: unknown): Json {
+  switch (typeof v) {
+    case "string":
+    case "boolean":
+      return v;
+    case "number":
+      if (Number.isFinite(v) && !Object.is(v, -0)) return v;
+      return { [TAG]: "number", v: Object.is(v, -0) ? "-0" : String(v) };
+    case "undefined":
+      return { [TAG]: "undefined" };
+    case "bigint":
+      return { [TAG]: "bigint", v: v.toString() };
+    case "function":
+      if (state.strict) notData(state, "a function", "pass a value, or spawn a task that computes it");
+      return { [TAG]: "function", name: v.name };
+    case "symbol":
+      if (state.strict) notData(state, "a symbol", "use a string instead");
+      return { [TAG]: "symbol", v: v.description ?? "" };
+    case "object":
+      break;
+  }
+  if (v === null) return null;
+  const obj = v as object;
+  const { seen, path } = state;
+  const earlier = seen.get(obj);
+  if (earlier) return { [TAG]: "ref", path: earlier };
+  if ((obj as Record<symbol, unknown>)[FROM_BRAND] === true) {
+    const ref = obj as unknown as { id: string; path: readonly (string | number)[] };
+    return { [TAG]: "from", id: ref.id, path: [...ref.path] };
+  }
+  // Only ancestors are in `seen`: a value reached twice on different branches
+  // (a DAG, not a cycle) is written twice; only true cycles become refs.
+  seen.set(obj, path.slice());
+  try {
+    if (Array.isArray(obj)) {
+      const out: Json[] = new Array<Json>(obj.length);
+      for (let i = 0; i < obj.length; i++) {
+        path.push(i);
+        out[i] = walkEncode(state, obj[i]);
         path.pop();
       }
-      if (Object.prototype.hasOwnProperty.call(out, TAG)) return { [TAG]: "object", v: out };
       return out;
-    } finally {
-      seen.delete(obj);
-      // A value seen twice on different branches (a DAG, not a cycle) is
-      // written twice; only true cycles become refs. Re-register for
-      // siblings below the same ancestor is not needed: cycles can only point
-      // to ancestors, which are still in `seen`.
     }
-  };
-  return walk(value);
+    if (obj instanceof Date) return { [TAG]: "date", v: Number.isNaN(obj.getTime()) ? null : obj.toISOString() };
+    if (obj instanceof Map) {
+      const entries: Json[] = [];
+      let i = 0;
+      for (const [k, val] of obj) {
+        path.push(i++, 0);
+        const ek = walkEncode(state, k);
+        path[path.length - 1] = 1;
+        const ev = walkEncode(state, val);
+        path.pop();
+        path.pop();
+        entries.push([ek, ev]);
+      }
+      return { [TAG]: "map", v: entries };
+    }
+    if (obj instanceof Set) {
+      const items: Json[] = [];
+      let i = 0;
+      for (const item of obj) {
+        path.push(i++);
+        items.push(walkEncode(state, item));
+        path.pop();
+      }
+      return { [TAG]: "set", v: items };
+    }
+    if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) {
+      const bytes = obj instanceof ArrayBuffer ? new Uint8Array(obj) : new Uint8Array(obj.buffer, obj.byteOffset, obj.byteLength);
+      const type = obj instanceof ArrayBuffer ? "ArrayBuffer" : obj instanceof DataView ? "DataView" : obj.constructor.name;
+      return { [TAG]: "bytes", type, v: Buffer.from(bytes).toString("base64") };
+    }
+    if (obj instanceof Error) {
+      const e = serializeError(obj);
+      return { [TAG]: "error", v: { name: e.name, message: e.message, code: e.code, stack: e.stack ?? null } };
+    }
+    const out: { [key: string]: Json } = {};
+    const record = obj as Record<string, unknown>;
+    for (const key of Object.keys(record)) {
+      path.push(key);
+      out[key] = walkEncode(state, record[key]);
+      path.pop();
+    }
+    if (Object.prototype.hasOwnProperty.call(out, TAG)) return { [TAG]: "object", v: out };
+    return out;
+  } finally {
+    seen.delete(obj);
+  }
 }
 
 /** Decodes a value written by {@link encode}. `decode(encode(x))` deep-equals `x` for every supported type. */
 export function decode(value: Json): unknown {
   if (value === null || typeof value !== "object") return value;
+  if (!Array.isArray(value) && isFlatPlain(value)) return { ...value };
   const root: { v: unknown } = { v: undefined };
   const refs: { holder: Record<string | number, unknown> | unknown[]; key: string | number; path: (string | number)[] }[] = [];
   const ancestors: unknown[] = [];

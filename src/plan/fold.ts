@@ -6,7 +6,7 @@
 import type { TrellisEvent } from "../events/types.ts";
 import { FINISHED } from "../events/types.ts";
 import type { Plan, PlanNode } from "./plan.ts";
-import { createPlan, edgeKey } from "./plan.ts";
+import { NO_CHILDREN, NO_CHILD_COUNTS, createPlan, edgeKey } from "./plan.ts";
 
 function setStatus(plan: Plan, node: PlanNode, status: PlanNode["status"]): void {
   plan.counts[node.status]--;
@@ -53,8 +53,8 @@ export function applyEvent(plan: Plan, event: TrellisEvent): void {
         error: undefined,
         waitingOn: undefined,
         placeholder: d.placeholder,
-        children: [],
-        childCounts: new Map(),
+        children: NO_CHILDREN as string[],
+        childCounts: NO_CHILD_COUNTS as Map<string, number>,
         reason: undefined,
       };
       plan.nodes.set(d.id, node);
@@ -62,6 +62,10 @@ export function applyEvent(plan: Plan, event: TrellisEvent): void {
       if (d.parent !== null) {
         const parent = plan.nodes.get(d.parent);
         if (parent) {
+          if (parent.children === NO_CHILDREN) {
+            parent.children = [];
+            parent.childCounts = new Map();
+          }
           parent.children.push(d.id);
           parent.childCounts.set(d.task, (parent.childCounts.get(d.task) ?? 0) + 1);
         }

@@ -28,10 +28,10 @@ export interface PlanNode {
   waitingOn: readonly string[] | undefined;
   /** The placeholder it took the place of, if any. */
   placeholder: string | null;
-  /** Real children in creation order. */
-  readonly children: string[];
-  /** Number of real children per definition name. */
-  readonly childCounts: Map<string, number>;
+  /** Real children in creation order (shared empty array until the first child: only the fold writes it). */
+  children: string[];
+  /** Number of real children per definition name (shared empty map until the first child). */
+  childCounts: Map<string, number>;
   /** Why it was skipped or cancelled. */
   reason: string | undefined;
 }
@@ -92,6 +92,10 @@ export interface Plan {
   violations: number;
   output: Json | undefined;
 }
+
+/** Shared by every node without children, so a leaf costs no Map or array; the fold swaps in its own on the first child. */
+export const NO_CHILDREN: readonly string[] = Object.freeze([]);
+export const NO_CHILD_COUNTS: ReadonlyMap<string, number> = new Map();
 
 export function createPlan(runId = ""): Plan {
   return {

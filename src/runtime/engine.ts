@@ -31,6 +31,9 @@ import type { TaskRegistry } from "../task/registry.ts";
 import type { EngineLink, Executor, SpawnRequest, TaskOutcome, TaskRef, WaitOutcome } from "./executor.ts";
 
 /** Watches a run: gets every event after it is folded, and a call at the end of each scheduler step. */
+/** Consecutive microtask steps before one goes through the event loop. */
+const MICRO_STEPS = 512;
+
 export interface RunObserver {
   onEvent?(event: TrellisEvent, plan: Plan): void;
   onStep?(plan: Plan): void;
@@ -46,7 +49,8 @@ export interface EngineOptions {
   readonly onViolation: ViolationPolicy;
   readonly observers: readonly RunObserver[];
   readonly signal: AbortSignal | undefined;
-  readonly now: () => Date;
+  /** Epoch milliseconds for event timestamps. */
+  readonly now: () => number;
 }
 
 interface WaitRecord {
@@ -89,6 +93,8 @@ export class Engine implements EngineLink {
   #seq = 0;
   #pid = 0;
   #pumpQueued = false;
+  #tickQueued = false;
+  #microSteps = 0;
   #ending: RunStatus | null = null;
   #error: SerializedError | null = null;
   #startedAt = 0;
@@ -110,7 +116,7 @@ export class Engine implements EngineLink {
     const event = {
       v: EVENT_VERSION,
       seq: ++this.#seq,
-      ts: this.#o.now().toISOString(),
+      ts: this.#timestamp(),
       runId: this.#o.runId,
       type,
       data,
@@ -118,6 +124,19 @@ export class Engine implements EngineLink {
     this.#o.sink.write(event);
     applyEvent(this.plan, event);
     for (const ob of this.#o.observers) ob.onEvent?.(event, this.plan);
+  }
+
+  #lastMs = Number.NaN;
+  #lastTs = "";
+
+  /** ISO time of now; formatted once per millisecond (many events share one). */
+  #timestamp(): string {
+    const ms = this.#o.now();
+    if (ms !== this.#lastMs) {
+      this.#lastMs = ms;
+      this.#lastTs = new Date(ms).toISOString();
+    }
+    return this.#lastTs;
   }
 
   // ---------------------------------------------------------------- start
@@ -268,9 +287,10 @@ export class Engine implements EngineLink {
       }
     const labels = req.labels.length === 0 ? def.labels : [...new Set([...def.labels, ...req.labels])];
     const placeholder = nextOpenPlaceholder(this.plan, parent.id, def.name)?.id ?? null;
-    const diff = this.#diffFor(parent, req, def, placeholder, labels);
-    const violation = validateDiff(this.plan, diff);
-    if (violation) {
+    // No promise anywhere in the run: nothing to validate, skip building the diff.
+    const diff = this.plan.promises.length > 0 ? this.#diffFor(parent, req, def, placeholder, labels) : null;
+    const violation = diff ? validateDiff(this.plan, diff) : null;
+    if (diff && violation) {
       const p = violation.promise;
       this.#commit("promise.violated", {
         pid: p.pid,
@@ -342,46 +362,61 @@ export class Engine implements EngineLink {
   wait(ref: TaskRef, waitId: number, ids: readonly string[]): void {
     const live = this.#current(ref);
     if (!live) return;
-    const answer = (outcome: WaitOutcome) => this.#o.executor.resume(ref, waitId, outcome);
     const pendingError = live.errors.shift();
-    if (pendingError) return answer({ ok: false, error: pendingError });
-    let remaining = 0;
+    if (pendingError) return this.#o.executor.resume(ref, waitId, { ok: false, error: pendingError });
+    const record: WaitRecord = { task: ref.id, attempt: ref.attempt, waitId, ids, remaining: 0, done: false };
+    const waitingOn: string[] = [];
     for (const id of ids) {
-      if (id === ref.id)
-        return answer({
-          ok: false,
-          error: serializeError(new DeadlockError(ErrorCodes.DEADLOCK, `${ref.id} waits for itself; it can never finish`, { id })),
-        });
       const node = this.plan.nodes.get(id);
-      if (!node)
-        return answer({
-          ok: false,
-          error: serializeError(
-            new TrellisError(ErrorCodes.UNKNOWN_INSTANCE, `${ref.id} waits for ${id}, which is not an instance of this run (it was never spawned, or its spawn was refused)`, {
-              id,
-            }),
-          ),
-        });
-      if (node.status === "succeeded" || node.emitted) continue;
-      if (FINISHED.has(node.status)) return answer({ ok: false, error: this.#failedChildError(node) });
-      remaining++;
-    }
-    if (remaining === 0) return answer({ ok: true, outputs: ids.map((id) => this.#outputOf(id)) });
-    const record: WaitRecord = { task: ref.id, attempt: ref.attempt, waitId, ids, remaining, done: false };
-    for (const id of new Set(ids)) {
-      const node = this.plan.nodes.get(id) as PlanNode;
-      if (node.status === "succeeded" || node.emitted) continue;
+      const problem = id === ref.id ? this.#selfWaitError(id) : node ? null : this.#unknownWaitError(ref.id, id);
+      if (problem) {
+        this.#dropWait(record, waitingOn);
+        return this.#o.executor.resume(ref, waitId, { ok: false, error: problem });
+      }
+      const n = node as PlanNode;
+      if (n.status === "succeeded" || n.emitted) continue;
+      if (FINISHED.has(n.status)) {
+        this.#dropWait(record, waitingOn);
+        return this.#o.executor.resume(ref, waitId, { ok: false, error: this.#failedChildError(n) });
+      }
       const list = this.#waiters.get(id);
-      if (list) list.push(record);
-      else this.#waiters.set(id, [record]);
+      if (list) {
+        if (list[list.length - 1] === record) continue; // the same id twice in one wait
+        list.push(record);
+      } else this.#waiters.set(id, [record]);
+      record.remaining++;
+      waitingOn.push(id);
     }
-    record.remaining = new Set(ids.filter((id) => !this.#isAvailable(id))).size;
+    if (record.remaining === 0) return this.#o.executor.resume(ref, waitId, { ok: true, outputs: ids.map((id) => this.#outputOf(id)) });
     if (live.holdsSlot) {
       live.holdsSlot = false;
       this.#scheduler.release(ref.id);
-      this.#commit("task.waiting", { id: ref.id, on: [...new Set(ids.filter((id) => !this.#isAvailable(id)))] });
+      this.#commit("task.waiting", { id: ref.id, on: waitingOn });
     }
     this.#pump();
+  }
+
+  /** Un-registers a wait refused half way through its ids. */
+  #dropWait(record: WaitRecord, registered: readonly string[]): void {
+    record.done = true;
+    for (const id of registered) {
+      const list = this.#waiters.get(id);
+      if (list && list[list.length - 1] === record) list.pop();
+    }
+  }
+
+  #selfWaitError(id: string): SerializedError {
+    return serializeError(new DeadlockError(ErrorCodes.DEADLOCK, `${id} waits for itself; it can never finish`, { id }));
+  }
+
+  #unknownWaitError(by: string, id: string): SerializedError {
+    return serializeError(
+      new TrellisError(
+        ErrorCodes.UNKNOWN_INSTANCE,
+        `${by} waits for ${id}, which is not an instance of this run (it was never spawned, or its spawn was refused)`,
+        { id },
+      ),
+    );
   }
 
   #isAvailable(id: string): boolean {
@@ -471,14 +506,39 @@ export class Engine implements EngineLink {
     return live && live.attempt === ref.attempt && this.#ending === null ? live : undefined;
   }
 
+  /**
+   * Schedules a scheduler step. Steps run as microtasks so tasks that finish
+   * without I/O (the inline executor) chain without a trip through the event
+   * loop; every {@link MICRO_STEPS} steps one goes through `setImmediate` so
+   * timers and I/O still get their turn. A "tick" (flush of the log and the
+   * observers' `onStep`) happens once per event-loop turn.
+   */
   #pump(): void {
     if (this.#pumpQueued) return;
     this.#pumpQueued = true;
-    setImmediate(() => {
-      this.#pumpQueued = false;
-      this.#step();
-    });
+    if (++this.#microSteps < MICRO_STEPS) queueMicrotask(this.#runStep);
+    else {
+      this.#microSteps = 0;
+      setImmediate(this.#runStep);
+    }
+    if (!this.#tickQueued) {
+      this.#tickQueued = true;
+      setImmediate(this.#runTick);
+    }
   }
+
+  readonly #runStep = (): void => {
+    this.#pumpQueued = false;
+    this.#step();
+  };
+
+  readonly #runTick = (): void => {
+    this.#tickQueued = false;
+    this.#microSteps = 0;
+    if (this.#ending !== null) return;
+    this.#o.sink.flush();
+    for (const ob of this.#o.observers) ob.onStep?.(this.plan);
+  };
 
   #step(): void {
     if (this.#ending !== null) return;
@@ -487,8 +547,6 @@ export class Engine implements EngineLink {
       else this.#resumeTask(entry.id);
       if (this.#ending !== null) return;
     }
-    this.#o.sink.flush();
-    for (const ob of this.#o.observers) ob.onStep?.(this.plan);
     this.#checkEnd();
   }
 

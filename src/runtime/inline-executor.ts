@@ -8,14 +8,47 @@ import type { SerializedError } from "../errors.ts";
 import { deserializeError } from "../errors.ts";
 import { registry as defaultRegistry } from "../task/registry.ts";
 import type { TaskRegistry } from "../task/registry.ts";
-import type { EngineLink, Executor, StartTask, TaskRef, WaitOutcome } from "./executor.ts";
+import type { EngineLink, Executor, StartTask, TaskOutcome, TaskRef, WaitOutcome } from "./executor.ts";
+import type { PromiseSpec } from "../events/types.ts";
+import type { Json } from "../events/codec.ts";
+import type { SpawnRequest } from "./executor.ts";
 import type { TaskPort } from "./task-runner.ts";
-import { runAttempt } from "./task-runner.ts";
+import { LazyAbort, runAttempt } from "./task-runner.ts";
 
-interface Running {
-  readonly attempt: number;
-  readonly controller: AbortController;
-  readonly waits: Map<number, (outcome: WaitOutcome) => void>;
+/** One attempt in progress; also its port to the engine (a class, not closures: this is the hot path). */
+class Running implements TaskPort {
+  readonly abort = new LazyAbort();
+  readonly waits = new Map<number, (outcome: WaitOutcome) => void>();
+
+  constructor(
+    readonly ref: TaskRef,
+    readonly link: EngineLink,
+    readonly executor: InlineExecutor,
+  ) {}
+
+  spawn(child: SpawnRequest): void {
+    this.link.spawn(this.ref, child);
+  }
+
+  wait(ids: readonly string[]): Promise<WaitOutcome> {
+    return new Promise<WaitOutcome>((resolve) => {
+      const waitId = this.executor.nextWaitId();
+      this.waits.set(waitId, resolve);
+      this.link.wait(this.ref, waitId, ids);
+    });
+  }
+
+  promise(promises: readonly PromiseSpec[]): void {
+    this.link.promise(this.ref, promises);
+  }
+
+  log(message: string, fields: Json): void {
+    this.link.log(this.ref, message, fields);
+  }
+
+  emit(output: Json): void {
+    this.link.emit(this.ref, output);
+  }
 }
 
 export class InlineExecutor implements Executor {
@@ -35,34 +68,27 @@ export class InlineExecutor implements Executor {
     this.#link = link;
   }
 
+  nextWaitId(): number {
+    return ++this.#waitIds;
+  }
+
   run(task: StartTask): void {
     const link = this.#link;
     if (!link) throw new Error("InlineExecutor.run before start");
-    const ref: TaskRef = { id: task.id, attempt: task.attempt };
-    const running: Running = { attempt: task.attempt, controller: new AbortController(), waits: new Map() };
+    const running = new Running({ id: task.id, attempt: task.attempt }, link, this);
     this.#running.set(task.id, running);
-    const port: TaskPort = {
-      spawn: (child) => link.spawn(ref, child),
-      wait: (ids) =>
-        new Promise<WaitOutcome>((resolve) => {
-          const waitId = ++this.#waitIds;
-          running.waits.set(waitId, resolve);
-          link.wait(ref, waitId, ids);
-        }),
-      promise: (promises) => link.promise(ref, promises),
-      log: (message, fields) => link.log(ref, message, fields),
-      emit: (output) => link.emit(ref, output),
-    };
     const def = this.#registry.require(task.task);
-    void runAttempt(def, task, port, running.controller.signal).then((outcome) => {
-      if (this.#running.get(task.id) === running) this.#running.delete(task.id);
-      link.finished(ref, outcome);
-    });
+    void runAttempt(def, task, running, running.abort).then((outcome) => this.#settled(running, outcome));
+  }
+
+  #settled(running: Running, outcome: TaskOutcome): void {
+    if (this.#running.get(running.ref.id) === running) this.#running.delete(running.ref.id);
+    running.link.finished(running.ref, outcome);
   }
 
   resume(ref: TaskRef, waitId: number, outcome: WaitOutcome): void {
     const running = this.#running.get(ref.id);
-    if (!running || running.attempt !== ref.attempt) return;
+    if (!running || running.ref.attempt !== ref.attempt) return;
     const resolve = running.waits.get(waitId);
     if (!resolve) return;
     running.waits.delete(waitId);
@@ -71,12 +97,12 @@ export class InlineExecutor implements Executor {
 
   abort(ref: TaskRef, reason: SerializedError): void {
     const running = this.#running.get(ref.id);
-    if (!running || running.attempt !== ref.attempt) return;
-    running.controller.abort(deserializeError(reason));
+    if (!running || running.ref.attempt !== ref.attempt) return;
+    running.abort.abort(deserializeError(reason));
   }
 
   async close(): Promise<void> {
-    for (const r of this.#running.values()) r.controller.abort();
+    for (const r of this.#running.values()) r.abort.abort();
     this.#running.clear();
   }
 }

@@ -29,7 +29,7 @@ export interface RunOptions {
   readonly out?: string;
   /** Where task functions run. Default `threads`. */
   readonly executor?: ExecutorKind | Executor;
-  /** Workers (slots) for `threads` and `processes`; slots for `inline`. Default: available parallelism (inline: 1). */
+  /** Workers (slots) for `threads` and `processes`; for `inline`, how many task functions may be in progress at once. Default: available parallelism. */
   readonly workers?: number;
   /** What a broken promise does: `halt` (default) cancels the run; `reject` raises in the offending task. */
   readonly onViolation?: ViolationPolicy;
@@ -43,8 +43,8 @@ export interface RunOptions {
   readonly keepEvents?: boolean;
   /** Definitions to use. Default: the global registry. */
   readonly registry?: TaskRegistry;
-  /** Clock for event timestamps (tests). Default `() => new Date()`. */
-  readonly now?: () => Date;
+  /** Clock for event timestamps, in epoch milliseconds (tests). Default `Date.now`. */
+  readonly now?: () => number;
 }
 
 /** What {@link run} resolves with. */
@@ -118,7 +118,7 @@ export async function run<I, O>(root: TaskDefinition<I, O>, inputs: I, options: 
   const executorOption = options.executor ?? "threads";
   if (typeof executorOption === "string" && !(ExecutorKinds as readonly string[]).includes(executorOption))
     invalidOption("executor", `one of ${ExecutorKinds.join(", ")}`, executorOption);
-  const defaultWorkers = executorOption === "inline" ? 1 : Math.max(1, availableParallelism());
+  const defaultWorkers = Math.max(1, availableParallelism());
   const workers = options.workers ?? defaultWorkers;
   if (!Number.isInteger(workers) || workers < 1) invalidOption("workers", "a positive integer", workers);
 
@@ -155,7 +155,7 @@ export async function run<I, O>(root: TaskDefinition<I, O>, inputs: I, options: 
     onViolation,
     observers,
     signal: options.signal,
-    now: options.now ?? (() => new Date()),
+    now: options.now ?? Date.now,
   });
   let result;
   try {

@@ -56,23 +56,56 @@ function collectProducers(value: unknown, runId: string, out: string[], seen: Se
   for (const k of Object.keys(rec)) collectProducers(rec[k], runId, out, seen);
 }
 
+/**
+ * An AbortSignal made only when a task reads `ctx.signal`: creating an
+ * AbortController costs microseconds, and most tasks never look at it.
+ */
+export class LazyAbort {
+  #controller: AbortController | undefined;
+  #aborted = false;
+  #reason: unknown;
+
+  get signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  abort(reason?: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+  }
+}
+
 class Context implements ExecutionContext {
   readonly id: string;
   readonly runId: string;
   readonly task: string;
   readonly attempt: number;
-  readonly signal: AbortSignal;
   closed = false;
-  readonly #counters = new Map<string, number>();
+  #counters: Map<string, number> | undefined;
   readonly #port: TaskPort;
+  readonly #abort: LazyAbort;
 
-  constructor(start: StartTask, port: TaskPort, signal: AbortSignal) {
+  constructor(start: StartTask, port: TaskPort, abort: LazyAbort) {
     this.id = start.id;
     this.runId = start.runId;
     this.task = start.task;
     this.attempt = start.attempt;
-    this.signal = signal;
     this.#port = port;
+    this.#abort = abort;
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
   }
 
   #open(what: string): void {
@@ -93,8 +126,9 @@ class Context implements ExecutionContext {
         { id: this.id },
       );
     const producers: string[] = [];
-    collectProducers(inputs, this.runId, producers, new Set());
+    if (inputs !== null && typeof inputs === "object") collectProducers(inputs, this.runId, producers, new Set());
     const encoded = encode(inputs, { strict: true, label: `inputs of ${def.name}` });
+    this.#counters ??= new Map();
     const n = (this.#counters.get(def.name) ?? 0) + 1;
     this.#counters.set(def.name, n);
     const id = `${this.id}/${def.name}#${n}`;
@@ -142,8 +176,8 @@ class Context implements ExecutionContext {
 }
 
 /** Runs `def` once and settles with its encoded output or its serialised error. Never throws. */
-export async function runAttempt(def: AnyTask, start: StartTask, port: TaskPort, signal: AbortSignal): Promise<TaskOutcome> {
-  const ctx = new Context(start, port, signal);
+export async function runAttempt(def: AnyTask, start: StartTask, port: TaskPort, abort: LazyAbort): Promise<TaskOutcome> {
+  const ctx = new Context(start, port, abort);
   try {
     const inputs = decode(start.inputs);
     const result: unknown = await def.fn(ctx, inputs);
