@@ -5,7 +5,9 @@
  * same ghosts as the live one.
  */
 import { FINISHED } from "../events/types.ts";
-import type { Plan } from "../plan/plan.ts";
+import type { DeclaredPromise, Plan, PlanNode } from "../plan/plan.ts";
+import type { ScopeSummary } from "./scope-index.ts";
+import { scopeOf } from "./scope-index.ts";
 
 export interface Ghost {
   /** Deterministic id, `<owner>/?<task>` (branch) or `<owner>/?<task>$budget` (budget). */
@@ -23,46 +25,57 @@ export interface Ghost {
   readonly pid: number;
 }
 
+/** Could `owner` still spawn a child of `task`, as far as the promises in its scope say? */
+function mayStillSpawn(s: ScopeSummary, owner: PlanNode, task: string): boolean {
+  if (s.nodesAllowed !== null && !s.nodesAllowed.has(task)) return false;
+  if (s.edgesAllowed !== null && s.edgesAllowed.get(owner.task)?.has(task) !== true) return false;
+  const limit = s.limits?.get(task);
+  return limit === undefined || (owner.childCounts.get(task) ?? 0) < limit;
+}
+
 /**
- * Every ghost of the plan now, in promise declaration order. A ghost goes when
- * its branch is taken (the owner has a child of that definition), when the
- * budget reaches 0, or when its owner finished.
+ * Every ghost of the plan now, in promise declaration order, at most one per
+ * id.
+ *
+ * - `OnlySpecificNodesAllowed([...])` and `OnlySpecificEdgesAllowed` (pairs
+ *   whose source is the owner's own definition) give a branch ghost per
+ *   allowed definition the owner has no child of yet.
+ * - `LimitedSpawns(def, k)` gives a budget ghost "def (n left)" under its
+ *   owner; with several limits on one definition in the owner's scope, the
+ *   smallest remainder counts. It goes at 0.
+ * - A ghost is not shown for a definition the owner may no longer spawn
+ *   (another promise in its scope refuses it, or its budget is spent), and
+ *   every ghost of an owner goes when the owner finishes.
  */
 export function computeGhosts(plan: Plan): Ghost[] {
   const out: Ghost[] = [];
   const seen = new Set<string>();
-  const add = (g: Ghost) => {
-    if (seen.has(g.id)) return;
-    seen.add(g.id);
-    out.push(g);
-  };
-  for (const p of plan.promises) {
-    const owner = plan.nodes.get(p.owner);
-    if (!owner || FINISHED.has(owner.status)) continue;
+  for (const p of liveSources(plan)) {
+    const owner = plan.nodes.get(p.owner) as PlanNode;
+    const s = scopeOf(plan, owner.id);
+    const branch = (task: string) => {
+      const id = `${owner.id}/?${task}`;
+      if (seen.has(id) || owner.childCounts.get(task) || !mayStillSpawn(s, owner, task)) return;
+      seen.add(id);
+      out.push({ id, kind: "branch", owner: owner.id, task, left: null, label: task, pid: p.pid });
+    };
     const spec = p.spec;
     switch (spec.kind) {
       case "OnlySpecificNodesAllowed":
-        for (const t of spec.tasks)
-          if (!owner.childCounts.get(t))
-            add({ id: `${owner.id}/?${t}`, kind: "branch", owner: owner.id, task: t, left: null, label: t, pid: p.pid });
+        for (const t of spec.tasks) branch(t);
         break;
       case "OnlySpecificEdgesAllowed":
-        for (const [a, b] of spec.edges)
-          if (a === owner.task && !owner.childCounts.get(b))
-            add({ id: `${owner.id}/?${b}`, kind: "branch", owner: owner.id, task: b, left: null, label: b, pid: p.pid });
+        for (const [a, b] of spec.edges) if (a === owner.task) branch(b);
         break;
       case "LimitedSpawns": {
-        const left = spec.limit - (owner.childCounts.get(spec.task) ?? 0);
-        if (left > 0)
-          add({
-            id: `${owner.id}/?${spec.task}$budget`,
-            kind: "budget",
-            owner: owner.id,
-            task: spec.task,
-            left,
-            label: `${spec.task} (${left} left)`,
-            pid: p.pid,
-          });
+        const id = `${owner.id}/?${spec.task}$budget`;
+        if (seen.has(id)) break;
+        seen.add(id);
+        if (!mayStillSpawn(s, owner, spec.task)) break;
+        // The smallest limit on this definition in the owner's scope is the budget that counts.
+        const limit = s.limits?.get(spec.task) ?? spec.limit;
+        const left = limit - (owner.childCounts.get(spec.task) ?? 0);
+        out.push({ id, kind: "budget", owner: owner.id, task: spec.task, left, label: `${spec.task} (${left} left)`, pid: p.pid });
         break;
       }
       case "MaxParallelism":
@@ -76,4 +89,37 @@ export function computeGhosts(plan: Plan): Ghost[] {
     }
   }
   return out;
+}
+
+interface Sources {
+  seen: number;
+  readonly live: DeclaredPromise[];
+}
+
+const sources = new WeakMap<Plan, Sources>();
+
+/**
+ * Ghost-giving promises whose owner has not finished, in declaration order.
+ * Kept per plan and compacted on each call: an owner that finished never
+ * runs again, so a run with many finished owners does not rescan them.
+ */
+function liveSources(plan: Plan): readonly DeclaredPromise[] {
+  let src = sources.get(plan);
+  if (!src) {
+    src = { seen: 0, live: [] };
+    sources.set(plan, src);
+  }
+  for (let i = src.seen; i < plan.promises.length; i++) {
+    const p = plan.promises[i] as DeclaredPromise;
+    const k = p.spec.kind;
+    if (k === "LimitedSpawns" || k === "OnlySpecificNodesAllowed" || k === "OnlySpecificEdgesAllowed") src.live.push(p);
+  }
+  src.seen = plan.promises.length;
+  let kept = 0;
+  for (const p of src.live) {
+    const owner = plan.nodes.get(p.owner);
+    if (owner && !FINISHED.has(owner.status)) src.live[kept++] = p;
+  }
+  src.live.length = kept;
+  return src.live;
 }
