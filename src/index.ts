@@ -18,6 +18,7 @@ export {
 } from "./promises/constructors.ts";
 export type { PromiseOptions } from "./promises/constructors.ts";
 export { run, isMain, createExecutor } from "./runtime/run.ts";
+export { runIfMain } from "./cli/run-if-main.ts";
 export type { RunOptions, RunResult } from "./runtime/run.ts";
 export type { RunObserver } from "./runtime/engine.ts";
 export type { Executor, ExecutorKind, EngineLink } from "./runtime/executor.ts";

@@ -1,0 +1,155 @@
+/**
+ * The `trellis` command line: `run`, `preview`, `render` and `demos`, built
+ * with commander. Every error a user can cause is one line on stderr that
+ * names the problem and the fix, with a usage exit code (see exit-codes.ts);
+ * only a bug in Trellis prints a stack (exit 70).
+ */
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, Option } from "commander";
+import { TrellisError } from "../errors.ts";
+import { CliError } from "./cli-error.ts";
+import { ExitCodes } from "./exit-codes.ts";
+import type { ExitCode } from "./exit-codes.ts";
+import { EXECUTORS, PROGRESS_MODES, SNAPSHOT_POLICIES, VIOLATION_POLICIES, parseFormats, parsePositiveInt, parseStep } from "./parse-flags.ts";
+
+const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+
+/** Where the CLI writes; tests and embedders may pass their own. */
+export interface CliIo {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+}
+
+const EXAMPLES_RUN = `
+Examples:
+  trellis run demos/map_reduce.ts
+  trellis run flow.ts --task square_batch --input '{"numbers":[1,2,3]}'
+  trellis run flow.ts --input @inputs.json --executor processes --workers 4
+  trellis run demos/branch_violation.ts --on-violation reject
+
+Exit codes: 0 succeeded, 1 failed, 2 halted by a promise, 64 bad usage,
+65 malformed data, 66 missing file, 73 cannot write --out, 130 interrupted.`;
+
+function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: (name: string) => void): Command {
+  const program = new Command("trellis")
+    .description("Run, preview and draw Trellis workflows: DAGs that grow while they run.")
+    .version(pkg.version, "-v, --version")
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => {} });
+
+  // Each subcommand records its name when commander reports an error, so the
+  // one-line message can point at the right --help.
+  const sub = (name: string) =>
+    program.command(name).configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: () => setCommand(name),
+    });
+
+  sub("run")
+    .description("run a workflow module's entry task, with live progress and a summary")
+    .argument("<module>", "workflow file (.ts or .js) whose default export is the entry task")
+    .option("--task <name>", "entry task instead of the default export: a named export or a registered task name")
+    .option("--input <json>", "inputs as JSON, or @file.json (default: the module's `inputs` export, else {})")
+    .option("--out <dir>", "output folder for events.jsonl, dots/, pngs/ (default: outputs/<module name>)")
+    .addOption(new Option("--executor <kind>", "where tasks run (default: threads)").choices(EXECUTORS))
+    .addOption(new Option("--workers <n>", "worker slots (default: available parallelism)").argParser(parsePositiveInt))
+    .addOption(new Option("--snapshots <policy>", "which steps are drawn (default: auto)").choices(SNAPSHOT_POLICIES))
+    .addOption(new Option("--formats <list>", "image formats beside the DOT files: png, svg, png,svg or none (default: png)").argParser(parseFormats))
+    .addOption(new Option("--on-violation <policy>", "what a broken promise does (default: halt)").choices(VIOLATION_POLICIES))
+    .addOption(new Option("--progress <mode>", "live progress: a spinner on a terminal, plain lines otherwise").choices(PROGRESS_MODES).default("auto"))
+    .addHelpText("after", EXAMPLES_RUN)
+    .action(async (module: string, flags: Record<string, unknown>) => {
+      const { runCommand } = await import("./commands/run.ts");
+      setCode(await runCommand(module, flags));
+    });
+
+  sub("preview")
+    .description("draw a task's declared shape (calls, edges, promises) without running anything")
+    .argument("<module>", "workflow file (.ts or .js)")
+    .option("--task <name>", "task to draw instead of the default export")
+    .option("--out <dir>", "output folder (default: outputs/<module name>/preview)")
+    .addOption(new Option("--formats <list>", "image formats beside the DOT file: png, svg, png,svg or none (default: png)").argParser(parseFormats))
+    .action(async (module: string, flags: Record<string, unknown>) => {
+      const { previewCommand } = await import("./commands/preview.ts");
+      setCode(await previewCommand(module, flags));
+    });
+
+  sub("render")
+    .description("redraw the snapshots of a run from its event log")
+    .argument("<events>", "an events.jsonl written by a run")
+    .option("--out <dir>", "output folder (default: the log's folder)")
+    .addOption(new Option("--step <n>", "draw only the plan after event <n> (default: every step)").argParser(parseStep))
+    .addOption(new Option("--formats <list>", "image formats beside the DOT files: png, svg, png,svg or none (default: png)").argParser(parseFormats))
+    .action(async (events: string, flags: Record<string, unknown>) => {
+      const { renderCommand } = await import("./commands/render.ts");
+      setCode(await renderCommand(events, flags));
+    });
+
+  sub("demos")
+    .description("run the six demos, each in its own process, and check that each ended as expected")
+    .argument("[names...]", "demos to run (default: all six)")
+    .option("--out-root <dir>", "folder for the demos' output folders (default: outputs)")
+    .addOption(new Option("--executor <kind>", "where tasks run (default: threads)").choices(EXECUTORS))
+    .addOption(new Option("--workers <n>", "worker slots per demo").argParser(parsePositiveInt))
+    .addOption(new Option("--timeout <seconds>", "give up on a demo after this long (default: 300)").argParser(parsePositiveInt))
+    .option("--verbose", "print each demo's own output")
+    .addOption(new Option("--progress <mode>", "a spinner on a terminal, plain lines otherwise").choices(PROGRESS_MODES).default("auto"))
+    .action(async (names: string[], flags: Record<string, unknown>) => {
+      const { demosCommand } = await import("./commands/demos.ts");
+      setCode(await demosCommand(names, flags));
+    });
+
+  return program;
+}
+
+/** Commander's message as one line: `unknown option '--bogus' (Did you mean --out?)`. */
+function commanderLine(error: CommanderError): string {
+  return error.message
+    .replace(/^error:\s*/i, "")
+    .replace(/\s*\n\s*/g, " ")
+    .trim()
+    .replace(/\.$/, "");
+}
+
+/**
+ * Runs the CLI with `argv` (without `node` and the script) and resolves with
+ * the exit code. Never calls `process.exit`.
+ */
+export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  let code: ExitCode = ExitCodes.OK;
+  let command = "";
+  const program = buildProgram(
+    io,
+    (c) => (code = c),
+    (name) => (command = name),
+  );
+  if (argv.length === 0) {
+    io.stderr.write(program.helpInformation());
+    return ExitCodes.USAGE;
+  }
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return ExitCodes.OK;
+      if (error.code === "commander.help") return ExitCodes.USAGE;
+      const help = command ? `trellis ${command} --help` : "trellis --help";
+      io.stderr.write(`trellis: error: ${commanderLine(error)}; see \`${help}\`\n`);
+      return ExitCodes.USAGE;
+    }
+    if (error instanceof CliError) {
+      io.stderr.write(`trellis: error: ${error.message}\n`);
+      return error.exitCode;
+    }
+    if (error instanceof TrellisError) {
+      // A Trellis error the commands did not map is still about the user's setup: one line, its code.
+      io.stderr.write(`trellis: error: ${error.code}: ${error.message.split("\n")[0] ?? ""}\n`);
+      return ExitCodes.DATA;
+    }
+    io.stderr.write(`trellis: internal error (please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return ExitCodes.SOFTWARE;
+  }
+}

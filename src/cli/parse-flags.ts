@@ -1,0 +1,41 @@
+/**
+ * Parsers and choices for the flags of `trellis`, shared by the commands.
+ * Each throws commander's `InvalidArgumentError`, which the CLI turns into
+ * one line and exit code 64.
+ */
+import { InvalidArgumentError } from "commander";
+
+export const EXECUTORS = ["inline", "threads", "processes"] as const;
+export const SNAPSHOT_POLICIES = ["auto", "all", "steps", "final", "none"] as const;
+export const VIOLATION_POLICIES = ["halt", "reject"] as const;
+export const PROGRESS_MODES = ["auto", "tty", "plain", "off"] as const;
+export const IMAGE_FORMATS = ["png", "svg"] as const;
+
+export type ImageFormat = (typeof IMAGE_FORMATS)[number];
+
+/** `--workers 4`: a positive integer. */
+export function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer such as 4, got "${value}".`);
+  return n;
+}
+
+/** `--step 12`: a non-negative integer (0 is the empty plan before the first event). */
+export function parseStep(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n)) throw new InvalidArgumentError(`expected a step number such as 12 (an event's seq), got "${value}".`);
+  return n;
+}
+
+/** `--formats png,svg`: a comma-separated subset of png and svg; `none` for DOT only. */
+export function parseFormats(value: string): ImageFormat[] {
+  const parts = value
+    .split(",")
+    .map((p) => p.trim().toLowerCase())
+    .filter((p) => p.length > 0);
+  if (parts.length === 1 && parts[0] === "none") return [];
+  const bad = parts.filter((p) => !(IMAGE_FORMATS as readonly string[]).includes(p));
+  if (parts.length === 0 || bad.length > 0)
+    throw new InvalidArgumentError(`expected a comma-separated list of ${IMAGE_FORMATS.join(", ")} (or none), got "${value}".`);
+  return [...new Set(parts)] as ImageFormat[];
+}

@@ -1,0 +1,116 @@
+/**
+ * Live progress of a run, fed by the engine as a {@link RunObserver}. On a
+ * terminal: one spinner line (ora) with the counts by status and the elapsed
+ * time. In CI or a pipe: plain lines, one when something goes wrong (a broken
+ * promise, a failed task, a deadlock) and a counts line every few seconds for
+ * long runs. Either way it records the violations for the summary.
+ */
+import type { Ora } from "ora";
+import type { TrellisEvent } from "../events/types.ts";
+import type { Plan } from "../plan/plan.ts";
+import type { RunObserver } from "../runtime/engine.ts";
+import { describeCounts, describeDuration, describeViolation } from "./summary.ts";
+import type { ViolationNote } from "./summary.ts";
+
+/** `tty`: a live spinner line; `plain`: log lines; `off`: nothing (the summary still prints). */
+export type ProgressMode = "tty" | "plain" | "off";
+
+/** A terminal that can redraw a line, and not CI (where logs are kept as text). */
+export function detectProgressMode(stream: NodeJS.WriteStream = process.stderr, env: NodeJS.ProcessEnv = process.env): ProgressMode {
+  if (!stream.isTTY) return "plain";
+  if (env["CI"] && env["CI"] !== "false" && env["CI"] !== "0") return "plain";
+  if (env["TERM"] === "dumb") return "plain";
+  return "tty";
+}
+
+export interface ProgressOptions {
+  readonly mode: ProgressMode;
+  /** What is running, shown first on each line. */
+  readonly label: string;
+  /** Where progress goes. Default stderr (the summary goes to stdout). */
+  readonly stream?: NodeJS.WriteStream;
+  /** Seconds between counts lines in plain mode. Default 5. */
+  readonly plainEverySeconds?: number;
+}
+
+export class ProgressReporter implements RunObserver {
+  readonly violations: ViolationNote[] = [];
+  readonly #o: ProgressOptions;
+  readonly #stream: NodeJS.WriteStream;
+  #plan: Plan | null = null;
+  #startedAt = 0;
+  #spinner: Ora | null = null;
+  #timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(options: ProgressOptions) {
+    this.#o = options;
+    this.#stream = options.stream ?? process.stderr;
+  }
+
+  /** Starts the spinner (tty) or the periodic counts line (plain). */
+  async start(): Promise<void> {
+    this.#startedAt = performance.now();
+    if (this.#o.mode === "tty") {
+      const { default: ora } = await import("ora");
+      this.#spinner = ora({ text: this.#text(), stream: this.#stream, discardStdin: false }).start();
+      this.#timer = setInterval(() => this.#refresh(), 100);
+    } else if (this.#o.mode === "plain") {
+      const every = (this.#o.plainEverySeconds ?? 5) * 1000;
+      this.#timer = setInterval(() => this.#line(this.#text()), every);
+    }
+    this.#timer?.unref();
+  }
+
+  onEvent(event: TrellisEvent, plan: Plan): void {
+    this.#plan = plan;
+    switch (event.type) {
+      case "promise.violated":
+        this.violations.push(event.data);
+        this.#line(`broken promise: ${describeViolation(event.data)}`);
+        return;
+      case "task.failed":
+        this.#line(`task failed: ${event.data.id}: ${event.data.error.code}: ${event.data.error.message.split("\n")[0] ?? ""}`);
+        return;
+      case "run.deadlock":
+        this.#line(`deadlock: ${event.data.message.split("\n")[0] ?? ""}`);
+        return;
+      default:
+        return;
+    }
+  }
+
+  onStep(plan: Plan): void {
+    this.#plan = plan;
+  }
+
+  /** Stops the spinner and timers; call before printing the summary. */
+  stop(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#spinner?.stop();
+    this.#spinner = null;
+  }
+
+  async close(): Promise<void> {
+    this.stop();
+  }
+
+  #text(): string {
+    const counts = this.#plan ? describeCounts(this.#plan.counts) : "starting";
+    return `${this.#o.label}  ${counts}  ${describeDuration(performance.now() - this.#startedAt)}`;
+  }
+
+  #refresh(): void {
+    if (this.#spinner) this.#spinner.text = this.#text();
+  }
+
+  /** A line that stays: above the spinner on a terminal, as is in plain mode. */
+  #line(text: string): void {
+    if (this.#o.mode === "off") return;
+    if (this.#spinner) {
+      this.#spinner.clear();
+      this.#stream.write(`${text}\n`);
+      this.#spinner.render();
+    } else this.#stream.write(`${text}\n`);
+  }
+}

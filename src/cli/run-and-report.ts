@@ -1,0 +1,71 @@
+/**
+ * Runs a task with live progress and prints the summary: the common part of
+ * `trellis run` and {@link runIfMain}.
+ */
+import { resolve } from "node:path";
+import type { RunOptions, RunResult } from "../runtime/run.ts";
+import { run } from "../runtime/run.ts";
+import type { TaskDefinition } from "../task/define.ts";
+import type { ExitCode } from "./exit-codes.ts";
+import { exitCodeFor } from "./exit-codes.ts";
+import { detectProgressMode, ProgressReporter } from "./progress.ts";
+import type { ProgressMode } from "./progress.ts";
+import { formatSummary } from "./summary.ts";
+import type { ViolationNote } from "./summary.ts";
+
+export interface ReportOptions {
+  /** Shown on the progress line and the summary's first line. */
+  readonly label: string;
+  /** Default: a spinner on a terminal, plain lines otherwise. */
+  readonly progress?: ProgressMode;
+  /** Where the summary goes. Default stdout. */
+  readonly stdout?: NodeJS.WritableStream;
+  /** Where progress goes. Default stderr. */
+  readonly stderr?: NodeJS.WriteStream;
+}
+
+export interface ReportedRun<O> {
+  readonly result: RunResult<O>;
+  readonly exitCode: ExitCode;
+  readonly violations: readonly ViolationNote[];
+}
+
+/**
+ * Runs `root` and prints a summary. Ctrl-C cancels the run cleanly (exit 130);
+ * a second Ctrl-C exits at once.
+ */
+export async function runAndReport<I, O>(root: TaskDefinition<I, O>, inputs: I, options: RunOptions, report: ReportOptions): Promise<ReportedRun<O>> {
+  const stderr = report.stderr ?? process.stderr;
+  const reporter = new ProgressReporter({ mode: report.progress ?? detectProgressMode(stderr), label: report.label, stream: stderr });
+  const controller = new AbortController();
+  if (options.signal) options.signal.addEventListener("abort", () => controller.abort(options.signal?.reason), { once: true });
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    stderr.write("\ninterrupted: cancelling the run (Ctrl-C again to quit at once)\n");
+    controller.abort(new Error("interrupted"));
+  };
+  process.on("SIGINT", onSigint);
+  await reporter.start();
+  let result: RunResult<O>;
+  try {
+    result = await run(root, inputs, { ...options, signal: controller.signal, observers: [...(options.observers ?? []), reporter] });
+  } finally {
+    reporter.stop();
+    process.off("SIGINT", onSigint);
+  }
+  const out = options.out !== undefined ? resolve(options.out) : null;
+  const text = formatSummary({
+    label: report.label,
+    status: result.status,
+    output: result.output,
+    error: result.error,
+    counts: result.counts,
+    durationMs: result.durationMs,
+    violations: reporter.violations,
+    out,
+  });
+  (report.stdout ?? process.stdout).write(`${text}\n`);
+  return { result, exitCode: exitCodeFor(result.status), violations: reporter.violations };
+}

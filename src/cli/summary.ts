@@ -1,0 +1,141 @@
+/**
+ * The end-of-run summary printed by `trellis run` and `runIfMain`: status,
+ * output, time, counts, violations with their figures, and where the outputs
+ * are. Pure formatting: takes data, returns text.
+ */
+import { existsSync, readdirSync } from "node:fs";
+import { join, relative } from "node:path";
+import { inspect } from "node:util";
+import type { SerializedError } from "../errors.ts";
+import type { Json } from "../events/codec.ts";
+import type { Counts, EventDataMap, PromiseSpec, RunStatus } from "../events/types.ts";
+import { TaskStatuses } from "../events/types.ts";
+
+/** A broken promise, as recorded from its `promise.violated` event. */
+export type ViolationNote = EventDataMap["promise.violated"];
+
+/** What the summary shows. */
+export interface SummaryInput {
+  /** What ran: the module or demo name. */
+  readonly label: string;
+  readonly status: RunStatus;
+  readonly output: unknown;
+  readonly error: SerializedError | null;
+  readonly counts: Counts;
+  readonly durationMs: number;
+  readonly violations: readonly ViolationNote[];
+  /** The output folder, when there is one. */
+  readonly out: string | null;
+}
+
+/** `LimitedSpawns(square, 5)`, `OnlySpecificNodesAllowed(square, cube)`, ... */
+export function describePromise(spec: PromiseSpec): string {
+  switch (spec.kind) {
+    case "LimitedSpawns":
+      return `LimitedSpawns(${spec.task}, ${spec.limit})`;
+    case "MaxParallelism":
+      return `MaxParallelism("${spec.label}", ${spec.limit})`;
+    case "NoNewNodes":
+    case "NoNewEdges":
+      return `${spec.kind}()`;
+    case "OnlySpecificNodesAllowed":
+      return `OnlySpecificNodesAllowed(${spec.tasks.join(", ")})`;
+    case "OnlySpecificEdgesAllowed":
+      return `OnlySpecificEdgesAllowed(${spec.edges.map(([a, b]) => `${a}→${b}`).join(", ")})`;
+    default: {
+      const never: never = spec;
+      return never;
+    }
+  }
+}
+
+function list(value: Json | undefined): string[] {
+  if (!Array.isArray(value)) return [];
+  return value.map((v) => (Array.isArray(v) ? v.map(String).join("→") : String(v)));
+}
+
+/** The figures of a violation: `limit 5, attempted 6`, `refused rogue`, ... */
+export function describeFigures(v: ViolationNote): string {
+  const d = v.details;
+  switch (v.promise) {
+    case "LimitedSpawns":
+      return `limit ${String(d["limit"])}, attempted ${String(d["attempted"])}`;
+    case "NoNewNodes":
+      return `new node ${list(d["tasks"]).join(", ")}`;
+    case "NoNewEdges":
+      return `new edge ${list(d["edges"]).join(", ")}`;
+    case "OnlySpecificNodesAllowed":
+      return `refused ${list(d["tasks"]).join(", ")} (allowed: ${list(d["allowed"]).join(", ")})`;
+    case "OnlySpecificEdgesAllowed":
+      return `refused ${list(d["edges"]).join(", ")} (allowed: ${list(d["allowed"]).join(", ")})`;
+    case "MaxParallelism":
+      return JSON.stringify(d);
+    default: {
+      const never: never = v.promise;
+      return never;
+    }
+  }
+}
+
+/** One line for a violation: `LimitedSpawns(square, 5) of square_batch broken by square_batch: limit 5, attempted 6`. */
+export function describeViolation(v: ViolationNote): string {
+  const policy = v.policy === "reject" ? " (rejected; the run went on)" : "";
+  return `${describePromise(v.spec)} of ${v.owner} broken by ${v.by}: ${describeFigures(v)}${policy}`;
+}
+
+/** `5 succeeded, 1 cancelled` (statuses with a non-zero count, in status order). */
+export function describeCounts(counts: Counts): string {
+  const parts = TaskStatuses.filter((s) => counts[s] > 0).map((s) => `${counts[s]} ${s}`);
+  return parts.length > 0 ? parts.join(", ") : "none";
+}
+
+/** A value on one line, capped so a big output never floods the terminal. */
+export function describeValue(value: unknown, max = 200): string {
+  const text = inspect(value, { depth: 4, breakLength: Infinity, maxArrayLength: 20, maxStringLength: max, colors: false, compact: true });
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** Seconds with two decimals: `0.42 s`. */
+export function describeDuration(ms: number): string {
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+/** Files in `<out>/<folder>`, or 0 when the folder does not exist. */
+export function countFiles(out: string, folder: string): number {
+  const dir = join(out, folder);
+  if (!existsSync(dir)) return 0;
+  return readdirSync(dir).filter((f) => !f.startsWith(".")).length;
+}
+
+/** `outputs/map_reduce/ (events.jsonl, 14 dots, 14 pngs)`. */
+export function describeOutputs(out: string, cwd = process.cwd()): string {
+  const rel = relative(cwd, out);
+  const shown = rel === "" ? "." : rel.startsWith("..") ? out : rel;
+  const parts: string[] = [];
+  if (existsSync(join(out, "events.jsonl"))) parts.push("events.jsonl");
+  for (const folder of ["dots", "pngs", "svgs"]) {
+    const n = countFiles(out, folder);
+    if (n > 0) parts.push(`${folder}/ (${n})`);
+  }
+  return `${shown}/${parts.length > 0 ? `  ${parts.join(", ")}` : ""}`;
+}
+
+const HEADLINE: Record<RunStatus, string> = {
+  succeeded: "succeeded",
+  failed: "FAILED",
+  halted: "HALTED by a broken promise",
+  cancelled: "cancelled",
+};
+
+/** The whole summary, one fact a line. */
+export function formatSummary(s: SummaryInput): string {
+  const lines = [`${s.label}: ${HEADLINE[s.status]} in ${describeDuration(s.durationMs)}`];
+  const row = (key: string, value: string) => lines.push(`  ${key.padEnd(11)} ${value}`);
+  row("output", s.status === "succeeded" ? describeValue(s.output) : "(none)");
+  row("tasks", describeCounts(s.counts));
+  if (s.violations.length === 0) row("violations", "none");
+  else s.violations.forEach((v, i) => row(i === 0 ? "violations" : "", describeViolation(v)));
+  if (s.error && s.status !== "succeeded" && s.status !== "halted") row("error", `${s.error.code}: ${s.error.message.split("\n")[0] ?? ""}`);
+  if (s.out !== null) row("outputs", describeOutputs(s.out));
+  return lines.join("\n");
+}
