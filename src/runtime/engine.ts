@@ -21,7 +21,7 @@ import { EVENT_VERSION, FINISHED } from "../events/types.ts";
 import type { EventSink } from "../events/writer.ts";
 import { applyEvent } from "../plan/fold.ts";
 import type { Plan, PlanNode } from "../plan/plan.ts";
-import { createPlan, edgeKey, nextOpenPlaceholder } from "../plan/plan.ts";
+import { createPlan, nextOpenPlaceholder } from "../plan/plan.ts";
 import { expandPreview } from "../preview/placeholders.ts";
 import { NoNewEdges, NoNewNodes, referencedTasks } from "../promises/constructors.ts";
 import { capsFor, validateDiff } from "../promises/validate.ts";
@@ -149,7 +149,6 @@ export class Engine implements EngineLink {
     try {
       encoded = encode(inputs, { strict: true, label: `inputs of ${root.name}` });
     } catch (error) {
-      encoded = null;
       this.#commitStarted(root, null);
       this.#error = serializeError(error);
       this.#finish("failed");

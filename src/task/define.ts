@@ -66,6 +66,7 @@ export interface TaskDefinition<I, O> {
 export type InputsOf<T> = T extends TaskDefinition<infer I, unknown> ? I : never;
 export type OutputOf<T> = T extends TaskDefinition<never, infer O> ? Awaited<O> : never;
 
+// eslint-disable-next-line no-control-regex -- control characters are exactly what must be refused
 const NAME_FORBIDDEN = /[/#\u0000-\u001f\u007f]/;
 
 function fail(name: string, message: string): never {

@@ -45,6 +45,9 @@ function parsePath(path: string): (string | number)[] {
   return out;
 }
 
+/** A path into an output deeper than one key (`"a.b"`, `"items[0]"`); a single key is checked against the output type. */
+export type DeepPath = `${string}.${string}` | `${string}[${number}]${string}`;
+
 /**
  * References a child's output inside another child's inputs; the consumer
  * waits for the producer and a data edge is drawn between them.
@@ -56,7 +59,7 @@ function parsePath(path: string): (string | number)[] {
  */
 export function From<O>(handle: TaskHandle<O>): FromRef<O>;
 export function From<O, K extends keyof O & (string | number)>(handle: TaskHandle<O>, key: K): FromRef<O[K]>;
-export function From<T = unknown>(handle: TaskHandle<unknown>, path: string | readonly (string | number)[]): FromRef<T>;
+export function From<T = unknown>(handle: TaskHandle<unknown>, path: DeepPath | readonly (string | number)[]): FromRef<T>;
 export function From(handle: TaskHandle<unknown>, path?: string | number | readonly (string | number)[]): FromRef<unknown> {
   if (handle === null || typeof handle !== "object" || typeof (handle as { id?: unknown }).id !== "string")
     throw new TrellisError(

@@ -1,0 +1,40 @@
+import { describe, expectTypeOf, test } from "vitest";
+import type { TaskHandle } from "trellis";
+import { From, task } from "trellis";
+
+const num = task({ name: "types_num" }, async (_ctx, { x }: { x: number }) => x * 2);
+const str = task({ name: "types_str" }, async (_ctx, { s }: { s: string }) => s.length.toString());
+const obj = task({ name: "types_obj" }, async () => ({ total: 1, names: ["a"] }));
+const sum = task({ name: "types_sum" }, async (_ctx, { parts }: { parts: number[] }) => parts.length);
+
+describe("the public API is typed", () => {
+  test("spawn returns a handle typed by the child's output; waitForAll returns outputs in order", () => {
+    task({ name: "types_root" }, async (ctx) => {
+      const a = ctx.spawn(num, { x: 1 });
+      const b = ctx.spawn(str, { s: "x" });
+      expectTypeOf(a).toEqualTypeOf<TaskHandle<number>>();
+      expectTypeOf(b).toEqualTypeOf<TaskHandle<string>>();
+      const outputs = await ctx.waitForAll([a, b]);
+      expectTypeOf(outputs).toEqualTypeOf<[number, string]>();
+      return outputs;
+    });
+  });
+
+  test("From is checked against the consumer's input type, nested in arrays too", () => {
+    task({ name: "types_wiring" }, async (ctx) => {
+      const a = ctx.spawn(num, { x: 1 });
+      const s = ctx.spawn(str, { s: "x" });
+      const o = ctx.spawn(obj, {});
+      ctx.spawn(num, { x: From(a) });
+      ctx.spawn(sum, { parts: [From(a), 2, From(a)] });
+      ctx.spawn(num, { x: From(o, "total") });
+      // @ts-expect-error a string output cannot feed a number input
+      ctx.spawn(num, { x: From(s) });
+      // @ts-expect-error a missing input
+      ctx.spawn(num, {});
+      // @ts-expect-error a key the producer's output does not have
+      ctx.spawn(num, { x: From(o, "missing") });
+      return null;
+    });
+  });
+});
