@@ -136,13 +136,18 @@ export interface EventDataMap {
 
 export type EventType = keyof EventDataMap;
 
-/** One line of `events.jsonl`. */
-export type TrellisEvent = {
-  [K in EventType]: { v: 1; seq: number; ts: string; runId: string; type: K; data: EventDataMap[K] };
-}[EventType];
-
 /** An event of one type. */
-export type EventOf<K extends EventType> = Extract<TrellisEvent, { type: K }>;
+export interface EventOf<K extends EventType> {
+  v: 1;
+  seq: number;
+  ts: string;
+  runId: string;
+  type: K;
+  data: EventDataMap[K];
+}
+
+/** One line of `events.jsonl`: a union discriminated by `type`. */
+export type TrellisEvent = { [K in EventType]: EventOf<K> }[EventType];
 
 export const EVENT_TYPES: readonly EventType[] = [
   "run.started",
