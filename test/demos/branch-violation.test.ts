@@ -1,0 +1,20 @@
+import { describe, expect, it } from "vitest";
+import branchOrBreak, { inputs } from "../../demos/branch_violation.ts";
+import { eventsOf, runDemo } from "./demo-run.ts";
+
+describe("demo branch_violation", () => {
+  it("refuses the `rogue` branch and halts the run", async () => {
+    const { result, plan, events } = await runDemo(branchOrBreak, inputs);
+    expect(result.status).toBe("halted");
+    const violations = eventsOf(events, "promise.violated");
+    expect(violations).toHaveLength(1);
+    const v = violations[0]!.data;
+    expect(v.promise).toBe("OnlySpecificNodesAllowed");
+    expect(v.by).toBe("branch_or_break");
+    expect(v.details["tasks"]).toEqual(["rogue"]);
+    expect(v.details["allowed"]).toEqual(["square", "cube"]);
+    expect([...plan.nodes.values()].map((n) => n.task)).toEqual(["branch_or_break"]);
+    expect(plan.nodes.get("branch_or_break")?.status).toBe("cancelled");
+    expect(eventsOf(events, "run.finished")[0]?.data.status).toBe("halted");
+  });
+});
