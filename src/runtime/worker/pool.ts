@@ -1,0 +1,384 @@
+/**
+ * The worker pool shared by the `threads` and `processes` executors: it
+ * starts the workers, gives each attempt to the least-busy worker, routes the
+ * engine's answers to the worker that hosts the attempt, notices workers that
+ * die or hang, fails their attempts with `WORKER_CRASH` and replaces them.
+ *
+ * A worker hosts any number of attempts: one suspended in `waitForAll` does
+ * not count as busy, so a parent waiting on children never blocks them. The
+ * transports (`threads/`, `processes/`) only start workers and move batches.
+ */
+import { availableParallelism } from "node:os";
+import { ErrorCodes, TrellisError, serializeError } from "../../errors.ts";
+import type { SerializedError } from "../../errors.ts";
+import type { EngineLink, Executor, StartTask, TaskRef, WaitOutcome } from "../executor.ts";
+import { Outbox, afterMicrotasks } from "./outbox.ts";
+import type { HostToWorker, WorkerBoot, WorkerToHost } from "./protocol.ts";
+import { unreachable } from "./protocol.ts";
+import type { WorkerLoss } from "./worker-errors.ts";
+import { crashError, loadError, loadLostError } from "./worker-errors.ts";
+
+/** How a transport reports a worker that ended. */
+export interface WorkerExit {
+  readonly code: number | null;
+  readonly signal: string | null;
+  /** The error the transport saw, e.g. a thread's `ERR_WORKER_OUT_OF_MEMORY`. */
+  readonly error: SerializedError | null;
+  /** The end of what the worker wrote to stderr, when the transport captures it. */
+  readonly stderr: string;
+}
+
+/** One running worker, as its transport exposes it. */
+export interface WorkerHandle {
+  /** E.g. `thread 3` or `process 4242`, for messages. */
+  readonly label: string;
+  send(batch: readonly HostToWorker[]): void;
+  /** Stops the worker now, whatever it is doing; resolves once it is gone. */
+  terminate(): Promise<void>;
+}
+
+export interface WorkerEvents {
+  message(batch: readonly WorkerToHost[]): void;
+  /** Called once, when the worker is gone. */
+  exit(exit: WorkerExit): void;
+}
+
+/** Starts workers of one kind. */
+export interface Transport {
+  readonly kind: "threads" | "processes";
+  spawn(boot: WorkerBoot, events: WorkerEvents): WorkerHandle;
+}
+
+/** Options shared by the `threads` and `processes` executors. */
+export interface PoolOptions {
+  /** Workers, and slots of the scheduler. Default: available parallelism. */
+  readonly workers?: number;
+  /** Heap limit of each worker in MB (threads: `resourceLimits`; processes: `--max-old-space-size`). Default: Node's. */
+  readonly maxOldGenerationSizeMb?: number;
+  /** After an abort, how long a worker has to answer a ping before it is deemed stuck and replaced. Default 1000 ms. */
+  readonly abortGraceMs?: number;
+  /** How long `close()` lets workers finish their abort handlers before stopping them. Default 200 ms. */
+  readonly closeGraceMs?: number;
+  /** How long a worker may take to import the task modules. Default 60 000 ms. */
+  readonly loadTimeoutMs?: number;
+}
+
+interface PoolWorker {
+  readonly handle: WorkerHandle;
+  readonly out: Outbox<HostToWorker>;
+  state: "loading" | "ready" | "gone";
+  readonly attempts: Map<string, Attempt>;
+  /** Attempts that neither wait nor were aborted: what "least busy" compares. */
+  busy: number;
+  ping: { readonly seq: number; readonly timer: ReturnType<typeof setTimeout> } | null;
+  readonly loaded: Promise<void>;
+  readonly gone: Promise<void>;
+}
+
+interface Attempt {
+  readonly ref: TaskRef;
+  readonly worker: PoolWorker;
+  waits: number;
+  aborted: boolean;
+  counted: boolean;
+}
+
+const key = (id: string, attempt: number): string => `${attempt}:${id}`;
+
+function positive(option: string, value: number | undefined, fallback: number, integer: boolean): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !(value > 0) || !Number.isFinite(value) || (integer && !Number.isInteger(value)))
+    throw new TrellisError(ErrorCodes.INVALID_OPTION, `executor option \`${option}\` must be a positive ${integer ? "integer" : "number"}, got ${String(value)}`, {
+      option,
+    });
+  return value;
+}
+
+export class PoolExecutor implements Executor {
+  readonly kind: "threads" | "processes";
+  readonly concurrency: number;
+  readonly #transport: Transport;
+  readonly #abortGraceMs: number;
+  readonly #closeGraceMs: number;
+  readonly #loadTimeoutMs: number;
+  #link: EngineLink | undefined;
+  #modules: readonly string[] = [];
+  #workers: PoolWorker[] = [];
+  readonly #attempts = new Map<string, Attempt>();
+  /** Attempts waiting for a worker (all workers loading, or suspected stuck). */
+  #pending: StartTask[] = [];
+  #pingSeq = 0;
+  #started = false;
+  #closing = false;
+  /** Set when a replacement worker could not load: every later attempt fails with it. */
+  #broken: SerializedError | null = null;
+
+  constructor(transport: Transport, options: PoolOptions = {}) {
+    this.kind = transport.kind;
+    this.#transport = transport;
+    this.concurrency = positive("workers", options.workers, Math.max(1, availableParallelism()), true);
+    this.#abortGraceMs = positive("abortGraceMs", options.abortGraceMs, 1000, false);
+    this.#closeGraceMs = positive("closeGraceMs", options.closeGraceMs, 200, false);
+    this.#loadTimeoutMs = positive("loadTimeoutMs", options.loadTimeoutMs, 60_000, false);
+  }
+
+  async start(link: EngineLink, modules: readonly string[]): Promise<void> {
+    this.#link = link;
+    this.#modules = [...modules];
+    for (let i = 0; i < this.concurrency; i++) this.#workers.push(this.#spawn());
+    try {
+      await Promise.all(this.#workers.map((w) => w.loaded));
+    } catch (error) {
+      await Promise.all(this.#workers.map((w) => this.#stop(w)));
+      throw error;
+    }
+    this.#started = true;
+  }
+
+  run(task: StartTask): void {
+    if (!this.#link) throw new Error(`${this.kind} executor: run() before start()`);
+    if (this.#broken) {
+      const error = this.#broken;
+      queueMicrotask(() => this.#link?.finished(task, { ok: false, error }));
+      return;
+    }
+    const worker = this.#pick();
+    if (worker) this.#assign(worker, task);
+    else this.#pending.push(task);
+  }
+
+  resume(ref: TaskRef, waitId: number, outcome: WaitOutcome): void {
+    const a = this.#attempts.get(key(ref.id, ref.attempt));
+    if (!a) return;
+    a.waits = Math.max(0, a.waits - 1);
+    this.#recount(a);
+    a.worker.out.push({ type: "resume", id: ref.id, attempt: ref.attempt, waitId, outcome });
+  }
+
+  abort(ref: TaskRef, reason: SerializedError): void {
+    const a = this.#attempts.get(key(ref.id, ref.attempt));
+    if (!a) {
+      this.#pending = this.#pending.filter((t) => t.id !== ref.id || t.attempt !== ref.attempt);
+      return;
+    }
+    a.aborted = true;
+    this.#recount(a);
+    a.worker.out.push({ type: "abort", id: ref.id, attempt: ref.attempt, reason });
+    this.#ping(a.worker, ref.id);
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    this.#pending = [];
+    await Promise.all(this.#workers.map((w) => this.#stop(w)));
+    this.#workers = [];
+    this.#attempts.clear();
+  }
+
+  // ---------------------------------------------------------------- workers
+
+  #spawn(): PoolWorker {
+    let resolveLoaded!: () => void;
+    let rejectLoaded!: (error: Error) => void;
+    let resolveGone!: () => void;
+    const loaded = new Promise<void>((res, rej) => {
+      resolveLoaded = res;
+      rejectLoaded = rej;
+    });
+    loaded.catch(() => undefined); // observed by start() or by #replace()
+    const gone = new Promise<void>((res) => {
+      resolveGone = res;
+    });
+    let loadingModule: string | null = null;
+    const failLoad = (error: Error): void => {
+      clearTimeout(loadTimer);
+      rejectLoaded(error);
+    };
+    const loadTimer = setTimeout(() => {
+      failLoad(loadLostError(this.kind, this.#modules, loadingModule, "timeout", this.#loadTimeoutMs));
+      void this.#stop(worker);
+    }, this.#loadTimeoutMs);
+    const handle = this.#transport.spawn(
+      { modules: this.#modules },
+      {
+        message: (batch) => {
+          for (const m of batch) {
+            if (worker.state === "gone") return;
+            if (m.type === "ready") {
+              clearTimeout(loadTimer);
+              worker.state = "ready";
+              resolveLoaded();
+              this.#drain();
+            } else if (m.type === "loadFailed") {
+              failLoad(loadError(this.kind, m.module, m.error));
+              void this.#stop(worker);
+            } else if (m.type === "fatal" && worker.state === "loading") {
+              loadingModule = m.module;
+              failLoad(loadLostError(this.kind, this.#modules, m.module, { kind: "fatal", error: m.error }, 0));
+              void this.#stop(worker);
+            } else this.#onMessage(worker, m);
+          }
+        },
+        exit: (exit) => {
+          if (worker.state === "loading")
+            failLoad(loadLostError(this.kind, this.#modules, loadingModule, { kind: "exit", ...exit }, 0));
+          this.#lose(worker, { kind: "exit", ...exit });
+          resolveGone();
+        },
+      },
+    );
+    const worker: PoolWorker = {
+      handle,
+      out: new Outbox((b) => handle.send(b), afterMicrotasks),
+      state: "loading",
+      attempts: new Map(),
+      busy: 0,
+      ping: null,
+      loaded,
+      gone,
+    };
+    return worker;
+  }
+
+  /** A replacement for a lost worker; if it cannot load, the pool is broken and queued attempts fail. */
+  #replace(): void {
+    const worker = this.#spawn();
+    this.#workers.push(worker);
+    worker.loaded.catch((error: unknown) => {
+      if (this.#closing) return;
+      this.#broken = serializeError(error);
+      const pending = this.#pending;
+      this.#pending = [];
+      for (const task of pending) this.#link?.finished(task, { ok: false, error: this.#broken });
+    });
+  }
+
+  /** Least busy worker that is ready and not suspected stuck; ties go to the oldest. */
+  #pick(): PoolWorker | undefined {
+    let best: PoolWorker | undefined;
+    for (const w of this.#workers) if (w.state === "ready" && w.ping === null && (!best || w.busy < best.busy)) best = w;
+    return best;
+  }
+
+  #assign(worker: PoolWorker, task: StartTask): void {
+    const a: Attempt = { ref: { id: task.id, attempt: task.attempt }, worker, waits: 0, aborted: false, counted: false };
+    const k = key(task.id, task.attempt);
+    this.#attempts.set(k, a);
+    worker.attempts.set(k, a);
+    this.#recount(a);
+    worker.out.push({ type: "run", task });
+  }
+
+  #drain(): void {
+    while (this.#pending.length > 0) {
+      const worker = this.#pick();
+      if (!worker) return;
+      this.#assign(worker, this.#pending.shift() as StartTask);
+    }
+  }
+
+  #recount(a: Attempt): void {
+    const busy = a.waits === 0 && !a.aborted && this.#attempts.has(key(a.ref.id, a.ref.attempt));
+    if (busy === a.counted) return;
+    a.counted = busy;
+    a.worker.busy += busy ? 1 : -1;
+  }
+
+  #forget(a: Attempt): void {
+    const k = key(a.ref.id, a.ref.attempt);
+    if (this.#attempts.get(k) === a) this.#attempts.delete(k);
+    a.worker.attempts.delete(k);
+    this.#recount(a);
+  }
+
+  #onMessage(worker: PoolWorker, m: WorkerToHost): void {
+    const link = this.#link;
+    if (!link) return;
+    switch (m.type) {
+      case "spawn":
+        return link.spawn(m, m.child);
+      case "wait": {
+        const a = worker.attempts.get(key(m.id, m.attempt));
+        if (a) {
+          a.waits++;
+          this.#recount(a);
+        }
+        return link.wait({ id: m.id, attempt: m.attempt }, m.waitId, m.ids);
+      }
+      case "promise":
+        return link.promise(m, m.promises);
+      case "log":
+        return link.log(m, m.message, m.fields);
+      case "emit":
+        return link.emit(m, m.output);
+      case "finished": {
+        const a = worker.attempts.get(key(m.id, m.attempt));
+        if (a) this.#forget(a);
+        return link.finished({ id: m.id, attempt: m.attempt }, m.outcome);
+      }
+      case "pong":
+        if (worker.ping?.seq === m.seq) {
+          clearTimeout(worker.ping.timer);
+          worker.ping = null;
+          this.#drain();
+        }
+        return;
+      case "fatal":
+        return this.#lose(worker, { kind: "fatal", error: m.error });
+      case "ready":
+      case "loadFailed":
+        return; // handled while loading
+      default:
+        unreachable(m);
+    }
+  }
+
+  /** After an abort: a worker that does not answer a ping in time is stuck (a synchronous loop) and is replaced. */
+  #ping(worker: PoolWorker, aborted: string): void {
+    if (worker.ping !== null || worker.state !== "ready" || this.#closing) return;
+    const seq = ++this.#pingSeq;
+    const timer = setTimeout(() => {
+      if (worker.ping?.seq !== seq) return;
+      this.#lose(worker, { kind: "unresponsive", aborted, graceMs: this.#abortGraceMs });
+    }, this.#abortGraceMs);
+    worker.ping = { seq, timer };
+    worker.out.push({ type: "ping", seq });
+  }
+
+  /** The worker is gone or must go: fail what it hosted, stop it, and start a replacement. */
+  #lose(worker: PoolWorker, loss: WorkerLoss): void {
+    if (worker.state === "gone") return;
+    const wasReady = worker.state === "ready";
+    worker.state = "gone";
+    worker.out.clear();
+    if (worker.ping) clearTimeout(worker.ping.timer);
+    worker.ping = null;
+    this.#workers = this.#workers.filter((w) => w !== worker);
+    void worker.handle.terminate();
+    const lost = [...worker.attempts.values()];
+    for (const a of lost) this.#forget(a);
+    if (this.#closing || !this.#started) return;
+    // A replacement that dies while loading is not replaced again: its load error breaks the pool instead of looping.
+    if (wasReady) this.#replace();
+    const link = this.#link;
+    for (const a of lost) if (!a.aborted) link?.finished(a.ref, { ok: false, error: crashError(a.ref, worker.handle.label, loss) });
+  }
+
+  /**
+   * Asks a worker to close (pending aborts are delivered first, so abort
+   * handlers run), then stops it if it has not left in time: a worker stuck
+   * in a synchronous loop costs `closeGraceMs`, never a hang.
+   */
+  async #stop(worker: PoolWorker): Promise<void> {
+    if (worker.ping) clearTimeout(worker.ping.timer);
+    worker.ping = null;
+    if (worker.state !== "gone") {
+      worker.out.push({ type: "close", graceMs: this.#closeGraceMs });
+      worker.out.flush();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([worker.gone, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#closeGraceMs + 100)))]);
+      clearTimeout(timer);
+    }
+    await worker.handle.terminate();
+  }
+}

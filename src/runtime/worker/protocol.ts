@@ -1,0 +1,70 @@
+/**
+ * The messages between the engine's thread (the host) and a worker (a thread
+ * or a child process), named by direction. Both directions travel in batches:
+ * one `postMessage` / `send` carries an array of messages, flushed once per
+ * turn, so a parent that spawns a thousand children costs one message, not a
+ * thousand.
+ *
+ * Every value in a message is JSON-safe (inputs and outputs are already
+ * encoded by `events/codec.ts`, errors are `SerializedError`s), so the same
+ * protocol works over structured clone (threads) and JSON IPC (processes).
+ * Attempts are correlated by `(id, attempt)`; waits by `waitId`.
+ */
+import type { SerializedError } from "../../errors.ts";
+import type { Json } from "../../events/codec.ts";
+import type { PromiseSpec } from "../../events/types.ts";
+import type { SpawnRequest, StartTask, TaskOutcome, WaitOutcome } from "../executor.ts";
+
+/** Host → worker. */
+export type HostToWorker =
+  /** Start an attempt. */
+  | { readonly type: "run"; readonly task: StartTask }
+  /** The engine's answer to a `wait`. */
+  | { readonly type: "resume"; readonly id: string; readonly attempt: number; readonly waitId: number; readonly outcome: WaitOutcome }
+  /** Fire the attempt's AbortSignal with `reason`. */
+  | { readonly type: "abort"; readonly id: string; readonly attempt: number; readonly reason: SerializedError }
+  /** Liveness check after an abort: a worker stuck in a synchronous loop never answers. */
+  | { readonly type: "ping"; readonly seq: number }
+  /** Abort what is left, wait up to `graceMs` for it to settle, and exit. */
+  | { readonly type: "close"; readonly graceMs: number };
+
+/** Worker → host. */
+export type WorkerToHost =
+  /** Every module of {@link WorkerBoot} was imported; `tasks` definitions are registered. */
+  | { readonly type: "ready"; readonly tasks: number }
+  | { readonly type: "loadFailed"; readonly module: string; readonly error: SerializedError }
+  | { readonly type: "spawn"; readonly id: string; readonly attempt: number; readonly child: SpawnRequest }
+  | { readonly type: "wait"; readonly id: string; readonly attempt: number; readonly waitId: number; readonly ids: readonly string[] }
+  | { readonly type: "promise"; readonly id: string; readonly attempt: number; readonly promises: readonly PromiseSpec[] }
+  | { readonly type: "log"; readonly id: string; readonly attempt: number; readonly message: string; readonly fields: Json }
+  | { readonly type: "emit"; readonly id: string; readonly attempt: number; readonly output: Json }
+  | { readonly type: "finished"; readonly id: string; readonly attempt: number; readonly outcome: TaskOutcome }
+  | { readonly type: "pong"; readonly seq: number }
+  /**
+   * An uncaught exception or unhandled rejection: the worker is about to exit.
+   * `module` is the task module being imported when it happened during loading, else null.
+   */
+  | { readonly type: "fatal"; readonly error: SerializedError; readonly module: string | null };
+
+/**
+ * What a worker gets when it starts (`workerData` for threads, an argument for
+ * processes), so it can import the task modules before any message can be lost.
+ */
+export interface WorkerBoot {
+  /** URLs of the modules that define the tasks, imported in order. */
+  readonly modules: readonly string[];
+}
+
+/** The worker's end of the link to the host (see `threads/thread-channel.ts`, `processes/process-channel.ts`). */
+export interface WorkerChannel {
+  readonly boot: WorkerBoot;
+  send(batch: readonly WorkerToHost[]): void;
+  onMessage(handler: (batch: readonly HostToWorker[]) => void): void;
+  /** Exits the worker once what was sent has left. */
+  exit(code: number): void;
+}
+
+/** Ends a switch over a union: a new message type is a compile error until handled. */
+export function unreachable(value: never): never {
+  throw new Error(`unhandled message ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,100 @@
+/**
+ * The errors a worker pool raises: a worker that cannot load the task modules
+ * (`WORKER_LOAD`) and a worker that died under running attempts
+ * (`WORKER_CRASH`). Each message says what happened, to which ids, and what
+ * to change.
+ */
+import { ErrorCodes, TrellisError, WorkerCrashError, deserializeError, serializeError } from "../../errors.ts";
+import type { SerializedError } from "../../errors.ts";
+import type { TaskRef } from "../executor.ts";
+
+/** Why a worker is gone, as the pool saw it. */
+export type WorkerLoss =
+  | { readonly kind: "exit"; readonly code: number | null; readonly signal: string | null; readonly error: SerializedError | null; readonly stderr: string }
+  | { readonly kind: "fatal"; readonly error: SerializedError }
+  | { readonly kind: "unresponsive"; readonly aborted: string; readonly graceMs: number };
+
+function withCause(error: TrellisError, cause: SerializedError | null | undefined): SerializedError {
+  const s = serializeError(error);
+  return cause ? { ...s, cause } : s;
+}
+
+const OOM = /out of memory|heap limit|ERR_WORKER_OUT_OF_MEMORY/i;
+
+/** Words for how a worker went away, and the matching advice. */
+export function describeLoss(loss: WorkerLoss): { what: string; fix: string; cause: SerializedError | null } {
+  switch (loss.kind) {
+    case "fatal":
+      return {
+        what: `hit an error no task awaited (${loss.error.name}: ${loss.error.message})`,
+        fix: "await every promise a task starts and catch errors thrown in timers and callbacks",
+        cause: loss.error,
+      };
+    case "unresponsive":
+      return {
+        what: `stopped responding: ${loss.aborted} was aborted and the worker did not answer within ${loss.graceMs} ms (a synchronous loop?)`,
+        fix: "make long loops check ctx.signal.aborted, or split them with await",
+        cause: null,
+      };
+    case "exit": {
+      const oom = (loss.error !== null && OOM.test(`${loss.error.code} ${loss.error.message}`)) || OOM.test(loss.stderr);
+      if (oom)
+        return {
+          what: "ran out of memory",
+          fix: "use less memory in the task or raise the executor's maxOldGenerationSizeMb",
+          cause: loss.error,
+        };
+      const how = loss.signal !== null ? `was killed by ${loss.signal}` : `exited with code ${String(loss.code)}`;
+      const tail = loss.stderr.trim().split("\n").slice(-3).join(" | ");
+      return {
+        what: `${how}${loss.error ? ` (${loss.error.message})` : ""}${tail ? `; last stderr: ${tail}` : ""}`,
+        fix: "do not call process.exit() in a task; throw an error instead",
+        cause: loss.error,
+      };
+    }
+    default: {
+      const never: never = loss;
+      return never;
+    }
+  }
+}
+
+/** The error an attempt fails with when its worker dies. */
+export function crashError(ref: TaskRef, worker: string, loss: WorkerLoss): SerializedError {
+  const { what, fix, cause } = describeLoss(loss);
+  const error = new WorkerCrashError(
+    ErrorCodes.WORKER_CRASH,
+    `${ref.id} (attempt ${ref.attempt}) failed because its worker (${worker}) ${what}. The pool replaced the worker; ${fix}`,
+    { id: ref.id, attempt: ref.attempt, worker },
+  );
+  return withCause(error, cause);
+}
+
+/** A worker could not import a task module. */
+export function loadError(kind: string, module: string, cause: SerializedError): TrellisError {
+  const hint =
+    cause.code === ErrorCodes.RUN_IN_WORKER
+      ? ""
+      : ". Every module that defines tasks is imported by each worker on its own: make it importable without the main program, or pass `module` to task() to name the file that defines the task";
+  return new TrellisError(ErrorCodes.WORKER_LOAD, `a ${kind} worker could not import ${module}: ${cause.message}${hint}`, { module }, { cause: deserializeError(cause) });
+}
+
+/** A worker died or hung while importing the task modules. */
+export function loadLostError(kind: string, modules: readonly string[], module: string | null, loss: WorkerLoss | "timeout", timeoutMs: number): TrellisError {
+  const where = module ?? (modules.length === 0 ? "(no module)" : modules.join(", "));
+  if (loss === "timeout") {
+    return new TrellisError(
+      ErrorCodes.WORKER_LOAD,
+      `a ${kind} worker did not finish importing ${where} within ${timeoutMs} ms; a task module must not wait on the main program at top level`,
+      { module: where },
+    );
+  }
+  if (loss.kind === "fatal" && loss.error.code === ErrorCodes.RUN_IN_WORKER) return loadError(kind, where, loss.error);
+  const { what, cause } = describeLoss(loss);
+  return new TrellisError(
+    ErrorCodes.WORKER_LOAD,
+    `a ${kind} worker ${what} while importing ${where}; a module that defines tasks must import cleanly on its own`,
+    { module: where },
+    cause ? { cause: deserializeError(cause) } : undefined,
+  );
+}

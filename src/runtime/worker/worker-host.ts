@@ -1,0 +1,171 @@
+/**
+ * The code that runs inside a worker (thread or child process). It imports
+ * the modules that define the tasks, then hosts many attempts at once: a task
+ * suspended in `waitForAll` stays here while others run, which is what lets a
+ * parent wait for its children whatever the number of workers.
+ *
+ * Each attempt gets a {@link TaskPort} that turns `ctx` calls into protocol
+ * messages; the engine's answers (`resume`, `abort`) are routed back to it.
+ */
+import { ErrorCodes, TrellisError, deserializeError, serializeError } from "../../errors.ts";
+import { registry } from "../../task/registry.ts";
+import type { Json } from "../../events/codec.ts";
+import type { PromiseSpec } from "../../events/types.ts";
+import type { SpawnRequest, StartTask, TaskOutcome, WaitOutcome } from "../executor.ts";
+import type { TaskPort } from "../task-runner.ts";
+import { LazyAbort, runAttempt } from "../task-runner.ts";
+import { Outbox, afterTurn } from "./outbox.ts";
+import type { HostToWorker, WorkerChannel, WorkerToHost } from "./protocol.ts";
+import { unreachable } from "./protocol.ts";
+
+/** One attempt in this worker, and its port to the engine (a class, not closures: this is the hot path). */
+class Hosted implements TaskPort {
+  readonly abort = new LazyAbort();
+  waits: Map<number, (outcome: WaitOutcome) => void> | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly attempt: number,
+    readonly host: WorkerHost,
+    readonly out: Outbox<WorkerToHost>,
+  ) {}
+
+  spawn(child: SpawnRequest): void {
+    this.out.push({ type: "spawn", id: this.id, attempt: this.attempt, child });
+  }
+
+  wait(ids: readonly string[]): Promise<WaitOutcome> {
+    return new Promise<WaitOutcome>((resolve) => {
+      const waitId = this.host.nextWaitId();
+      (this.waits ??= new Map()).set(waitId, resolve);
+      this.out.push({ type: "wait", id: this.id, attempt: this.attempt, waitId, ids });
+    });
+  }
+
+  promise(promises: readonly PromiseSpec[]): void {
+    this.out.push({ type: "promise", id: this.id, attempt: this.attempt, promises });
+  }
+
+  log(message: string, fields: Json): void {
+    this.out.push({ type: "log", id: this.id, attempt: this.attempt, message, fields });
+  }
+
+  emit(output: Json): void {
+    this.out.push({ type: "emit", id: this.id, attempt: this.attempt, output });
+  }
+}
+
+const key = (id: string, attempt: number): string => `${attempt}:${id}`;
+
+export class WorkerHost {
+  readonly #out: Outbox<WorkerToHost>;
+  readonly #channel: WorkerChannel;
+  readonly #hosted = new Map<string, Hosted>();
+  #modules: readonly string[] = [];
+  /** The module being imported (the last one until `ready`), to name it when loading crashes. */
+  #loading: string | null = null;
+  #waitIds = 0;
+  /** Set while closing: exits once the last attempt settled. */
+  #onIdle: (() => void) | undefined;
+
+  constructor(channel: WorkerChannel) {
+    this.#channel = channel;
+    this.#out = new Outbox((batch) => channel.send(batch), afterTurn);
+    channel.onMessage((batch) => {
+      for (const message of batch) this.#handle(message);
+    });
+  }
+
+  /** Reports an uncaught error at once; the caller exits the worker after. */
+  fatal(error: unknown): void {
+    this.#out.push({ type: "fatal", error: serializeError(error), module: this.#loading });
+    this.#out.flush();
+  }
+
+  #handle(m: HostToWorker): void {
+    switch (m.type) {
+      case "run":
+        this.#run(m.task);
+        return;
+      case "resume": {
+        const hosted = this.#hosted.get(key(m.id, m.attempt));
+        const resolve = hosted?.waits?.get(m.waitId);
+        if (!hosted || !resolve) return;
+        hosted.waits?.delete(m.waitId);
+        resolve(m.outcome);
+        return;
+      }
+      case "abort":
+        this.#hosted.get(key(m.id, m.attempt))?.abort.abort(deserializeError(m.reason));
+        return;
+      case "ping":
+        this.#out.push({ type: "pong", seq: m.seq });
+        return;
+      case "close":
+        this.#close(m.graceMs);
+        return;
+      default:
+        unreachable(m);
+    }
+  }
+
+  /** Imports the task modules, then reports `ready` or `loadFailed`. */
+  async load(modules: readonly string[]): Promise<void> {
+    this.#modules = modules;
+    for (const module of modules) {
+      this.#loading = module;
+      try {
+        await import(module);
+      } catch (error) {
+        this.#out.push({ type: "loadFailed", module, error: serializeError(error) });
+        return;
+      }
+    }
+    // A module may have started a promise that rejects a moment later (a
+    // top-level `void run(...)`): let it surface as `fatal` before `ready`.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    this.#loading = null;
+    this.#out.push({ type: "ready", tasks: registry.all().length });
+  }
+
+  #run(start: StartTask): void {
+    const { id, attempt } = start;
+    const def = registry.get(start.task);
+    if (!def) {
+      const error = new TrellisError(
+        ErrorCodes.UNKNOWN_TASK,
+        `${id}: no task named "${start.task}" is defined in the worker, which imported ${this.#modules.length === 0 ? "no module" : this.#modules.join(", ")}. ` +
+          `Define the task with task() at the top level of a module that is not a test file, or pass \`module: import.meta.url\` to task() so workers import the right file`,
+        { id, task: start.task },
+      );
+      this.#out.push({ type: "finished", id, attempt, outcome: { ok: false, error: serializeError(error) } });
+      return;
+    }
+    const hosted = new Hosted(id, attempt, this, this.#out);
+    this.#hosted.set(key(id, attempt), hosted);
+    void runAttempt(def, start, hosted, hosted.abort).then((outcome) => this.#settled(hosted, outcome));
+  }
+
+  nextWaitId(): number {
+    return ++this.#waitIds;
+  }
+
+  #settled(hosted: Hosted, outcome: TaskOutcome): void {
+    this.#hosted.delete(key(hosted.id, hosted.attempt));
+    this.#out.push({ type: "finished", id: hosted.id, attempt: hosted.attempt, outcome });
+    if (this.#hosted.size === 0) this.#onIdle?.();
+  }
+
+  /** Aborts what is left, gives it up to `graceMs` to settle (async cleanup in abort listeners), then exits. */
+  #close(graceMs: number): void {
+    const reason = new TrellisError(ErrorCodes.TASK_CANCELLED, "the executor was closed while the task was still running");
+    for (const hosted of this.#hosted.values()) hosted.abort.abort(reason);
+    const exit = (): void => {
+      this.#out.flush();
+      this.#channel.exit(0);
+    };
+    if (this.#hosted.size === 0) return exit();
+    this.#onIdle = exit;
+    setTimeout(exit, graceMs).unref();
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * Starts the worker side: picks the channel of this kind of worker, installs
+ * the handlers that turn an uncaught error into a `fatal` message, and
+ * imports the task modules. Called by `entry.mjs` once TypeScript loading is
+ * registered.
+ */
+import { parentPort } from "node:worker_threads";
+import { processChannel } from "../processes/process-channel.ts";
+import { threadChannel } from "../threads/thread-channel.ts";
+import { WorkerHost } from "./worker-host.ts";
+
+export function main(): void {
+  const channel = parentPort ? threadChannel(parentPort) : processChannel();
+  const host = new WorkerHost(channel);
+  // An error no task awaits (a throw from a timer, a floating rejection) may
+  // have left any attempt half done: report it and leave; the pool fails the
+  // attempts this worker hosted and replaces it.
+  let dying = false;
+  const die = (error: unknown): void => {
+    if (dying) return;
+    dying = true;
+    host.fatal(error);
+    channel.exit(1);
+  };
+  process.on("uncaughtException", die);
+  process.on("unhandledRejection", die);
+  void host.load(channel.boot.modules);
+}
