@@ -1,0 +1,122 @@
+// One contract, three executors: whatever runs the task functions (this
+// thread, worker threads, child processes), a workflow behaves the same.
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import { ErrorCodes, run } from "trellis";
+import {
+  execCatches,
+  execCycle,
+  execEmitParent,
+  execFlaky,
+  execHaltParent,
+  execHangs,
+  execLogger,
+  execMapReduce,
+  execReturnsFunction,
+  execTree,
+} from "../fixtures/exec-basic.ts";
+import { ALL_EXECUTORS, eventFor, eventsOf, seqOf } from "./helpers.ts";
+
+describe.each(ALL_EXECUTORS)("executor contract: %s", (executor) => {
+  test("spawn, From and waitForAll return typed outputs in order; ids are deterministic", async () => {
+    const result = await run(execMapReduce, { numbers: [1, 2, 3, 4] }, { executor, workers: 2, keepEvents: true });
+    expect(result.error).toBeNull();
+    expect(result.status).toBe("succeeded");
+    const output: { squares: number[]; sum: number } | undefined = result.output;
+    expect(output).toEqual({ squares: [1, 4, 9, 16], sum: 30 });
+    // Same program, same ids, whatever the executor.
+    expect(eventsOf(result, "task.created").map((e) => e.data.id)).toEqual([
+      "exec_map_reduce",
+      "exec_map_reduce/exec_square#1",
+      "exec_map_reduce/exec_square#2",
+      "exec_map_reduce/exec_square#3",
+      "exec_map_reduce/exec_square#4",
+      "exec_map_reduce/exec_sum#1",
+    ]);
+    const dataEdges = eventsOf(result, "edge.created").filter((e) => e.data.kind === "data");
+    expect(dataEdges.map((e) => e.data.from)).toEqual([1, 2, 3, 4].map((n) => `exec_map_reduce/exec_square#${n}`));
+  });
+
+  test("nested spawns with one worker: parents waiting on children hold no slot", async () => {
+    const result = await run(execTree, { depth: 3, width: 3 }, { executor, workers: 1, keepEvents: true });
+    expect(result.status).toBe("succeeded");
+    expect(result.output).toBe(27);
+    expect(result.counts.succeeded).toBe(1 + 3 + 9 + 27);
+    expect(eventsOf(result, "task.waiting").length).toBe(1 + 3 + 9);
+  });
+
+  test("a failing child: failed with name, message and stack; consumer skipped; parent catches TaskFailedError", async () => {
+    const result = await run(execCatches, {}, { executor, workers: 2, keepEvents: true });
+    expect(result.status).toBe("succeeded");
+    expect(result.output).toEqual({
+      caught: ErrorCodes.TASK_FAILED,
+      isTaskFailed: true,
+      child: "exec_catches/exec_boom#1",
+      consumer: "exec_catches/exec_square#1",
+    });
+    const failed = eventFor(result, "task.failed", "exec_catches/exec_boom#1");
+    expect(failed.data.error.name).toBe("BoomError");
+    expect(failed.data.error.message).toBe("child went boom");
+    expect(failed.data.error.stack).toContain("exec-basic.ts");
+    expect(eventFor(result, "task.skipped", "exec_catches/exec_square#1").data.because).toContain("exec_boom#1");
+  });
+
+  test("emit lets consumers start early; a later return value is a warning", async () => {
+    const result = await run(execEmitParent, {}, { executor, workers: 2, keepEvents: true });
+    expect(result.status).toBe("succeeded");
+    expect(result.output).toEqual({ square: 9, emitted: 3 });
+    const emitter = "exec_emit_parent/exec_emitter#1";
+    const consumer = "exec_emit_parent/exec_square#1";
+    expect(seqOf(result, "task.succeeded", consumer)).toBeLessThan(seqOf(result, "task.succeeded", emitter));
+    expect(eventFor(result, "task.warning", emitter).data.code).toBe("RETURN_AFTER_EMIT");
+  });
+
+  test("log fields are kept inside data.fields", async () => {
+    const result = await run(execLogger, {}, { executor, workers: 1, keepEvents: true });
+    const log = eventFor(result, "task.log", "exec_logger");
+    expect(log.data.message).toBe("hello");
+    expect(log.data.fields).toEqual({ n: 1, nested: { list: [1, 2] }, when: { $t: "date", v: "1970-01-01T00:00:00.000Z" } });
+  });
+
+  test("a task past its timeoutMs fails with TASK_TIMEOUT after its retries", async () => {
+    const result = await run(execHangs, {}, { executor, workers: 1, keepEvents: true });
+    expect(result.status).toBe("failed");
+    expect(eventFor(result, "task.failed", "exec_hangs").data.error.code).toBe(ErrorCodes.TASK_TIMEOUT);
+    const retries = eventsOf(result, "task.retrying");
+    expect(retries.map((e) => [e.data.attempt, e.data.error.code])).toEqual([[2, ErrorCodes.TASK_TIMEOUT]]);
+  });
+
+  test("a failed attempt is retried", async () => {
+    const result = await run(execFlaky, {}, { executor, workers: 1, keepEvents: true });
+    expect(result.status).toBe("succeeded");
+    expect(result.output).toBe(2);
+    const retry = eventsOf(result, "task.retrying");
+    expect(retry).toHaveLength(1);
+    expect(retry[0]?.data.error.message).toBe("first attempt fails");
+  });
+
+  test("a cycle of waits is reported as a deadlock, not a hang", async () => {
+    const result = await run(execCycle, {}, { executor, workers: 2, keepEvents: true });
+    expect(result.status).toBe("failed");
+    expect(result.error?.code).toBe(ErrorCodes.DEADLOCK);
+    const [deadlock] = eventsOf(result, "run.deadlock");
+    expect(deadlock?.data.instances.map((i) => i.id).sort()).toEqual(["exec_cycle", "exec_cycle/exec_cycle_child#1"]);
+  });
+
+  test("an output that cannot be encoded fails that task with NOT_SERIALIZABLE", async () => {
+    const result = await run(execReturnsFunction, {}, { executor, workers: 1, keepEvents: true });
+    expect(result.status).toBe("failed");
+    expect(eventFor(result, "task.failed", "exec_returns_function").data.error.code).toBe(ErrorCodes.NOT_SERIALIZABLE);
+  });
+
+  test("a halt fires the AbortSignal of running tasks", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "trellis-exec-")), "aborted.txt");
+    const result = await run(execHaltParent, { file }, { executor, workers: 2, keepEvents: true });
+    expect(result.status).toBe("halted");
+    expect(eventsOf(result, "promise.violated")).toHaveLength(1);
+    expect(eventFor(result, "task.cancelled", "exec_halt_parent/exec_signalled#1").data.reason).toContain("halted");
+    expect(readFileSync(file, "utf8")).toBe(ErrorCodes.TASK_CANCELLED);
+  });
+});
