@@ -6,7 +6,7 @@
 import type { TrellisEvent } from "../events/types.ts";
 import { FINISHED } from "../events/types.ts";
 import type { Plan, PlanNode } from "./plan.ts";
-import { NO_CHILDREN, NO_CHILD_COUNTS, createPlan, edgeKey } from "./plan.ts";
+import { NO_CHILDREN, NO_CHILD_COUNTS, createPlan } from "./plan.ts";
 
 function setStatus(plan: Plan, node: PlanNode, status: PlanNode["status"]): void {
   plan.counts[node.status]--;
@@ -80,10 +80,9 @@ export function applyEvent(plan: Plan, event: TrellisEvent): void {
       return;
     }
     case "edge.created": {
+      // The engine never writes an edge twice (one lineage edge per child,
+      // producers are de-duplicated per spawn), so no set of seen edges is kept.
       const { from, to, kind } = event.data;
-      const key = edgeKey(from, to, kind);
-      if (plan.edgeKeys.has(key)) return;
-      plan.edgeKeys.add(key);
       plan.edges.push({ from, to, kind });
       if (kind === "data") {
         push(plan.producers, to, from);

@@ -77,8 +77,6 @@ export interface Plan {
   seq: number;
   readonly nodes: Map<string, PlanNode>;
   readonly edges: PlanEdge[];
-  /** `from\u0000to\u0000kind` for every edge, to refuse duplicates in O(1). */
-  readonly edgeKeys: Set<string>;
   /** Data producers of each consumer, and consumers of each producer. */
   readonly producers: Map<string, string[]>;
   readonly consumers: Map<string, string[]>;
@@ -105,7 +103,6 @@ export function createPlan(runId = ""): Plan {
     seq: 0,
     nodes: new Map(),
     edges: [],
-    edgeKeys: new Set(),
     producers: new Map(),
     consumers: new Map(),
     placeholders: new Map(),
@@ -117,10 +114,6 @@ export function createPlan(runId = ""): Plan {
     violations: 0,
     output: undefined,
   };
-}
-
-export function edgeKey(from: string, to: string, kind: EdgeKind): string {
-  return `${from}\u0000${to}\u0000${kind}`;
 }
 
 /** The last path segment of an id: `square#3` for `square_batch/square#3`. */

@@ -67,9 +67,9 @@ interface LiveTask {
   holdsSlot: boolean;
   resumeQueued: boolean;
   /** Waits answered while the task was suspended, delivered when it resumes. */
-  readonly answered: { waitId: number; outcome: WaitOutcome }[];
+  answered: { waitId: number; outcome: WaitOutcome }[] | null;
   /** Errors of refused spawns and promises (reject policy), raised at the next wait or at the end. */
-  readonly errors: SerializedError[];
+  errors: SerializedError[] | null;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -196,12 +196,13 @@ export class Engine implements EngineLink {
     priority: number | null,
     placeholder: string | null = null,
   ): void {
-    const labels = extraLabels.length === 0 ? def.labels : [...new Set([...def.labels, ...extraLabels])];
+    // Shared with the definition (nothing mutates labels): no array per instance.
+    const labels = (extraLabels.length === 0 ? def.labels : [...new Set([...def.labels, ...extraLabels])]) as string[];
     this.#commit("task.created", {
       id,
       task: def.name,
       parent: parent ? parent.id : null,
-      labels: [...labels],
+      labels,
       inputs,
       placeholder,
       priority: priority ?? def.priority,
@@ -256,31 +257,29 @@ export class Engine implements EngineLink {
     if (existing) {
       // A retried attempt spawns the same ids again: keep the earlier child.
       if (existing.parent === ref.id && existing.task === req.task && ref.attempt > 1) return;
-      live.errors.push(serializeError(new TrellisError(ErrorCodes.INVALID_INPUT, `${ref.id}: an instance ${req.id} already exists`, { id: req.id })));
+      this.#deferError(live, new TrellisError(ErrorCodes.INVALID_INPUT, `${ref.id}: an instance ${req.id} already exists`, { id: req.id }));
       return;
     }
     const def = this.#o.registry.get(req.task);
     if (!def) {
-      live.errors.push(
-        serializeError(
-          new TrellisError(
-            ErrorCodes.UNKNOWN_TASK,
-            `${ref.id} spawned "${req.task}", which is not registered in the engine; define it with task() at the top level of a module the workflow imports`,
-            { id: ref.id, task: req.task },
-          ),
+      this.#deferError(
+        live,
+        new TrellisError(
+          ErrorCodes.UNKNOWN_TASK,
+          `${ref.id} spawned "${req.task}", which is not registered in the engine; define it with task() at the top level of a module the workflow imports`,
+          { id: ref.id, task: req.task },
         ),
       );
       return;
     }
     for (const p of req.producers)
       if (!this.plan.nodes.has(p)) {
-        live.errors.push(
-          serializeError(
-            new TrellisError(ErrorCodes.UNKNOWN_INSTANCE, `${ref.id}: From(${p}) in the inputs of ${req.id} refers to no instance of this run`, {
-              id: req.id,
-              producer: p,
-            }),
-          ),
+        this.#deferError(
+          live,
+          new TrellisError(ErrorCodes.UNKNOWN_INSTANCE, `${ref.id}: From(${p}) in the inputs of ${req.id} refers to no instance of this run`, {
+            id: req.id,
+            producer: p,
+          }),
         );
         return;
       }
@@ -309,7 +308,7 @@ export class Engine implements EngineLink {
       if (this.#o.onViolation === "halt") {
         this.#error = serializeError(error);
         this.#stopAll("halted", `halted: ${p.spec.kind} of ${p.owner} was broken by ${ref.id}`);
-      } else live.errors.push(serializeError(error));
+      } else this.#deferError(live, error);
       return;
     }
     this.#create(parent, req.id, def, req.inputs, req.producers, req.labels, req.priority, placeholder);
@@ -322,7 +321,7 @@ export class Engine implements EngineLink {
     for (const spec of promises) {
       const error = this.#checkPromise(spec);
       if (error) {
-        live.errors.push(serializeError(error));
+        this.#deferError(live, error);
         continue;
       }
       this.#commit("promise.declared", { pid: ++this.#pid, owner: ref.id, source: "context", promise: spec });
@@ -337,6 +336,11 @@ export class Engine implements EngineLink {
       if (!this.#o.registry.has(name))
         return new TrellisError(ErrorCodes.INVALID_PROMISE, `${spec.kind} refers to "${name}", which is not a registered task`, { task: name });
     return null;
+  }
+
+  /** Keeps an error for the task's next wait (or its end): how `reject` reaches a task in a worker. */
+  #deferError(live: LiveTask, error: unknown): void {
+    (live.errors ??= []).push(serializeError(error));
   }
 
   log(ref: TaskRef, message: string, fields: Json): void {
@@ -361,7 +365,7 @@ export class Engine implements EngineLink {
   wait(ref: TaskRef, waitId: number, ids: readonly string[]): void {
     const live = this.#current(ref);
     if (!live) return;
-    const pendingError = live.errors.shift();
+    const pendingError = live.errors?.shift();
     if (pendingError) return this.#o.executor.resume(ref, waitId, { ok: false, error: pendingError });
     const record: WaitRecord = { task: ref.id, attempt: ref.attempt, waitId, ids, remaining: 0, done: false };
     const waitingOn: string[] = [];
@@ -449,7 +453,7 @@ export class Engine implements EngineLink {
       this.#o.executor.resume(ref, record.waitId, outcome);
       return;
     }
-    live.answered.push({ waitId: record.waitId, outcome });
+    (live.answered ??= []).push({ waitId: record.waitId, outcome });
     if (!live.resumeQueued) {
       live.resumeQueued = true;
       const node = this.plan.nodes.get(record.task) as PlanNode;
@@ -559,14 +563,14 @@ export class Engine implements EngineLink {
     const attempt = node.attempt + 1;
     const inputs = this.#resolveInputs(node);
     this.#commit("task.started", { id, attempt });
-    const live: LiveTask = { attempt, holdsSlot: true, resumeQueued: false, answered: [], errors: [], timer: undefined };
+    const live: LiveTask = { attempt, holdsSlot: true, resumeQueued: false, answered: null, errors: null, timer: undefined };
     this.#live.set(id, live);
     if (attempt === 1) {
       const specs: [PromiseSpec, "definition" | "static"][] = def.promises.map((p) => [p, "definition"]);
       if (def.static) specs.push([NoNewNodes(), "static"], [NoNewEdges(), "static"]);
       for (const [spec, source] of specs) {
         const error = this.#checkPromise(spec);
-        if (error) live.errors.push(serializeError(error));
+        if (error) this.#deferError(live, error);
         else this.#commit("promise.declared", { pid: ++this.#pid, owner: id, source, promise: spec });
       }
     }
@@ -615,14 +619,16 @@ export class Engine implements EngineLink {
     live.resumeQueued = false;
     this.#commit("task.resumed", { id });
     const ref = { id, attempt: live.attempt };
-    for (const a of live.answered.splice(0)) this.#o.executor.resume(ref, a.waitId, a.outcome);
+    const answered = live.answered ?? [];
+    live.answered = null;
+    for (const a of answered) this.#o.executor.resume(ref, a.waitId, a.outcome);
   }
 
   finished(ref: TaskRef, outcome: TaskOutcome): void {
     const live = this.#current(ref);
     if (!live) return;
     const node = this.plan.nodes.get(ref.id) as PlanNode;
-    if (outcome.ok && live.errors.length > 0) outcome = { ok: false, error: live.errors[0] as SerializedError };
+    if (outcome.ok && live.errors && live.errors.length > 0) outcome = { ok: false, error: live.errors[0] as SerializedError };
     if (outcome.ok) {
       if (node.emitted && !(typeof outcome.output === "object" && outcome.output !== null && !Array.isArray(outcome.output) && outcome.output["$t"] === "undefined"))
         this.#commit("task.warning", {

@@ -18,7 +18,7 @@ import { LazyAbort, runAttempt } from "./task-runner.ts";
 /** One attempt in progress; also its port to the engine (a class, not closures: this is the hot path). */
 class Running implements TaskPort {
   readonly abort = new LazyAbort();
-  readonly waits = new Map<number, (outcome: WaitOutcome) => void>();
+  waits: Map<number, (outcome: WaitOutcome) => void> | undefined;
 
   constructor(
     readonly ref: TaskRef,
@@ -33,7 +33,7 @@ class Running implements TaskPort {
   wait(ids: readonly string[]): Promise<WaitOutcome> {
     return new Promise<WaitOutcome>((resolve) => {
       const waitId = this.executor.nextWaitId();
-      this.waits.set(waitId, resolve);
+      (this.waits ??= new Map()).set(waitId, resolve);
       this.link.wait(this.ref, waitId, ids);
     });
   }
@@ -89,9 +89,9 @@ export class InlineExecutor implements Executor {
   resume(ref: TaskRef, waitId: number, outcome: WaitOutcome): void {
     const running = this.#running.get(ref.id);
     if (!running || running.ref.attempt !== ref.attempt) return;
-    const resolve = running.waits.get(waitId);
+    const resolve = running.waits?.get(waitId);
     if (!resolve) return;
-    running.waits.delete(waitId);
+    running.waits?.delete(waitId);
     resolve(outcome);
   }
 
