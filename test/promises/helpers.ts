@@ -22,9 +22,9 @@ export function ofType<K extends TrellisEvent["type"]>(events: readonly TrellisE
 /**
  * The most instances carrying each label that were running at once, counting
  * `task.started` / `task.resumed` as +1 and `task.waiting` / finished /
- * retrying as -1.
+ * retrying as -1. Only instances for which `counted(id)` holds are counted.
  */
-export function maxRunningPerLabel(events: readonly TrellisEvent[]): Map<string, number> {
+export function maxRunningPerLabel(events: readonly TrellisEvent[], counted: (id: string) => boolean = () => true): Map<string, number> {
   const labels = new Map<string, readonly string[]>();
   const running = new Set<string>();
   const now = new Map<string, number>();
@@ -39,7 +39,7 @@ export function maxRunningPerLabel(events: readonly TrellisEvent[]): Map<string,
   for (const e of events) {
     switch (e.type) {
       case "task.created":
-        labels.set(e.data.id, e.data.labels);
+        if (counted(e.data.id)) labels.set(e.data.id, e.data.labels);
         break;
       case "task.started":
       case "task.resumed":
