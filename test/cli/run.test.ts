@@ -1,0 +1,88 @@
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { runIfMain, task } from "trellis";
+import { ROOT, trellis } from "./cli-process.ts";
+
+const tmp = mkdtempSync(join(tmpdir(), "trellis-cli-run-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function finished(out: string): { status: string; output: unknown } {
+  const lines = readFileSync(join(out, "events.jsonl"), "utf8").trim().split("\n");
+  const last = JSON.parse(lines.at(-1) ?? "{}") as { type: string; data: { status: string; output: unknown } };
+  expect(last.type).toBe("run.finished");
+  return last.data;
+}
+
+describe("trellis run", () => {
+  it("runs the default export over the module's inputs, prints a summary and writes the log", async () => {
+    const out = join(tmp, "ok");
+    const r = await trellis(["run", "test/fixtures/cli-ok.ts", "--executor", "inline", "--out", out]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("cli-ok: succeeded");
+    expect(r.stdout).toMatch(/output\s+12/);
+    expect(r.stdout).toMatch(/tasks\s+4 succeeded/);
+    expect(r.stdout).toMatch(/violations\s+none/);
+    expect(r.stdout).toContain("events.jsonl");
+    expect(finished(out)).toEqual(expect.objectContaining({ status: "succeeded", output: 12 }));
+  });
+
+  it("takes --input JSON, --input @file and --task by task name or export name", async () => {
+    const out = join(tmp, "input");
+    const r = await trellis(["run", "test/fixtures/cli-ok.ts", "--executor", "inline", "--out", out, "--input", '{"values":[10,20]}']);
+    expect(r.code).toBe(0);
+    expect(finished(out).output).toBe(60);
+    const file = join(tmp, "inputs.json");
+    writeFileSync(file, JSON.stringify({ x: 21 }));
+    const byName = await trellis(["run", "test/fixtures/cli-ok.ts", "--executor", "inline", "--out", out, "--task", "cli_double", "--input", `@${file}`]);
+    expect(byName.code).toBe(0);
+    expect(finished(out).output).toBe(42);
+    const byExport = await trellis(["run", "test/fixtures/cli-no-entry.ts", "--executor", "inline", "--out", out, "--task", "greet", "--input", '{"who":"ada"}']);
+    expect(byExport.code).toBe(0);
+    expect(finished(out).output).toBe("hello ada");
+  });
+
+  it("exits 1 when the root task fails, with the error in the summary", async () => {
+    const out = join(tmp, "fails");
+    const r = await trellis(["run", "test/fixtures/cli-fails.ts", "--executor", "inline", "--out", out]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("FAILED");
+    expect(r.stdout).toContain("cli_boom always fails");
+    expect(finished(out).status).toBe("failed");
+  });
+
+  it("exits 2 when a promise halts the run, with the violation's figures in the summary", async () => {
+    const out = join(tmp, "violation");
+    const r = await trellis(["run", "demos/map_reduce_spawn_violation.ts", "--executor", "inline", "--out", out]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain("HALTED");
+    expect(r.stdout).toContain("LimitedSpawns(square, 5)");
+    expect(r.stdout).toContain("limit 5, attempted 6");
+    expect(finished(out).status).toBe("halted");
+  });
+
+  it("--on-violation reject raises in the offending task instead of halting: the uncaught error fails the run (exit 1)", async () => {
+    const out = join(tmp, "reject");
+    const r = await trellis(["run", "demos/branch_violation.ts", "--executor", "inline", "--out", out, "--on-violation", "reject"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("(rejected; the run went on)");
+    expect(finished(out).status).toBe("failed");
+  });
+
+  it("a workflow file runs itself when executed directly (npx tsx file.ts), and not when imported", async () => {
+    const cwd = mkdtempSync(join(tmp, "direct-"));
+    const tsx = join(ROOT, "node_modules", ".bin", "tsx");
+    const r = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      execFile(tsx, [join(ROOT, "test", "fixtures", "cli-ok.ts")], { cwd, timeout: 60_000 }, (error, stdout) =>
+        resolve({ code: error ? (typeof error.code === "number" ? error.code : null) : 0, stdout }),
+      );
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("cli-ok: succeeded");
+    expect(existsSync(join(cwd, "outputs", "cli-ok", "events.jsonl"))).toBe(true);
+    const here = task({ name: "cli_not_main" }, async () => 1);
+    await expect(runIfMain(import.meta.url, here, {})).resolves.toBeNull();
+  });
+});
