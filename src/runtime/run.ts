@@ -22,6 +22,9 @@ import type { Executor, ExecutorKind } from "./executor.ts";
 import { ExecutorKinds } from "./executor.ts";
 import { InlineExecutor } from "./inline-executor.ts";
 import { inWorker } from "./worker-flag.ts";
+import type { SnapshotPolicy } from "../render/frames.ts";
+import type { ImageFormat } from "../render/images.ts";
+import { checkSnapshotOptions, createSnapshotObserver } from "../render/snapshots.ts";
 
 /** Options of {@link run}. */
 export interface RunOptions {
@@ -45,6 +48,10 @@ export interface RunOptions {
   readonly registry?: TaskRegistry;
   /** Clock for event timestamps, in epoch milliseconds (tests). Default `Date.now`. */
   readonly now?: () => number;
+  /** Snapshots under `out` (`dots/`, `pngs/`): `auto` (default when `out` is given), `all`, `steps`, `final` or `none`. Nothing without `out`. */
+  readonly snapshots?: SnapshotPolicy;
+  /** Images drawn for each snapshot. Default `["png"]`. */
+  readonly formats?: readonly ImageFormat[];
 }
 
 /** What {@link run} resolves with. */
@@ -126,7 +133,13 @@ export async function run<I, O>(root: TaskDefinition<I, O>, inputs: I, options: 
   runCounters.set(root.name, n);
   const runId = options.runId ?? `${root.name}-${n}`;
 
+  checkSnapshotOptions(options.snapshots, options.formats);
   const memory = options.keepEvents ? new MemorySink() : null;
+  // Snapshots first: they hold nothing open yet if the event log then fails.
+  const snapshots =
+    options.out !== undefined && options.snapshots !== "none"
+      ? createSnapshotObserver({ out: options.out, policy: options.snapshots ?? "auto", formats: options.formats ?? ["png"] })
+      : null;
   const file = options.out !== undefined ? new JsonlWriter(join(resolve(options.out), "events.jsonl")) : null;
   const sink: EventSink = {
     write(e) {
@@ -146,7 +159,7 @@ export async function run<I, O>(root: TaskDefinition<I, O>, inputs: I, options: 
   if (executor.kind !== "inline") {
     for (const def of registry.all()) if (def.module && !modules.includes(def.module)) modules.push(def.module);
   }
-  const observers = options.observers ?? [];
+  const observers = snapshots ? [...(options.observers ?? []), snapshots] : (options.observers ?? []);
   const engine = new Engine({
     runId,
     executor,

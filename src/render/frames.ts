@@ -1,0 +1,234 @@
+/**
+ * Which states of a run become snapshots. A pure function of the event
+ * sequence: the live observer and `renderLog` feed the same events to a
+ * {@link FrameSelector} and get the same frames, numbered the same, with
+ * byte-identical DOT. Nothing here looks at the clock: the spacing of
+ * frames in big plans uses the timestamps written in the events.
+ *
+ * Events are read in *changes*: an event that changes the drawing starts a
+ * change (`task.created`, a status change, a violation, the end of the run)
+ * and the events that complete it join it (the new node's edges and
+ * preview, pruned placeholders, promises). A frame is the state at the end
+ * of a change, so a node is never drawn without its edges.
+ */
+import type { EventType, TrellisEvent } from "../events/types.ts";
+import { applyEvent } from "../plan/fold.ts";
+import type { Plan } from "../plan/plan.ts";
+import { createPlan } from "../plan/plan.ts";
+import type { DotOptions } from "./dot.ts";
+import { DEFAULT_GROUP_ABOVE, buildDot } from "./dot.ts";
+
+/**
+ * When snapshots are taken:
+ * - `all`: after every change.
+ * - `steps`: once per scheduler wave (the tasks the scheduler started, after
+ *   the results and spawns that let them start), read from the log.
+ * - `final`: the end state only.
+ * - `none`: no snapshot.
+ * - `auto` (default): every change while the plan has at most 30 instances;
+ *   a burst of spawns that takes the plan past 30 is one frame; beyond 30,
+ *   frames spaced by run time (from the event timestamps) in proportion to
+ *   what drawing them costs, and after 200 frames further and further apart;
+ *   always the end state. Drawing stays a small fraction of the run.
+ */
+export type SnapshotPolicy = "auto" | "all" | "steps" | "final" | "none";
+export const SNAPSHOT_POLICIES: readonly SnapshotPolicy[] = ["auto", "all", "steps", "final", "none"];
+
+/** `auto` draws every change up to this many instances. */
+export const AUTO_SMALL_PLAN = 30;
+/** `auto` spaces frames further apart after this many. */
+export const AUTO_FRAME_CAP = 200;
+
+/** One snapshot: its number (1, 2, ...), the last event it includes, and its DOT (empty when not asked for). */
+export interface Frame {
+  readonly n: number;
+  readonly seq: number;
+  readonly dot: string;
+}
+
+export interface FrameSelectorOptions {
+  readonly policy?: SnapshotPolicy;
+  /** Passed to the DOT builder. */
+  readonly dot?: Omit<DotOptions, "ghosts">;
+  /** Build DOT only for this frame number (the others come back with `dot: ""`). */
+  readonly only?: number;
+}
+
+type EventClass = "change" | "joins" | "none";
+
+/** How each event type counts; unknown types (a newer log) change nothing. */
+export function classOf(type: string): EventClass {
+  switch (type as EventType) {
+    case "task.created":
+    case "task.started":
+    case "task.resumed":
+    case "task.waiting":
+    case "task.retrying":
+    case "task.succeeded":
+    case "task.failed":
+    case "task.skipped":
+    case "task.cancelled":
+    case "promise.violated":
+    case "run.finished":
+      return "change";
+    case "edge.created":
+    case "preview.materialized":
+    case "preview.pruned":
+    case "promise.declared":
+      return "joins";
+    case "run.started":
+    case "task.log":
+    case "task.warning":
+    case "task.emitted":
+    case "run.deadlock":
+      return "none";
+    default:
+      return "none";
+  }
+}
+
+function isStart(type: string): boolean {
+  return type === "task.started" || type === "task.resumed";
+}
+
+const NO_FRAMES: readonly Frame[] = Object.freeze([]);
+
+/** Estimated cost in ms of drawing a plan of `n` instances (layout + PNG), used to space `auto` frames. */
+export function estimatedDrawMs(n: number, groupAbove: number): number {
+  return n <= groupAbove ? 30 + 4 * n : 40 + n / 50;
+}
+
+/** Folds events into its own plan and says which states are snapshots (see the module docs). */
+export class FrameSelector {
+  /** The plan as of the last event pushed. */
+  readonly plan: Plan = createPlan();
+  readonly #policy: SnapshotPolicy;
+  readonly #dot: Omit<DotOptions, "ghosts">;
+  readonly #only: number | undefined;
+  readonly #groupAbove: number;
+  /** Type of the event that started the open change, or null when none is open. */
+  #open: string | null = null;
+  #count = 0;
+  #ended = false;
+  #lastTs = "";
+  #lastFrameMs = Number.NaN;
+  // auto: a burst of consecutive creations
+  #inBurst = false;
+  #burstFromSmall = false;
+  #burst: string[] = [];
+  #burstSeqs: number[] = [];
+  #burstOverflow = false;
+
+  constructor(options: FrameSelectorOptions = {}) {
+    this.#policy = options.policy ?? "auto";
+    this.#dot = options.dot ?? {};
+    this.#only = options.only;
+    this.#groupAbove = this.#dot.groupAbove ?? DEFAULT_GROUP_ABOVE;
+  }
+
+  /** Frames taken so far. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Applies one event; returns the frames it completed (states before it). */
+  push(event: TrellisEvent | { readonly type: string; readonly seq: number; readonly ts: string }): readonly Frame[] {
+    if (this.#policy === "none") return NO_FRAMES;
+    const cls = classOf(event.type);
+    let frames: Frame[] | null = null;
+    if (cls === "change" && this.#open !== null) frames = this.#close(event.type);
+    applyEvent(this.plan, event as TrellisEvent);
+    this.#lastTs = event.ts;
+    if (cls === "change") this.#open = event.type;
+    else if (cls === "joins" && this.#open === null) this.#open = "joins";
+    return frames ?? NO_FRAMES;
+  }
+
+  /** The end of the events: returns the last frames (the final state). Idempotent. */
+  end(): readonly Frame[] {
+    if (this.#ended || this.#policy === "none") return NO_FRAMES;
+    this.#ended = true;
+    const frames = this.#open !== null ? this.#close(null) : [];
+    this.#open = null;
+    return frames;
+  }
+
+  #frame(out: Frame[], dot?: string, seq = this.plan.seq): void {
+    const n = ++this.#count;
+    const wanted = this.#only === undefined || this.#only === n;
+    out.push({ n, seq, dot: wanted ? (dot ?? buildDot(this.plan, this.#dot)) : "" });
+    this.#lastFrameMs = Date.parse(this.#lastTs);
+  }
+
+  /** The open change ended; `next` is the type of the change that follows (null at the end). */
+  #close(next: string | null): Frame[] {
+    const started = this.#open as string;
+    this.#open = null;
+    const out: Frame[] = [];
+    switch (this.#policy) {
+      case "all":
+        this.#frame(out);
+        break;
+      case "steps":
+        if (next === null || (isStart(started) && !isStart(next))) this.#frame(out);
+        break;
+      case "final":
+        if (next === null) this.#frame(out);
+        break;
+      case "auto":
+        this.#auto(out, started, next);
+        break;
+      case "none":
+        break;
+      default: {
+        const never: never = this.#policy;
+        void never;
+      }
+    }
+    return out;
+  }
+
+  #auto(out: Frame[], started: string, next: string | null): void {
+    const n = this.plan.nodes.size;
+    const small = n <= AUTO_SMALL_PLAN;
+    if (started !== "task.created") {
+      if (next === null || small || this.#due(n)) this.#frame(out);
+      return;
+    }
+    if (!this.#inBurst) {
+      this.#inBurst = true;
+      this.#burstFromSmall = n - 1 <= AUTO_SMALL_PLAN;
+    }
+    if (next === "task.created") {
+      // Inside a burst of spawns: keep its small states, decide when it ends.
+      if (!this.#burstFromSmall) {
+        if (this.#due(n)) this.#frame(out);
+      } else if (small && !this.#burstOverflow) {
+        this.#burst.push(buildDot(this.plan, this.#dot));
+        this.#burstSeqs.push(this.plan.seq);
+      } else {
+        this.#burstOverflow = true;
+        this.#burst = [];
+        this.#burstSeqs = [];
+      }
+      return;
+    }
+    // The burst ended. One that took a small plan past the limit is one frame.
+    const grewPastSmall = this.#burstFromSmall && (this.#burstOverflow || !small);
+    if (!grewPastSmall) this.#burst.forEach((dot, i) => this.#frame(out, dot, this.#burstSeqs[i]));
+    this.#burst = [];
+    this.#burstSeqs = [];
+    this.#burstOverflow = false;
+    this.#inBurst = false;
+    if (next === null || small || grewPastSmall || this.#due(n)) this.#frame(out);
+  }
+
+  /** `auto` beyond the small plan: has enough run time passed since the last frame? */
+  #due(n: number): boolean {
+    const now = Date.parse(this.#lastTs);
+    if (Number.isNaN(now) || Number.isNaN(this.#lastFrameMs)) return Number.isNaN(this.#lastFrameMs);
+    const over = this.#count - AUTO_FRAME_CAP;
+    const factor = over < 0 ? 1 : 2 ** (1 + Math.floor(over / 50));
+    return now - this.#lastFrameMs >= 2 * estimatedDrawMs(n, this.#groupAbove) * factor;
+  }
+}
