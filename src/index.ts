@@ -44,3 +44,18 @@ export type { TrellisEvent, EventType, EventOf, TaskStatus, RunStatus, PromiseSp
 export { applyEvent, foldEvents } from "./plan/fold.ts";
 export { createPlan } from "./plan/plan.ts";
 export type { Plan, PlanNode, PlanEdge, Placeholder } from "./plan/plan.ts";
+export { buildDot } from "./render/dot.ts";
+export type { DotOptions } from "./render/dot.ts";
+export { previewPlan } from "./preview/preview-plan.ts";
+export type { PlanPreview } from "./preview/preview-plan.ts";
+export { createSnapshotObserver } from "./render/snapshots.ts";
+export type { SnapshotOptions, SnapshotObserver } from "./render/snapshots.ts";
+export type { SnapshotPolicy } from "./render/frames.ts";
+export { renderLog } from "./render/render-log.ts";
+export type { RenderLogOptions, RenderLogResult } from "./render/render-log.ts";
+export { renderPreview } from "./render/render-preview.ts";
+export type { RenderPreviewOptions, RenderPreviewResult } from "./render/render-preview.ts";
+export { dotToSvg, svgToPng } from "./render/images.ts";
+export type { ImageFormat, LayoutEngine } from "./render/images.ts";
+export { readEventLog } from "./render/read-log.ts";
+export type { LogLine } from "./render/read-log.ts";

@@ -1,0 +1,156 @@
+/**
+ * Reads `events.jsonl` line by line, checking each line enough that the fold
+ * can trust it: the envelope (`v`, gap-free `seq` from 1, `type`, `data`)
+ * and, for known types, the fields the plan is built from. Event types this
+ * version does not know (a log from a newer Trellis) are reported, not fatal.
+ */
+import { createReadStream } from "node:fs";
+import { createInterface } from "node:readline";
+import { ErrorCodes, TrellisError } from "../errors.ts";
+import type { EventType, TrellisEvent } from "../events/types.ts";
+import { EVENT_TYPES } from "../events/types.ts";
+
+/** One line of the log: a known event, or an event of a type this version does not know. */
+export type LogLine =
+  | { readonly kind: "event"; readonly line: number; readonly event: TrellisEvent }
+  | { readonly kind: "unknown"; readonly line: number; readonly type: string; readonly seq: number; readonly ts: string };
+
+type Check = "string" | "string?" | "number" | "strings" | "array" | "object" | "edgeKind";
+
+/** Fields of each known type that the fold and the renderer read. */
+const FIELDS: Readonly<Record<EventType, Readonly<Record<string, Check>>>> = {
+  "run.started": { root: "string" },
+  "task.created": { id: "string", task: "string", parent: "string?", labels: "strings", placeholder: "string?", priority: "number" },
+  "edge.created": { from: "string", to: "string", kind: "edgeKind" },
+  "preview.materialized": { owner: "string", placeholders: "array", edges: "array" },
+  "preview.pruned": { owner: "string", placeholders: "strings" },
+  "promise.declared": { pid: "number", owner: "string", source: "string", promise: "object" },
+  "task.started": { id: "string", attempt: "number" },
+  "task.waiting": { id: "string", on: "strings" },
+  "task.resumed": { id: "string" },
+  "task.log": { id: "string" },
+  "task.warning": { id: "string" },
+  "task.emitted": { id: "string" },
+  "task.retrying": { id: "string", attempt: "number" },
+  "task.succeeded": { id: "string" },
+  "task.failed": { id: "string" },
+  "task.skipped": { id: "string" },
+  "task.cancelled": { id: "string" },
+  "promise.violated": {},
+  "run.deadlock": {},
+  "run.finished": { status: "string" },
+};
+
+const KNOWN = new Set<string>(EVENT_TYPES);
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function passes(check: Check, v: unknown): boolean {
+  switch (check) {
+    case "string":
+      return typeof v === "string";
+    case "string?":
+      return v === null || typeof v === "string";
+    case "number":
+      return typeof v === "number";
+    case "strings":
+      return Array.isArray(v) && v.every((x) => typeof x === "string");
+    case "array":
+      return Array.isArray(v);
+    case "object":
+      return isObject(v);
+    case "edgeKind":
+      return v === "data" || v === "lineage";
+    default: {
+      const never: never = check;
+      return never;
+    }
+  }
+}
+
+const isStr = (v: unknown) => typeof v === "string";
+
+/** Deeper checks where the renderer walks nested data. Returns what is wrong, or null. */
+function nestedProblem(type: EventType, data: Record<string, unknown>): string | null {
+  if (type === "preview.materialized") {
+    const phs = data["placeholders"] as unknown[];
+    if (!phs.every((p) => isObject(p) && isStr(p["id"]) && isStr(p["task"]) && isStr(p["parent"]))) return "data.placeholders must be {id, task, parent} strings";
+    const edges = data["edges"] as unknown[];
+    if (!edges.every((e) => isObject(e) && isStr(e["from"]) && isStr(e["to"]))) return "data.edges must be {from, to} strings";
+  }
+  if (type === "promise.declared") {
+    const p = data["promise"] as Record<string, unknown>;
+    if (!isStr(p["kind"])) return "data.promise.kind must be a string";
+    if (p["kind"] === "LimitedSpawns" && !(isStr(p["task"]) && typeof p["limit"] === "number")) return "LimitedSpawns needs task and limit";
+    if (p["kind"] === "OnlySpecificNodesAllowed" && !passes("strings", p["tasks"])) return "OnlySpecificNodesAllowed needs tasks";
+    if (p["kind"] === "OnlySpecificEdgesAllowed" && !(Array.isArray(p["edges"]) && p["edges"].every((e) => Array.isArray(e) && e.length === 2 && e.every(isStr))))
+      return "OnlySpecificEdgesAllowed needs edges";
+  }
+  return null;
+}
+
+function formatError(path: string, line: number, what: string): TrellisError {
+  return new TrellisError(ErrorCodes.LOG_FORMAT, `${path}:${line}: ${what}`, { path, line });
+}
+
+/**
+ * Parses one line. `expectedSeq` is the `seq` the line must have.
+ * @throws TrellisError `LOG_FORMAT` naming the line.
+ */
+export function parseLogLine(text: string, line: number, expectedSeq: number, path = "events.jsonl"): LogLine {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw formatError(path, line, `not valid JSON (${(error as Error).message}); the line is malformed or truncated`);
+  }
+  if (!isObject(value)) throw formatError(path, line, "an event must be a JSON object");
+  const { v, seq, type, data, ts } = value;
+  if (typeof v !== "number") throw formatError(path, line, "missing envelope field `v`");
+  if (typeof type !== "string" || type === "") throw formatError(path, line, "missing envelope field `type`");
+  if (typeof seq !== "number" || !Number.isInteger(seq)) throw formatError(path, line, "missing envelope field `seq`");
+  if (seq !== expectedSeq) throw formatError(path, line, `seq ${seq} where ${expectedSeq} was expected (the log must be gap-free from 1)`);
+  if (!isObject(data)) throw formatError(path, line, "envelope field `data` must be an object");
+  const stamp = typeof ts === "string" ? ts : "";
+  if (!KNOWN.has(type)) return { kind: "unknown", line, type, seq, ts: stamp };
+  const fields = FIELDS[type as EventType];
+  for (const [key, check] of Object.entries(fields))
+    if (!passes(check, data[key])) throw formatError(path, line, `${type}: field data.${key} is missing or not a ${check.replace("?", " or null")}`);
+  const nested = nestedProblem(type as EventType, data);
+  if (nested) throw formatError(path, line, `${type}: ${nested}`);
+  return { kind: "event", line, event: { ...value, ts: stamp } as unknown as TrellisEvent };
+}
+
+/**
+ * The lines of an event log, in order; blank lines are skipped.
+ * @throws TrellisError `LOG_FORMAT` for an unreadable file or a bad line (naming it).
+ */
+export async function* readEventLog(path: string): AsyncGenerator<LogLine> {
+  const stream = createReadStream(path, { encoding: "utf8" });
+  const opened = new Promise<void>((resolve, reject) => {
+    stream.once("open", () => resolve());
+    stream.once("error", reject);
+  });
+  try {
+    await opened;
+  } catch (error) {
+    throw new TrellisError(ErrorCodes.LOG_FORMAT, `cannot read the event log ${path}: ${(error as Error).message}`, { path, line: 0 }, { cause: error });
+  }
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  let n = 0;
+  let seq = 0;
+  try {
+    for await (const text of lines) {
+      n++;
+      if (text.trim() === "") continue;
+      const parsed = parseLogLine(text, n, seq + 1, path);
+      seq++;
+      yield parsed;
+    }
+  } finally {
+    lines.close();
+    stream.destroy();
+  }
+}
