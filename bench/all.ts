@@ -1,0 +1,98 @@
+/**
+ * Runs every benchmark group and writes `docs/benchmarks.md`.
+ *
+ *   npm run bench          # everything (tens of minutes)
+ *   npm run bench:quick    # the subset below, under two minutes
+ *
+ * Quick subset: overhead at N = 10,000 (inline, threads, processes); raw
+ * round trips at N = 10,000; Dask and Trellis at N = 1,000; promise
+ * validation and snapshots in their own quick modes; makespan for P = 2
+ * (threads) and P = 8 (inline), both orders; memory at 100,000 tasks only
+ * (the 1,000,000-task target row is full-run only); profile at N = 10,000.
+ *
+ * Options: `--quick`; `--out <file>` (default docs/benchmarks.md);
+ * `--only <group,...>` with group keys overhead, limit, dask, promises,
+ * makespan, snapshots, memory, profile (the note then holds those only).
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { daskRows } from "./dask.ts";
+import { REPO_ROOT } from "./lib/child.ts";
+import { isEntry, parseArgs } from "./lib/cli.ts";
+import { foreignRows } from "./lib/foreign.ts";
+import { loadNow, machine } from "./lib/machine.ts";
+import { renderReport } from "./lib/report.ts";
+import type { BenchOptions, BenchRow } from "./lib/row.ts";
+import { missingRow } from "./lib/row.ts";
+import { byGroup, textTable } from "./lib/table.ts";
+import { makespanRows } from "./makespan.ts";
+import { memoryRows } from "./memory.ts";
+import { overheadRows } from "./overhead.ts";
+import type { Transport } from "./physical-limit.ts";
+import { physicalLimitRows } from "./physical-limit.ts";
+import { profileRows } from "./profile.ts";
+import { PROMISES_GROUP, SNAPSHOTS_GROUP, TEXTS } from "./texts.ts";
+
+interface Step {
+  readonly key: string;
+  readonly group: string;
+  readonly run: (options: BenchOptions, sofar: readonly BenchRow[]) => Promise<BenchRow[]>;
+}
+
+/** Trellis tasks/s for a transport and N, read from the overhead rows already measured. */
+function trellisRateFrom(rows: readonly BenchRow[]) {
+  return (transport: Transport, n: number): number | null => {
+    const row = rows.find((r) => r.name.startsWith(`${transport},`) && r.name.endsWith(`N = ${n.toLocaleString("en-US")}`) && r.missing === undefined);
+    const v = row?.metrics["tasks/s"];
+    return typeof v === "number" ? v : null;
+  };
+}
+
+const STEPS: readonly Step[] = [
+  { key: "overhead", group: "Engine overhead", run: (o) => overheadRows(o) },
+  { key: "limit", group: "Physical limit", run: (o, sofar) => physicalLimitRows(o, trellisRateFrom(sofar)) },
+  { key: "dask", group: "Dask", run: (o) => daskRows(o) },
+  { key: "promises", group: PROMISES_GROUP, run: (o) => foreignRows("bench/promise-validation.ts", PROMISES_GROUP, o.quick, o.quick ? 60_000 : 600_000) },
+  { key: "makespan", group: "Makespan", run: (o) => makespanRows(o) },
+  { key: "snapshots", group: SNAPSHOTS_GROUP, run: (o) => foreignRows("bench/snapshots.ts", SNAPSHOTS_GROUP, o.quick, o.quick ? 60_000 : 900_000) },
+  { key: "memory", group: "Memory", run: (o) => memoryRows(o) },
+  { key: "profile", group: "Profile", run: (o) => profileRows(o) },
+];
+
+/** Runs the selected groups, prints each table as it completes, writes the note; returns every row. */
+export async function runAll(options: BenchOptions & { out: string; only: readonly string[] | null }): Promise<BenchRow[]> {
+  const started = performance.now();
+  const info = machine();
+  console.log(`Trellis benchmarks (${options.quick ? "quick" : "full"}) on ${info.cpu}, ${info.nproc} cores, Node ${info.node}; load ${info.loadStart.map((l) => l.toFixed(2)).join(" ")}`);
+  const rows: BenchRow[] = [];
+  for (const step of STEPS) {
+    if (options.only && !options.only.includes(step.key)) continue;
+    const t0 = performance.now();
+    let got: BenchRow[];
+    try {
+      got = await step.run(options, rows);
+    } catch (error) {
+      // A bench function should not throw; if one does, the rest of the run still counts.
+      got = [missingRow(step.group, "(whole group)", "npx tsx bench/all.ts", (error as Error).message)];
+    }
+    rows.push(...got);
+    for (const [group, list] of byGroup(got)) console.log(`\n${textTable(group, list)}`);
+    console.log(`(${step.key}: ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const text = renderReport({ machine: info, loadEnd: loadNow(), quick: options.quick, seconds, rows, texts: TEXTS });
+  mkdirSync(dirname(options.out), { recursive: true });
+  writeFileSync(options.out, text);
+  console.log(`\nwrote ${options.out} in ${seconds.toFixed(0)} s`);
+  return rows;
+}
+
+if (isEntry(import.meta.url)) {
+  const args = parseArgs();
+  const only = args.get("only");
+  await runAll({
+    quick: args.has("quick"),
+    out: args.get("out") ?? join(REPO_ROOT, "docs", "benchmarks.md"),
+    only: only ? only.split(",") : null,
+  });
+}

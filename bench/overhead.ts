@@ -1,0 +1,142 @@
+/**
+ * Engine overhead: a parent spawns N no-op children and waits for them, on
+ * each executor, with the event log on (a temp folder) and snapshots off.
+ * Every case runs in a fresh Node process.
+ *
+ *   npx tsx bench/overhead.ts                 # all rows
+ *   npx tsx bench/overhead.ts --quick         # N = 10,000 only
+ *   npx tsx bench/overhead.ts --case fanout --executor inline --n 100000
+ */
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { run } from "trellis";
+import type { ExecutorKind } from "trellis";
+import { commandFor, runCase } from "./lib/child.ts";
+import { epochMs, isEntry, parseArgs, peakRssMiB, printResult } from "./lib/cli.ts";
+import { benchRunOptions, executorMissing } from "./lib/engine-env.ts";
+import type { BenchOptions, BenchRow } from "./lib/row.ts";
+import { missingRow } from "./lib/row.ts";
+import { textTable } from "./lib/table.ts";
+import { benchFanout } from "./tasks/noop-tasks.ts";
+
+export const GROUP = "Engine overhead (parent spawns N no-op children and waits)";
+const FILE = "bench/overhead.ts";
+
+/** What one fan-out case measured. */
+export interface FanoutResult {
+  readonly executor: ExecutorKind;
+  readonly workers: number;
+  readonly n: number;
+  readonly status: string;
+  /** From the parent's first spawn to its waitForAll returning, ms. */
+  readonly fanoutMs: number;
+  /** The parent's spawn loop alone, ms. */
+  readonly spawnMs: number;
+  /** `run()` call to return, including worker start and stop, ms. */
+  readonly runMs: number;
+  /** Peak RSS of the engine process (with its worker threads), MiB. */
+  readonly peakRssMiB: number;
+  readonly eventsBytes: number;
+}
+
+/** Runs one fan-out in this process. */
+export async function fanoutCase(executor: ExecutorKind, n: number, workers: number): Promise<FanoutResult> {
+  const { options, outDir, cleanup } = benchRunOptions({ executor, workers });
+  try {
+    const t0 = epochMs();
+    const r = await run(benchFanout, { n }, options);
+    const runMs = epochMs() - t0;
+    if (r.status !== "succeeded" || !r.output) throw new Error(`fan-out ${executor} N=${n}: run ${r.status}: ${r.error?.message ?? ""}`);
+    const o = r.output;
+    return {
+      executor,
+      workers,
+      n,
+      status: r.status,
+      fanoutMs: o.endMs - o.startMs,
+      spawnMs: o.spawnedMs - o.startMs,
+      runMs,
+      peakRssMiB: peakRssMiB(),
+      eventsBytes: statSync(join(outDir, "events.jsonl")).size,
+    };
+  } finally {
+    cleanup();
+  }
+}
+
+/** The cases of this group: executor, workers, N, and the target that applies. */
+export function overheadCases(quick: boolean): { executor: ExecutorKind; workers: number; n: number; target?: string; check?: (r: FanoutResult) => boolean }[] {
+  const sizes = quick ? [10_000] : [10_000, 100_000];
+  const out: ReturnType<typeof overheadCases> = [];
+  for (const n of sizes) {
+    out.push({
+      executor: "inline",
+      workers: 1,
+      n,
+      ...(n === 100_000 ? { target: "≤ 10 µs per task (at 100k)", check: (r: FanoutResult) => (r.fanoutMs * 1000) / r.n <= 10 } : {}),
+    });
+    out.push({
+      executor: "threads",
+      workers: 2,
+      n,
+      target: "≥ 30,000 tasks/s (2 workers)",
+      check: (r: FanoutResult) => r.n / (r.fanoutMs / 1000) >= 30_000,
+    });
+    out.push({ executor: "processes", workers: 2, n });
+  }
+  return out;
+}
+
+export function caseArgs(executor: ExecutorKind, n: number, workers: number): string[] {
+  return ["--case", "fanout", "--executor", executor, "--n", String(n), "--workers", String(workers)];
+}
+
+/** Every row of this group, each measured in a fresh process. */
+export async function overheadRows(options: BenchOptions): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  for (const c of overheadCases(options.quick)) {
+    const name = `${c.executor}, ${c.workers} ${c.executor === "inline" ? "slot" : "workers"}, N = ${c.n.toLocaleString("en-US")}`;
+    const args = caseArgs(c.executor, c.n, c.workers);
+    const command = commandFor(FILE, args);
+    const missing = executorMissing(c.executor);
+    if (missing) {
+      rows.push(missingRow(GROUP, name, command, missing, c.target));
+      continue;
+    }
+    try {
+      const { result: r, descendantsPeakMiB } = await runCase<FanoutResult>(FILE, args);
+      const perTaskUs = (r.fanoutMs * 1000) / r.n;
+      rows.push({
+        group: GROUP,
+        name,
+        metrics: {
+          "tasks/s": r.n / (r.fanoutMs / 1000),
+          "µs/task": perTaskUs,
+          "spawn loop µs/task": (r.spawnMs * 1000) / r.n,
+          "run() wall ms": r.runMs,
+          "peak RSS MiB": r.peakRssMiB,
+          "worker procs peak RSS MiB": c.executor === "processes" ? descendantsPeakMiB : null,
+          "log MiB": r.eventsBytes / 2 ** 20,
+        },
+        ...(c.target !== undefined ? { target: c.target } : {}),
+        met: c.check ? c.check(r) : null,
+        headline: c.executor === "inline" ? "µs/task" : "tasks/s",
+        command,
+      });
+    } catch (error) {
+      rows.push(missingRow(GROUP, name, command, (error as Error).message, c.target));
+    }
+  }
+  return rows;
+}
+
+if (isEntry(import.meta.url)) {
+  const args = parseArgs();
+  if (args.get("case") === "fanout") {
+    const executor = (args.get("executor") ?? "inline") as ExecutorKind;
+    printResult(await fanoutCase(executor, Number(args.get("n") ?? 10_000), Number(args.get("workers") ?? 1)));
+  } else {
+    const rows = await overheadRows({ quick: args.has("quick") });
+    console.log(textTable(GROUP, rows));
+  }
+}
