@@ -23,7 +23,7 @@ import { applyEvent } from "../plan/fold.ts";
 import type { Plan, PlanNode } from "../plan/plan.ts";
 import { createPlan, nextOpenPlaceholder } from "../plan/plan.ts";
 import { expandPreview } from "../preview/placeholders.ts";
-import { NoNewEdges, NoNewNodes, referencedTasks } from "../promises/constructors.ts";
+import { NoNewEdges, NoNewNodes, checkPromiseSpec, referencedTasks } from "../promises/constructors.ts";
 import { capsFor, validateDiff } from "../promises/validate.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import type { AnyTask } from "../task/define.ts";
@@ -324,14 +324,24 @@ export class Engine implements EngineLink {
         this.#deferError(live, error);
         continue;
       }
-      this.#commit("promise.declared", { pid: ++this.#pid, owner: ref.id, source: "context", promise: spec });
+      this.#declare(ref.id, "context", spec);
     }
     this.#pump();
   }
 
+  /** Commits a promise. A MaxParallelism also counts the instances in its scope that are running now. */
+  #declare(owner: string, source: "definition" | "context" | "static", spec: PromiseSpec): void {
+    this.#commit("promise.declared", { pid: ++this.#pid, owner, source, promise: spec });
+    if (spec.kind !== "MaxParallelism") return;
+    for (const [id, live] of this.#live) if (live.holdsSlot) this.#scheduler.adopt(id, capsFor(this.plan, id));
+  }
+
   #checkPromise(spec: PromiseSpec): TrellisError | null {
-    if (spec === null || typeof spec !== "object" || typeof (spec as { kind?: unknown }).kind !== "string")
-      return new TrellisError(ErrorCodes.INVALID_PROMISE, "ctx.promise() takes promises made by LimitedSpawns(), MaxParallelism(), NoNewNodes(), ...");
+    try {
+      checkPromiseSpec(spec); // a promise may arrive as data from a worker, or be built by hand
+    } catch (error) {
+      return error as TrellisError;
+    }
     for (const name of referencedTasks(spec))
       if (!this.#o.registry.has(name))
         return new TrellisError(ErrorCodes.INVALID_PROMISE, `${spec.kind} refers to "${name}", which is not a registered task`, { task: name });
@@ -571,7 +581,7 @@ export class Engine implements EngineLink {
       for (const [spec, source] of specs) {
         const error = this.#checkPromise(spec);
         if (error) this.#deferError(live, error);
-        else this.#commit("promise.declared", { pid: ++this.#pid, owner: id, source, promise: spec });
+        else this.#declare(id, source, spec);
       }
     }
     if (def.timeoutMs !== undefined) {

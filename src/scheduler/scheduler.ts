@@ -105,6 +105,28 @@ export class Scheduler {
     }
   }
 
+  /**
+   * Counts a running instance under caps it did not take when it started (a
+   * `MaxParallelism` declared while it runs): it holds those places until it
+   * suspends or ends. A cap may be over its limit until then; nothing new
+   * starts under it meanwhile. Caps it already holds are ignored.
+   */
+  adopt(id: string, caps: readonly Cap[]): void {
+    const held = this.#held.get(id) ?? [];
+    const added: string[] = [];
+    for (const cap of caps) {
+      if (held.includes(cap.key) || added.includes(cap.key)) continue;
+      let s = this.#caps.get(cap.key);
+      if (!s) {
+        s = { limit: cap.limit, used: 0, blocked: [] };
+        this.#caps.set(cap.key, s);
+      }
+      s.used++;
+      added.push(cap.key);
+    }
+    if (added.length > 0) this.#held.set(id, [...held, ...added]);
+  }
+
   /** Removes every queued entry (a halted run); returns them. */
   drain(): ReadyEntry[] {
     const out = this.#ready.drain();
