@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -27,6 +27,10 @@ describe("trellis run", () => {
     expect(r.stdout).toMatch(/violations\s+none/);
     expect(r.stdout).toContain("events.jsonl");
     expect(finished(out)).toEqual(expect.objectContaining({ status: "succeeded", output: 12 }));
+    // Snapshots are drawn by default when there is an output folder.
+    expect(readdirSync(join(out, "dots")).length).toBeGreaterThan(0);
+    expect(readdirSync(join(out, "pngs")).length).toBe(readdirSync(join(out, "dots")).length);
+    expect(r.stdout).toMatch(/dots\/ \(\d+\), pngs\/ \(\d+\)/);
   });
 
   it("takes --input JSON, --input @file and --task by task name or export name", async () => {

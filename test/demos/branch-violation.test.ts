@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
 import branchOrBreak, { inputs } from "../../demos/branch_violation.ts";
-import { eventsOf, runDemo } from "./demo-run.ts";
+import { EXECUTORS, eventsOf, sharedRun } from "./demo-run.ts";
 
-describe("demo branch_violation", () => {
+describe.each(EXECUTORS)("demo branch_violation (%s)", (executor) => {
+  const demo = sharedRun(executor, branchOrBreak, inputs);
+
   it("refuses the `rogue` branch and halts the run", async () => {
-    const { result, plan, events } = await runDemo(branchOrBreak, inputs);
+    const { result, plan, events } = await demo();
     expect(result.status).toBe("halted");
     const violations = eventsOf(events, "promise.violated");
     expect(violations).toHaveLength(1);

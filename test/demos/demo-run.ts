@@ -15,13 +15,21 @@ export interface DemoRun {
   readonly plan: Plan;
 }
 
-/** The executor demo tests use; `TRELLIS_TEST_EXECUTOR` overrides it. */
-export const EXECUTOR = (process.env["TRELLIS_TEST_EXECUTOR"] ?? "inline") as NonNullable<RunOptions["executor"]>;
+/** Every demo test runs on this thread and on the default executor (worker threads). */
+export const EXECUTORS = ["inline", "threads"] as const;
+export type DemoExecutor = (typeof EXECUTORS)[number];
 
-export async function runDemo(root: AnyTask, inputs: unknown, options: RunOptions = {}): Promise<DemoRun> {
+/** Runs the demo once per executor and shares the result between the tests that read it. */
+export function sharedRun(executor: DemoExecutor, root: AnyTask, inputs: unknown, options: RunOptions = {}): () => Promise<DemoRun> {
+  let pending: Promise<DemoRun> | undefined;
+  return () => (pending ??= runDemo(executor, root, inputs, options));
+}
+
+/** Runs the demo with 2 slots (unless told) and no snapshots (the render tests cover drawing). */
+export async function runDemo(executor: DemoExecutor, root: AnyTask, inputs: unknown, options: RunOptions = {}): Promise<DemoRun> {
   const out = mkdtempSync(join(tmpdir(), "trellis-demo-"));
   try {
-    const result = await run(root, inputs, { out, executor: EXECUTOR, workers: 4, ...options });
+    const result = await run(root, inputs, { out, executor, workers: 2, snapshots: "none", ...options });
     const events = readFileSync(join(out, "events.jsonl"), "utf8")
       .split("\n")
       .filter((l) => l.trim() !== "")

@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { computeGhosts } from "../../src/promises/ghosts.ts";
 import mainPipeline, { inputs } from "../../demos/dynamic_static_preview.ts";
-import { edgeCount, eventsOf, replay, runDemo } from "./demo-run.ts";
+import { EXECUTORS, edgeCount, eventsOf, replay, sharedRun } from "./demo-run.ts";
 
-describe("demo dynamic_static_preview", () => {
+describe.each(EXECUTORS)("demo dynamic_static_preview (%s)", (executor) => {
+  const demo = sharedRun(executor, mainPipeline, inputs);
+
   it("ends with 11 nodes succeeded, 4 data edges and 10 lineage edges", async () => {
-    const { result, plan, events } = await runDemo(mainPipeline, inputs);
+    const { result, plan, events } = await demo();
     expect(result.status).toBe("succeeded");
     expect(result.output).toEqual([4, 13]);
     expect(plan.nodes.size).toBe(11);
@@ -19,7 +21,7 @@ describe("demo dynamic_static_preview", () => {
   });
 
   it("counts the work_unit budget ghost down 2 → 1 → gone", async () => {
-    const { events } = await runDemo(mainPipeline, inputs);
+    const { events } = await demo();
     const budget = replay(events, (plan) => {
       const ghost = computeGhosts(plan).find((g) => g.kind === "budget" && g.task === "work_unit" && g.owner === "main_pipeline");
       return ghost ? ghost.left : null;
@@ -28,7 +30,7 @@ describe("demo dynamic_static_preview", () => {
   });
 
   it("shows each static preview before its children exist, and every child takes a placeholder", async () => {
-    const { events, plan } = await runDemo(mainPipeline, inputs);
+    const { events, plan } = await demo();
     const previews = eventsOf(events, "preview.materialized").map((e) => [e.data.owner, e.data.placeholders.map((p) => p.task)]);
     expect(previews).toEqual([
       ["main_pipeline", ["static_prep", "static_validate"]],

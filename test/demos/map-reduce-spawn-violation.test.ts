@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
 import squareBatch, { inputs } from "../../demos/map_reduce_spawn_violation.ts";
-import { eventsOf, runDemo } from "./demo-run.ts";
+import { EXECUTORS, eventsOf, sharedRun } from "./demo-run.ts";
 
-describe("demo map_reduce_spawn_violation", () => {
+describe.each(EXECUTORS)("demo map_reduce_spawn_violation (%s)", (executor) => {
+  const demo = sharedRun(executor, squareBatch, inputs);
+
   it("halts on the 6th square: limit 5, attempted 6, and no 6th square in the plan", async () => {
-    const { result, plan, events } = await runDemo(squareBatch, inputs);
+    const { result, plan, events } = await demo();
     expect(result.status).toBe("halted");
     expect(result.error?.code).toBe("PROMISE_VIOLATION");
     const violations = eventsOf(events, "promise.violated");

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { TrellisEvent } from "trellis";
 import squareBatch, { inputs } from "../../demos/map_reduce.ts";
-import { edgeCount, eventsOf, runDemo } from "./demo-run.ts";
+import { EXECUTORS, edgeCount, eventsOf, sharedRun } from "./demo-run.ts";
 
 /** The most instances carrying `label` that were running at once, replaying the log. */
 function maxRunning(events: readonly TrellisEvent[], label: string): number {
@@ -29,9 +29,11 @@ function maxRunning(events: readonly TrellisEvent[], label: string): number {
   return max;
 }
 
-describe("demo map_reduce", () => {
+describe.each(EXECUTORS)("demo map_reduce (%s)", (executor) => {
+  const demo = sharedRun(executor, squareBatch, inputs, { workers: 4 });
+
   it("reduces the squares of 1..6 to 91 with a data edge from every square", async () => {
-    const { result, plan, events } = await runDemo(squareBatch, inputs);
+    const { result, plan, events } = await demo();
     expect(result.status).toBe("succeeded");
     expect(result.output).toBe(91);
     const squares = [...plan.nodes.values()].filter((n) => n.task === "square");
@@ -47,7 +49,7 @@ describe("demo map_reduce", () => {
   });
 
   it("never runs more than 2 squares at once, though 4 slots are free", async () => {
-    const { events } = await runDemo(squareBatch, inputs, { workers: 4 });
+    const { events } = await demo();
     expect(maxRunning(events, "squares")).toBe(2);
   });
 });

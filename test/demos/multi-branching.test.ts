@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { computeGhosts } from "../../src/promises/ghosts.ts";
 import classify, { inputs } from "../../demos/multi_branching.ts";
-import { eventsOf, replay, runDemo } from "./demo-run.ts";
+import { EXECUTORS, eventsOf, replay, sharedRun } from "./demo-run.ts";
 
-describe("demo multi_branching", () => {
+describe.each(EXECUTORS)("demo multi_branching (%s)", (executor) => {
+  const demo = sharedRun(executor, classify, inputs);
+
   it("takes the mult3 and positive branches of 3, with no violation", async () => {
-    const { result, plan, events } = await runDemo(classify, inputs);
+    const { result, plan, events } = await demo();
     expect(result.status).toBe("succeeded");
     expect(result.output).toEqual(["3 = 3 × 1", "3 > 0"]);
     expect([...plan.nodes.keys()]).toEqual(["classify", "classify/mult3#1", "classify/positive#1"]);
@@ -18,7 +20,7 @@ describe("demo multi_branching", () => {
   });
 
   it("shows the allowed branches as ghosts and removes the `even` ghost when classify finishes", async () => {
-    const { events } = await runDemo(classify, inputs);
+    const { events } = await demo();
     const ghosts = replay(events, (plan) => computeGhosts(plan).map((g) => g.task));
     expect(ghosts[0]).toEqual([]);
     expect(ghosts).toContainEqual(["even", "mult3", "positive"]);

@@ -1,10 +1,12 @@
 import { describe, expect, it } from "vitest";
 import A, { inputs } from "../../demos/static_preview.ts";
-import { edgeCount, eventsOf, replay, runDemo } from "./demo-run.ts";
+import { EXECUTORS, edgeCount, eventsOf, replay, sharedRun } from "./demo-run.ts";
 
-describe("demo static_preview", () => {
+describe.each(EXECUTORS)("demo static_preview (%s)", (executor) => {
+  const demo = sharedRun(executor, A, inputs);
+
   it("computes b = 3, c = 6, d = 9, A = 9 over x = 2, y = 3 without breaking its static promises", async () => {
-    const { result, plan, events } = await runDemo(A, inputs);
+    const { result, plan, events } = await demo();
     expect(result.status).toBe("succeeded");
     expect(result.output).toBe(9);
     const outputs = Object.fromEntries([...plan.nodes.values()].map((n) => [n.task, n.output]));
@@ -18,7 +20,7 @@ describe("demo static_preview", () => {
   });
 
   it("replaces the three placeholders one by one", async () => {
-    const { events } = await runDemo(A, inputs);
+    const { events } = await demo();
     const open = replay(events, (plan) => [...plan.placeholders.values()].filter((p) => p.state === "open").map((p) => p.task));
     expect(open).toEqual([[], ["b", "c", "d"], ["c", "d"], ["d"], []]);
     expect(eventsOf(events, "task.created").map((e) => e.data.placeholder)).toEqual([null, "A/b~1", "A/c~1", "A/d~1"]);

@@ -88,7 +88,7 @@ function outcomeOf(demo: DemoExpectation, out: string, child: ChildResult): Demo
   }
   if (!finished) return { ...base, ok: false, status: "no end", result: "", why: `exit code ${String(child.code)} and no run.finished event` };
   const status = finished.data.status;
-  const result = violated ? `${violated.data.promise} broken by ${violated.data.by}: ${describeFigures(violated.data)}` : describeValue(finished.data.output as Json);
+  const result = violated ? `${violated.data.promise}: ${describeFigures(violated.data)}` : `result ${describeValue(finished.data.output as Json)}`;
   const problems: string[] = [];
   if (status !== demo.status) problems.push(`ended ${status}, expected ${demo.status}`);
   if (demo.output !== undefined && status === "succeeded" && !isDeepStrictEqual(finished.data.output, demo.output))
@@ -99,12 +99,11 @@ function outcomeOf(demo: DemoExpectation, out: string, child: ChildResult): Demo
   return { ...base, ok: problems.length === 0, status, result, why: problems.length > 0 ? problems.join("; ") : null };
 }
 
-/** One line per demo: verdict, name, status, result, snapshots, time. */
+/** One line per demo: verdict, name, status, time, snapshots, result (last, as its length varies). */
 export function formatDemoLine(o: DemoOutcome, nameWidth: number): string {
   const verdict = o.ok ? "ok  " : "FAIL";
-  const shots = `${o.snapshots} snapshot${o.snapshots === 1 ? "" : "s"}${o.images > 0 ? ` (${o.images} images)` : ""}`;
-  const result = o.result.length > 60 ? `${o.result.slice(0, 59)}…` : o.result;
-  const line = `${verdict}  ${o.demo.name.padEnd(nameWidth)}  ${o.status.padEnd(9)}  ${result.padEnd(60)}  ${shots.padEnd(24)}  ${describeDuration(o.ms)}`;
+  const shots = `${o.snapshots} snapshot${o.snapshots === 1 ? "" : "s"}${o.images !== o.snapshots ? ` (${o.images} images)` : ""}`;
+  const line = `${verdict}  ${o.demo.name.padEnd(nameWidth)}  ${o.status.padEnd(9)}  ${describeDuration(o.ms).padStart(7)}  ${shots.padEnd(13)}  ${o.result}`;
   return o.why ? `${line}\n      ${o.why}` : line;
 }
 
