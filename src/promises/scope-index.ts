@@ -81,11 +81,36 @@ function intersect<T>(a: ReadonlySet<T> | null, b: ReadonlySet<T>): Set<T> {
   return out;
 }
 
-/** A new summary: `base` plus `added` (any pid order). */
+/**
+ * Both lists in one, in pid order. Each is in pid order already (promises are
+ * appended as declared), but they interleave: a global promise may be newer
+ * than an owner's.
+ */
+function mergeByPid(a: readonly DeclaredPromise[], b: readonly DeclaredPromise[]): DeclaredPromise[] {
+  const out: DeclaredPromise[] = new Array<DeclaredPromise>(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i] as DeclaredPromise;
+    const y = b[j] as DeclaredPromise;
+    if (x.pid <= y.pid) {
+      out[k++] = x;
+      i++;
+    } else {
+      out[k++] = y;
+      j++;
+    }
+  }
+  while (i < a.length) out[k++] = a[i++] as DeclaredPromise;
+  while (j < b.length) out[k++] = b[j++] as DeclaredPromise;
+  return out;
+}
+
+/** A new summary: `base` plus `added` (in pid order). */
 function extend(base: ScopeSummary, added: readonly DeclaredPromise[]): ScopeSummary {
   if (added.length === 0) return base;
-  // Merge by pid so the list stays in declaration order (a global promise may be newer than an own one).
-  const promises = [...base.promises, ...added].sort((x, y) => x.pid - y.pid);
+  const promises = mergeByPid(base.promises, added);
   let limits: Map<string, number> | null = null;
   let noNewNodes = base.noNewNodes;
   let noNewEdges = base.noNewEdges;

@@ -140,23 +140,38 @@ export function validateDiff(plan: Plan, diff: PlanDiff): Violation | null {
 
 const NO_CAPS: readonly Cap[] = [];
 
+/** Caps of multi-label instances, per scope summary and label set (summaries never change, so neither do these). */
+const multiLabelCaps = new WeakMap<ScopeSummary, Map<string, readonly Cap[]>>();
+
 /**
  * Label caps (from `MaxParallelism` promises in scope) that apply to instance
  * `id`, one per promise, in declaration order so every caller takes them in
  * the same order. An instance with several capped labels gets every cap of
- * every label (a promise capping two of its labels counts once).
+ * every label (a promise capping a label it carries twice counts once).
+ * The array is shared: do not change it.
  */
-export function capsFor(plan: Plan, id: string): Cap[] {
+export function capsFor(plan: Plan, id: string): readonly Cap[] {
   const node = plan.nodes.get(id);
-  if (!node || node.labels.length === 0 || plan.promises.length === 0) return [];
+  if (!node || node.labels.length === 0 || plan.promises.length === 0) return NO_CAPS;
   // An instance that owns no promise has its parent's scope: no index entry per leaf.
   const s = node.parent !== null && !plan.promisesByOwner.has(id) ? scopeOf(plan, node.parent) : scopeOf(plan, id);
-  if (s.caps === null) return [];
-  if (node.labels.length === 1) return [...(s.caps.get(node.labels[0] as string) ?? NO_CAPS)];
-  const out: Cap[] = [];
-  for (const label of node.labels) {
-    const list = s.caps.get(label);
-    if (list) for (const cap of list) if (!out.some((c) => c.key === cap.key)) out.push(cap);
+  if (s.caps === null) return NO_CAPS;
+  if (node.labels.length === 1) return s.caps.get(node.labels[0] as string) ?? NO_CAPS;
+  let cache = multiLabelCaps.get(s);
+  if (!cache) {
+    cache = new Map();
+    multiLabelCaps.set(s, cache);
   }
-  return out.sort((a, b) => Number(a.key) - Number(b.key));
+  const key = node.labels.join("\u0000");
+  let caps = cache.get(key);
+  if (!caps) {
+    const out: Cap[] = [];
+    for (const label of node.labels) {
+      const list = s.caps.get(label);
+      if (list) for (const cap of list) if (!out.some((c) => c.key === cap.key)) out.push(cap);
+    }
+    caps = out.length === 0 ? NO_CAPS : out.sort((a, b) => Number(a.key) - Number(b.key));
+    cache.set(key, caps);
+  }
+  return caps;
 }
