@@ -47,9 +47,9 @@ export const workUnit = task(
 );
 
 export const mainPipeline = task(
-  { name: "main_pipeline", calls: [staticPrep, staticValidate] },
+  // The promise is part of the definition, so `trellis preview` shows the budget ghost too.
+  { name: "main_pipeline", calls: [staticPrep, staticValidate], promises: [LimitedSpawns(workUnit, 2)] },
   async (ctx, { units }: { units: number }) => {
-    ctx.promise(LimitedSpawns(workUnit, 2));
     const prep = ctx.spawn(staticPrep, { units });
     const check = ctx.spawn(staticValidate, { units });
     const [items] = await ctx.waitForAll([prep, check]);

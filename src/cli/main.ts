@@ -69,7 +69,7 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
     .description("draw a task's declared shape (calls, edges, promises) without running anything")
     .argument("<module>", "workflow file (.ts or .js)")
     .option("--task <name>", "task to draw instead of the default export")
-    .option("--out <dir>", "output folder (default: outputs/<module name>/preview)")
+    .option("--out <dir>", "output folder for preview.dot and its images (default: outputs/<module name>)")
     .addOption(new Option("--formats <list>", "image formats beside the DOT file: png, svg, png,svg or none (default: png)").argParser(parseFormats))
     .action(async (module: string, flags: Record<string, unknown>) => {
       const { previewCommand } = await import("./commands/preview.ts");
@@ -80,7 +80,8 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
     .description("redraw the snapshots of a run from its event log")
     .argument("<events>", "an events.jsonl written by a run")
     .option("--out <dir>", "output folder (default: the log's folder)")
-    .addOption(new Option("--step <n>", "draw only the plan after event <n> (default: every step)").argParser(parseStep))
+    .addOption(new Option("--step <n>", "draw only snapshot <n>, as numbered in dots/ (default: every snapshot)").argParser(parseStep))
+    .addOption(new Option("--snapshots <policy>", "the snapshot policy the run used, so the numbering matches (default: auto)").choices(SNAPSHOT_POLICIES))
     .addOption(new Option("--formats <list>", "image formats beside the DOT files: png, svg, png,svg or none (default: png)").argParser(parseFormats))
     .action(async (events: string, flags: Record<string, unknown>) => {
       const { renderCommand } = await import("./commands/render.ts");

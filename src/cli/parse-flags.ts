@@ -20,10 +20,11 @@ export function parsePositiveInt(value: string): number {
   return n;
 }
 
-/** `--step 12`: a non-negative integer (0 is the empty plan before the first event). */
+/** `--step 12`: a snapshot number, as in `dots/000012.dot` (1, 2, ...). */
 export function parseStep(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n)) throw new InvalidArgumentError(`expected a step number such as 12 (an event's seq), got "${value}".`);
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`expected a snapshot number such as 12 (as in dots/000012.dot), got "${value}".`);
   return n;
 }
 

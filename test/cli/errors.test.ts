@@ -73,7 +73,7 @@ describe("trellis: every user error is one line and a usage exit code", () => {
 
   it("render of a malformed log exits 65 and names the line", async () => {
     const log = join(tmp, "bad.jsonl");
-    writeFileSync(log, '{"v":1,"seq":1,"ts":"2024-01-01T00:00:00.000Z","runId":"r","type":"run.started","data":{}}\nthis is not json\n');
+    writeFileSync(log, '{"v":1,"seq":1,"ts":"2024-01-01T00:00:00.000Z","runId":"r","type":"run.started","data":{"root":"r","task":"r","inputs":null,"options":{"executor":"inline","workers":1,"onViolation":"halt"}}}\nthis is not json\n');
     const r = await trellis(["render", log]);
     expect(r.code).toBe(65);
     expect(expectOneLine(r.stderr)).toContain("bad.jsonl:2");

@@ -18,7 +18,7 @@ import { DEMOS } from "../demo-list.ts";
 import type { DemoExpectation } from "../demo-list.ts";
 import type { ProgressMode } from "../progress.ts";
 import { detectProgressMode } from "../progress.ts";
-import { readEventLog } from "../read-log.ts";
+import { readEventLog } from "../../render/read-log.ts";
 import { countFiles, describeDuration, describeFigures, describeValue } from "../summary.ts";
 
 /** The package root: demos/ and bin/ live there, whatever the current folder. */
@@ -73,13 +73,15 @@ function runChild(args: string[], timeoutMs: number): Promise<ChildResult> {
   });
 }
 
-function outcomeOf(demo: DemoExpectation, out: string, child: ChildResult): DemoOutcome {
+async function outcomeOf(demo: DemoExpectation, out: string, child: ChildResult): Promise<DemoOutcome> {
   const base = { demo, snapshots: countFiles(out, "dots"), images: countFiles(out, "pngs") + countFiles(out, "svgs"), ms: child.ms, log: child.output };
   if (child.timedOut) return { ...base, ok: false, status: "timeout", result: "", why: "did not finish in time" };
   let finished: EventOf<"run.finished"> | undefined;
   let violated: EventOf<"promise.violated"> | undefined;
   try {
-    for (const e of readEventLog(join(out, "events.jsonl"))) {
+    for await (const line of readEventLog(join(out, "events.jsonl"))) {
+      if (line.kind !== "event") continue;
+      const e = line.event;
       if (e.type === "run.finished") finished = e;
       else if (e.type === "promise.violated") violated ??= e;
     }
@@ -126,7 +128,7 @@ export async function demosCommand(names: readonly string[], flags: DemosFlags):
     if (flags.executor !== undefined) args.push("--executor", flags.executor);
     if (flags.workers !== undefined) args.push("--workers", String(flags.workers));
     const spinner = mode === "tty" ? ora({ text: `${demo.name}…`, stream: process.stderr, discardStdin: false }).start() : null;
-    const outcome = outcomeOf(demo, out, await runChild(args, timeoutMs));
+    const outcome = await outcomeOf(demo, out, await runChild(args, timeoutMs));
     spinner?.stop();
     outcomes.push(outcome);
     process.stdout.write(`${formatDemoLine(outcome, width)}\n`);

@@ -1,20 +1,64 @@
 /**
- * `trellis render <events.jsonl>`: redraws the snapshots of a run from its log.
+ * `trellis render <events.jsonl>`: redraws the snapshots of a run from its
+ * log, all of them or one, identical to the live ones under the same policy.
  */
-import { resolve } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { dirname, relative, resolve } from "node:path";
+import { ErrorCodes, TrellisError } from "../../errors.ts";
+import type { SnapshotPolicy } from "../../render/frames.ts";
+import { renderLog } from "../../render/render-log.ts";
+import type { RenderLogOptions } from "../../render/render-log.ts";
 import { CliError } from "../cli-error.ts";
 import type { ExitCode } from "../exit-codes.ts";
 import { ExitCodes } from "../exit-codes.ts";
 import type { ImageFormat } from "../parse-flags.ts";
-import { readEventLog } from "../read-log.ts";
+import { describeOutputs } from "../summary.ts";
 
 export interface RenderFlags {
   readonly out?: string;
   readonly step?: number;
   readonly formats?: ImageFormat[];
+  readonly snapshots?: SnapshotPolicy;
 }
 
-export async function renderCommand(eventsPath: string, _flags: RenderFlags): Promise<ExitCode> {
-  readEventLog(resolve(eventsPath), eventsPath);
-  throw new CliError(ExitCodes.SOFTWARE, "drawing is not available yet in this build");
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === "" ? "." : rel.startsWith("..") ? path : rel;
+}
+
+export async function renderCommand(eventsSpec: string, flags: RenderFlags): Promise<ExitCode> {
+  const path = resolve(eventsSpec);
+  if (!existsSync(path)) throw new CliError(ExitCodes.NO_INPUT, `cannot find the event log "${eventsSpec}"; name an events.jsonl written by a run (e.g. outputs/map_reduce/events.jsonl)`);
+  if (statSync(path).isDirectory())
+    throw new CliError(ExitCodes.NO_INPUT, `"${eventsSpec}" is a folder; name the events.jsonl inside it (e.g. ${eventsSpec.replace(/\/$/, "")}/events.jsonl)`);
+  const out = resolve(flags.out ?? dirname(path));
+  const options: RenderLogOptions = {
+    out,
+    ...(flags.step !== undefined ? { step: flags.step } : {}),
+    ...(flags.formats !== undefined ? { formats: flags.formats } : {}),
+    ...(flags.snapshots !== undefined ? { policy: flags.snapshots } : {}),
+  };
+  let result;
+  try {
+    result = await renderLog(path, options);
+  } catch (error) {
+    if (!(error instanceof TrellisError)) throw error;
+    switch (error.code) {
+      case ErrorCodes.LOG_FORMAT:
+        throw new CliError(ExitCodes.DATA, `${error.message}; render an events.jsonl written by a Trellis run`);
+      case ErrorCodes.INVALID_OPTION:
+        throw new CliError(ExitCodes.USAGE, `${error.message}; pick a --step the log has`);
+      case ErrorCodes.OUTPUT_DIR:
+        throw new CliError(ExitCodes.CANT_CREATE, error.message);
+      default:
+        throw new CliError(ExitCodes.SOFTWARE, `${error.code}: ${error.message.split("\n")[0] ?? ""}`);
+    }
+  }
+  for (const w of result.warnings) process.stderr.write(`trellis: warning: ${w}\n`);
+  if (result.lastSeq === 0) throw new CliError(ExitCodes.DATA, `${eventsSpec} holds no events; render an events.jsonl written by a Trellis run`);
+  if (flags.step !== undefined) {
+    const files = result.dotFiles.map(shown).join(", ");
+    process.stdout.write(`drew snapshot ${flags.step} of ${result.frames} from ${eventsSpec}: ${files} (images beside it in pngs/, svgs/)\n`);
+  } else process.stdout.write(`redrew ${result.frames} snapshot${result.frames === 1 ? "" : "s"} from ${eventsSpec}: ${describeOutputs(out)}\n`);
+  return ExitCodes.OK;
 }

@@ -1,0 +1,49 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { expectOneLine, trellis } from "./cli-process.ts";
+
+const tmp = mkdtempSync(join(tmpdir(), "trellis-cli-draw-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe("trellis preview and render", () => {
+  it("preview draws the declared shape without running anything and says where", async () => {
+    const out = join(tmp, "preview");
+    const r = await trellis(["preview", "demos/static_preview.ts", "--out", out, "--formats", "png,svg"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("preview of A");
+    expect(r.stdout).toContain(join(out, "preview.dot"));
+    for (const f of ["preview.dot", "preview.png", "preview.svg"]) expect(existsSync(join(out, f))).toBe(true);
+    const dot = readFileSync(join(out, "preview.dot"), "utf8");
+    for (const t of ["b", "c", "d"]) expect(dot).toContain(`A/${t}~1`);
+    expect(existsSync(join(out, "events.jsonl"))).toBe(false);
+  });
+
+  it("preview of a module without an entry is a usage error", async () => {
+    const r = await trellis(["preview", "test/fixtures/cli-no-entry.ts"]);
+    expect(r.code).toBe(64);
+    expect(expectOneLine(r.stderr)).toContain("--task");
+  });
+
+  it("render redraws a run's snapshots identical to the live ones, or one --step", async () => {
+    const live = join(tmp, "live");
+    expect((await trellis(["run", "test/fixtures/cli-ok.ts", "--executor", "inline", "--out", live, "--formats", "none"])).code).toBe(0);
+    const again = join(tmp, "again");
+    const r = await trellis(["render", join(live, "events.jsonl"), "--out", again, "--formats", "none"]);
+    expect(r.code).toBe(0);
+    const names = readdirSync(join(live, "dots")).sort();
+    expect(names.length).toBeGreaterThan(1);
+    expect(r.stdout).toContain(`redrew ${names.length} snapshots`);
+    expect(readdirSync(join(again, "dots")).sort()).toEqual(names);
+    for (const n of names) expect(readFileSync(join(again, "dots", n), "utf8")).toBe(readFileSync(join(live, "dots", n), "utf8"));
+    const one = join(tmp, "one");
+    const s = await trellis(["render", join(live, "events.jsonl"), "--out", one, "--step", "2"]);
+    expect(s.code).toBe(0);
+    expect(readdirSync(join(one, "dots"))).toEqual(["000002.dot"]);
+    expect(readdirSync(join(one, "pngs"))).toEqual(["000002.png"]);
+    const missing = await trellis(["render", join(live, "events.jsonl"), "--out", one, "--step", "999"]);
+    expect(missing.code).toBe(64);
+    expect(expectOneLine(missing.stderr)).toContain("999");
+  });
+});
