@@ -228,7 +228,7 @@ export class FrameSelector {
     const now = Date.parse(this.#lastTs);
     if (Number.isNaN(now) || Number.isNaN(this.#lastFrameMs)) return Number.isNaN(this.#lastFrameMs);
     const over = this.#count - AUTO_FRAME_CAP;
-    const factor = over < 0 ? 1 : 2 ** (1 + Math.floor(over / 50));
+    const factor = over < 0 ? 1 : 2 ** (1 + Math.floor(over / 10));
     return now - this.#lastFrameMs >= 2 * estimatedDrawMs(n, this.#groupAbove) * factor;
   }
 }

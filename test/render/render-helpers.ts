@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { inflateSync } from "node:zlib";
 import { loadGraphviz } from "../../src/render/images.ts";
-import type { EventDataMap, EventType, TrellisEvent } from "trellis";
+import type { EventType, TrellisEvent } from "trellis";
+import type { EventDataMap } from "../../src/events/types.ts";
 
 export function tempDir(prefix = "trellis-render-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
