@@ -51,8 +51,14 @@ export interface Transport {
 
 /** Options shared by the `threads` and `processes` executors. */
 export interface PoolOptions {
-  /** Workers, and slots of the scheduler. Default: available parallelism. */
+  /** Workers to start. Default: available parallelism. */
   readonly workers?: number;
+  /**
+   * Scheduler slots per worker: how many attempts a worker is given before
+   * the ones it runs finish. 1 matches CPU-bound tasks (a task marked running
+   * really runs); more lets the pool pipeline small or I/O-bound tasks. Default 1.
+   */
+  readonly slotsPerWorker?: number;
   /** Heap limit of each worker in MB (threads: `resourceLimits`; processes: `--max-old-space-size`). Default: Node's. */
   readonly maxOldGenerationSizeMb?: number;
   /** After an abort, how long a worker has to answer a ping before it is deemed stuck and replaced. Default 1000 ms. */
@@ -97,6 +103,8 @@ function positive(option: string, value: number | undefined, fallback: number, i
 export class PoolExecutor implements Executor {
   readonly kind: "threads" | "processes";
   readonly concurrency: number;
+  /** Workers the pool keeps running. */
+  readonly workers: number;
   readonly #transport: Transport;
   readonly #abortGraceMs: number;
   readonly #closeGraceMs: number;
@@ -116,7 +124,8 @@ export class PoolExecutor implements Executor {
   constructor(transport: Transport, options: PoolOptions = {}) {
     this.kind = transport.kind;
     this.#transport = transport;
-    this.concurrency = positive("workers", options.workers, Math.max(1, availableParallelism()), true);
+    this.workers = positive("workers", options.workers, Math.max(1, availableParallelism()), true);
+    this.concurrency = this.workers * positive("slotsPerWorker", options.slotsPerWorker, 1, true);
     this.#abortGraceMs = positive("abortGraceMs", options.abortGraceMs, 1000, false);
     this.#closeGraceMs = positive("closeGraceMs", options.closeGraceMs, 200, false);
     this.#loadTimeoutMs = positive("loadTimeoutMs", options.loadTimeoutMs, 60_000, false);
@@ -125,7 +134,7 @@ export class PoolExecutor implements Executor {
   async start(link: EngineLink, modules: readonly string[]): Promise<void> {
     this.#link = link;
     this.#modules = [...modules];
-    for (let i = 0; i < this.concurrency; i++) this.#workers.push(this.#spawn());
+    for (let i = 0; i < this.workers; i++) this.#workers.push(this.#spawn());
     try {
       await Promise.all(this.#workers.map((w) => w.loaded));
     } catch (error) {

@@ -21,17 +21,22 @@ function withCause(error: TrellisError, cause: SerializedError | null | undefine
 
 const OOM = /out of memory|heap limit|ERR_WORKER_OUT_OF_MEMORY/i;
 
+/** Why a worker died, in `details.reason` of a `WORKER_CRASH` error. */
+export type CrashReason = "exit" | "signal" | "out-of-memory" | "uncaught-error" | "unresponsive";
+
 /** Words for how a worker went away, and the matching advice. */
-export function describeLoss(loss: WorkerLoss): { what: string; fix: string; cause: SerializedError | null } {
+export function describeLoss(loss: WorkerLoss): { reason: CrashReason; what: string; fix: string; cause: SerializedError | null } {
   switch (loss.kind) {
     case "fatal":
       return {
+        reason: "uncaught-error",
         what: `hit an error no task awaited (${loss.error.name}: ${loss.error.message})`,
         fix: "await every promise a task starts and catch errors thrown in timers and callbacks",
         cause: loss.error,
       };
     case "unresponsive":
       return {
+        reason: "unresponsive",
         what: `stopped responding: ${loss.aborted} was aborted and the worker did not answer within ${loss.graceMs} ms (a synchronous loop?)`,
         fix: "make long loops check ctx.signal.aborted, or split them with await",
         cause: null,
@@ -40,6 +45,7 @@ export function describeLoss(loss: WorkerLoss): { what: string; fix: string; cau
       const oom = (loss.error !== null && OOM.test(`${loss.error.code} ${loss.error.message}`)) || OOM.test(loss.stderr);
       if (oom)
         return {
+          reason: "out-of-memory",
           what: "ran out of memory",
           fix: "use less memory in the task or raise the executor's maxOldGenerationSizeMb",
           cause: loss.error,
@@ -47,6 +53,7 @@ export function describeLoss(loss: WorkerLoss): { what: string; fix: string; cau
       const how = loss.signal !== null ? `was killed by ${loss.signal}` : `exited with code ${String(loss.code)}`;
       const tail = loss.stderr.trim().split("\n").slice(-3).join(" | ");
       return {
+        reason: loss.signal !== null ? "signal" : "exit",
         what: `${how}${loss.error ? ` (${loss.error.message})` : ""}${tail ? `; last stderr: ${tail}` : ""}`,
         fix: "do not call process.exit() in a task; throw an error instead",
         cause: loss.error,
@@ -61,11 +68,11 @@ export function describeLoss(loss: WorkerLoss): { what: string; fix: string; cau
 
 /** The error an attempt fails with when its worker dies. */
 export function crashError(ref: TaskRef, worker: string, loss: WorkerLoss): SerializedError {
-  const { what, fix, cause } = describeLoss(loss);
+  const { reason, what, fix, cause } = describeLoss(loss);
   const error = new WorkerCrashError(
     ErrorCodes.WORKER_CRASH,
     `${ref.id} (attempt ${ref.attempt}) failed because its worker (${worker}) ${what}. The pool replaced the worker; ${fix}`,
-    { id: ref.id, attempt: ref.attempt, worker },
+    { id: ref.id, attempt: ref.attempt, worker, reason },
   );
   return withCause(error, cause);
 }

@@ -1,0 +1,93 @@
+// The worker pool itself, through a transport that counts what crosses it:
+// batching of the fire-and-forget traffic, and close() that never hangs and
+// leaves no worker behind.
+import { describe, expect, test } from "vitest";
+import { run } from "trellis";
+import type { EngineLink } from "trellis";
+import { processTransport } from "../../src/runtime/processes/process-transport.ts";
+import { threadTransport } from "../../src/runtime/threads/thread-transport.ts";
+import { PoolExecutor } from "../../src/runtime/worker/pool.ts";
+import type { PoolOptions, Transport } from "../../src/runtime/worker/pool.ts";
+import type { HostToWorker, WorkerToHost } from "../../src/runtime/worker/protocol.ts";
+import { execFanout } from "../fixtures/exec-bench.ts";
+import { execSpinsForever } from "../fixtures/exec-faults.ts";
+import { WORKER_EXECUTORS } from "./helpers.ts";
+
+interface Traffic {
+  spawned: number;
+  exited: number;
+  toWorker: (readonly HostToWorker[])[];
+  toHost: (readonly WorkerToHost[])[];
+}
+
+/** Wraps a real transport and records every batch and every worker start and exit. */
+function counting(inner: Transport): { transport: Transport; traffic: Traffic } {
+  const traffic: Traffic = { spawned: 0, exited: 0, toWorker: [], toHost: [] };
+  const transport: Transport = {
+    kind: inner.kind,
+    spawn(boot, events) {
+      traffic.spawned++;
+      const handle = inner.spawn(boot, {
+        message: (batch) => {
+          traffic.toHost.push(batch);
+          events.message(batch);
+        },
+        exit: (exit) => {
+          traffic.exited++;
+          events.exit(exit);
+        },
+      });
+      return {
+        label: handle.label,
+        send: (batch) => {
+          traffic.toWorker.push(batch);
+          handle.send(batch);
+        },
+        terminate: () => handle.terminate(),
+      };
+    },
+  };
+  return { transport, traffic };
+}
+
+const pool = (kind: (typeof WORKER_EXECUTORS)[number], options: PoolOptions) => {
+  const { transport, traffic } = counting(kind === "threads" ? threadTransport({}) : processTransport({}));
+  return { executor: new PoolExecutor(transport, options), traffic };
+};
+
+describe.each(WORKER_EXECUTORS)("worker pool: %s", (kind) => {
+  test("a parent's spawns cross as one batch, and runs go out batched", async () => {
+    const { executor, traffic } = pool(kind, { workers: 2, slotsPerWorker: 64 });
+    const result = await run(execFanout, { n: 500 }, { executor });
+    expect(result.status).toBe("succeeded");
+    expect(result.output).toBe(500);
+    const spawnBatches = traffic.toHost.filter((b) => b.some((m) => m.type === "spawn"));
+    expect(spawnBatches).toHaveLength(1);
+    expect(spawnBatches[0]?.filter((m) => m.type === "spawn")).toHaveLength(500);
+    const runs = traffic.toWorker.flat().filter((m) => m.type === "run").length;
+    const runBatches = traffic.toWorker.filter((b) => b.some((m) => m.type === "run")).length;
+    expect(runs).toBe(501);
+    expect(runBatches).toBeLessThan(runs / 4);
+    expect(traffic.exited).toBe(traffic.spawned);
+  });
+
+  test("close() stops a worker stuck in a synchronous loop, and every worker is gone", async () => {
+    const { executor, traffic } = pool(kind, { workers: 2, closeGraceMs: 50 });
+    let spinning!: () => void;
+    const logged = new Promise<void>((resolve) => (spinning = resolve));
+    const link: EngineLink = {
+      spawn: () => undefined,
+      wait: () => undefined,
+      promise: () => undefined,
+      log: () => spinning(),
+      emit: () => undefined,
+      finished: () => undefined,
+    };
+    await executor.start(link, [execSpinsForever.module as string]);
+    executor.run({ id: "spin", attempt: 1, runId: "r", task: execSpinsForever.name, inputs: null });
+    await logged;
+    await executor.close();
+    expect(traffic.spawned).toBe(2);
+    expect(traffic.exited).toBe(2);
+  });
+});
