@@ -17,7 +17,8 @@ export type ProgressMode = "tty" | "plain" | "off";
 
 /** A terminal that can redraw a line, and not CI (where logs are kept as text). */
 export function detectProgressMode(stream: NodeJS.WriteStream = process.stderr, env: NodeJS.ProcessEnv = process.env): ProgressMode {
-  if (!stream.isTTY) return "plain";
+  // A pseudo-terminal that reports no width (some CI runners) cannot redraw a line: ora would miscount the lines to erase.
+  if (!stream.isTTY || !(stream.columns > 0)) return "plain";
   if (env["CI"] && env["CI"] !== "false" && env["CI"] !== "0") return "plain";
   if (env["TERM"] === "dumb") return "plain";
   return "tty";
@@ -41,10 +42,12 @@ export class ProgressReporter implements RunObserver {
   #startedAt = 0;
   #spinner: Ora | null = null;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #ended = false;
 
   constructor(options: ProgressOptions) {
-    this.#o = options;
     this.#stream = options.stream ?? process.stderr;
+    const canRedraw = this.#stream.isTTY === true && this.#stream.columns > 0;
+    this.#o = options.mode === "tty" && !canRedraw ? { ...options, mode: "plain" } : options;
   }
 
   /** Starts the spinner (tty) or the periodic counts line (plain). */
@@ -74,6 +77,9 @@ export class ProgressReporter implements RunObserver {
       case "run.deadlock":
         this.#line(`deadlock: ${event.data.message.split("\n")[0] ?? ""}`);
         return;
+      case "run.finished":
+        this.#ended = true;
+        return;
       default:
         return;
     }
@@ -96,8 +102,11 @@ export class ProgressReporter implements RunObserver {
   }
 
   #text(): string {
-    const counts = this.#plan ? describeCounts(this.#plan.counts) : "starting";
-    return `${this.#o.label}  ${counts}  ${describeDuration(performance.now() - this.#startedAt)}`;
+    const plan = this.#plan;
+    const counts = plan && plan.nodes.size > 0 ? describeCounts(plan.counts) : "starting";
+    // After run.finished the run still waits for the last snapshot images.
+    const phase = this.#ended ? "  · drawing the last snapshots" : "";
+    return `${this.#o.label}  ${counts}  ${describeDuration(performance.now() - this.#startedAt)}${phase}`;
   }
 
   #refresh(): void {

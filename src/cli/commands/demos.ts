@@ -127,7 +127,7 @@ export async function demosCommand(names: readonly string[], flags: DemosFlags):
     const args = ["run", join(ROOT, "demos", `${demo.name}.ts`), "--out", out, "--progress", "off"];
     if (flags.executor !== undefined) args.push("--executor", flags.executor);
     if (flags.workers !== undefined) args.push("--workers", String(flags.workers));
-    const spinner = mode === "tty" ? ora({ text: `${demo.name}…`, stream: process.stderr, discardStdin: false }).start() : null;
+    const spinner = mode === "tty" && process.stderr.columns > 0 ? ora({ text: `${demo.name}…`, stream: process.stderr, discardStdin: false }).start() : null;
     const outcome = await outcomeOf(demo, out, await runChild(args, timeoutMs));
     spinner?.stop();
     outcomes.push(outcome);
