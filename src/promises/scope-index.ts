@@ -45,6 +45,51 @@ export const EMPTY_SUMMARY: ScopeSummary = {
   caps: null,
 };
 
+type Combined = Omit<ScopeSummary, "promises">;
+
+/**
+ * A summary built on its parent scope's. The list of promises in scope is
+ * only needed to name a broken promise, so it is merged on first use rather
+ * than copied at every level of every chain.
+ */
+class Summary implements ScopeSummary {
+  readonly checksDiffs: boolean;
+  readonly limits: ReadonlyMap<string, number> | null;
+  readonly noNewNodes: boolean;
+  readonly noNewEdges: boolean;
+  readonly nodesAllowed: ReadonlySet<string> | null;
+  readonly edgesAllowed: ReadonlyMap<string, ReadonlySet<string>> | null;
+  readonly caps: ReadonlyMap<string, readonly Cap[]> | null;
+  #promises: readonly DeclaredPromise[] | null = null;
+
+  constructor(
+    private readonly base: ScopeSummary,
+    private readonly added: readonly DeclaredPromise[],
+    c: Combined,
+  ) {
+    this.checksDiffs = c.checksDiffs;
+    this.limits = c.limits;
+    this.noNewNodes = c.noNewNodes;
+    this.noNewEdges = c.noNewEdges;
+    this.nodesAllowed = c.nodesAllowed;
+    this.edgesAllowed = c.edgesAllowed;
+    this.caps = c.caps;
+  }
+
+  get promises(): readonly DeclaredPromise[] {
+    if (this.#promises !== null) return this.#promises;
+    // Iterative, top-down: a deep chain of summaries must not recurse once per level.
+    const pending: Summary[] = [this];
+    for (let s = this.base; s instanceof Summary && s.#promises === null; s = s.base) pending.push(s);
+    let merged: readonly DeclaredPromise[] = [];
+    for (let i = pending.length - 1; i >= 0; i--) {
+      const s = pending[i] as Summary;
+      merged = s.#promises = mergeByPid(s.base.promises, s.added);
+    }
+    return merged; // pending[0] is this summary
+  }
+}
+
 interface Entry {
   /** `plan.promises.length` when last confirmed valid. */
   stamp: number;
@@ -110,7 +155,6 @@ function mergeByPid(a: readonly DeclaredPromise[], b: readonly DeclaredPromise[]
 /** A new summary: `base` plus `added` (in pid order). */
 function extend(base: ScopeSummary, added: readonly DeclaredPromise[]): ScopeSummary {
   if (added.length === 0) return base;
-  const promises = mergeByPid(base.promises, added);
   let limits: Map<string, number> | null = null;
   let noNewNodes = base.noNewNodes;
   let noNewEdges = base.noNewEdges;
@@ -175,8 +219,7 @@ function extend(base: ScopeSummary, added: readonly DeclaredPromise[]): ScopeSum
     }
   }
   if (caps) for (const list of caps.values()) list.sort((x, y) => Number(x.key) - Number(y.key));
-  return {
-    promises,
+  return new Summary(base, added, {
     checksDiffs,
     limits: limits ?? base.limits,
     noNewNodes,
@@ -184,7 +227,7 @@ function extend(base: ScopeSummary, added: readonly DeclaredPromise[]): ScopeSum
     nodesAllowed,
     edgesAllowed,
     caps: caps ?? base.caps,
-  };
+  });
 }
 
 /** The summary of the global promises, current as of `stamp`. */
