@@ -8,7 +8,7 @@
  */
 import type { TaskStatus } from "../events/types.ts";
 
-/** The bundled font's family: used in DOT and by the rasteriser. */
+/** The bundled font's family: used in DOT and by the rasteriser (`raster.mjs` holds the same name). */
 export const FONT_FAMILY = "DejaVu Sans";
 
 /** Fill of an instance by status (SPEC section 8). */

@@ -27,9 +27,11 @@ import { DEFAULT_GROUP_ABOVE, buildDot } from "./dot.ts";
  * - `none`: no snapshot.
  * - `auto` (default): every change while the plan has at most 30 instances;
  *   a burst of spawns that takes the plan past 30 is one frame; beyond 30,
- *   frames spaced by run time (from the event timestamps) in proportion to
- *   what drawing them costs, and after 200 frames further and further apart;
- *   always the end state. Drawing stays a small fraction of the run.
+ *   frames spaced by run time, read from the event timestamps: at least 4×
+ *   what the frame costs to draw and 1/16 of the run so far (so frames grow
+ *   with the log of the run's length), and past 200 frames further and
+ *   further apart; always the end state. Drawing stays a small share of the
+ *   run, and the frames are still a pure function of the log.
  */
 export type SnapshotPolicy = "auto" | "all" | "steps" | "final" | "none";
 export const SNAPSHOT_POLICIES: readonly SnapshotPolicy[] = ["auto", "all", "steps", "final", "none"];
@@ -38,6 +40,10 @@ export const SNAPSHOT_POLICIES: readonly SnapshotPolicy[] = ["auto", "all", "ste
 export const AUTO_SMALL_PLAN = 30;
 /** `auto` spaces frames further apart after this many. */
 export const AUTO_FRAME_CAP = 200;
+/** `auto` beyond the small plan: run time between frames, in multiples of the estimated drawing time. */
+export const AUTO_COST_SPACING = 4;
+/** `auto` beyond the small plan: run time between frames, at least this fraction (1/n) of the run so far. */
+export const AUTO_TIME_SLICES = 16;
 
 /** One snapshot: its number (1, 2, ...), the last event it includes, and its DOT (empty when not asked for). */
 export interface Frame {
@@ -93,6 +99,20 @@ function isStart(type: string): boolean {
 
 const NO_FRAMES: readonly Frame[] = Object.freeze([]);
 
+/**
+ * Run time `auto` leaves between two frames of a plan of `n` instances,
+ * `elapsed` ms into the run, after `frames` frames: at least
+ * {@link AUTO_COST_SPACING} times what the frame costs to draw (so drawing
+ * takes a small share of the cores), and at least 1/{@link AUTO_TIME_SLICES}
+ * of the run so far (so the number of frames grows with the log of the run's
+ * length); past {@link AUTO_FRAME_CAP} frames, twice as long every 10 frames.
+ */
+export function autoGapMs(n: number, elapsed: number, frames: number, groupAbove = DEFAULT_GROUP_ABOVE): number {
+  const over = frames - AUTO_FRAME_CAP;
+  const factor = over < 0 ? 1 : 2 ** (1 + Math.floor(over / 10));
+  return Math.max(AUTO_COST_SPACING * estimatedDrawMs(n, groupAbove), elapsed / AUTO_TIME_SLICES) * factor;
+}
+
 /** Estimated cost in ms of drawing a plan of `n` instances (layout + PNG), used to space `auto` frames. */
 export function estimatedDrawMs(n: number, groupAbove: number): number {
   return n <= groupAbove ? 30 + 4 * n : 40 + n / 50;
@@ -111,6 +131,7 @@ export class FrameSelector {
   #count = 0;
   #ended = false;
   #lastTs = "";
+  #startMs = Number.NaN;
   #lastFrameMs = Number.NaN;
   // auto: a burst of consecutive creations
   #inBurst = false;
@@ -139,6 +160,7 @@ export class FrameSelector {
     if (cls === "change" && this.#open !== null) frames = this.#close(event.type);
     applyEvent(this.plan, event as TrellisEvent);
     this.#lastTs = event.ts;
+    if (Number.isNaN(this.#startMs)) this.#startMs = Date.parse(event.ts);
     if (cls === "change") this.#open = event.type;
     else if (cls === "joins" && this.#open === null) this.#open = "joins";
     return frames ?? NO_FRAMES;
@@ -223,12 +245,12 @@ export class FrameSelector {
     if (next === null || small || grewPastSmall || this.#due(n)) this.#frame(out);
   }
 
-  /** `auto` beyond the small plan: has enough run time passed since the last frame? */
+  /** `auto` beyond the small plan: has enough run time passed since the last frame (see {@link autoGapMs})? */
   #due(n: number): boolean {
     const now = Date.parse(this.#lastTs);
     if (Number.isNaN(now) || Number.isNaN(this.#lastFrameMs)) return Number.isNaN(this.#lastFrameMs);
-    const over = this.#count - AUTO_FRAME_CAP;
-    const factor = over < 0 ? 1 : 2 ** (1 + Math.floor(over / 10));
-    return now - this.#lastFrameMs >= 2 * estimatedDrawMs(n, this.#groupAbove) * factor;
+    const elapsed = Number.isNaN(this.#startMs) ? 0 : now - this.#startMs;
+    return now - this.#lastFrameMs >= autoGapMs(n, elapsed, this.#count, this.#groupAbove);
   }
+
 }

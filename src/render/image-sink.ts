@@ -3,20 +3,11 @@
  * loop only posts DOT strings and never waits for a picture) or on the
  * calling thread (`renderLog`, previews).
  */
-import { writeFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { ErrorCodes, TrellisError, deserializeError } from "../errors.ts";
 import type { HostToWorker, ImageJob, WorkerToHost } from "./image-protocol.ts";
 import type { LayoutEngine } from "./images.ts";
-import { dotToSvg, svgToPng } from "./images.ts";
-
-/** Draws one job and writes its files. */
-export async function writeImages(job: ImageJob, layout: LayoutEngine): Promise<void> {
-  if (job.png === null && job.svg === null) return;
-  const svg = await dotToSvg(job.dot, { layout });
-  if (job.svg !== null) writeFileSync(job.svg, svg);
-  if (job.png !== null) writeFileSync(job.png, svgToPng(svg));
-}
+import { writeImages } from "./images.ts";
 
 /** A queue of image jobs. */
 export interface ImageSink {

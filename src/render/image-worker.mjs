@@ -1,6 +1,31 @@
-// Entry of the image worker thread. Plain JavaScript, because Node 20
-// cannot start a worker thread from a .ts file: register tsx, then hand over
-// to the TypeScript side.
-const { register } = await import("tsx/esm/api");
-register();
-await import("./image-worker.ts");
+// The image worker: lays out and rasterises snapshots off the run thread,
+// one job at a time in the order they arrive (see image-protocol.ts).
+// Plain JavaScript: Node 20 cannot start a worker from a .ts file, and
+// without a TypeScript loader the worker starts in ~0.2 s.
+import { setPriority } from "node:os";
+import { parentPort } from "node:worker_threads";
+import { writeImages } from "./raster.mjs";
+
+// On Linux a priority applies to the calling thread only: drawing yields the
+// cores to the run's own work and uses what is left over.
+if (process.platform === "linux") {
+  try {
+    setPriority(0, 19);
+  } catch {
+    // not allowed here: draw at normal priority
+  }
+}
+
+let chain = Promise.resolve();
+parentPort?.on("message", (msg) => {
+  if (msg.type !== "render") return;
+  chain = chain.then(async () => {
+    try {
+      await writeImages(msg.job, msg.layout);
+      parentPort.postMessage({ type: "done", id: msg.id });
+    } catch (error) {
+      const e = error instanceof Error ? error : new Error(String(error));
+      parentPort.postMessage({ type: "failed", id: msg.id, error: { name: e.name, message: e.message, code: "RENDER", ...(e.stack ? { stack: e.stack } : {}) } });
+    }
+  });
+});

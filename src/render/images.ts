@@ -5,13 +5,15 @@
  * (`dejavu-fonts-ttf`). System fonts are never loaded, so every machine
  * draws the same pixels, and a machine with no fonts still draws text.
  * A system `dot` is used only when asked for (`layout: "system"`).
+ *
+ * The work is done by `raster.mjs` (plain JavaScript, shared with the image
+ * worker); this module gives it types and Trellis errors.
  */
-import { spawnSync } from "node:child_process";
-import { createRequire } from "node:module";
-import type { Graphviz } from "@hpcc-js/wasm-graphviz";
-import type * as Resvg from "@resvg/resvg-js";
 import { ErrorCodes, TrellisError } from "../errors.ts";
-import { FONT_FAMILY } from "./dot-text.ts";
+import type { ImageJob } from "./image-protocol.ts";
+import { bundledFont, layoutSvg, loadGraphviz, rasterise, writeImages as rasterWrite } from "./raster.mjs";
+
+export { bundledFont, loadGraphviz };
 
 /** Image formats a snapshot can have besides its DOT file. */
 export type ImageFormat = "png" | "svg";
@@ -25,29 +27,8 @@ export interface ImageOptions {
   readonly layout?: LayoutEngine;
 }
 
-/** Largest PNG side in pixels; bigger drawings are scaled down to fit. */
-export const MAX_PNG_SIDE = 8192;
-/** Largest PNG area in pixels (a tall fan-out of hundreds of nodes). */
-export const MAX_PNG_PIXELS = 24_000_000;
-
-let graphviz: Promise<Graphviz> | undefined;
-
-/** The embedded Graphviz of this thread, loaded on first use (~0.1–0.2 s). */
-export function loadGraphviz(): Promise<Graphviz> {
-  graphviz ??= import("@hpcc-js/wasm-graphviz").then((m) => m.Graphviz.load());
-  return graphviz;
-}
-
-let fontPath: string | undefined;
-
-/** Path of the bundled `DejaVuSans.ttf`. */
-export function bundledFont(): string {
-  fontPath ??= createRequire(import.meta.url).resolve("dejavu-fonts-ttf/ttf/DejaVuSans.ttf");
-  return fontPath;
-}
-
-function renderError(message: string, cause?: unknown): TrellisError {
-  return new TrellisError(ErrorCodes.RENDER, message, {}, cause === undefined ? undefined : { cause });
+function renderError(message: string, cause: unknown): TrellisError {
+  return new TrellisError(ErrorCodes.RENDER, message, {}, { cause });
 }
 
 /**
@@ -55,62 +36,11 @@ function renderError(message: string, cause?: unknown): TrellisError {
  * @throws TrellisError `RENDER` when Graphviz rejects the source or the system `dot` is missing.
  */
 export async function dotToSvg(dot: string, options: ImageOptions = {}): Promise<string> {
-  if (options.layout === "system") {
-    const r = spawnSync("dot", ["-Tsvg"], { input: dot, encoding: "utf8", maxBuffer: 1 << 30 });
-    if (r.error) throw renderError(`cannot run the system Graphviz \`dot\` (${r.error.message}); install Graphviz or use the embedded layout`, r.error);
-    if (r.status !== 0) throw renderError(`the system Graphviz \`dot\` failed: ${r.stderr.trim().split("\n")[0] ?? ""}`);
-    return r.stdout;
-  }
-  const gv = await loadGraphviz();
   try {
-    return gv.layout(dot, "svg", "dot");
+    return await layoutSvg(dot, options.layout ?? "wasm");
   } catch (error) {
     throw renderError(`Graphviz could not lay out the graph: ${(error as Error).message}`, error);
   }
-}
-
-/** Size of an SVG from its root `width`/`height` in pt or px, in CSS pixels. */
-function svgSize(svg: string): { width: number; height: number } | null {
-  const head = /<svg\b[^>]*>/.exec(svg)?.[0];
-  if (!head) return null;
-  const read = (attr: string): number | null => {
-    const m = new RegExp(`\\b${attr}="([0-9.]+)(pt|px)?"`).exec(head);
-    if (!m) return null;
-    const v = Number(m[1]);
-    return m[2] === "pt" ? (v * 96) / 72 : v;
-  };
-  const width = read("width");
-  const height = read("height");
-  return width !== null && height !== null ? { width, height } : null;
-}
-
-let resvg: typeof Resvg | undefined;
-
-/** The rasteriser, a native module (CommonJS), loaded on first use. */
-function loadResvg(): typeof Resvg {
-  resvg ??= createRequire(import.meta.url)("@resvg/resvg-js") as typeof Resvg;
-  return resvg;
-}
-
-function resvgOptions(svg: string): Resvg.ResvgRenderOptions {
-  const size = svgSize(svg);
-  let zoom = 1;
-  if (size) {
-    zoom = Math.min(1, MAX_PNG_SIDE / size.width, MAX_PNG_SIDE / size.height, Math.sqrt(MAX_PNG_PIXELS / (size.width * size.height)));
-  }
-  return {
-    font: {
-      loadSystemFonts: false,
-      fontFiles: [bundledFont()],
-      defaultFontFamily: FONT_FAMILY,
-      sansSerifFamily: FONT_FAMILY,
-      serifFamily: FONT_FAMILY,
-      monospaceFamily: FONT_FAMILY,
-    },
-    background: "white",
-    fitTo: zoom < 1 ? { mode: "zoom", value: zoom } : { mode: "original" },
-    logLevel: "off",
-  };
 }
 
 /**
@@ -119,8 +49,7 @@ function resvgOptions(svg: string): Resvg.ResvgRenderOptions {
  */
 export function svgToPng(svg: string): Buffer {
   try {
-    const { Resvg } = loadResvg();
-    return new Resvg(svg, resvgOptions(svg)).render().asPng();
+    return rasterise(svg).asPng();
   } catch (error) {
     throw renderError(`cannot rasterise the SVG: ${(error as Error).message}`, error);
   }
@@ -128,8 +57,7 @@ export function svgToPng(svg: string): Buffer {
 
 /** Raw RGBA pixels of an SVG rendered like {@link svgToPng} (for checks that look at the picture). */
 export function svgToPixels(svg: string): { width: number; height: number; rgba: Buffer } {
-  const { Resvg } = loadResvg();
-  const img = new Resvg(svg, resvgOptions(svg)).render();
+  const img = rasterise(svg);
   return { width: img.width, height: img.height, rgba: img.pixels };
 }
 
@@ -141,4 +69,20 @@ export async function renderDot(dot: string, formats: readonly ImageFormat[], op
   if (formats.includes("svg")) out.svg = svg;
   if (formats.includes("png")) out.png = svgToPng(svg);
   return out;
+}
+
+/**
+ * Draws one job and writes its files.
+ * @throws TrellisError `RENDER` (layout or rasterising) or `OUTPUT_DIR` (writing).
+ */
+export async function writeImages(job: ImageJob, layout: LayoutEngine = "wasm"): Promise<void> {
+  try {
+    await rasterWrite(job, layout);
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    const target = job.png ?? job.svg ?? "";
+    if (typeof e.code === "string" && e.syscall !== undefined)
+      throw new TrellisError(ErrorCodes.OUTPUT_DIR, `cannot write ${target}: ${e.message}`, { path: target }, { cause: error });
+    throw renderError(`cannot draw ${target}: ${e.message}`, error);
+  }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { TrellisEvent } from "trellis";
 import type { Frame, FrameSelectorOptions } from "../../src/render/frames.ts";
-import { AUTO_FRAME_CAP, AUTO_SMALL_PLAN, FrameSelector } from "../../src/render/frames.ts";
+import { AUTO_FRAME_CAP, AUTO_SMALL_PLAN, AUTO_TIME_SLICES, FrameSelector, autoGapMs } from "../../src/render/frames.ts";
 import { LogBuilder } from "./render-helpers.ts";
 
 function frames(events: readonly TrellisEvent[], options: FrameSelectorOptions): Frame[] {
@@ -81,13 +81,28 @@ describe("frame policies", () => {
     expect(f[f.length - 1]?.seq).toBe(log.events.length);
   });
 
-  it(`auto: past ${AUTO_FRAME_CAP} frames, frames get further and further apart`, () => {
-    const log = fanOut(2000, 1000); // a slow run: every change is due by time
-    const f = frames(log.events, { policy: "auto", only: 0 });
-    expect(f.length).toBeGreaterThan(AUTO_FRAME_CAP);
-    expect(f.length).toBeLessThan(AUTO_FRAME_CAP + 150);
-    const gaps = f.slice(AUTO_FRAME_CAP).map((x, i, a) => (i === 0 ? 0 : x.seq - (a[i - 1] as Frame).seq));
-    expect(gaps[gaps.length - 2] as number).toBeGreaterThan(gaps[2] as number);
+  it("auto: a long run gets a number of frames that grows with the log of its length", () => {
+    // A burst of spawns at once, then one change a second for `n` seconds.
+    const slow = (n: number) => {
+      const log = new LogBuilder("slow", 0).root("r").status("r", "task.started");
+      for (let i = 1; i <= n; i++) log.created(`r/a#${i}`, "a", "r");
+      log.step(1000);
+      for (let i = 1; i <= n; i++) log.status(`r/a#${i}`, "task.started").status(`r/a#${i}`, "task.succeeded");
+      return frames(log.events, { policy: "auto", only: 0 }).length;
+    };
+    const short = slow(200); // 400 s
+    const long = slow(2000); // 4,000 s: 10 times longer
+    expect(short).toBeGreaterThan(AUTO_TIME_SLICES);
+    expect(long - short).toBeGreaterThan(AUTO_TIME_SLICES); // about AUTO_TIME_SLICES × ln 10 more
+    expect(long - short).toBeLessThan(3 * AUTO_TIME_SLICES);
+  });
+
+  it(`auto: past ${AUTO_FRAME_CAP} frames, the spacing doubles every 10 frames`, () => {
+    const base = autoGapMs(1000, 0, 0);
+    expect(autoGapMs(1000, 0, AUTO_FRAME_CAP - 1)).toBe(base);
+    expect(autoGapMs(1000, 0, AUTO_FRAME_CAP)).toBe(2 * base);
+    expect(autoGapMs(1000, 0, AUTO_FRAME_CAP + 10)).toBe(4 * base);
+    expect(autoGapMs(1000, 60_000, 0)).toBe(60_000 / AUTO_TIME_SLICES);
   });
 
   it("builds DOT only for the frame asked for, numbering the others the same", () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { buildDot, foldEvents } from "trellis";
 import { dotToSvg, svgToPng } from "../../src/render/images.ts";
 import { FONT_FAMILY } from "../../src/render/dot-text.ts";
+import { FONT_FAMILY as RASTER_FONT } from "../../src/render/raster.mjs";
 import { LogBuilder, darkPixels, decodePng, layout, svgTexts } from "./render-helpers.ts";
 
 /** A one-node plan whose node is `task` (its label is the task name, the root has no short id). */
@@ -46,6 +47,7 @@ describe("PNG with the bundled font", () => {
   });
 
   it("names the bundled font in the DOT and the SVG, so no fallback face is picked", async () => {
+    expect(RASTER_FONT).toBe(FONT_FAMILY);
     const dot = oneNode("render_png_font");
     expect(dot).toContain(`fontname="${FONT_FAMILY}"`);
     const svg = await dotToSvg(dot);

@@ -32,7 +32,8 @@ export function filesUnder(root: string): string[] {
 /** Builds a gap-free synthetic event log; `ts` advances by `stepMs` per event from 2026-01-01. */
 export class LogBuilder {
   readonly events: TrellisEvent[] = [];
-  readonly #stepMs: number;
+  #stepMs: number;
+  #clock = Date.UTC(2026, 0, 1);
   readonly #runId: string;
 
   constructor(runId = "synthetic", stepMs = 1) {
@@ -40,9 +41,16 @@ export class LogBuilder {
     this.#stepMs = stepMs;
   }
 
+  /** Milliseconds between the next events. */
+  step(ms: number): this {
+    this.#stepMs = ms;
+    return this;
+  }
+
   add<K extends EventType>(type: K, data: EventDataMap[K]): this {
     const seq = this.events.length + 1;
-    const ts = new Date(Date.UTC(2026, 0, 1) + seq * this.#stepMs).toISOString();
+    this.#clock += this.#stepMs;
+    const ts = new Date(this.#clock).toISOString();
     this.events.push({ v: 1, seq, ts, runId: this.#runId, type, data } as unknown as TrellisEvent);
     return this;
   }

@@ -1,0 +1,13 @@
+import type { Graphviz } from "@hpcc-js/wasm-graphviz";
+import type { RenderedImage, ResvgRenderOptions } from "@resvg/resvg-js";
+
+export declare const FONT_FAMILY: "DejaVu Sans";
+export declare const MAX_PNG_SIDE: number;
+export declare const MAX_PNG_PIXELS: number;
+export declare function loadGraphviz(): Promise<Graphviz>;
+export declare function bundledFont(): string;
+export declare function layoutSvg(dot: string, layout?: "wasm" | "system"): Promise<string>;
+export declare function svgSize(svg: string): { width: number; height: number } | null;
+export declare function resvgOptions(svg: string): ResvgRenderOptions;
+export declare function rasterise(svg: string): RenderedImage;
+export declare function writeImages(job: { readonly dot: string; readonly png: string | null; readonly svg: string | null }, layout?: "wasm" | "system"): Promise<void>;
