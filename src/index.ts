@@ -22,6 +22,9 @@ export { runIfMain } from "./cli/run-if-main.ts";
 export type { RunOptions, RunResult } from "./runtime/run.ts";
 export type { RunObserver } from "./runtime/engine.ts";
 export type { Executor, ExecutorKind, EngineLink } from "./runtime/executor.ts";
+export { ThreadExecutor } from "./runtime/threads/thread-executor.ts";
+export { ProcessExecutor } from "./runtime/processes/process-executor.ts";
+export type { PoolOptions } from "./runtime/worker/pool.ts";
 export {
   TrellisError,
   TaskDefinitionError,

@@ -1,10 +1,8 @@
 // Workers that die or hang: the task fails with WORKER_CRASH (or its
 // timeout), the pool replaces the worker and the run goes on.
 import { describe, expect, test } from "vitest";
-import { ErrorCodes, run } from "trellis";
-import { ProcessExecutor } from "../../src/runtime/processes/process-executor.ts";
-import { ThreadExecutor } from "../../src/runtime/threads/thread-executor.ts";
-import type { PoolOptions } from "../../src/runtime/worker/pool.ts";
+import { ErrorCodes, ProcessExecutor, ThreadExecutor, run } from "trellis";
+import type { PoolOptions } from "trellis";
 import { execCrashParent } from "../fixtures/exec-faults.ts";
 import { WORKER_EXECUTORS, eventFor, eventsOf } from "./helpers.ts";
 
@@ -45,7 +43,7 @@ describe.each(WORKER_EXECUTORS)("worker faults: %s", (kind) => {
   });
 
   test("out of memory fails the task with WORKER_CRASH (out-of-memory)", async () => {
-    const r = await crash("hog", { maxOldGenerationSizeMb: 96 });
+    const r = await crash("hog", { maxOldGenerationSizeMb: 64 });
     expect(r.child.code).toBe(ErrorCodes.WORKER_CRASH);
     expect(r.child.details?.["reason"]).toBe("out-of-memory");
     expectRecovered(r, "out-of-memory");

@@ -81,15 +81,19 @@ interface PoolWorker {
   readonly gone: Promise<void>;
 }
 
+/**
+ * One attempt the pool placed. Maps are keyed by instance id: a newer attempt
+ * of the same id replaces a stale (aborted) one, and every lookup checks the
+ * attempt number.
+ */
 interface Attempt {
   readonly ref: TaskRef;
   readonly worker: PoolWorker;
   waits: number;
   aborted: boolean;
+  live: boolean;
   counted: boolean;
 }
-
-const key = (id: string, attempt: number): string => `${attempt}:${id}`;
 
 function positive(option: string, value: number | undefined, fallback: number, integer: boolean): number {
   if (value === undefined) return fallback;
@@ -157,7 +161,7 @@ export class PoolExecutor implements Executor {
   }
 
   resume(ref: TaskRef, waitId: number, outcome: WaitOutcome): void {
-    const a = this.#attempts.get(key(ref.id, ref.attempt));
+    const a = this.#find(this.#attempts, ref.id, ref.attempt);
     if (!a) return;
     a.waits = Math.max(0, a.waits - 1);
     this.#recount(a);
@@ -165,7 +169,7 @@ export class PoolExecutor implements Executor {
   }
 
   abort(ref: TaskRef, reason: SerializedError): void {
-    const a = this.#attempts.get(key(ref.id, ref.attempt));
+    const a = this.#find(this.#attempts, ref.id, ref.attempt);
     if (!a) {
       this.#pending = this.#pending.filter((t) => t.id !== ref.id || t.attempt !== ref.attempt);
       return;
@@ -270,10 +274,9 @@ export class PoolExecutor implements Executor {
   }
 
   #assign(worker: PoolWorker, task: StartTask): void {
-    const a: Attempt = { ref: { id: task.id, attempt: task.attempt }, worker, waits: 0, aborted: false, counted: false };
-    const k = key(task.id, task.attempt);
-    this.#attempts.set(k, a);
-    worker.attempts.set(k, a);
+    const a: Attempt = { ref: { id: task.id, attempt: task.attempt }, worker, waits: 0, aborted: false, live: true, counted: false };
+    this.#attempts.set(task.id, a);
+    worker.attempts.set(task.id, a);
     this.#recount(a);
     worker.out.push({ type: "run", task });
   }
@@ -287,16 +290,22 @@ export class PoolExecutor implements Executor {
   }
 
   #recount(a: Attempt): void {
-    const busy = a.waits === 0 && !a.aborted && this.#attempts.has(key(a.ref.id, a.ref.attempt));
+    const busy = a.live && a.waits === 0 && !a.aborted;
     if (busy === a.counted) return;
     a.counted = busy;
     a.worker.busy += busy ? 1 : -1;
   }
 
+  #find(map: Map<string, Attempt>, id: string, attempt: number): Attempt | undefined {
+    const a = map.get(id);
+    return a !== undefined && a.ref.attempt === attempt ? a : undefined;
+  }
+
   #forget(a: Attempt): void {
-    const k = key(a.ref.id, a.ref.attempt);
-    if (this.#attempts.get(k) === a) this.#attempts.delete(k);
-    a.worker.attempts.delete(k);
+    a.live = false;
+    const id = a.ref.id;
+    if (this.#attempts.get(id) === a) this.#attempts.delete(id);
+    if (a.worker.attempts.get(id) === a) a.worker.attempts.delete(id);
     this.#recount(a);
   }
 
@@ -307,7 +316,7 @@ export class PoolExecutor implements Executor {
       case "spawn":
         return link.spawn(m, m.child);
       case "wait": {
-        const a = worker.attempts.get(key(m.id, m.attempt));
+        const a = this.#find(worker.attempts, m.id, m.attempt);
         if (a) {
           a.waits++;
           this.#recount(a);
@@ -321,7 +330,7 @@ export class PoolExecutor implements Executor {
       case "emit":
         return link.emit(m, m.output);
       case "finished": {
-        const a = worker.attempts.get(key(m.id, m.attempt));
+        const a = this.#find(worker.attempts, m.id, m.attempt);
         if (a) this.#forget(a);
         return link.finished({ id: m.id, attempt: m.attempt }, m.outcome);
       }

@@ -55,8 +55,6 @@ class Hosted implements TaskPort {
   }
 }
 
-const key = (id: string, attempt: number): string => `${attempt}:${id}`;
-
 export class WorkerHost {
   readonly #out: Outbox<WorkerToHost>;
   readonly #channel: WorkerChannel;
@@ -88,7 +86,7 @@ export class WorkerHost {
         this.#run(m.task);
         return;
       case "resume": {
-        const hosted = this.#hosted.get(key(m.id, m.attempt));
+        const hosted = this.#find(m.id, m.attempt);
         const resolve = hosted?.waits?.get(m.waitId);
         if (!hosted || !resolve) return;
         hosted.waits?.delete(m.waitId);
@@ -96,7 +94,7 @@ export class WorkerHost {
         return;
       }
       case "abort":
-        this.#hosted.get(key(m.id, m.attempt))?.abort.abort(deserializeError(m.reason));
+        this.#find(m.id, m.attempt)?.abort.abort(deserializeError(m.reason));
         return;
       case "ping":
         this.#out.push({ type: "pong", seq: m.seq });
@@ -142,8 +140,14 @@ export class WorkerHost {
       return;
     }
     const hosted = new Hosted(id, attempt, this, this.#out);
-    this.#hosted.set(key(id, attempt), hosted);
+    this.#hosted.set(id, hosted);
     void runAttempt(def, start, hosted, hosted.abort).then((outcome) => this.#settled(hosted, outcome));
+  }
+
+  /** The attempt, by id: a newer attempt of the same id replaces a stale (aborted) one. */
+  #find(id: string, attempt: number): Hosted | undefined {
+    const hosted = this.#hosted.get(id);
+    return hosted !== undefined && hosted.attempt === attempt ? hosted : undefined;
   }
 
   nextWaitId(): number {
@@ -151,7 +155,7 @@ export class WorkerHost {
   }
 
   #settled(hosted: Hosted, outcome: TaskOutcome): void {
-    this.#hosted.delete(key(hosted.id, hosted.attempt));
+    if (this.#hosted.get(hosted.id) === hosted) this.#hosted.delete(hosted.id);
     this.#out.push({ type: "finished", id: hosted.id, attempt: hosted.attempt, outcome });
     if (this.#hosted.size === 0) this.#onIdle?.();
   }
