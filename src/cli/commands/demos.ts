@@ -74,7 +74,7 @@ function runChild(args: string[], timeoutMs: number): Promise<ChildResult> {
 }
 
 async function outcomeOf(demo: DemoExpectation, out: string, child: ChildResult): Promise<DemoOutcome> {
-  const base = { demo, snapshots: countFiles(out, "dots"), images: countFiles(out, "pngs") + countFiles(out, "svgs"), ms: child.ms, log: child.output };
+  const base = { demo, snapshots: countFiles(out, "dots"), images: countFiles(out, "pngs"), ms: child.ms, log: child.output };
   if (child.timedOut) return { ...base, ok: false, status: "timeout", result: "", why: "did not finish in time" };
   let finished: EventOf<"run.finished"> | undefined;
   let violated: EventOf<"promise.violated"> | undefined;
@@ -96,6 +96,9 @@ async function outcomeOf(demo: DemoExpectation, out: string, child: ChildResult)
   if (demo.output !== undefined && status === "succeeded" && !isDeepStrictEqual(finished.data.output, demo.output))
     problems.push(`result ${describeValue(finished.data.output)}, expected ${describeValue(demo.output)}`);
   if (demo.violation !== undefined && violated?.data.promise !== demo.violation) problems.push(`expected a broken ${demo.violation}`);
+  // Every demo draws a PNG per snapshot (the default formats): missing images mean drawing failed.
+  if (base.snapshots === 0) problems.push("no snapshots were drawn");
+  else if (base.images !== base.snapshots) problems.push(`${base.snapshots} snapshots but ${base.images} PNG images; drawing failed (see the output below)`);
   const expectedCode = status === "succeeded" ? 0 : status === "halted" ? 2 : 1;
   if (child.code !== expectedCode) problems.push(`exit code ${String(child.code)}, expected ${expectedCode}`);
   return { ...base, ok: problems.length === 0, status, result, why: problems.length > 0 ? problems.join("; ") : null };
@@ -104,7 +107,7 @@ async function outcomeOf(demo: DemoExpectation, out: string, child: ChildResult)
 /** One line per demo: verdict, name, status, time, snapshots, result (last, as its length varies). */
 export function formatDemoLine(o: DemoOutcome, nameWidth: number): string {
   const verdict = o.ok ? "ok  " : "FAIL";
-  const shots = `${o.snapshots} snapshot${o.snapshots === 1 ? "" : "s"}${o.images !== o.snapshots ? ` (${o.images} images)` : ""}`;
+  const shots = `${o.snapshots} snapshot${o.snapshots === 1 ? "" : "s"}${o.images !== o.snapshots ? ` (${o.images} png)` : ""}`;
   const line = `${verdict}  ${o.demo.name.padEnd(nameWidth)}  ${o.status.padEnd(9)}  ${describeDuration(o.ms).padStart(7)}  ${shots.padEnd(13)}  ${o.result}`;
   return o.why ? `${line}\n      ${o.why}` : line;
 }
