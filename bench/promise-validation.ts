@@ -7,7 +7,9 @@
  * The plan: a chain of 10 instances, the spawner at the bottom, promises
  * spread over the chain (and some global), of every kind, all kept by the
  * diff. The diff is the usual one: a child that fills a declared placeholder,
- * its lineage edge and two declared data edges from siblings.
+ * its lineage edge and two declared data edges from siblings. Times are CPU
+ * time of the process (so a busy machine inflates them less than wall time),
+ * median of several rounds.
  *
  *   npx tsx bench/promise-validation.ts            # full (about 10 s)
  *   npx tsx bench/promise-validation.ts --quick    # fewer iterations
@@ -158,14 +160,20 @@ function refusedDiff(): PlanDiff {
 
 let sink = 0;
 
-/** Median ns per call of `fn` over `rounds` rounds of `iterations` calls, after a warm-up. */
+/** CPU time of this process (all its threads), in ns: unlike wall time, not inflated when other processes share the cores. */
+function cpuNs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) * 1000;
+}
+
+/** Median CPU ns per call of `fn` over `rounds` rounds of `iterations` calls, after a warm-up. */
 function nsPerCall(fn: () => unknown, iterations: number, rounds = 7): number {
   for (let i = 0; i < Math.min(iterations, 50_000); i++) if (fn() !== null) sink++;
   const samples: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    const t0 = process.hrtime.bigint();
+    const t0 = cpuNs();
     for (let i = 0; i < iterations; i++) if (fn() !== null) sink++;
-    samples.push(Number(process.hrtime.bigint() - t0) / iterations);
+    samples.push((cpuNs() - t0) / iterations);
   }
   samples.sort((a, b) => a - b);
   return samples[Math.floor(samples.length / 2)] as number;
@@ -208,24 +216,22 @@ export async function benchPromiseValidation(options: { quick?: boolean } = {}):
     rows.push(row("100 in scope, refused diff", nsPerCall(() => validateDiff(plan, bad), m), m, "finds the first broken promise and builds its details", false));
   }
   {
-    // Cold: the first diff on a fresh plan builds the summaries of the whole chain. Each call is timed
-    // alone and the median kept: a call takes tens of µs, so a pause of the process (garbage
-    // collection of the freshly folded plans, another process on the core) would dominate a mean.
+    // Cold: the first diff on a fresh plan builds the summaries of the whole chain. Every plan is
+    // folded before timing starts (so the garbage collector has moved them out of the young
+    // generation), then the first diffs are timed in batches of 100; the median batch is kept.
     const events = planEvents(100, 0).list;
     const count = options.quick ? 500 : 2_000;
+    const plans: Plan[] = [];
+    for (let i = 0; i < count + 200; i++) plans.push(foldEvents(events));
     const samples: number[] = [];
-    for (let b = 0; b < count / 100 + 1; b++) {
-      const plans: Plan[] = [];
-      for (let i = 0; i < 100; i++) plans.push(foldEvents(events));
-      for (const plan of plans) {
-        const t0 = process.hrtime.bigint();
-        if (validateDiff(plan, diff) !== null) sink++;
-        if (b > 0) samples.push(Number(process.hrtime.bigint() - t0)); // the first batch warms up
-      }
+    for (let b = 0; b < plans.length; b += 100) {
+      const t0 = cpuNs();
+      for (let i = b; i < b + 100; i++) if (validateDiff(plans[i] as Plan, diff) !== null) sink++;
+      if (b >= 200) samples.push((cpuNs() - t0) / 100); // two batches warm up
     }
     samples.sort((a, b) => a - b);
     const ns = samples[Math.floor(samples.length / 2)] as number;
-    rows.push(row("100 in scope, first diff (cold)", ns, samples.length, `builds the scope summaries of ${DEPTH} levels (10 promises each); median`, false));
+    rows.push(row("100 in scope, first diff (cold)", ns, count, `builds the scope summaries of ${DEPTH} levels (10 promises each)`, false));
   }
   {
     // A promise declared elsewhere invalidates the stamps: the next diff walks its chain and re-stamps it.
@@ -243,15 +249,15 @@ export async function benchPromiseValidation(options: { quick?: boolean } = {}):
         pid++;
         extra.push({ v: 1, seq: pid, ts: "2026-01-01T00:00:00.000Z", runId: "bench", type: "promise.declared", data: { pid, owner: "n0/side", source: "context", promise: NoNewNodes() } });
       }
-      let t0 = process.hrtime.bigint();
+      let t0 = cpuNs();
       for (const e of extra) applyEvent(twin, e);
-      const foldNs = Number(process.hrtime.bigint() - t0);
-      t0 = process.hrtime.bigint();
+      const foldNs = cpuNs() - t0;
+      t0 = cpuNs();
       for (const e of extra) {
         applyEvent(plan, e);
         if (validateDiff(plan, diff) !== null) sink++;
       }
-      samples.push(Math.max(0, Number(process.hrtime.bigint() - t0) - foldNs) / perRound);
+      samples.push(Math.max(0, cpuNs() - t0 - foldNs) / perRound);
     }
     samples.sort((a, b) => a - b);
     rows.push(row("100 in scope, first diff after a promise elsewhere", samples[4] as number, perRound * 9, `re-stamps the ${DEPTH}-level chain`, false));

@@ -13,6 +13,7 @@
  * promise declared in one subtree costs the others one walk up their chain.
  */
 import type { DeclaredPromise, Plan } from "../plan/plan.ts";
+import { createPlan } from "../plan/plan.ts";
 import type { Cap } from "../scheduler/scheduler.ts";
 
 /** Every promise in the scope of one instance, pre-combined for the hot path. */
@@ -257,6 +258,13 @@ function ownScoped(plan: Plan, id: string): readonly DeclaredPromise[] {
 
 const chainScratch: string[] = [];
 
+/** The last entry found; weakly tied to its plan so a finished run's plan can be collected. */
+let lastHit: { plan: WeakRef<Plan>; id: string; entry: Entry } = {
+  plan: new WeakRef(createPlan()),
+  id: "",
+  entry: { stamp: -1, base: EMPTY_SUMMARY, own: 0, summary: EMPTY_SUMMARY },
+};
+
 /**
  * The summary of every promise in scope of instance `id` (its own with
  * `descendants` scope, its ancestors', and the global ones). An unknown id
@@ -265,9 +273,15 @@ const chainScratch: string[] = [];
 export function scopeOf(plan: Plan, id: string): ScopeSummary {
   const stamp = plan.promises.length;
   if (stamp === 0) return EMPTY_SUMMARY;
+  // A parent usually spawns its children one after another: remember the last answer.
+  const last = lastHit;
+  if (last.id === id && last.entry.stamp === stamp && last.plan.deref() === plan) return last.entry.summary;
   const index = indexOf(plan);
   const hit = index.entries.get(id);
-  if (hit !== undefined && hit.stamp === stamp) return hit.summary;
+  if (hit !== undefined && hit.stamp === stamp) {
+    lastHit = { plan: new WeakRef(plan), id, entry: hit };
+    return hit.summary;
+  }
   if (!plan.nodes.has(id)) return globalSummary(plan, index, stamp);
 
   // Walk up to the nearest ancestor whose entry is current, then rebuild downwards.
