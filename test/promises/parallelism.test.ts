@@ -8,12 +8,14 @@ import type { ExecutorKind } from "trellis";
 import { MaxParallelism } from "trellis";
 import type { Program } from "../fixtures/prom-tasks.ts";
 import { promA, promLabelledRoot, promSelfCapped } from "../fixtures/prom-tasks.ts";
+import { Scheduler } from "../../src/scheduler/scheduler.ts";
 import { eventsOf, maxRunningPerLabel, ofType, runKept } from "./helpers.ts";
 
 const executors: readonly ExecutorKind[] = ["inline", "threads", "processes"];
 
 describe.each(executors)("MaxParallelism with the %s executor", (executor) => {
-  const opts = { executor, workers: 4 } as const;
+  // Three slots: more than any cap here, so the caps (not the slots) are what bounds the labelled tasks.
+  const opts = { executor, workers: 3 } as const;
 
   it("a labelled parent waiting on labelled children under k = 1 finishes (the seed deadlocked)", async () => {
     const result = await runKept<number>(promLabelledRoot, { parents: 2, n: 3, k: 1 }, opts);
@@ -24,12 +26,6 @@ describe.each(executors)("MaxParallelism with the %s executor", (executor) => {
     expect(maxRunningPerLabel(events).get("prom_K")).toBe(1);
     // Parents really suspended and resumed around their children.
     expect(ofType(events, "task.resumed").length).toBeGreaterThanOrEqual(2);
-  });
-
-  it("never runs more than k labelled instances at once with k = 2", async () => {
-    const result = await runKept<number>(promLabelledRoot, { parents: 3, n: 4, k: 2 }, opts);
-    expect(result.status).toBe("succeeded");
-    expect(maxRunningPerLabel(eventsOf(result)).get("prom_K")).toBeLessThanOrEqual(2);
   });
 
   it("counts the declaring instance itself when it carries the label (definition promise)", async () => {
@@ -51,6 +47,32 @@ describe.each(executors)("MaxParallelism with the %s executor", (executor) => {
     expect(max.get("prom_L")).toBe(1);
     expect(max.get("prom_M")).toBeLessThanOrEqual(2);
     expect(result.counts.succeeded).toBe(9);
+  });
+});
+
+describe("MaxParallelism (inline)", () => {
+  it("never runs more than k labelled instances at once with k = 2", async () => {
+    const result = await runKept<number>(promLabelledRoot, { parents: 3, n: 4, k: 2 }, { workers: 8 });
+    expect(result.status).toBe("succeeded");
+    expect(maxRunningPerLabel(eventsOf(result)).get("prom_K")).toBe(2);
+  });
+
+  it("counts labelled instances already running when the cap is declared, and starts none until the count is under k", () => {
+    const cap = { key: "1", limit: 1 };
+    let declared = false;
+    const scheduler = new Scheduler(4, () => (declared ? [cap] : []));
+    scheduler.push({ id: "a", kind: "start", priority: 0, order: 1 });
+    scheduler.push({ id: "b", kind: "start", priority: 0, order: 2 });
+    expect([scheduler.next()?.id, scheduler.next()?.id]).toEqual(["a", "b"]);
+    // MaxParallelism(label, 1) is declared while both run: both count (2 > 1).
+    declared = true;
+    for (const id of ["a", "b", "b"]) scheduler.adopt(id, [cap]); // adopting twice counts once
+    scheduler.push({ id: "c", kind: "start", priority: 0, order: 3 });
+    expect(scheduler.next()).toBeUndefined();
+    scheduler.release("a");
+    expect(scheduler.next()).toBeUndefined(); // "b" still holds the only place
+    scheduler.release("b");
+    expect(scheduler.next()?.id).toBe("c");
   });
 });
 
