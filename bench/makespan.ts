@@ -82,7 +82,7 @@ export async function dagCase(name: string, executor: ExecutorKind, workers: num
     usePriority: order === "priority",
   };
   // No event log here: this row measures the schedule; the overhead row measures the log.
-  const r = await run(benchDagRoot, spec, { executor, workers, ...({ snapshots: "none" } as Record<string, unknown>) });
+  const r = await run(benchDagRoot, spec, { executor, workers, snapshots: "none" });
   if (r.status !== "succeeded" || !r.output) throw new Error(`${name}: run ${r.status}: ${r.error?.message ?? ""}`);
   const { spans, rootStart, spawned } = r.output;
   const first = Math.min(...spans.map((s) => s.s));

@@ -21,15 +21,9 @@ export function executorMissing(kind: ExecutorKind): string | null {
   return existsSync(join(REPO_ROOT, file)) ? null : `${file} does not exist yet`;
 }
 
-/**
- * Run options with the event log written to a fresh temp folder and
- * snapshots off. `snapshots: "none"` is passed as a plain property so this
- * compiles whether or not `RunOptions` has that option yet; `run()` ignores
- * properties it does not know.
- */
+/** Run options with the event log written to a fresh temp folder and snapshots off (`snapshots: "none"`). */
 export function benchRunOptions(extra: RunOptions): { options: RunOptions; outDir: string; cleanup: () => void } {
   const outDir = mkdtempSync(join(tmpdir(), "trellis-bench-"));
-  const snapshotsOff: Record<string, unknown> = { snapshots: "none" };
-  const options = { ...snapshotsOff, ...extra, out: outDir } as RunOptions;
+  const options: RunOptions = { snapshots: "none", ...extra, out: outDir };
   return { options, outDir, cleanup: () => rmSync(outDir, { recursive: true, force: true }) };
 }

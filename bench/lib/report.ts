@@ -87,8 +87,6 @@ export function renderReport(i: ReportInput): string {
     if (text) parts.push(text.method, "");
     parts.push(markdownTable(rows), "");
     if (text?.onMiss && rows.some((r) => r.met === false)) misses.push(`### ${text.title}`, "", text.onMiss(rows, i.rows), "");
-    const missing = rows.filter((r) => r.missing !== undefined);
-    if (missing.length > 0) parts.push(`Missing here: ${missing.map((r) => `${r.name} (${r.missing ?? ""})`).join("; ")}.`, "");
   }
   parts.push("## Misses: cause and plan", "");
   parts.push(...(misses.length > 0 ? misses : ["Every measured target was met.", ""]));

@@ -74,7 +74,11 @@ export function markdownTable(rows: readonly BenchRow[]): string {
   const align = ["---", ...cols.map(() => "---:"), "---", "---", "---"];
   const lines = [`| ${header.map(md).join(" | ")} |`, `|${align.join("|")}|`];
   for (const r of rows) lines.push(`| ${cells(r, cols).map(md).join(" | ")} |`);
-  lines.push("", "Commands:", "");
-  for (const r of rows) lines.push(`- ${md(r.name)}: \`${r.command}\``);
+  const commands = new Set(rows.map((r) => r.command));
+  if (commands.size === 1) lines.push("", `Command: \`${rows[0]?.command ?? ""}\``);
+  else {
+    lines.push("", "Commands:", "");
+    for (const r of rows) lines.push(`- ${md(r.name)}: \`${r.command}\``);
+  }
   return lines.join("\n");
 }
