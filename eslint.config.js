@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "outputs/**", "coverage/**", "docs/**", "**/*.mjs"] },
+  { ignores: [".tmp/**", "node_modules/**", "outputs/**", "coverage/**", "docs/**", "**/*.mjs"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
