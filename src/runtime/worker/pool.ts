@@ -211,35 +211,46 @@ export class PoolExecutor implements Executor {
       failLoad(loadLostError(this.kind, this.#modules, loadingModule, "timeout", this.#loadTimeoutMs));
       void this.#stop(worker);
     }, this.#loadTimeoutMs);
-    const handle = this.#transport.spawn(
-      { modules: this.#modules },
-      {
-        message: (batch) => {
-          for (const m of batch) {
-            if (worker.state === "gone") return;
-            if (m.type === "ready") {
-              clearTimeout(loadTimer);
-              worker.state = "ready";
-              resolveLoaded();
-              this.#drain();
-            } else if (m.type === "loadFailed") {
-              failLoad(loadError(this.kind, m.module, m.error));
-              void this.#stop(worker);
-            } else if (m.type === "fatal" && worker.state === "loading") {
-              loadingModule = m.module;
-              failLoad(loadLostError(this.kind, this.#modules, m.module, { kind: "fatal", error: m.error }, 0));
-              void this.#stop(worker);
-            } else this.#onMessage(worker, m);
-          }
+    let handle: WorkerHandle;
+    try {
+      handle = this.#transport.spawn(
+        { modules: this.#modules },
+        {
+          message: (batch) => {
+            for (const m of batch) {
+              if (worker.state === "gone") return;
+              if (m.type === "ready") {
+                clearTimeout(loadTimer);
+                worker.state = "ready";
+                resolveLoaded();
+                this.#drain();
+              } else if (m.type === "loadFailed") {
+                failLoad(loadError(this.kind, m.module, m.error));
+                void this.#stop(worker);
+              } else if (m.type === "fatal" && worker.state === "loading") {
+                loadingModule = m.module;
+                failLoad(loadLostError(this.kind, this.#modules, m.module, { kind: "fatal", error: m.error }, 0));
+                void this.#stop(worker);
+              } else this.#onMessage(worker, m);
+            }
+          },
+          exit: (exit) => {
+            if (worker.state === "loading")
+              failLoad(loadLostError(this.kind, this.#modules, loadingModule, { kind: "exit", ...exit }, 0));
+            this.#lose(worker, { kind: "exit", ...exit });
+            resolveGone();
+          },
         },
-        exit: (exit) => {
-          if (worker.state === "loading")
-            failLoad(loadLostError(this.kind, this.#modules, loadingModule, { kind: "exit", ...exit }, 0));
-          this.#lose(worker, { kind: "exit", ...exit });
-          resolveGone();
-        },
-      },
-    );
+      );
+    } catch (error) {
+      // The transport could not even start it (out of processes, a broken entry): a load failure.
+      failLoad(new TrellisError(ErrorCodes.WORKER_LOAD, `could not start a ${this.kind} worker: ${serializeError(error).message}`, {}, { cause: error }));
+      handle = { label: `${this.kind} worker (not started)`, send: () => undefined, terminate: async () => undefined };
+      queueMicrotask(() => {
+        worker.state = "gone";
+        resolveGone();
+      });
+    }
     const worker: PoolWorker = {
       handle,
       out: new Outbox((b) => handle.send(b), afterMicrotasks),
