@@ -14,7 +14,7 @@ import { FONT_FAMILY, GRAY, GRAY_TEXT, STATUS_FILL, dotAttrs, dotId, dotLabel } 
 import { drawGrouped } from "./grouped.ts";
 
 /** Above this many instances a plan is drawn grouped (see {@link DotOptions.groupAbove}). */
-export const DEFAULT_GROUP_ABOVE = 150;
+export const DEFAULT_GROUP_ABOVE = 100;
 
 /** Above this many drawn nodes, Graphviz's layout effort is capped. */
 export const LAYOUT_EFFORT_CAP_ABOVE = 80;
@@ -27,7 +27,9 @@ export interface DotOptions {
   readonly title?: string;
   /**
    * Draw siblings of one definition under one parent as one node with counts
-   * per status when the plan has more than this many instances. Default 150.
+   * per status when the plan has more than this many instances. Default 100
+   * (a detailed drawing of more is a column of boxes too tall to read, and
+   * costs ~0.5 s per PNG).
    */
   readonly groupAbove?: number;
 }

@@ -30,7 +30,7 @@ export interface RenderLogOptions {
   readonly policy?: SnapshotPolicy;
   /** Graphviz to use. Default `"wasm"` (embedded). */
   readonly layout?: LayoutEngine;
-  /** Group siblings above this many instances (as the live run). Default 150. */
+  /** Group siblings above this many instances (as the live run). Default 100. */
   readonly groupAbove?: number;
 }
 

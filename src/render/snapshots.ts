@@ -29,7 +29,7 @@ export interface SnapshotOptions {
   readonly layout?: LayoutEngine;
   /** Draw images in a worker thread (default) or on the run thread (`false`; tests). */
   readonly worker?: boolean;
-  /** Group siblings above this many instances. Default 150. */
+  /** Group siblings above this many instances. Default 100. */
   readonly groupAbove?: number;
   /** Called once per image that could not be drawn. Default: a process warning. */
   readonly onError?: (error: TrellisError) => void;
