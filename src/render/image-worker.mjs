@@ -2,20 +2,8 @@
 // one job at a time in the order they arrive (see image-protocol.ts).
 // Plain JavaScript: Node 20 cannot start a worker from a .ts file, and
 // without a TypeScript loader the worker starts in ~0.2 s.
-import { setPriority } from "node:os";
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort } from "node:worker_threads";
 import { writeImages } from "./raster.mjs";
-
-// On Linux a priority applies to the calling thread only: drawing yields the
-// cores to the run's own work and uses what is left over. (The sink adds a
-// worker at normal priority for the frames still waiting when the run ends.)
-if (workerData?.lowPriority === true && process.platform === "linux") {
-  try {
-    setPriority(0, 19);
-  } catch {
-    // not allowed here: draw at normal priority
-  }
-}
 
 let chain = Promise.resolve();
 parentPort?.on("message", (msg) => {
