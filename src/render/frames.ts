@@ -28,7 +28,7 @@ import { DEFAULT_GROUP_ABOVE, buildDot } from "./dot.ts";
  * - `auto` (default): every change while the plan has at most 30 instances;
  *   a burst of spawns that takes the plan past 30 is one frame; beyond 30,
  *   frames spaced by run time, read from the event timestamps: at least 4×
- *   what the frame costs to draw and 1/10 of the run so far (so frames grow
+ *   what the frame costs to draw and 1/8 of the run so far (so frames grow
  *   with the log of the run's length), and past 200 frames further and
  *   further apart; always the end state. Drawing stays a small share of the
  *   run, and the frames are still a pure function of the log.
@@ -43,7 +43,7 @@ export const AUTO_FRAME_CAP = 200;
 /** `auto` beyond the small plan: run time between frames, in multiples of the estimated drawing time. */
 export const AUTO_COST_SPACING = 4;
 /** `auto` beyond the small plan: run time between frames, at least this fraction (1/n) of the run so far. */
-export const AUTO_TIME_SLICES = 10;
+export const AUTO_TIME_SLICES = 8;
 
 /** One snapshot: its number (1, 2, ...), the last event it includes, and its DOT (empty when not asked for). */
 export interface Frame {

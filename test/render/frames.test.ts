@@ -75,7 +75,7 @@ describe("frame policies", () => {
     const log = fanOut(1000, 1); // 1 ms between events
     const f = frames(log.events, { policy: "auto", only: 0 });
     const spaced = f.slice(3, -1); // after the burst, before the end
-    expect(spaced.length).toBeGreaterThan(5);
+    expect(spaced.length).toBeGreaterThan(3);
     expect(spaced.length).toBeLessThan(40);
     for (let i = 1; i < spaced.length; i++) expect((spaced[i] as Frame).seq - (spaced[i - 1] as Frame).seq).toBeGreaterThanOrEqual(100);
     expect(f[f.length - 1]?.seq).toBe(log.events.length);
