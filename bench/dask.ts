@@ -14,7 +14,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import type { ExecutorKind } from "trellis";
-import { REPO_ROOT, commandFor, runCase } from "./lib/child.ts";
+import { REPO_ROOT, commandFor, prioritise, runCase } from "./lib/child.ts";
 import { RESULT_MARK, isEntry, parseArgs } from "./lib/cli.ts";
 import { executorMissing } from "./lib/engine-env.ts";
 import type { BenchOptions, BenchRow, Cell } from "./lib/row.ts";
@@ -48,6 +48,7 @@ export function findDask(): { python: string; missing: string | null } {
 function runDask(python: string, n: number): Promise<DaskResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(python, [SCRIPT, String(n)], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    prioritise(child.pid);
     let out = "";
     let err = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));

@@ -10,7 +10,7 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { run } from "trellis";
-import type { ExecutorKind } from "trellis";
+import type { Executor, ExecutorKind } from "trellis";
 import { commandFor, runCase } from "./lib/child.ts";
 import { epochMs, isEntry, parseArgs, peakRssMiB, printResult } from "./lib/cli.ts";
 import { benchRunOptions, executorMissing } from "./lib/engine-env.ts";
@@ -26,6 +26,7 @@ const FILE = "bench/overhead.ts";
 export interface FanoutResult {
   readonly executor: ExecutorKind;
   readonly workers: number;
+  readonly slotsPerWorker: number;
   readonly n: number;
   readonly status: string;
   /** From the parent's first spawn to its waitForAll returning, ms. */
@@ -39,9 +40,20 @@ export interface FanoutResult {
   readonly eventsBytes: number;
 }
 
+/** The executor option for `run()`: the kind, or a pool with `slotsPerWorker` attempts per worker. */
+async function executorOption(executor: ExecutorKind, workers: number, slotsPerWorker: number): Promise<ExecutorKind | Executor> {
+  if (slotsPerWorker === 1 || executor === "inline") return executor;
+  if (executor === "threads") {
+    const { ThreadExecutor } = await import("../src/runtime/threads/thread-executor.ts");
+    return new ThreadExecutor({ workers, slotsPerWorker });
+  }
+  const { ProcessExecutor } = await import("../src/runtime/processes/process-executor.ts");
+  return new ProcessExecutor({ workers, slotsPerWorker });
+}
+
 /** Runs one fan-out in this process. */
-export async function fanoutCase(executor: ExecutorKind, n: number, workers: number): Promise<FanoutResult> {
-  const { options, outDir, cleanup } = benchRunOptions({ executor, workers });
+export async function fanoutCase(executor: ExecutorKind, n: number, workers: number, slotsPerWorker = 1): Promise<FanoutResult> {
+  const { options, outDir, cleanup } = benchRunOptions({ executor: await executorOption(executor, workers, slotsPerWorker), workers });
   try {
     const t0 = epochMs();
     const r = await run(benchFanout, { n }, options);
@@ -51,6 +63,7 @@ export async function fanoutCase(executor: ExecutorKind, n: number, workers: num
     return {
       executor,
       workers,
+      slotsPerWorker,
       n,
       status: r.status,
       fanoutMs: o.endMs - o.startMs,
@@ -65,38 +78,55 @@ export async function fanoutCase(executor: ExecutorKind, n: number, workers: num
 }
 
 /** The cases of this group: executor, workers, N, and the target that applies. */
-export function overheadCases(quick: boolean): { executor: ExecutorKind; workers: number; n: number; target?: string; check?: (r: FanoutResult) => boolean }[] {
+export interface OverheadCase {
+  readonly executor: ExecutorKind;
+  readonly workers: number;
+  /** The pool's `slotsPerWorker` (1 = the default executor). */
+  readonly slots: number;
+  readonly n: number;
+  readonly target?: string;
+  readonly check?: (r: FanoutResult) => boolean;
+}
+
+/** Pipelined pools: 8 attempts per worker, to show what the transport allows once round trips overlap. */
+const PIPELINED = 8;
+
+export function overheadCases(quick: boolean): OverheadCase[] {
   const sizes = quick ? [10_000] : [10_000, 100_000];
-  const out: ReturnType<typeof overheadCases> = [];
+  const threadsTarget = { target: "≥ 30,000 tasks/s (2 workers)", check: (r: FanoutResult) => r.n / (r.fanoutMs / 1000) >= 30_000 };
+  const out: OverheadCase[] = [];
   for (const n of sizes) {
     out.push({
       executor: "inline",
       workers: 1,
+      slots: 1,
       n,
       ...(n === 100_000 ? { target: "≤ 10 µs per task (at 100k)", check: (r: FanoutResult) => (r.fanoutMs * 1000) / r.n <= 10 } : {}),
     });
-    out.push({
-      executor: "threads",
-      workers: 2,
-      n,
-      target: "≥ 30,000 tasks/s (2 workers)",
-      check: (r: FanoutResult) => r.n / (r.fanoutMs / 1000) >= 30_000,
-    });
-    out.push({ executor: "processes", workers: 2, n });
+    out.push({ executor: "threads", workers: 2, slots: 1, n, ...threadsTarget });
+    out.push({ executor: "threads", workers: 2, slots: PIPELINED, n, ...threadsTarget });
+    out.push({ executor: "processes", workers: 2, slots: 1, n });
+    out.push({ executor: "processes", workers: 2, slots: PIPELINED, n });
   }
   return out;
 }
 
-export function caseArgs(executor: ExecutorKind, n: number, workers: number): string[] {
-  return ["--case", "fanout", "--executor", executor, "--n", String(n), "--workers", String(workers)];
+export function caseArgs(executor: ExecutorKind, n: number, workers: number, slotsPerWorker = 1): string[] {
+  const args = ["--case", "fanout", "--executor", executor, "--n", String(n), "--workers", String(workers)];
+  return slotsPerWorker === 1 ? args : [...args, "--slots-per-worker", String(slotsPerWorker)];
+}
+
+function caseName(c: OverheadCase): string {
+  const where = c.executor === "inline" ? "1 slot" : c.slots === 1 ? `${c.workers} workers` : `${c.workers} workers × ${c.slots} slots (slotsPerWorker)`;
+  return `${c.executor}, ${where}, N = ${c.n.toLocaleString("en-US")}`;
 }
 
 /** Every row of this group, each measured in a fresh process. */
 export async function overheadRows(options: BenchOptions): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   for (const c of overheadCases(options.quick)) {
-    const name = `${c.executor}, ${c.workers} ${c.executor === "inline" ? "slot" : "workers"}, N = ${c.n.toLocaleString("en-US")}`;
-    const args = caseArgs(c.executor, c.n, c.workers);
+    const name = caseName(c);
+    const args = caseArgs(c.executor, c.n, c.workers, c.slots);
     const command = commandFor(FILE, args);
     const missing = executorMissing(c.executor);
     if (missing) {
@@ -122,6 +152,7 @@ export async function overheadRows(options: BenchOptions): Promise<BenchRow[]> {
         met: c.check ? c.check(r) : null,
         headline: c.executor === "inline" ? "µs/task" : "tasks/s",
         command,
+        ...(c.slots > 1 ? { note: `not the default: ThreadExecutor/ProcessExecutor({ workers: ${c.workers}, slotsPerWorker: ${c.slots} })` } : {}),
       });
     } catch (error) {
       rows.push(missingRow(GROUP, name, command, (error as Error).message, c.target));
@@ -134,7 +165,7 @@ if (isEntry(import.meta.url)) {
   const args = parseArgs();
   if (args.get("case") === "fanout") {
     const executor = (args.get("executor") ?? "inline") as ExecutorKind;
-    printResult(await fanoutCase(executor, Number(args.get("n") ?? 10_000), Number(args.get("workers") ?? 1)));
+    printResult(await fanoutCase(executor, Number(args.get("n") ?? 10_000), Number(args.get("workers") ?? 1), Number(args.get("slots-per-worker") ?? 1)));
   } else {
     const rows = await overheadRows({ quick: args.has("quick") });
     console.log(textTable(GROUP, rows));

@@ -113,3 +113,45 @@ export function loadDag(path: string): Dag {
 export function bound(dag: Dag, p: number): number {
   return Math.max(dag.criticalPath, dag.work / p);
 }
+
+/**
+ * The makespan a zero-overhead list scheduler reaches with `p` slots, taking
+ * ready tasks by `priority` (higher first; `null` = all equal) and then
+ * creation (topological) order, exactly like Trellis's ready queue. A greedy
+ * schedule can stay above max(CP, W / P) whatever the engine does, so this is
+ * the figure that isolates the engine's own cost.
+ */
+export function simulateListSchedule(dag: Dag, p: number, usePriority: boolean): number {
+  const n = dag.tasks.length;
+  const waiting = dag.tasks.map((t) => t.parents.length);
+  const children: number[][] = dag.tasks.map(() => []);
+  dag.tasks.forEach((t, i) => {
+    for (const q of t.parents) (children[q] as number[]).push(i);
+  });
+  const prio = (i: number) => (usePriority ? (dag.tasks[i] as Dag["tasks"][number]).bottomLevel : 0);
+  const before = (a: number, b: number) => (prio(a) !== prio(b) ? prio(a) > prio(b) : a < b);
+  const ready: number[] = [];
+  for (let i = 0; i < n; i++) if (waiting[i] === 0) ready.push(i);
+  // Running tasks as [finish time, index]; a few hundred tasks, so linear scans are fine.
+  const running: [number, number][] = [];
+  let now = 0;
+  let done = 0;
+  while (done < n) {
+    while (running.length < p && ready.length > 0) {
+      let best = 0;
+      for (let k = 1; k < ready.length; k++) if (before(ready[k] as number, ready[best] as number)) best = k;
+      const i = ready.splice(best, 1)[0] as number;
+      running.push([now + (dag.tasks[i] as Dag["tasks"][number]).runtime, i]);
+    }
+    let first = 0;
+    for (let k = 1; k < running.length; k++) if ((running[k] as [number, number])[0] < (running[first] as [number, number])[0]) first = k;
+    const [end, i] = running.splice(first, 1)[0] as [number, number];
+    now = end;
+    done++;
+    for (const c of children[i] as number[]) {
+      waiting[c] = (waiting[c] as number) - 1;
+      if (waiting[c] === 0) ready.push(c);
+    }
+  }
+  return now;
+}

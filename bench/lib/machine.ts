@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, release, totalmem, type } from "node:os";
-import { REPO_ROOT } from "./child.ts";
+import { REPO_ROOT, benchNice } from "./child.ts";
 
 export interface Machine {
   readonly date: string;
@@ -17,6 +17,8 @@ export interface Machine {
   readonly npm: string;
   readonly commit: string;
   readonly loadStart: readonly number[];
+  /** Nice value of the case processes. */
+  readonly nice: number;
 }
 
 function out(cmd: string, args: readonly string[]): string {
@@ -54,6 +56,7 @@ export function machine(): Machine {
     npm: out("npm", ["--version"]),
     commit: status && status !== "unknown" ? `${commit} (with uncommitted changes)` : commit,
     loadStart: loadavg(),
+    nice: benchNice(),
   };
 }
 

@@ -41,6 +41,7 @@ function machineTable(i: ReportInput): string {
     ["Trellis commit", m.commit],
     ["load average 1/5/15 min, start", load(m.loadStart)],
     ["load average 1/5/15 min, end", load(i.loadEnd)],
+    ["priority of the measured processes", m.nice === 0 ? "default (nice 0)" : `nice ${m.nice} (\`TRELLIS_BENCH_NICE\`; 0 turns it off)`],
     ["mode", i.quick ? "quick (`npm run bench:quick`)" : "full (`npm run bench`)"],
     ["duration of the whole run", `${i.seconds.toFixed(0)} s`],
   ];
