@@ -20,8 +20,18 @@ export interface RenderPreviewOptions {
   readonly formats?: readonly ImageFormat[];
   /** Graphviz to use. Default `"wasm"` (embedded). */
   readonly layout?: LayoutEngine;
-  /** File name without extension. Default `"preview"`. */
+  /**
+   * File name without extension. Default `"preview"`. Characters other than
+   * letters, digits, `_`, `-` and `.` become `_` (a task name may hold any),
+   * so the files always land in `out`.
+   */
   readonly name?: string;
+}
+
+/** `name` as a plain file name: no separators, no leading dot, not empty. */
+export function safeFileName(name: string): string {
+  const safe = name.replace(/[^\w.-]/g, "_").replace(/^\.+/, "_").slice(0, 120);
+  return safe === "" ? "preview" : safe;
 }
 
 /** Files written by {@link renderPreview}. */
@@ -46,9 +56,7 @@ export interface RenderPreviewResult {
 export async function renderPreview(def: AnyTask, options: RenderPreviewOptions): Promise<RenderPreviewResult> {
   const formats = options.formats ?? ["png"];
   checkSnapshotOptions(undefined, formats);
-  const name = options.name ?? "preview";
-  if (!/^[\w.-]+$/.test(name) || name.startsWith("."))
-    throw new TrellisError(ErrorCodes.INVALID_OPTION, `option \`name\` must be a plain file name (letters, digits, _ . -), got ${JSON.stringify(name)}`, { option: "name" });
+  const name = safeFileName(options.name ?? "preview");
   const { plan, ghosts } = previewPlan(def);
   const source = buildDot(plan, { ghosts, title: `preview of ${def.name} · nothing run` });
   const out = resolve(options.out);

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildDot, previewPlan, renderPreview, run } from "trellis";
 import { pvTop, ran, repRoot } from "../fixtures/render-shapes.ts";
-import { decodePng, layout, nodeKind, parseDot, tempDir } from "./render-helpers.ts";
+import { decodePng, filesUnder, layout, nodeKind, parseDot, tempDir } from "./render-helpers.ts";
 
 const TOP = "render_pv_top";
 const MID = `${TOP}/render_pv_mid~1`;
@@ -70,5 +70,13 @@ describe("preview of a definition, before anything runs", () => {
     const png = decodePng(readFileSync(files.png as string));
     expect(png.width).toBeGreaterThan(100);
     expect(ran).toEqual([]);
+  });
+
+  it("renderPreview turns a name unsafe in a file name into a plain one inside out", async () => {
+    const root = tempDir();
+    const out = join(root, "out");
+    const files = await renderPreview(pvTop, { out, formats: [], name: 'preview-../../x y"z' });
+    expect(files.dot).toBe(join(out, "preview-.._.._x_y_z.dot"));
+    expect(filesUnder(root)).toEqual(["out/preview-.._.._x_y_z.dot"]);
   });
 });
