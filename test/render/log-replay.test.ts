@@ -52,6 +52,17 @@ describe("renderLog gives the live snapshots", () => {
       }
     });
 
+  it("on the threads executor too (events in whatever order the workers report them)", async () => {
+    const [root, inputs] = DEMOS["dynamic_static_preview"] as [AnyTask, unknown];
+    const out = tempDir();
+    await run(root, inputs, { executor: "threads", workers: 2, out, snapshots: "all", formats: [], runId: "threads" });
+    const live = readDots(out);
+    const replay = tempDir();
+    await renderLog(join(out, "events.jsonl"), { out: replay, policy: "all", formats: [] });
+    expect(readDots(replay)).toEqual(live);
+    expect(live.size).toBeGreaterThan(20);
+  });
+
   it("for a 400-task fan-out under auto (grouped view, a burst, frames spaced by run time)", async () => {
     const live = await liveRun(fanRoot, { n: 400 }, "auto", "fan-400");
     const dots = [...live.dots.values()];
