@@ -3,6 +3,7 @@
  * group with a missed target, its cause (from the figures of this run) and
  * the plan.
  */
+import { getHeapStatistics } from "node:v8";
 import type { GroupText } from "./lib/report.ts";
 import type { BenchRow } from "./lib/row.ts";
 import { fmt } from "./lib/table.ts";
@@ -19,6 +20,11 @@ export const SNAPSHOTS_GROUP = "Snapshots";
 function num(r: BenchRow | undefined, key: string): number | null {
   const v = r?.metrics[key];
   return typeof v === "number" ? v : null;
+}
+
+/** V8's heap limit for a process started with default flags (the same for the case processes). */
+function heapLimitMiB(): number {
+  return getHeapStatistics().heap_size_limit / 2 ** 20;
 }
 
 function hotList(all: readonly BenchRow[], count: number): string {
@@ -56,7 +62,7 @@ const overhead: GroupText = {
       parts.push(
         [
           `**Threads, ${fmt(num(threads, "tasks/s"))} tasks/s against ≥ 30,000.** A slot is a worker, so with 2 workers at most 2 tasks are in flight, and each no-op needs a full round trip (engine → worker \`run\`, worker → engine \`finished\`) before that worker gets its next task${rtt !== null ? ` — about ${fmt(rtt)} µs here (the "sequential" row of the Physical limit table)` : ""} — plus the engine's own per-task work (the inline row) in between.`,
-          "The throughput is therefore bounded near 2 ÷ (round trip + engine work per task), far below what batched messages allow (the \"batched\" rows: the transport itself carries well over 30,000 small messages per second); a CPU profile of the engine thread (`node --cpu-prof` on the threads case) shows it idle much of the time and, when busy, largely inside `postMessage` of one-message batches.",
+          "The throughput is therefore bounded near 2 ÷ (round trip + engine work per task), far below what batched messages allow (the \"batched\" rows: the transport itself carries well over 30,000 small messages per second); a CPU profile of the engine thread on the threads case (N = 10,000, `node --cpu-prof --import tsx bench/overhead.ts --case fanout --executor threads --n 10000 --workers 2`) showed it idle about 45 % of the time and a quarter of its time inside `postMessage` of one- or two-message batches.",
           pipelined
             ? `The pool's \`slotsPerWorker\` option overlaps the round trips (8 attempts per worker: ${fmt(num(pipelined, "tasks/s"))} tasks/s), which shows the other limit: the engine thread's own work per task, the same work as the inline row.`
             : "",
@@ -101,12 +107,12 @@ const makespan: GroupText = {
     const worst = [...missed].sort((a, b) => (num(b, "÷ bound") ?? 0) - (num(a, "÷ bound") ?? 0))[0];
     const inherent = missed.filter((r) => (num(r, "list schedule ÷ bound") ?? 0) > 1.05);
     const engine = missed.filter((r) => (num(r, "÷ list schedule") ?? 0) > 1.05);
-    const names = (list: readonly BenchRow[]) => list.map((r) => `${r.name} (${fmt(num(r, "÷ list schedule"))})`).join("; ");
+    const names = (list: readonly BenchRow[], key: string) => list.map((r) => `${r.name.replace(/-\d{3}(-\d{3})?,/, ",").replace(/-chameleon[^,]*/, "")} (${fmt(num(r, key))})`).join("; ");
     return [
       `${missed.length} of ${measured.length} measured rows are above 1.05${worst ? `; the worst is ${worst.name} at ${fmt(num(worst, "÷ bound"))}` : ""}. Two causes, told apart by the simulated list schedule:`,
       "",
-      `- **The order (no engine could do better with it): ${inherent.length} row(s)** have a zero-overhead list schedule already above 1.05 — max(CP, W / P) is a lower bound, and a greedy schedule of these DAGs leaves slots idle where the graph narrows (epigenomics and montage at P = 8 under either order; atacseq at P = 8 in creation order, which longest-path-first brings to about 1.10). Plan: longest-path-first is available today through \`ctx.spawn(def, inputs, { priority })\` and is reported beside the default; a scheduler-side default (bottom levels computed from the previews, when the whole DAG is declared up front) would give it without user code; beyond that, the bound itself is loose for these shapes.`,
-      `- **The engine's cost per task: ${engine.length} row(s)** are more than 5 % above their own list schedule: ${names(engine) || "none"}. The scaled tasks are short (seismology's 1,000 tasks average 0.54 ms; montage and atacseq have many sub-millisecond tasks), so each task's dispatch — a round trip to a worker plus the engine's per-task work (Engine overhead table) on threads; the engine's work on the shared thread, which also delays the tasks' own timers (the oversleep column), inline — is a large share of the task. Plan: the engine-overhead plan above; on threads, keep a next task queued at each worker (prefetch) so a worker never idles for a round trip; at 1 s → 10 ms scaling this share would shrink tenfold.`,
+      `- **The order (no engine could do better with it): ${inherent.length} row(s)** have a zero-overhead list schedule already above 1.05 (its ratio in brackets): ${names(inherent, "list schedule ÷ bound") || "none"}. max(CP, W / P) is only a lower bound, and a greedy schedule of these DAGs leaves slots idle where the graph narrows. Plan: longest-path-first is available today through \`ctx.spawn(def, inputs, { priority })\` and is reported beside the default; a scheduler-side default (bottom levels computed from the previews, when the whole DAG is declared up front) would give it without user code; beyond that, the bound itself is loose for these shapes.`,
+      `- **The engine's cost per task: ${engine.length} row(s)** are more than 5 % above their own list schedule (measured ÷ list schedule in brackets): ${names(engine, "÷ list schedule") || "none"}. The scaled tasks are short (seismology's 1,000 tasks average 0.54 ms; montage and atacseq have many sub-millisecond tasks), so each task's dispatch — a round trip to a worker plus the engine's per-task work (Engine overhead table) on threads; the engine's work on the shared thread, which also delays the tasks' own timers (the oversleep column), inline — is a large share of the task. Plan: the engine-overhead plan above; on threads, keep a next task queued at each worker (prefetch) so a worker never idles for a round trip; at 1 s → 10 ms scaling this share would shrink tenfold.`,
     ].join("\n");
   },
 };
@@ -121,9 +127,9 @@ const memory: GroupText = {
     const def = rows.find((r) => r.name === "N = 1,000,000");
     const capped = rows.find((r) => r.name.includes(HEAP_CAP));
     return [
-      `At 1,000,000 tasks the peak RSS is ${fmt(num(def, "peak RSS MiB"))} MiB while the finished plan keeps ${fmt(num(def, "heap after GC MiB"))} MiB of heap (${fmt(num(def, "retained heap B/task"))} B per task); the peak heap, ${fmt(num(def, "peak heap MiB"))} MiB, is garbage that V8 lets accumulate under its default heap limit (several GiB on a 24 GiB machine) before a full collection: event objects, their JSON lines, timestamps, spawn requests and per-attempt contexts, all short-lived.`,
+      `At 1,000,000 tasks the peak RSS is ${fmt(num(def, "peak RSS MiB"))} MiB while the finished plan keeps ${fmt(num(def, "heap after GC MiB"))} MiB of heap (${fmt(num(def, "retained heap B/task"))} B per task); the peak heap, ${fmt(num(def, "peak heap MiB"))} MiB, is mostly garbage that V8 lets accumulate under its default heap limit (${fmt(heapLimitMiB())} MiB here, sized from the machine's RAM) before a full collection: event objects, their JSON lines, timestamps, spawn requests and per-attempt contexts, all short-lived.`,
       capped && capped.missing === undefined
-        ? `With \`${HEAP_CAP}\` the same run peaks at ${fmt(num(capped, "peak RSS MiB"))} MiB RSS (${capped.met ? "within" : "still above"} the target) in ${fmt(num(capped, "run s"))} s against ${fmt(num(def, "run s"))} s uncapped: the live data fits, the default GC policy does not.`
+        ? `With \`${HEAP_CAP}\` the same run peaks at ${fmt(num(capped, "peak RSS MiB"))} MiB RSS (${capped.met ? "within" : "still above"} the target) and ${fmt(num(capped, "peak heap MiB"))} MiB of heap, in ${fmt(num(capped, "run s"))} s against ${fmt(num(def, "run s"))} s uncapped (more frequent full collections): the live data fits, the default GC policy does not.`
         : "",
       `Plan: (1) now: document \`NODE_OPTIONS=${HEAP_CAP}\` (or a cap sized to the run) for million-task runs; (2) engine (lead-owned): allocate less per event (the same per-type serialiser and per-turn timestamp as in the overhead plan), which lowers both the time and the garbage; (3) the retained part (~${fmt(num(def, "retained heap B/task"))} B per task) is the plan's node objects, ids and index entries (see the breakdown table): interning task names and sharing empty label/input objects would trim it further.`,
     ]

@@ -48,7 +48,7 @@ function machineTable(i: ReportInput): string {
   return ["| | |", "|---|---|", ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join("\n");
 }
 
-function targetsTable(rows: readonly BenchRow[]): string {
+function targetsTable(rows: readonly BenchRow[], texts: ReadonlyMap<string, GroupText>): string {
   const withTarget = rows.filter((r) => r.target !== undefined);
   if (withTarget.length === 0) return "No row with a target was measured.";
   const lines = ["| row | figure | measured | target | met | command |", "|---|---|---:|---|---|---|"];
@@ -56,7 +56,7 @@ function targetsTable(rows: readonly BenchRow[]): string {
     const key = r.headline ?? Object.keys(r.metrics)[0] ?? "";
     const value = r.missing !== undefined ? "–" : fmt(r.metrics[key] ?? null);
     const met = r.missing !== undefined ? `missing: ${r.missing.replace(/\|/g, "\\|")}` : r.met ? "met" : "**missed**";
-    lines.push(`| ${r.group}: ${r.name} | ${key} | ${value} | ${r.target ?? ""} | ${met} | \`${r.command}\` |`);
+    lines.push(`| ${texts.get(r.group)?.title ?? r.group}: ${r.name} | ${key} | ${value} | ${r.target ?? ""} | ${met} | \`${r.command}\` |`);
   }
   return lines.join("\n");
 }
@@ -77,7 +77,7 @@ export function renderReport(i: ReportInput): string {
     "",
     "## Targets",
     "",
-    targetsTable(i.rows),
+    targetsTable(i.rows, i.texts),
     "",
   ];
   const misses: string[] = [];
