@@ -13,14 +13,17 @@
  *
  * Options: `--quick`; `--out <file>` (default docs/benchmarks.md);
  * `--only <group,...>` with group keys overhead, limit, dask, promises,
- * makespan, snapshots, memory, profile (the note then holds those only).
+ * makespan, snapshots, memory, profile (the note then holds those only);
+ * `--save <file.json>` keeps the measured rows; `--from <file.json>` writes
+ * the note again from saved rows without measuring (to revise its prose).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { daskRows } from "./dask.ts";
 import { REPO_ROOT } from "./lib/child.ts";
 import { isEntry, parseArgs } from "./lib/cli.ts";
 import { foreignRows } from "./lib/foreign.ts";
+import type { Machine } from "./lib/machine.ts";
 import { loadNow, machine } from "./lib/machine.ts";
 import { renderReport } from "./lib/report.ts";
 import type { BenchOptions, BenchRow } from "./lib/row.ts";
@@ -70,7 +73,7 @@ const STEPS: readonly Step[] = [
 ];
 
 /** Runs the selected groups, prints each table as it completes, writes the note; returns every row. */
-export async function runAll(options: BenchOptions & { out: string; only: readonly string[] | null }): Promise<BenchRow[]> {
+export async function runAll(options: BenchOptions & { out: string; only: readonly string[] | null; save: string | null }): Promise<BenchRow[]> {
   const started = performance.now();
   const info = machine();
   console.log(`Trellis benchmarks (${options.quick ? "quick" : "full"}) on ${info.cpu}, ${info.nproc} cores, Node ${info.node}; load ${info.loadStart.map((l) => l.toFixed(2)).join(" ")}`);
@@ -90,19 +93,34 @@ export async function runAll(options: BenchOptions & { out: string; only: readon
     console.log(`(${step.key}: ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   }
   const seconds = (performance.now() - started) / 1000;
-  const text = renderReport({ machine: info, loadEnd: loadNow(), quick: options.quick, seconds, rows, texts: TEXTS });
-  mkdirSync(dirname(options.out), { recursive: true });
-  writeFileSync(options.out, text);
+  const saved: SavedRun = { machine: info, loadEnd: loadNow(), quick: options.quick, seconds, rows };
+  if (options.save) writeFileSync(options.save, JSON.stringify(saved, null, 1));
+  writeNote(options.out, saved);
   console.log(`\nwrote ${options.out} in ${seconds.toFixed(0)} s`);
   return rows;
+}
+
+/** Everything the note is made from. */
+interface SavedRun {
+  readonly machine: Machine;
+  readonly loadEnd: readonly number[];
+  readonly quick: boolean;
+  readonly seconds: number;
+  readonly rows: BenchRow[];
+}
+
+function writeNote(out: string, run: SavedRun): void {
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, renderReport({ ...run, texts: TEXTS }));
 }
 
 if (isEntry(import.meta.url)) {
   const args = parseArgs();
   const only = args.get("only");
-  await runAll({
-    quick: args.has("quick"),
-    out: args.get("out") ?? join(REPO_ROOT, "docs", "benchmarks.md"),
-    only: only ? only.split(",") : null,
-  });
+  const out = args.get("out") ?? join(REPO_ROOT, "docs", "benchmarks.md");
+  const from = args.get("from");
+  if (from) {
+    writeNote(out, JSON.parse(readFileSync(from, "utf8")) as SavedRun);
+    console.log(`wrote ${out} from ${from}`);
+  } else await runAll({ quick: args.has("quick"), out, only: only ? only.split(",") : null, save: args.get("save") ?? null });
 }
