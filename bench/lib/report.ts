@@ -54,7 +54,7 @@ function targetsTable(rows: readonly BenchRow[], texts: ReadonlyMap<string, Grou
   const lines = ["| row | figure | measured | target | met | command |", "|---|---|---:|---|---|---|"];
   for (const r of withTarget) {
     const key = r.headline ?? Object.keys(r.metrics)[0] ?? "";
-    const value = r.missing !== undefined ? "–" : fmt(r.metrics[key] ?? null);
+    const value = r.missing !== undefined ? "–" : fmt(r.metrics[key] ?? null, r.digits?.[key]);
     const met = r.missing !== undefined ? `missing: ${r.missing.replace(/\|/g, "\\|")}` : r.met ? "met" : "**missed**";
     lines.push(`| ${texts.get(r.group)?.title ?? r.group}: ${r.name} | ${key} | ${value} | ${r.target ?? ""} | ${met} | \`${r.command}\` |`);
   }

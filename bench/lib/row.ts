@@ -27,6 +27,8 @@ export interface BenchRow {
   readonly missing?: string;
   /** The metric the target is about (a key of `metrics`), for the summary of targets. */
   readonly headline?: string;
+  /** Fixed decimals for some metrics (e.g. 3 for a ratio compared with 1.05); others get about three significant digits. */
+  readonly digits?: Readonly<Record<string, number>>;
 }
 
 /** Options every bench function takes. */

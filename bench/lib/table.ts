@@ -5,13 +5,13 @@
  */
 import type { BenchRow, Cell } from "./row.ts";
 
-/** A number with thousands separators and about three significant digits. */
-export function fmt(value: Cell): string {
+/** A number with thousands separators and about three significant digits, or exactly `fixed` decimals. */
+export function fmt(value: Cell, fixed?: number): string {
   if (value === null) return "–";
   if (typeof value === "string") return value;
   if (!Number.isFinite(value)) return String(value);
   const abs = Math.abs(value);
-  const digits = abs >= 100 || Number.isInteger(value) ? 0 : abs >= 10 ? 1 : abs >= 1 ? 2 : 3;
+  const digits = fixed ?? (abs >= 100 || Number.isInteger(value) ? 0 : abs >= 10 ? 1 : abs >= 1 ? 2 : 3);
   return value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
@@ -40,7 +40,7 @@ export function byGroup(rows: readonly BenchRow[]): Map<string, BenchRow[]> {
 }
 
 function cells(row: BenchRow, cols: readonly string[]): string[] {
-  const metrics = cols.map((c) => (row.missing !== undefined ? "" : fmt(row.metrics[c] ?? null)));
+  const metrics = cols.map((c) => (row.missing !== undefined ? "" : fmt(row.metrics[c] ?? null, row.digits?.[c])));
   const note = row.missing !== undefined ? `missing: ${row.missing}` : (row.note ?? "");
   return [row.name, ...metrics, row.target ?? "", metCell(row), note];
 }
