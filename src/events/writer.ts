@@ -11,11 +11,15 @@ import type { TrellisEvent } from "./types.ts";
 
 export interface EventSink {
   write(event: TrellisEvent): void;
+  /** End of a scheduler turn: flush if due. */
+  tick?(): void;
   flush(): void;
   close(): void;
 }
 
 const FLUSH_AT = 256 * 1024;
+/** Longest time a written event waits in memory while the run is busy. */
+const TICK_FLUSH_MS = 25;
 
 /**
  * One JSONL line for an event. The envelope is assembled by hand (its keys are
@@ -40,6 +44,7 @@ export class JsonlWriter implements EventSink {
   readonly path: string;
   #fd: number;
   #buffer = "";
+  #lastFlush = 0;
   readonly #encoder = new LineEncoder();
 
   constructor(path: string) {
@@ -62,7 +67,20 @@ export class JsonlWriter implements EventSink {
     if (this.#buffer.length >= FLUSH_AT) this.flush();
   }
 
+  /**
+   * Flushes at the end of a scheduler turn, but at most every
+   * {@link TICK_FLUSH_MS} unless 64 KiB are waiting: a run of tiny tasks would
+   * otherwise pay one system call per task. The run's end always flushes.
+   */
+  tick(): void {
+    if (this.#buffer.length === 0) return;
+    const now = performance.now();
+    if (this.#buffer.length < 64 * 1024 && now - this.#lastFlush < TICK_FLUSH_MS) return;
+    this.flush();
+  }
+
   flush(): void {
+    this.#lastFlush = performance.now();
     if (this.#buffer.length === 0 || this.#fd < 0) return;
     const text = this.#buffer;
     this.#buffer = "";

@@ -549,7 +549,8 @@ export class Engine implements EngineLink {
     this.#tickQueued = false;
     this.#microSteps = 0;
     if (this.#ending !== null) return;
-    this.#o.sink.flush();
+    if (this.#o.sink.tick) this.#o.sink.tick();
+    else this.#o.sink.flush();
     for (const ob of this.#o.observers) ob.onStep?.(this.plan);
   };
 

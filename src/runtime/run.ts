@@ -146,6 +146,9 @@ export async function run<I, O>(root: TaskDefinition<I, O>, inputs: I, options: 
       memory?.write(e);
       file?.write(e);
     },
+    tick() {
+      file?.tick();
+    },
     flush() {
       file?.flush();
     },
