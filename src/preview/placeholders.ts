@@ -35,8 +35,14 @@ export function expandPreview(def: AnyTask, ownerId: string): Preview {
       list.push(id);
       byDef.set(c, list);
     }
-    for (const [a, b] of d.edges)
-      for (const from of byDef.get(a) ?? []) for (const to of byDef.get(b) ?? []) edges.push({ from, to });
+    for (const [a, b] of d.edges) {
+      const froms = byDef.get(a) ?? [];
+      const tos = byDef.get(b) ?? [];
+      // An edge between two entries of one definition (a chain: [leaf, leaf])
+      // goes from each placeholder to the later ones only, never back: a
+      // preview must stay acyclic.
+      froms.forEach((from, i) => tos.forEach((to, j) => (a !== b || j > i) && edges.push({ from, to })));
+    }
     for (const c of d.calls) {
       if (chain.includes(c.name)) continue; // a definition that calls itself: one level is enough
       for (const id of byDef.get(c) ?? []) walk(c, id, [...chain, c.name]);
