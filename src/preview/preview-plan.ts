@@ -5,14 +5,14 @@
  * the definitions (`promises: [...]`, `static`). Built by folding synthetic
  * events, so the same DOT builder draws it. Pure.
  */
-import type { EventDataMap, EventType, PromiseSpec, TrellisEvent } from "../events/types.ts";
+import type { EventDataMap, EventType, TrellisEvent } from "../events/types.ts";
 import { EVENT_VERSION } from "../events/types.ts";
 import { applyEvent } from "../plan/fold.ts";
 import type { Plan } from "../plan/plan.ts";
 import { createPlan } from "../plan/plan.ts";
-import { NoNewEdges, NoNewNodes } from "../promises/constructors.ts";
+import { declaredPromises } from "../promises/declared.ts";
 import type { Ghost } from "../promises/ghosts.ts";
-import { computeGhosts } from "../promises/ghosts.ts";
+import { branchGhost, budgetGhost, computeGhosts } from "../promises/ghosts.ts";
 import type { AnyTask } from "../task/define.ts";
 import { expandPreview } from "./placeholders.ts";
 
@@ -41,13 +41,6 @@ function definitionsByName(def: AnyTask): Map<string, AnyTask> {
   return out;
 }
 
-/** The promises an instance of `def` declares when it starts. */
-export function declaredPromises(def: AnyTask): { spec: PromiseSpec; source: "definition" | "static" }[] {
-  const out: { spec: PromiseSpec; source: "definition" | "static" }[] = def.promises.map((spec) => ({ spec, source: "definition" as const }));
-  if (def.static) out.push({ spec: NoNewNodes(), source: "static" }, { spec: NoNewEdges(), source: "static" });
-  return out;
-}
-
 /**
  * Ghosts a placeholder would show once its instance starts: one per allowed
  * child definition, and the full budget of each LimitedSpawns (nothing is
@@ -65,23 +58,13 @@ function placeholderGhosts(id: string, def: AnyTask, pid: () => number): Ghost[]
     const p = pid();
     switch (spec.kind) {
       case "OnlySpecificNodesAllowed":
-        for (const t of spec.tasks) add({ id: `${id}/?${t}`, kind: "branch", owner: id, task: t, left: null, label: t, pid: p });
+        for (const t of spec.tasks) add(branchGhost(id, t, p));
         break;
       case "OnlySpecificEdgesAllowed":
-        for (const [a, b] of spec.edges)
-          if (a === def.name) add({ id: `${id}/?${b}`, kind: "branch", owner: id, task: b, left: null, label: b, pid: p });
+        for (const [a, b] of spec.edges) if (a === def.name) add(branchGhost(id, b, p));
         break;
       case "LimitedSpawns":
-        if (spec.limit > 0)
-          add({
-            id: `${id}/?${spec.task}$budget`,
-            kind: "budget",
-            owner: id,
-            task: spec.task,
-            left: spec.limit,
-            label: `${spec.task} (${spec.limit} left)`,
-            pid: p,
-          });
+        if (spec.limit > 0) add(budgetGhost(id, spec.task, spec.limit, p));
         break;
       case "MaxParallelism":
       case "NoNewNodes":

@@ -25,6 +25,20 @@ export interface Ghost {
   readonly pid: number;
 }
 
+/** The branch ghost of `task` under `owner`: ids and labels are made here only, so previews and runs agree. */
+export function branchGhost(owner: string, task: string, pid: number): Ghost {
+  return { id: `${owner}/?${task}`, kind: "branch", owner, task, left: null, label: task, pid };
+}
+
+/** The budget ghost "task (n left)" under `owner`. */
+export function budgetGhost(owner: string, task: string, left: number, pid: number): Ghost {
+  return { id: budgetGhostId(owner, task), kind: "budget", owner, task, left, label: `${task} (${left} left)`, pid };
+}
+
+function budgetGhostId(owner: string, task: string): string {
+  return `${owner}/?${task}$budget`;
+}
+
 /** Could `owner` still spawn a child of `task`, as far as the promises in its scope say? */
 function mayStillSpawn(s: ScopeSummary, owner: PlanNode, task: string): boolean {
   if (s.nodesAllowed !== null && !s.nodesAllowed.has(task)) return false;
@@ -54,10 +68,10 @@ export function computeGhosts(plan: Plan): Ghost[] {
     const owner = plan.nodes.get(p.owner) as PlanNode;
     const s = scopeOf(plan, owner.id);
     const branch = (task: string) => {
-      const id = `${owner.id}/?${task}`;
-      if (seen.has(id) || owner.childCounts.get(task) || !mayStillSpawn(s, owner, task)) return;
-      seen.add(id);
-      out.push({ id, kind: "branch", owner: owner.id, task, left: null, label: task, pid: p.pid });
+      const ghost = branchGhost(owner.id, task, p.pid);
+      if (seen.has(ghost.id) || owner.childCounts.get(task) || !mayStillSpawn(s, owner, task)) return;
+      seen.add(ghost.id);
+      out.push(ghost);
     };
     const spec = p.spec;
     switch (spec.kind) {
@@ -68,14 +82,14 @@ export function computeGhosts(plan: Plan): Ghost[] {
         for (const [a, b] of spec.edges) if (a === owner.task) branch(b);
         break;
       case "LimitedSpawns": {
-        const id = `${owner.id}/?${spec.task}$budget`;
+        const id = budgetGhostId(owner.id, spec.task);
         if (seen.has(id)) break;
         seen.add(id);
         if (!mayStillSpawn(s, owner, spec.task)) break;
         // The smallest limit on this definition in the owner's scope is the budget that counts.
         const limit = s.limits?.get(spec.task) ?? spec.limit;
         const left = limit - (owner.childCounts.get(spec.task) ?? 0);
-        out.push({ id, kind: "budget", owner: owner.id, task: spec.task, left, label: `${spec.task} (${left} left)`, pid: p.pid });
+        out.push(budgetGhost(owner.id, spec.task, left, p.pid));
         break;
       }
       case "MaxParallelism":

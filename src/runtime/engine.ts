@@ -23,7 +23,8 @@ import { applyEvent } from "../plan/fold.ts";
 import type { Plan, PlanNode } from "../plan/plan.ts";
 import { createPlan, nextOpenPlaceholder } from "../plan/plan.ts";
 import { expandPreview } from "../preview/placeholders.ts";
-import { NoNewEdges, NoNewNodes, checkPromiseSpec, referencedTasks } from "../promises/constructors.ts";
+import { checkPromiseSpec, referencedTasks } from "../promises/constructors.ts";
+import { declaredPromises } from "../promises/declared.ts";
 import { capsFor, validateDiff } from "../promises/validate.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import type { AnyTask } from "../task/define.ts";
@@ -31,6 +32,11 @@ import type { TaskRegistry } from "../task/registry.ts";
 import type { EngineLink, Executor, SpawnRequest, TaskOutcome, TaskRef, WaitOutcome } from "./executor.ts";
 
 /** Watches a run: gets every event after it is folded, and a call at the end of each scheduler step. */
+/** A definition's labels plus a spawn's extra ones; the definition's own array when there are none (no copy per instance). */
+function mergeLabels(own: readonly string[], extra: readonly string[]): readonly string[] {
+  return extra.length === 0 ? own : [...new Set([...own, ...extra])];
+}
+
 /** Consecutive microtask steps before one goes through the event loop. */
 const MICRO_STEPS = 512;
 
@@ -167,7 +173,7 @@ export class Engine implements EngineLink {
       else o.signal.addEventListener("abort", () => this.#stopAll("cancelled", "the run was cancelled"), { once: true });
     }
     if (this.#ending === null) {
-      this.#create(null, root.name, root, encoded, [], [], null);
+      this.#create(null, root.name, root, encoded, [], root.labels, null);
       this.#pump();
     }
     return this.#done;
@@ -192,17 +198,16 @@ export class Engine implements EngineLink {
     def: AnyTask,
     inputs: Json,
     producers: readonly string[],
-    extraLabels: readonly string[],
+    /** The definition's labels plus the spawn's (see {@link mergeLabels}); shared, never copied per instance. */
+    labels: readonly string[],
     priority: number | null,
     placeholder: string | null = null,
   ): void {
-    // Shared with the definition (nothing mutates labels): no array per instance.
-    const labels = (extraLabels.length === 0 ? def.labels : [...new Set([...def.labels, ...extraLabels])]) as string[];
     this.#commit("task.created", {
       id,
       task: def.name,
       parent: parent ? parent.id : null,
-      labels,
+      labels: labels as string[],
       inputs,
       placeholder,
       priority: priority ?? def.priority,
@@ -283,7 +288,7 @@ export class Engine implements EngineLink {
         );
         return;
       }
-    const labels = req.labels.length === 0 ? def.labels : [...new Set([...def.labels, ...req.labels])];
+    const labels = mergeLabels(def.labels, req.labels);
     const placeholder = nextOpenPlaceholder(this.plan, parent.id, def.name)?.id ?? null;
     // No promise anywhere in the run: nothing to validate, skip building the diff.
     const diff = this.plan.promises.length > 0 ? this.#diffFor(parent, req, def, placeholder, labels) : null;
@@ -311,7 +316,7 @@ export class Engine implements EngineLink {
       } else this.#deferError(live, error);
       return;
     }
-    this.#create(parent, req.id, def, req.inputs, req.producers, req.labels, req.priority, placeholder);
+    this.#create(parent, req.id, def, req.inputs, req.producers, labels, req.priority, placeholder);
     this.#pump();
   }
 
@@ -577,9 +582,7 @@ export class Engine implements EngineLink {
     const live: LiveTask = { attempt, holdsSlot: true, resumeQueued: false, answered: null, errors: null, timer: undefined };
     this.#live.set(id, live);
     if (attempt === 1) {
-      const specs: [PromiseSpec, "definition" | "static"][] = def.promises.map((p) => [p, "definition"]);
-      if (def.static) specs.push([NoNewNodes(), "static"], [NoNewEdges(), "static"]);
-      for (const [spec, source] of specs) {
+      for (const { spec, source } of declaredPromises(def)) {
         const error = this.#checkPromise(spec);
         if (error) this.#deferError(live, error);
         else this.#declare(id, source, spec);
