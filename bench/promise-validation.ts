@@ -28,23 +28,15 @@ import {
 } from "trellis";
 import type { Plan } from "trellis";
 import { capsFor, validateDiff } from "../src/promises/validate.ts";
+import type { BenchRow } from "./lib/row.ts";
 
 const GROUP = "Promise validation cost per diff";
 const COMMAND = "npx tsx bench/promise-validation.ts";
 const DEPTH = 10;
 const TARGET_NS = 1000;
 
-/** One row of the table (the shape bench/all.ts reads). */
-export interface Row {
-  readonly group: string;
-  readonly name: string;
-  readonly metrics: Record<string, number | string>;
-  readonly target?: string;
-  readonly met: boolean | null;
-  readonly command: string;
-  readonly headline?: string;
-  readonly note?: string;
-}
+/** One row of the table: the shape bench/all.ts reads. */
+export type Row = BenchRow;
 
 // ---------------------------------------------------------------- the plan
 

@@ -26,22 +26,14 @@ import { join } from "node:path";
 import { From, buildDot, foldEvents, isMain, run, task } from "trellis";
 import type { SnapshotPolicy, TrellisEvent } from "trellis";
 import { dotToSvg, svgToPng } from "../src/render/images.ts";
+import type { BenchRow } from "./lib/row.ts";
 
 const GROUP = "Snapshots";
 const COMMAND = "npx tsx bench/snapshots.ts";
 const TARGET_RATIO = 1.25;
 
-/** One row of the table (the shape bench/all.ts reads). */
-export interface Row {
-  readonly group: string;
-  readonly name: string;
-  readonly metrics: Record<string, number | string>;
-  readonly target?: string;
-  readonly met: boolean | null;
-  readonly command: string;
-  readonly headline?: string;
-  readonly note?: string;
-}
+/** One row of the table: the shape bench/all.ts reads. */
+export type Row = BenchRow;
 
 export const work = task({ name: "bench_snap_work" }, async (_ctx, { i }: { i: number }) => {
   const end = performance.now() + 1;
