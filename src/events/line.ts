@@ -1,0 +1,212 @@
+/**
+ * Writes events as JSONL bytes, exactly the UTF-8 of
+ * `JSON.stringify(event) + "\n"`, straight into a growing byte buffer.
+ *
+ * The envelope (fixed keys, one `runId` per run) and the `data` of the four
+ * event types every task writes (`task.created`, `edge.created`,
+ * `task.started`, `task.succeeded`) are written field by field: ASCII
+ * strings and integers go byte by byte, with no intermediate string. On a
+ * run of tiny tasks, building a ~200-byte string per event (and the
+ * garbage it leaves) made the log cost more than the engine. Anything else
+ * (other event types, task inputs and outputs, strings that need escaping)
+ * goes through `JSON.stringify`. test/core/line.test.ts checks the bytes
+ * against `JSON.stringify` on generated events.
+ */
+import type { Json } from "./codec.ts";
+import type { TrellisEvent } from "./types.ts";
+
+const QUOTE = 0x22;
+
+function ascii(text: string): Uint8Array {
+  return Uint8Array.from(text, (c) => c.charCodeAt(0));
+}
+
+const PART = {
+  seq: ascii('{"v":1,"seq":'),
+  ts: ascii(',"ts":'),
+  runId: ascii(',"runId":'),
+  type: ascii(',"type":'),
+  data: ascii(',"data":'),
+  null: ascii("null"),
+  emptyObject: ascii("{}"),
+  emptyArray: ascii("[]"),
+  id: ascii('{"id":'),
+  task: ascii(',"task":'),
+  parent: ascii(',"parent":'),
+  labels: ascii(',"labels":'),
+  inputs: ascii(',"inputs":'),
+  placeholder: ascii(',"placeholder":'),
+  priority: ascii(',"priority":'),
+  from: ascii('{"from":'),
+  to: ascii(',"to":'),
+  kind: ascii(',"kind":'),
+  attempt: ascii(',"attempt":'),
+  output: ascii(',"output":'),
+  close: ascii("}"),
+  end: ascii("}\n"),
+};
+
+/** A byte buffer that JSON text is appended to; it grows when a value does not fit. */
+export class JsonBytes {
+  bytes: Buffer;
+  used = 0;
+
+  constructor(size = 256 * 1024) {
+    this.bytes = Buffer.allocUnsafe(size);
+  }
+
+  /** Makes room for `n` more bytes. */
+  reserve(n: number): void {
+    if (this.used + n <= this.bytes.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + n));
+    this.bytes.copy(bigger, 0, 0, this.used);
+    this.bytes = bigger;
+  }
+
+  raw(part: Uint8Array): void {
+    const n = part.length;
+    this.reserve(n);
+    const b = this.bytes;
+    let at = this.used;
+    for (let i = 0; i < n; i++) b[at++] = part[i] as number;
+    this.used = at;
+  }
+
+  /** Any text, as UTF-8. */
+  text(s: string): void {
+    this.reserve(s.length * 3);
+    this.used += this.bytes.write(s, this.used);
+  }
+
+  /** A JSON string literal; printable ASCII without `"` or `\` is copied byte by byte. */
+  string(s: string): void {
+    const n = s.length;
+    this.reserve(n + 2);
+    const b = this.bytes;
+    const start = this.used;
+    let at = start;
+    b[at++] = QUOTE;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === QUOTE || c === 0x5c) {
+        this.used = start;
+        this.text(JSON.stringify(s));
+        return;
+      }
+      b[at++] = c;
+    }
+    b[at++] = QUOTE;
+    this.used = at;
+  }
+
+  stringOrNull(s: string | null): void {
+    if (s === null) this.raw(PART.null);
+    else this.string(s);
+  }
+
+  /** A number as JSON writes it (non-finite numbers are `null`). */
+  number(n: number): void {
+    if (Number.isSafeInteger(n) && n >= 0) {
+      this.reserve(16);
+      const b = this.bytes;
+      if (n < 10) {
+        b[this.used++] = 0x30 + n;
+        return;
+      }
+      let digits = 1;
+      for (let d = n; d >= 10; d = Math.floor(d / 10)) digits++;
+      let at = this.used + digits;
+      this.used = at;
+      let d = n;
+      do {
+        b[--at] = 0x30 + (d % 10);
+        d = Math.floor(d / 10);
+      } while (d > 0);
+      return;
+    }
+    this.text(JSON.stringify(n));
+  }
+
+  /** Any JSON value; `null` and `{}` without `JSON.stringify`. */
+  value(v: Json): void {
+    if (v === null) this.raw(PART.null);
+    else if (typeof v === "object" && isEmptyPlainObject(v)) this.raw(PART.emptyObject);
+    else this.text(JSON.stringify(v));
+  }
+
+  strings(list: readonly string[]): void {
+    if (list.length === 0) this.raw(PART.emptyArray);
+    else this.text(JSON.stringify(list));
+  }
+}
+
+function isEmptyPlainObject(v: object): boolean {
+  if (Array.isArray(v)) return false;
+  for (const key in v) if (Object.hasOwn(v, key)) return false;
+  return true;
+}
+
+/** Appends the `data` member of one event. */
+function writeData(out: JsonBytes, event: TrellisEvent): void {
+  switch (event.type) {
+    case "task.created": {
+      const d = event.data;
+      out.raw(PART.id);
+      out.string(d.id);
+      out.raw(PART.task);
+      out.string(d.task);
+      out.raw(PART.parent);
+      out.stringOrNull(d.parent);
+      out.raw(PART.labels);
+      out.strings(d.labels);
+      out.raw(PART.inputs);
+      out.value(d.inputs);
+      out.raw(PART.placeholder);
+      out.stringOrNull(d.placeholder);
+      out.raw(PART.priority);
+      out.number(d.priority);
+      out.raw(PART.close);
+      return;
+    }
+    case "edge.created":
+      out.raw(PART.from);
+      out.string(event.data.from);
+      out.raw(PART.to);
+      out.string(event.data.to);
+      out.raw(PART.kind);
+      out.string(event.data.kind);
+      out.raw(PART.close);
+      return;
+    case "task.started":
+      out.raw(PART.id);
+      out.string(event.data.id);
+      out.raw(PART.attempt);
+      out.number(event.data.attempt);
+      out.raw(PART.close);
+      return;
+    case "task.succeeded":
+      out.raw(PART.id);
+      out.string(event.data.id);
+      out.raw(PART.output);
+      out.value(event.data.output);
+      out.raw(PART.close);
+      return;
+    default:
+      out.text(JSON.stringify(event.data));
+  }
+}
+
+/** Appends one event as one line: the bytes of `JSON.stringify(event) + "\n"`. */
+export function writeEventLine(out: JsonBytes, event: TrellisEvent): void {
+  out.raw(PART.seq);
+  out.number(event.seq);
+  out.raw(PART.ts);
+  out.string(event.ts);
+  out.raw(PART.runId);
+  out.string(event.runId);
+  out.raw(PART.type);
+  out.string(event.type);
+  out.raw(PART.data);
+  writeData(out, event);
+  out.raw(PART.end);
+}

@@ -1,0 +1,76 @@
+import fc from "fast-check";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, test } from "vitest";
+import type { Json } from "../../src/events/codec.ts";
+import { JsonBytes, writeEventLine } from "../../src/events/line.ts";
+import type { TrellisEvent } from "../../src/events/types.ts";
+import { JsonlWriter } from "../../src/events/writer.ts";
+
+/** Strings with what JSON must escape: quotes, backslashes, control characters, lone surrogates, non-ASCII. */
+const anyString = fc.oneof(
+  fc.string(),
+  fc.string({ unit: "binary" }),
+  fc.string({ unit: fc.constantFrom('"', "\\", "\n", "\u0000", "\u001f", "\u007f", "\ud800", "\udc00", "é", "😀", "a", "/", "#") }),
+);
+const anyNumber = fc.oneof(fc.nat(), fc.integer(), fc.double(), fc.constantFrom(0, -0, 9, 10, 99, 100, Number.MAX_SAFE_INTEGER, 2 ** 60));
+const anyJson = fc.oneof(fc.constant(null), fc.constant({}), fc.constant([]), fc.jsonValue() as fc.Arbitrary<Json>);
+
+const envelope = { v: fc.constant(1 as const), seq: anyNumber, ts: anyString, runId: anyString };
+
+const anyEvent: fc.Arbitrary<TrellisEvent> = fc.oneof(
+  fc.record({
+    ...envelope,
+    type: fc.constant("task.created" as const),
+    data: fc.record({
+      id: anyString,
+      task: anyString,
+      parent: fc.option(anyString),
+      labels: fc.array(anyString, { maxLength: 3 }),
+      inputs: anyJson,
+      placeholder: fc.option(anyString),
+      priority: anyNumber,
+    }),
+  }),
+  fc.record({
+    ...envelope,
+    type: fc.constant("edge.created" as const),
+    data: fc.record({ from: anyString, to: anyString, kind: fc.constantFrom("data" as const, "lineage" as const) }),
+  }),
+  fc.record({ ...envelope, type: fc.constant("task.started" as const), data: fc.record({ id: anyString, attempt: anyNumber }) }),
+  fc.record({ ...envelope, type: fc.constant("task.succeeded" as const), data: fc.record({ id: anyString, output: anyJson }) }),
+  fc.record({ ...envelope, type: fc.constant("task.log" as const), data: fc.record({ id: anyString, message: anyString, fields: anyJson }) }),
+);
+
+describe("event lines", () => {
+  test("are the UTF-8 bytes of JSON.stringify(event) plus a newline, for any event", () => {
+    fc.assert(
+      fc.property(anyEvent, (event) => {
+        const out = new JsonBytes(16); // tiny on purpose: every line makes the buffer grow
+        writeEventLine(out, event);
+        expect(out.bytes.subarray(0, out.used).toString("utf8")).toBe(`${JSON.stringify(event)}\n`);
+        expect(Buffer.compare(out.bytes.subarray(0, out.used), Buffer.from(`${JSON.stringify(event)}\n`))).toBe(0);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test("a writer keeps every line, in order, across buffer flushes and a line larger than its buffer", () => {
+    const dir = mkdtempSync(join(tmpdir(), "line-"));
+    const writer = new JsonlWriter(join(dir, "events.jsonl"));
+    const events: TrellisEvent[] = [];
+    for (let seq = 1; seq <= 6000; seq++) {
+      const big = seq === 3000 ? "x".repeat(2_000_000) : `v${seq}`;
+      const event: TrellisEvent = { v: 1, seq, ts: "2026-01-01T00:00:00.000Z", runId: "r", type: "task.succeeded", data: { id: `root/t#${seq}`, output: big } };
+      events.push(event);
+      writer.write(event);
+      if (seq % 1000 === 0) writer.tick();
+    }
+    writer.close();
+    const lines = readFileSync(join(dir, "events.jsonl"), "utf8").split("\n");
+    expect(lines.pop()).toBe("");
+    expect(lines.length).toBe(events.length);
+    lines.forEach((line, i) => expect(line).toBe(JSON.stringify(events[i])));
+  });
+});
