@@ -92,23 +92,32 @@ function isFlatPlain(obj: object): boolean {
   return (obj as Record<symbol, unknown>)[FROM_BRAND] !== true;
 }
 
-/** Encodes `value` into its JSON-safe form (see the module docs for the table). */
-export function encode(value: unknown, options: EncodeOptions = {}): Json {
-  // Fast paths: most task values are primitives or flat plain objects.
+/**
+ * The encoding of a value that needs no walk (a primitive that is plain JSON,
+ * or a flat plain object of those), or `undefined` when it needs
+ * {@link encode}. Most task values take this path; callers use it to skip
+ * building an error label they will not need.
+ */
+export function encodeSimple(value: unknown): Json | undefined {
   switch (typeof value) {
     case "string":
     case "boolean":
       return value;
     case "number":
-      if (Number.isFinite(value) && !Object.is(value, -0)) return value;
-      break;
+      return Number.isFinite(value) && !Object.is(value, -0) ? value : undefined;
     case "object":
       if (value === null) return null;
       if (!Array.isArray(value) && isFlatPlain(value)) return { ...(value as { [k: string]: Json }) };
-      break;
+      return undefined;
     default:
-      break;
+      return undefined;
   }
+}
+
+/** Encodes `value` into its JSON-safe form (see the module docs for the table). */
+export function encode(value: unknown, options: EncodeOptions = {}): Json {
+  const simple = encodeSimple(value);
+  if (simple !== undefined) return simple;
   const state: EncodeState = { strict: options.strict ?? true, label: options.label ?? "value", seen: new Map(), path: [] };
   return walkEncode(state, value);
 }

@@ -4,7 +4,7 @@
  * the live plan and a replayed plan are equal at every step.
  */
 import type { TrellisEvent } from "../events/types.ts";
-import { FINISHED } from "../events/types.ts";
+import { isFinished } from "../events/types.ts";
 import type { Plan, PlanNode } from "./plan.ts";
 import { NO_CHILDREN, NO_CHILD_COUNTS, createPlan } from "./plan.ts";
 
@@ -156,7 +156,7 @@ export function applyEvent(plan: Plan, event: TrellisEvent): void {
     }
     case "task.succeeded": {
       const node = plan.nodes.get(event.data.id);
-      if (!node || FINISHED.has(node.status)) return;
+      if (!node || isFinished(node.status)) return;
       if (!node.emitted) node.output = event.data.output;
       node.waitingOn = undefined;
       setStatus(plan, node, "succeeded");
@@ -165,7 +165,7 @@ export function applyEvent(plan: Plan, event: TrellisEvent): void {
     }
     case "task.failed": {
       const node = plan.nodes.get(event.data.id);
-      if (!node || FINISHED.has(node.status)) return;
+      if (!node || isFinished(node.status)) return;
       node.error = event.data.error;
       node.waitingOn = undefined;
       setStatus(plan, node, "failed");
@@ -174,7 +174,7 @@ export function applyEvent(plan: Plan, event: TrellisEvent): void {
     case "task.skipped":
     case "task.cancelled": {
       const node = plan.nodes.get(event.data.id);
-      if (!node || FINISHED.has(node.status)) return;
+      if (!node || isFinished(node.status)) return;
       node.reason = event.type === "task.skipped" ? event.data.because : event.data.reason;
       node.waitingOn = undefined;
       setStatus(plan, node, event.type === "task.skipped" ? "skipped" : "cancelled");

@@ -151,8 +151,9 @@ const multiLabelCaps = new WeakMap<ScopeSummary, Map<string, readonly Cap[]>>();
  * The array is shared: do not change it.
  */
 export function capsFor(plan: Plan, id: string): readonly Cap[] {
+  if (plan.promises.length === 0) return NO_CAPS;
   const node = plan.nodes.get(id);
-  if (!node || node.labels.length === 0 || plan.promises.length === 0) return NO_CAPS;
+  if (!node || node.labels.length === 0) return NO_CAPS;
   // An instance that owns no promise has its parent's scope: no index entry per leaf.
   const s = node.parent !== null && !plan.promisesByOwner.has(id) ? scopeOf(plan, node.parent) : scopeOf(plan, id);
   if (s.caps === null) return NO_CAPS;

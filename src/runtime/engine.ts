@@ -17,7 +17,7 @@ import type { SerializedError } from "../errors.ts";
 import type { Json } from "../events/codec.ts";
 import { decode, encode, getPath } from "../events/codec.ts";
 import type { EventDataMap, EventType, PlanDiff, PromiseSpec, RunStatus, TrellisEvent, ViolationPolicy } from "../events/types.ts";
-import { EVENT_VERSION, FINISHED } from "../events/types.ts";
+import { EVENT_VERSION, isFinished } from "../events/types.ts";
 import type { EventSink } from "../events/writer.ts";
 import { applyEvent } from "../plan/fold.ts";
 import type { Plan, PlanNode } from "../plan/plan.ts";
@@ -30,6 +30,7 @@ import { Scheduler } from "../scheduler/scheduler.ts";
 import type { AnyTask } from "../task/define.ts";
 import type { TaskRegistry } from "../task/registry.ts";
 import type { EngineLink, Executor, SpawnRequest, TaskOutcome, TaskRef, WaitOutcome } from "./executor.ts";
+import { WaitIndex } from "./wait-index.ts";
 
 /** Watches a run: gets every event after it is folded, and a call at the end of each scheduler step. */
 /** A definition's labels plus a spawn's extra ones; the definition's own array when there are none (no copy per instance). */
@@ -94,7 +95,7 @@ export class Engine implements EngineLink {
   readonly #scheduler: Scheduler;
   readonly #live = new Map<string, LiveTask>();
   readonly #blockers = new Map<string, number>();
-  readonly #waiters = new Map<string, WaitRecord[]>();
+  readonly #waiters = new WaitIndex<WaitRecord>();
   #retryTimers = new Set<ReturnType<typeof setTimeout>>();
   #seq = 0;
   #pid = 0;
@@ -222,7 +223,7 @@ export class Engine implements EngineLink {
     for (const p of producers) {
       const producer = this.plan.nodes.get(p) as PlanNode;
       if (producer.status === "succeeded" || producer.emitted) continue;
-      if (FINISHED.has(producer.status)) {
+      if (isFinished(producer.status)) {
         this.#settle(id, "skipped", `producer ${p} ${producer.status}`);
         return;
       }
@@ -384,26 +385,24 @@ export class Engine implements EngineLink {
     if (pendingError) return this.#o.executor.resume(ref, waitId, { ok: false, error: pendingError });
     const record: WaitRecord = { task: ref.id, attempt: ref.attempt, waitId, ids, remaining: 0, done: false };
     const waitingOn: string[] = [];
+    const registered: PlanNode[] = [];
     for (const id of ids) {
       const node = this.plan.nodes.get(id);
       const problem = id === ref.id ? this.#selfWaitError(id) : node ? null : this.#unknownWaitError(ref.id, id);
       if (problem) {
-        this.#dropWait(record, waitingOn);
+        this.#dropWait(record, registered);
         return this.#o.executor.resume(ref, waitId, { ok: false, error: problem });
       }
       const n = node as PlanNode;
       if (n.status === "succeeded" || n.emitted) continue;
-      if (FINISHED.has(n.status)) {
-        this.#dropWait(record, waitingOn);
+      if (isFinished(n.status)) {
+        this.#dropWait(record, registered);
         return this.#o.executor.resume(ref, waitId, { ok: false, error: this.#failedChildError(n) });
       }
-      const list = this.#waiters.get(id);
-      if (list) {
-        if (list[list.length - 1] === record) continue; // the same id twice in one wait
-        list.push(record);
-      } else this.#waiters.set(id, [record]);
+      if (!this.#waiters.add(n.order, record)) continue; // the same id twice in one wait
       record.remaining++;
       waitingOn.push(id);
+      registered.push(n);
     }
     if (record.remaining === 0) return this.#o.executor.resume(ref, waitId, { ok: true, outputs: ids.map((id) => this.#outputOf(id)) });
     if (live.holdsSlot) {
@@ -415,12 +414,9 @@ export class Engine implements EngineLink {
   }
 
   /** Un-registers a wait refused half way through its ids. */
-  #dropWait(record: WaitRecord, registered: readonly string[]): void {
+  #dropWait(record: WaitRecord, registered: readonly PlanNode[]): void {
     record.done = true;
-    for (const id of registered) {
-      const list = this.#waiters.get(id);
-      if (list && list[list.length - 1] === record) list.pop();
-    }
+    for (const node of registered) this.#waiters.removeLatest(node.order, record);
   }
 
   #selfWaitError(id: string): SerializedError {
@@ -489,15 +485,17 @@ export class Engine implements EngineLink {
           if (consumer.status === "pending") this.#queueStart(consumer);
         } else this.#blockers.set(c, left - 1);
       }
-    const records = this.#waiters.get(node.id);
-    if (records) {
-      this.#waiters.delete(node.id);
-      for (const r of records) {
-        if (r.done) continue;
-        r.remaining--;
-        if (r.remaining <= 0) this.#answerWait(r, { ok: true, outputs: r.ids.map((id) => this.#outputOf(id)) });
-      }
-    }
+    const records = this.#waiters.take(node.order);
+    if (records === undefined) return;
+    if (Array.isArray(records)) for (const r of records) this.#oneLess(r);
+    else this.#oneLess(records);
+  }
+
+  /** One instance `r` waits on became available: answer the wait when it was the last. */
+  #oneLess(r: WaitRecord): void {
+    if (r.done) return;
+    r.remaining--;
+    if (r.remaining <= 0) this.#answerWait(r, { ok: true, outputs: r.ids.map((id) => this.#outputOf(id)) });
   }
 
   /** `node` finished without an output: its consumers are skipped and its waiters fail. */
@@ -509,12 +507,11 @@ export class Engine implements EngineLink {
           this.#blockers.delete(c);
           this.#settle(c, "skipped", `producer ${node.id} ${node.status}`);
         }
-    const records = this.#waiters.get(node.id);
-    if (records) {
-      this.#waiters.delete(node.id);
-      const error = this.#failedChildError(node);
-      for (const r of records) this.#answerWait(r, { ok: false, error });
-    }
+    const records = this.#waiters.take(node.order);
+    if (records === undefined) return;
+    const outcome: WaitOutcome = { ok: false, error: this.#failedChildError(node) };
+    if (Array.isArray(records)) for (const r of records) this.#answerWait(r, outcome);
+    else this.#answerWait(records, outcome);
   }
 
   // ---------------------------------------------------------------- running
@@ -581,7 +578,7 @@ export class Engine implements EngineLink {
     this.#commit("task.started", { id, attempt });
     const live: LiveTask = { attempt, holdsSlot: true, resumeQueued: false, answered: null, errors: null, timer: undefined };
     this.#live.set(id, live);
-    if (attempt === 1) {
+    if (attempt === 1 && (def.promises.length > 0 || def.static)) {
       for (const { spec, source } of declaredPromises(def)) {
         const error = this.#checkPromise(spec);
         if (error) this.#deferError(live, error);
@@ -684,7 +681,7 @@ export class Engine implements EngineLink {
   /** Moves an instance to a finished status, with everything that follows from it. */
   #settle(id: string, status: "succeeded" | "failed" | "skipped" | "cancelled", reason?: string, output?: Json, error?: SerializedError): void {
     const node = this.plan.nodes.get(id) as PlanNode;
-    if (FINISHED.has(node.status)) return;
+    if (isFinished(node.status)) return;
     const live = this.#live.get(id);
     if (live) this.#endAttempt(id, live);
     this.#blockers.delete(id);
@@ -726,7 +723,7 @@ export class Engine implements EngineLink {
     this.#retryTimers.clear();
     const cancelled = serializeError(new TrellisError(ErrorCodes.TASK_CANCELLED, reason));
     for (const node of [...this.plan.nodes.values()]) {
-      if (FINISHED.has(node.status)) continue;
+      if (isFinished(node.status)) continue;
       const live = this.#live.get(node.id);
       if (live) this.#o.executor.abort({ id: node.id, attempt: live.attempt }, cancelled);
       this.#blockers.delete(node.id);
@@ -754,7 +751,7 @@ export class Engine implements EngineLink {
 
   /** Nothing runs and nothing can start: report who waits on what and fail them. */
   #deadlock(): void {
-    const stuck = [...this.plan.nodes.values()].filter((n) => !FINISHED.has(n.status));
+    const stuck = [...this.plan.nodes.values()].filter((n) => !isFinished(n.status));
     const instances = stuck.map((n) => ({
       id: n.id,
       status: n.status,
@@ -768,17 +765,16 @@ export class Engine implements EngineLink {
       if (n.status !== "waiting") continue;
       const live = this.#live.get(n.id);
       if (live) {
-        for (const records of this.#waiters.values())
-          for (const r of records)
-            if (r.task === n.id && !r.done) {
-              r.done = true;
-              this.#o.executor.resume({ id: n.id, attempt: live.attempt }, r.waitId, { ok: false, error: this.#error });
-            }
+        for (const r of this.#waiters.records())
+          if (r.task === n.id && !r.done) {
+            r.done = true;
+            this.#o.executor.resume({ id: n.id, attempt: live.attempt }, r.waitId, { ok: false, error: this.#error });
+          }
         this.#o.executor.abort({ id: n.id, attempt: live.attempt }, this.#error);
       }
       this.#settle(n.id, "failed", undefined, undefined, this.#error);
     }
-    for (const n of stuck) if (!FINISHED.has(n.status)) this.#settle(n.id, "skipped", "deadlock");
+    for (const n of stuck) if (!isFinished(n.status)) this.#settle(n.id, "skipped", "deadlock");
     this.#finish("failed");
   }
 

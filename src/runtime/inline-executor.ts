@@ -78,7 +78,9 @@ export class InlineExecutor implements Executor {
     const running = new Running({ id: task.id, attempt: task.attempt }, link, this);
     this.#running.set(task.id, running);
     const def = this.#registry.require(task.task);
-    void runAttempt(def, task, running, running.abort).then((outcome) => this.#settled(running, outcome));
+    const outcome = runAttempt(def, task, running, running.abort);
+    if (outcome instanceof Promise) void outcome.then((settled) => this.#settled(running, settled));
+    else this.#settled(running, outcome);
   }
 
   #settled(running: Running, outcome: TaskOutcome): void {

@@ -6,7 +6,7 @@
  */
 import { ErrorCodes, TrellisError, deserializeError, serializeError } from "../errors.ts";
 import type { Json } from "../events/codec.ts";
-import { decode, encode } from "../events/codec.ts";
+import { decode, encode, encodeSimple } from "../events/codec.ts";
 import type { PromiseSpec } from "../events/types.ts";
 import type { ExecutionContext, SpawnOptions } from "../task/context.ts";
 import type { AnyTask, TaskDefinition } from "../task/define.ts";
@@ -54,6 +54,15 @@ function collectProducers(value: unknown, runId: string, out: string[], seen: Se
   }
   if (ArrayBuffer.isView(value) || value instanceof Date) return;
   for (const k of Object.keys(rec)) collectProducers(rec[k], runId, out, seen);
+}
+
+/** Shared by every spawn without producers or labels: nothing reads it as mutable. */
+const NONE: readonly string[] = Object.freeze([]);
+
+function checkedLabels(id: string, labels: unknown): readonly string[] {
+  if (!Array.isArray(labels) || labels.some((l) => typeof l !== "string"))
+    throw new TrellisError(ErrorCodes.INVALID_OPTION, `${id}: spawn option \`labels\` must be an array of strings`);
+  return [...(labels as string[])];
 }
 
 /**
@@ -125,17 +134,21 @@ class Context implements ExecutionContext {
         `${this.id}: ctx.spawn() expects a task definition made with task(), got ${def === null ? "null" : typeof def}`,
         { id: this.id },
       );
-    const producers: string[] = [];
-    if (inputs !== null && typeof inputs === "object") collectProducers(inputs, this.runId, producers, new Set());
-    const encoded = encode(inputs, { strict: true, label: `inputs of ${def.name}` });
+    // Flat inputs (the common case) hold no From: no walk, no label text.
+    let encoded = encodeSimple(inputs);
+    let producers: readonly string[] = NONE;
+    if (encoded === undefined) {
+      const found: string[] = [];
+      collectProducers(inputs, this.runId, found, new Set());
+      if (found.length > 0) producers = found;
+      encoded = encode(inputs, { strict: true, label: `inputs of ${def.name}` });
+    }
+    const labels = options.labels === undefined ? NONE : checkedLabels(this.id, options.labels);
     this.#counters ??= new Map();
     const n = (this.#counters.get(def.name) ?? 0) + 1;
     this.#counters.set(def.name, n);
     const id = `${this.id}/${def.name}#${n}`;
-    const labels = options.labels ?? [];
-    if (!Array.isArray(labels) || labels.some((l) => typeof l !== "string"))
-      throw new TrellisError(ErrorCodes.INVALID_OPTION, `${this.id}: spawn option \`labels\` must be an array of strings`);
-    this.#port.spawn({ id, task: def.name, inputs: encoded, producers, labels: [...labels], priority: options.priority ?? null });
+    this.#port.spawn({ id, task: def.name, inputs: encoded, producers, labels, priority: options.priority ?? null });
     return { id, task: def.name, runId: this.runId };
   }
 
@@ -175,16 +188,45 @@ class Context implements ExecutionContext {
   }
 }
 
-/** Runs `def` once and settles with its encoded output or its serialised error. Never throws. */
-export async function runAttempt(def: AnyTask, start: StartTask, port: TaskPort, abort: LazyAbort): Promise<TaskOutcome> {
-  const ctx = new Context(start, port, abort);
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as { then?: unknown }).then === "function"
+  );
+}
+
+function outcomeOf(start: StartTask, value: unknown): TaskOutcome {
   try {
-    const inputs = decode(start.inputs);
-    const result: unknown = await def.fn(ctx, inputs);
-    return { ok: true, output: encode(result, { strict: true, label: `output of ${start.id}` }) };
+    return { ok: true, output: encodeSimple(value) ?? encode(value, { strict: true, label: `output of ${start.id}` }) };
+  } catch (error) {
+    return { ok: false, error: serializeError(error) };
+  }
+}
+
+async function settleLater(ctx: Context, start: StartTask, pending: PromiseLike<unknown>): Promise<TaskOutcome> {
+  try {
+    return outcomeOf(start, await pending);
   } catch (error) {
     return { ok: false, error: serializeError(error) };
   } finally {
     ctx.closed = true;
   }
+}
+
+/**
+ * Runs `def` once: its encoded output or its serialised error. Never throws.
+ * A function that returns a plain value (not a promise) settles at once,
+ * without a trip through the microtask queue; callers take both forms.
+ */
+export function runAttempt(def: AnyTask, start: StartTask, port: TaskPort, abort: LazyAbort): TaskOutcome | Promise<TaskOutcome> {
+  const ctx = new Context(start, port, abort);
+  let result: unknown;
+  try {
+    result = def.fn(ctx, decode(start.inputs));
+  } catch (error) {
+    ctx.closed = true;
+    return { ok: false, error: serializeError(error) };
+  }
+  if (isThenable(result)) return settleLater(ctx, start, result);
+  ctx.closed = true;
+  return outcomeOf(start, result);
 }

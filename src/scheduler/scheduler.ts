@@ -60,6 +60,10 @@ export class Scheduler {
       const entry = this.#ready.pop();
       if (!entry) return undefined;
       const caps = this.capsFor(entry.id);
+      if (caps.length === 0) {
+        this.#running++;
+        return entry;
+      }
       let full: CapState | undefined;
       const states: CapState[] = [];
       for (const cap of caps) {
@@ -79,11 +83,10 @@ export class Scheduler {
         continue;
       }
       for (const s of states) s.used++;
-      if (caps.length > 0)
-        this.#held.set(
-          entry.id,
-          caps.map((c) => c.key),
-        );
+      this.#held.set(
+        entry.id,
+        caps.map((c) => c.key),
+      );
       this.#running++;
       return entry;
     }

@@ -15,7 +15,7 @@ const anyString = fc.oneof(
   fc.string({ unit: fc.constantFrom('"', "\\", "\n", "\u0000", "\u001f", "\u007f", "\ud800", "\udc00", "é", "😀", "a", "/", "#") }),
 );
 const anyNumber = fc.oneof(fc.nat(), fc.integer(), fc.double(), fc.constantFrom(0, -0, 9, 10, 99, 100, Number.MAX_SAFE_INTEGER, 2 ** 60));
-const anyJson = fc.oneof(fc.constant(null), fc.constant({}), fc.constant([]), fc.jsonValue() as fc.Arbitrary<Json>);
+const anyJson = fc.oneof(fc.constant(null), fc.constant({}), fc.constant([]), fc.jsonValue()) as fc.Arbitrary<Json>;
 
 const envelope = { v: fc.constant(1 as const), seq: anyNumber, ts: anyString, runId: anyString };
 

@@ -141,7 +141,9 @@ export class WorkerHost {
     }
     const hosted = new Hosted(id, attempt, this, this.#out);
     this.#hosted.set(id, hosted);
-    void runAttempt(def, start, hosted, hosted.abort).then((outcome) => this.#settled(hosted, outcome));
+    const outcome = runAttempt(def, start, hosted, hosted.abort);
+    if (outcome instanceof Promise) void outcome.then((settled) => this.#settled(hosted, settled));
+    else this.#settled(hosted, outcome);
   }
 
   /** The attempt, by id: a newer attempt of the same id replaces a stale (aborted) one. */
