@@ -69,6 +69,14 @@ interface WaitRecord {
   done: boolean;
 }
 
+/** A queued resume of a suspended task (a start is queued as the plan node itself: no entry object per task). */
+interface ResumeEntry {
+  readonly id: string;
+  readonly priority: number;
+  readonly order: number;
+  readonly resume: true;
+}
+
 interface LiveTask {
   readonly attempt: number;
   holdsSlot: boolean;
@@ -92,7 +100,7 @@ export interface EngineResult {
 export class Engine implements EngineLink {
   readonly plan: Plan;
   readonly #o: EngineOptions;
-  readonly #scheduler: Scheduler;
+  readonly #scheduler: Scheduler<PlanNode | ResumeEntry>;
   readonly #live = new Map<string, LiveTask>();
   readonly #blockers = new Map<string, number>();
   readonly #waiters = new WaitIndex<WaitRecord>();
@@ -111,7 +119,7 @@ export class Engine implements EngineLink {
   constructor(options: EngineOptions) {
     this.#o = options;
     this.plan = createPlan(options.runId);
-    this.#scheduler = new Scheduler(Math.max(1, options.executor.concurrency), (id) => capsFor(this.plan, id));
+    this.#scheduler = new Scheduler<PlanNode | ResumeEntry>(Math.max(1, options.executor.concurrency), (id) => capsFor(this.plan, id));
     this.#done = new Promise((resolve) => {
       this.#resolve = resolve;
     });
@@ -224,7 +232,7 @@ export class Engine implements EngineLink {
       const producer = this.plan.nodes.get(p) as PlanNode;
       if (producer.status === "succeeded" || producer.emitted) continue;
       if (isFinished(producer.status)) {
-        this.#settle(id, "skipped", `producer ${p} ${producer.status}`);
+        this.#settle(this.plan.nodes.get(id) as PlanNode, "skipped", `producer ${p} ${producer.status}`);
         return;
       }
       blocking++;
@@ -234,7 +242,7 @@ export class Engine implements EngineLink {
   }
 
   #queueStart(node: PlanNode): void {
-    this.#scheduler.push({ id: node.id, kind: "start", priority: node.priority, order: node.order });
+    this.#scheduler.push(node);
   }
 
   #diffFor(parent: PlanNode, req: SpawnRequest, def: AnyTask, placeholder: string | null, labels: readonly string[]): PlanDiff {
@@ -468,7 +476,7 @@ export class Engine implements EngineLink {
     if (!live.resumeQueued) {
       live.resumeQueued = true;
       const node = this.plan.nodes.get(record.task) as PlanNode;
-      this.#scheduler.push({ id: node.id, kind: "resume", priority: node.priority, order: node.order });
+      this.#scheduler.push({ id: node.id, priority: node.priority, order: node.order, resume: true });
     }
   }
 
@@ -505,7 +513,7 @@ export class Engine implements EngineLink {
       for (const c of consumers)
         if (this.#blockers.has(c)) {
           this.#blockers.delete(c);
-          this.#settle(c, "skipped", `producer ${node.id} ${node.status}`);
+          this.#settle(this.plan.nodes.get(c) as PlanNode, "skipped", `producer ${node.id} ${node.status}`);
         }
     const records = this.#waiters.take(node.order);
     if (records === undefined) return;
@@ -559,15 +567,15 @@ export class Engine implements EngineLink {
   #step(): void {
     if (this.#ending !== null) return;
     for (let entry = this.#scheduler.next(); entry; entry = this.#scheduler.next()) {
-      if (entry.kind === "start") this.#startAttempt(entry.id);
-      else this.#resumeTask(entry.id);
+      if ("resume" in entry) this.#resumeTask(entry.id);
+      else this.#startAttempt(entry);
       if (this.#ending !== null) return;
     }
     this.#checkEnd();
   }
 
-  #startAttempt(id: string): void {
-    const node = this.plan.nodes.get(id) as PlanNode;
+  #startAttempt(node: PlanNode): void {
+    const id = node.id;
     if (node.status !== "pending") {
       this.#scheduler.release(id);
       return;
@@ -647,13 +655,13 @@ export class Engine implements EngineLink {
           code: "RETURN_AFTER_EMIT",
           message: `${ref.id} returned a value after emit(); the emitted value is its output and the return value is ignored`,
         });
-      this.#settle(ref.id, "succeeded", undefined, outcome.output);
+      this.#settle(node, "succeeded", undefined, outcome.output);
     } else {
       const def = this.#o.registry.get(node.task);
       const retryable = outcome.error.code !== ErrorCodes.PROMISE_VIOLATION && outcome.error.code !== ErrorCodes.TASK_CANCELLED;
       if (def && retryable && live.attempt <= def.retries) {
         this.#retry(node, live, outcome.error, def.retryDelayMs * 2 ** (live.attempt - 1));
-      } else this.#settle(ref.id, "failed", undefined, undefined, outcome.error);
+      } else this.#settle(node, "failed", undefined, undefined, outcome.error);
     }
     this.#pump();
   }
@@ -679,12 +687,12 @@ export class Engine implements EngineLink {
   }
 
   /** Moves an instance to a finished status, with everything that follows from it. */
-  #settle(id: string, status: "succeeded" | "failed" | "skipped" | "cancelled", reason?: string, output?: Json, error?: SerializedError): void {
-    const node = this.plan.nodes.get(id) as PlanNode;
+  #settle(node: PlanNode, status: "succeeded" | "failed" | "skipped" | "cancelled", reason?: string, output?: Json, error?: SerializedError): void {
     if (isFinished(node.status)) return;
+    const id = node.id;
     const live = this.#live.get(id);
     if (live) this.#endAttempt(id, live);
-    this.#blockers.delete(id);
+    if (this.#blockers.size > 0) this.#blockers.delete(id);
     const emittedBefore = node.emitted;
     switch (status) {
       case "succeeded":
@@ -727,7 +735,7 @@ export class Engine implements EngineLink {
       const live = this.#live.get(node.id);
       if (live) this.#o.executor.abort({ id: node.id, attempt: live.attempt }, cancelled);
       this.#blockers.delete(node.id);
-      this.#settle(node.id, "cancelled", reason);
+      this.#settle(node, "cancelled", reason);
     }
     if (status === "cancelled" && this.#error === null) this.#error = cancelled;
     this.#finish(status);
@@ -772,9 +780,9 @@ export class Engine implements EngineLink {
           }
         this.#o.executor.abort({ id: n.id, attempt: live.attempt }, this.#error);
       }
-      this.#settle(n.id, "failed", undefined, undefined, this.#error);
+      this.#settle(n, "failed", undefined, undefined, this.#error);
     }
-    for (const n of stuck) if (!isFinished(n.status)) this.#settle(n.id, "skipped", "deadlock");
+    for (const n of stuck) if (!isFinished(n.status)) this.#settle(n, "skipped", "deadlock");
     this.#finish("failed");
   }
 

@@ -4,7 +4,6 @@
  */
 export interface ReadyEntry {
   readonly id: string;
-  readonly kind: "start" | "resume";
   readonly priority: number;
   readonly order: number;
 }
@@ -13,20 +12,20 @@ function before(a: ReadyEntry, b: ReadyEntry): boolean {
   return a.priority !== b.priority ? a.priority > b.priority : a.order < b.order;
 }
 
-export class ReadyQueue {
-  readonly #heap: ReadyEntry[] = [];
+export class ReadyQueue<E extends ReadyEntry = ReadyEntry> {
+  readonly #heap: E[] = [];
 
   get size(): number {
     return this.#heap.length;
   }
 
-  push(entry: ReadyEntry): void {
+  push(entry: E): void {
     const h = this.#heap;
     h.push(entry);
     let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      const parent = h[p] as ReadyEntry;
+      const parent = h[p] as E;
       if (!before(entry, parent)) break;
       h[i] = parent;
       i = p;
@@ -34,11 +33,11 @@ export class ReadyQueue {
     h[i] = entry;
   }
 
-  peek(): ReadyEntry | undefined {
+  peek(): E | undefined {
     return this.#heap[0];
   }
 
-  pop(): ReadyEntry | undefined {
+  pop(): E | undefined {
     const h = this.#heap;
     const top = h[0];
     const last = h.pop();
@@ -49,9 +48,9 @@ export class ReadyQueue {
       const l = 2 * i + 1;
       if (l >= n) break;
       const r = l + 1;
-      const c = r < n && before(h[r] as ReadyEntry, h[l] as ReadyEntry) ? r : l;
-      if (!before(h[c] as ReadyEntry, last)) break;
-      h[i] = h[c] as ReadyEntry;
+      const c = r < n && before(h[r] as E, h[l] as E) ? r : l;
+      if (!before(h[c] as E, last)) break;
+      h[i] = h[c] as E;
       i = c;
     }
     h[i] = last;
@@ -59,7 +58,7 @@ export class ReadyQueue {
   }
 
   /** Removes every entry (used when a run halts). */
-  drain(): ReadyEntry[] {
+  drain(): E[] {
     return this.#heap.splice(0);
   }
 }

@@ -21,15 +21,16 @@ export interface Cap {
   readonly limit: number;
 }
 
-interface CapState {
+interface CapState<E> {
   limit: number;
   used: number;
-  readonly blocked: ReadyEntry[];
+  readonly blocked: E[];
 }
 
-export class Scheduler {
-  readonly #ready = new ReadyQueue();
-  readonly #caps = new Map<string, CapState>();
+/** Entries are any objects with an id, a priority and a creation order (the run loop queues plan nodes themselves). */
+export class Scheduler<E extends ReadyEntry = ReadyEntry> {
+  readonly #ready = new ReadyQueue<E>();
+  readonly #caps = new Map<string, CapState<E>>();
   readonly #held = new Map<string, readonly string[]>();
   #running = 0;
 
@@ -50,12 +51,12 @@ export class Scheduler {
     return n;
   }
 
-  push(entry: ReadyEntry): void {
+  push(entry: E): void {
     this.#ready.push(entry);
   }
 
   /** The next entry that fits, with its slot and cap places taken; `undefined` when none fits now. */
-  next(): ReadyEntry | undefined {
+  next(): E | undefined {
     while (this.#running < this.slots) {
       const entry = this.#ready.pop();
       if (!entry) return undefined;
@@ -64,8 +65,8 @@ export class Scheduler {
         this.#running++;
         return entry;
       }
-      let full: CapState | undefined;
-      const states: CapState[] = [];
+      let full: CapState<E> | undefined;
+      const states: CapState<E>[] = [];
       for (const cap of caps) {
         let s = this.#caps.get(cap.key);
         if (!s) {
@@ -96,6 +97,7 @@ export class Scheduler {
   /** Gives back the slot and cap places `id` holds (it finished or suspended). */
   release(id: string): void {
     this.#running--;
+    if (this.#held.size === 0) return;
     const keys = this.#held.get(id);
     if (!keys) return;
     this.#held.delete(id);
@@ -131,7 +133,7 @@ export class Scheduler {
   }
 
   /** Removes every queued entry (a halted run); returns them. */
-  drain(): ReadyEntry[] {
+  drain(): E[] {
     const out = this.#ready.drain();
     for (const s of this.#caps.values()) out.push(...s.blocked.splice(0));
     return out;

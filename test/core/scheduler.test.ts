@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import type { Cap } from "../../src/scheduler/scheduler.ts";
 import { Scheduler } from "../../src/scheduler/scheduler.ts";
 
-const entry = (id: string, order: number, priority = 0) => ({ id, kind: "start" as const, order, priority });
+const entry = (id: string, order: number, priority = 0) => ({ id, order, priority });
 
 describe("scheduler", () => {
   test("ready instances start by priority, then creation order", () => {

@@ -61,13 +61,13 @@ describe("MaxParallelism (inline)", () => {
     const cap = { key: "1", limit: 1 };
     let declared = false;
     const scheduler = new Scheduler(4, () => (declared ? [cap] : []));
-    scheduler.push({ id: "a", kind: "start", priority: 0, order: 1 });
-    scheduler.push({ id: "b", kind: "start", priority: 0, order: 2 });
+    scheduler.push({ id: "a", priority: 0, order: 1 });
+    scheduler.push({ id: "b", priority: 0, order: 2 });
     expect([scheduler.next()?.id, scheduler.next()?.id]).toEqual(["a", "b"]);
     // MaxParallelism(label, 1) is declared while both run: both count (2 > 1).
     declared = true;
     for (const id of ["a", "b", "b"]) scheduler.adopt(id, [cap]); // adopting twice counts once
-    scheduler.push({ id: "c", kind: "start", priority: 0, order: 3 });
+    scheduler.push({ id: "c", priority: 0, order: 3 });
     expect(scheduler.next()).toBeUndefined();
     scheduler.release("a");
     expect(scheduler.next()).toBeUndefined(); // "b" still holds the only place
