@@ -2,15 +2,18 @@
  * Writes events as JSONL bytes, exactly the UTF-8 of
  * `JSON.stringify(event) + "\n"`, straight into a growing byte buffer.
  *
- * The envelope (fixed keys, one `runId` per run) and the `data` of the four
- * event types every task writes (`task.created`, `edge.created`,
- * `task.started`, `task.succeeded`) are written field by field: ASCII
- * strings and integers go byte by byte, with no intermediate string. On a
- * run of tiny tasks, building a ~200-byte string per event (and the
- * garbage it leaves) made the log cost more than the engine. Anything else
- * (other event types, task inputs and outputs, strings that need escaping)
- * goes through `JSON.stringify`. test/core/line.test.ts checks the bytes
- * against `JSON.stringify` on generated events.
+ * The envelope (fixed keys; `ts` and `runId` change rarely, so the bytes
+ * from `"ts"` to `"data":` are kept per event type until they do) and the
+ * `data` of the four event types every task writes (`task.created`,
+ * `edge.created`, `task.started`, `task.succeeded`) are written field by
+ * field: ASCII strings and integers go byte by byte, strings that recur
+ * (definition names, parent ids) are copied from a cache, and no
+ * intermediate string is built. On a run of tiny tasks, building a
+ * ~200-byte string per event (and the garbage it leaves) made the log cost
+ * more than the engine. Anything else (other event types, task inputs and
+ * outputs, strings that need escaping) goes through `JSON.stringify`.
+ * test/core/line.test.ts checks the bytes against `JSON.stringify` on
+ * generated events.
  */
 import type { Json } from "./codec.ts";
 import type { TrellisEvent } from "./types.ts";
@@ -21,12 +24,13 @@ function ascii(text: string): Uint8Array {
   return Uint8Array.from(text, (c) => c.charCodeAt(0));
 }
 
+/** Parts shorter than this are copied by a loop; longer ones by `TypedArray.set`. */
+const SHORT = 16;
+/** Recurring strings kept as bytes; the cache starts over when it holds this many. */
+const RECURRING_MAX = 4096;
+
 const PART = {
   seq: ascii('{"v":1,"seq":'),
-  ts: ascii(',"ts":'),
-  runId: ascii(',"runId":'),
-  type: ascii(',"type":'),
-  data: ascii(',"data":'),
   null: ascii("null"),
   emptyObject: ascii("{}"),
   emptyArray: ascii("[]"),
@@ -68,6 +72,11 @@ export class JsonBytes {
     this.reserve(n);
     const b = this.bytes;
     let at = this.used;
+    if (n > SHORT) {
+      b.set(part, at);
+      this.used = at + n;
+      return;
+    }
     for (let i = 0; i < n; i++) b[at++] = part[i] as number;
     this.used = at;
   }
@@ -146,67 +155,108 @@ function isEmptyPlainObject(v: object): boolean {
   return true;
 }
 
-/** Appends the `data` member of one event. */
-function writeData(out: JsonBytes, event: TrellisEvent): void {
-  switch (event.type) {
-    case "task.created": {
-      const d = event.data;
-      out.raw(PART.id);
-      out.string(d.id);
-      out.raw(PART.task);
-      out.string(d.task);
-      out.raw(PART.parent);
-      out.stringOrNull(d.parent);
-      out.raw(PART.labels);
-      out.strings(d.labels);
-      out.raw(PART.inputs);
-      out.value(d.inputs);
-      out.raw(PART.placeholder);
-      out.stringOrNull(d.placeholder);
-      out.raw(PART.priority);
-      out.number(d.priority);
-      out.raw(PART.close);
-      return;
-    }
-    case "edge.created":
-      out.raw(PART.from);
-      out.string(event.data.from);
-      out.raw(PART.to);
-      out.string(event.data.to);
-      out.raw(PART.kind);
-      out.string(event.data.kind);
-      out.raw(PART.close);
-      return;
-    case "task.started":
-      out.raw(PART.id);
-      out.string(event.data.id);
-      out.raw(PART.attempt);
-      out.number(event.data.attempt);
-      out.raw(PART.close);
-      return;
-    case "task.succeeded":
-      out.raw(PART.id);
-      out.string(event.data.id);
-      out.raw(PART.output);
-      out.value(event.data.output);
-      out.raw(PART.close);
-      return;
-    default:
-      out.text(JSON.stringify(event.data));
-  }
-}
+/**
+ * Writes events of any number of runs as lines into one {@link JsonBytes}.
+ * Keeps the envelope bytes of the current `ts`/`runId` and the bytes of
+ * recurring strings.
+ */
+export class EventLines {
+  /** Where lines go; the log writer swaps in an empty buffer while a full one is being written. */
+  out: JsonBytes;
+  #ts = "";
+  #runId = "";
+  /** Per event type: `,"ts":…,"runId":…,"type":…,"data":` for the current ts and runId. */
+  readonly #envelopes = new Map<string, Uint8Array>();
+  readonly #recurring = new Map<string, Uint8Array>();
 
-/** Appends one event as one line: the bytes of `JSON.stringify(event) + "\n"`. */
-export function writeEventLine(out: JsonBytes, event: TrellisEvent): void {
-  out.raw(PART.seq);
-  out.number(event.seq);
-  out.raw(PART.ts);
-  out.string(event.ts);
-  out.raw(PART.runId);
-  out.string(event.runId);
-  out.raw(PART.type);
-  out.string(event.type);
-  out.raw(PART.data);
-  writeData(out, event);
-  out.raw(PART.end);
+  constructor(out: JsonBytes = new JsonBytes()) {
+    this.out = out;
+  }
+
+  /** Appends one event as one line: the bytes of `JSON.stringify(event) + "\n"`. */
+  write(event: TrellisEvent): void {
+    const out = this.out;
+    out.raw(PART.seq);
+    out.number(event.seq);
+    out.raw(this.#envelope(event));
+    this.#data(event);
+    out.raw(PART.end);
+  }
+
+  #envelope(event: TrellisEvent): Uint8Array {
+    if (event.ts !== this.#ts || event.runId !== this.#runId) {
+      this.#ts = event.ts;
+      this.#runId = event.runId;
+      this.#envelopes.clear();
+    }
+    let bytes = this.#envelopes.get(event.type);
+    if (bytes === undefined) {
+      bytes = Buffer.from(`,"ts":${JSON.stringify(event.ts)},"runId":${JSON.stringify(event.runId)},"type":${JSON.stringify(event.type)},"data":`);
+      this.#envelopes.set(event.type, bytes);
+    }
+    return bytes;
+  }
+
+  /** A string that appears on many lines (a definition name, a parent id, an edge kind), from the cache. */
+  #recurringString(s: string): void {
+    let bytes = this.#recurring.get(s);
+    if (bytes === undefined) {
+      if (this.#recurring.size >= RECURRING_MAX) this.#recurring.clear();
+      bytes = Buffer.from(JSON.stringify(s));
+      this.#recurring.set(s, bytes);
+    }
+    this.out.raw(bytes);
+  }
+
+  /** Appends the `data` member of one event. */
+  #data(event: TrellisEvent): void {
+    const out = this.out;
+    switch (event.type) {
+      case "task.created": {
+        const d = event.data;
+        out.raw(PART.id);
+        out.string(d.id);
+        out.raw(PART.task);
+        this.#recurringString(d.task);
+        out.raw(PART.parent);
+        if (d.parent === null) out.raw(PART.null);
+        else this.#recurringString(d.parent);
+        out.raw(PART.labels);
+        out.strings(d.labels);
+        out.raw(PART.inputs);
+        out.value(d.inputs);
+        out.raw(PART.placeholder);
+        out.stringOrNull(d.placeholder);
+        out.raw(PART.priority);
+        out.number(d.priority);
+        out.raw(PART.close);
+        return;
+      }
+      case "edge.created":
+        out.raw(PART.from);
+        this.#recurringString(event.data.from);
+        out.raw(PART.to);
+        out.string(event.data.to);
+        out.raw(PART.kind);
+        this.#recurringString(event.data.kind);
+        out.raw(PART.close);
+        return;
+      case "task.started":
+        out.raw(PART.id);
+        out.string(event.data.id);
+        out.raw(PART.attempt);
+        out.number(event.data.attempt);
+        out.raw(PART.close);
+        return;
+      case "task.succeeded":
+        out.raw(PART.id);
+        out.string(event.data.id);
+        out.raw(PART.output);
+        out.value(event.data.output);
+        out.raw(PART.close);
+        return;
+      default:
+        out.text(JSON.stringify(event.data));
+    }
+  }
 }

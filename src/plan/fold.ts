@@ -27,8 +27,18 @@ function removePlaceholderTree(plan: Plan, id: string, state: "taken" | "removed
   for (const child of p.children) removePlaceholderTree(plan, child, "removed");
 }
 
-/** Applies one event to the plan. Unknown event types are ignored (forward compatibility). */
-export function applyEvent(plan: Plan, event: TrellisEvent): void {
+/** The instance `id`: `about` itself when it is that instance, else a lookup. */
+function nodeOf(plan: Plan, id: string, about: PlanNode | undefined): PlanNode | undefined {
+  return about !== undefined && about.id === id ? about : plan.nodes.get(id);
+}
+
+/**
+ * Applies one event to the plan. Unknown event types are ignored (forward
+ * compatibility). `about` is the instance the event is about, when the
+ * caller already holds it (the engine does): it saves a lookup and changes
+ * nothing else, so a replay without it folds to the same plan.
+ */
+export function applyEvent(plan: Plan, event: TrellisEvent, about?: PlanNode): void {
   plan.seq = event.seq;
   switch (event.type) {
     case "run.started":
@@ -119,35 +129,35 @@ export function applyEvent(plan: Plan, event: TrellisEvent): void {
       return;
     }
     case "task.started": {
-      const node = plan.nodes.get(event.data.id);
+      const node = nodeOf(plan, event.data.id, about);
       if (!node) return;
       node.attempt = event.data.attempt;
       setStatus(plan, node, "running");
       return;
     }
     case "task.waiting": {
-      const node = plan.nodes.get(event.data.id);
+      const node = nodeOf(plan, event.data.id, about);
       if (!node) return;
       node.waitingOn = event.data.on;
       setStatus(plan, node, "waiting");
       return;
     }
     case "task.resumed": {
-      const node = plan.nodes.get(event.data.id);
+      const node = nodeOf(plan, event.data.id, about);
       if (!node) return;
       node.waitingOn = undefined;
       setStatus(plan, node, "running");
       return;
     }
     case "task.emitted": {
-      const node = plan.nodes.get(event.data.id);
+      const node = nodeOf(plan, event.data.id, about);
       if (!node) return;
       node.output = event.data.output;
       node.emitted = true;
       return;
     }
     case "task.retrying": {
-      const node = plan.nodes.get(event.data.id);
+      const node = nodeOf(plan, event.data.id, about);
       if (!node) return;
       node.error = event.data.error;
       node.waitingOn = undefined;
@@ -155,7 +165,7 @@ export function applyEvent(plan: Plan, event: TrellisEvent): void {
       return;
     }
     case "task.succeeded": {
-      const node = plan.nodes.get(event.data.id);
+      const node = nodeOf(plan, event.data.id, about);
       if (!node || isFinished(node.status)) return;
       if (!node.emitted) node.output = event.data.output;
       node.waitingOn = undefined;
@@ -164,7 +174,7 @@ export function applyEvent(plan: Plan, event: TrellisEvent): void {
       return;
     }
     case "task.failed": {
-      const node = plan.nodes.get(event.data.id);
+      const node = nodeOf(plan, event.data.id, about);
       if (!node || isFinished(node.status)) return;
       node.error = event.data.error;
       node.waitingOn = undefined;
@@ -173,7 +183,7 @@ export function applyEvent(plan: Plan, event: TrellisEvent): void {
     }
     case "task.skipped":
     case "task.cancelled": {
-      const node = plan.nodes.get(event.data.id);
+      const node = nodeOf(plan, event.data.id, about);
       if (!node || isFinished(node.status)) return;
       node.reason = event.type === "task.skipped" ? event.data.because : event.data.reason;
       node.waitingOn = undefined;

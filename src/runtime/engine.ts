@@ -38,6 +38,16 @@ function mergeLabels(own: readonly string[], extra: readonly string[]): readonly
   return extra.length === 0 ? own : [...new Set([...own, ...extra])];
 }
 
+/** The outputs of available instances, as a wait answers them (an output of `undefined` is tagged). */
+function outputsOf(nodes: readonly PlanNode[]): Json[] {
+  const out: Json[] = new Array<Json>(nodes.length);
+  for (let i = 0; i < nodes.length; i++) {
+    const output = (nodes[i] as PlanNode).output;
+    out[i] = output === undefined ? { $t: "undefined" } : output;
+  }
+  return out;
+}
+
 /** Consecutive microtask steps before one goes through the event loop. */
 const MICRO_STEPS = 512;
 
@@ -64,7 +74,8 @@ interface WaitRecord {
   readonly task: string;
   readonly attempt: number;
   readonly waitId: number;
-  readonly ids: readonly string[];
+  /** The instances waited on, in the order asked (their outputs are the answer). */
+  readonly nodes: PlanNode[];
   remaining: number;
   done: boolean;
 }
@@ -78,6 +89,7 @@ interface ResumeEntry {
 }
 
 interface LiveTask {
+  readonly node: PlanNode;
   readonly attempt: number;
   holdsSlot: boolean;
   resumeQueued: boolean;
@@ -127,7 +139,8 @@ export class Engine implements EngineLink {
 
   // ---------------------------------------------------------------- events
 
-  #commit<K extends EventType>(type: K, data: EventDataMap[K]): void {
+  /** Appends an event and folds it; `about` is the instance it is about, when the caller holds it (see {@link applyEvent}). */
+  #commit<K extends EventType>(type: K, data: EventDataMap[K], about?: PlanNode): void {
     const event = {
       v: EVENT_VERSION,
       seq: ++this.#seq,
@@ -137,7 +150,7 @@ export class Engine implements EngineLink {
       data,
     } as unknown as TrellisEvent;
     this.#o.sink.write(event);
-    applyEvent(this.plan, event);
+    applyEvent(this.plan, event, about);
     for (const ob of this.#o.observers) ob.onEvent?.(event, this.plan);
   }
 
@@ -266,7 +279,7 @@ export class Engine implements EngineLink {
   spawn(ref: TaskRef, req: SpawnRequest): void {
     const live = this.#current(ref);
     if (!live) return;
-    const parent = this.plan.nodes.get(ref.id) as PlanNode;
+    const parent = live.node;
     const existing = this.plan.nodes.get(req.id);
     if (existing) {
       // A retried attempt spawns the same ids again: keep the earlier child.
@@ -391,7 +404,7 @@ export class Engine implements EngineLink {
     if (!live) return;
     const pendingError = live.errors?.shift();
     if (pendingError) return this.#o.executor.resume(ref, waitId, { ok: false, error: pendingError });
-    const record: WaitRecord = { task: ref.id, attempt: ref.attempt, waitId, ids, remaining: 0, done: false };
+    const record: WaitRecord = { task: ref.id, attempt: ref.attempt, waitId, nodes: [], remaining: 0, done: false };
     const waitingOn: string[] = [];
     const registered: PlanNode[] = [];
     for (const id of ids) {
@@ -402,6 +415,7 @@ export class Engine implements EngineLink {
         return this.#o.executor.resume(ref, waitId, { ok: false, error: problem });
       }
       const n = node as PlanNode;
+      record.nodes.push(n);
       if (n.status === "succeeded" || n.emitted) continue;
       if (isFinished(n.status)) {
         this.#dropWait(record, registered);
@@ -412,11 +426,11 @@ export class Engine implements EngineLink {
       waitingOn.push(id);
       registered.push(n);
     }
-    if (record.remaining === 0) return this.#o.executor.resume(ref, waitId, { ok: true, outputs: ids.map((id) => this.#outputOf(id)) });
+    if (record.remaining === 0) return this.#o.executor.resume(ref, waitId, { ok: true, outputs: outputsOf(record.nodes) });
     if (live.holdsSlot) {
       live.holdsSlot = false;
       this.#scheduler.release(ref.id);
-      this.#commit("task.waiting", { id: ref.id, on: waitingOn });
+      this.#commit("task.waiting", { id: ref.id, on: waitingOn }, live.node);
     }
     this.#pump();
   }
@@ -446,10 +460,6 @@ export class Engine implements EngineLink {
     return n !== undefined && (n.status === "succeeded" || n.emitted);
   }
 
-  #outputOf(id: string): Json {
-    const out = this.plan.nodes.get(id)?.output;
-    return out === undefined ? { $t: "undefined" } : out;
-  }
 
   #failedChildError(node: PlanNode): SerializedError {
     const cause = node.error;
@@ -475,7 +485,7 @@ export class Engine implements EngineLink {
     (live.answered ??= []).push({ waitId: record.waitId, outcome });
     if (!live.resumeQueued) {
       live.resumeQueued = true;
-      const node = this.plan.nodes.get(record.task) as PlanNode;
+      const node = live.node;
       this.#scheduler.push({ id: node.id, priority: node.priority, order: node.order, resume: true });
     }
   }
@@ -503,7 +513,7 @@ export class Engine implements EngineLink {
   #oneLess(r: WaitRecord): void {
     if (r.done) return;
     r.remaining--;
-    if (r.remaining <= 0) this.#answerWait(r, { ok: true, outputs: r.ids.map((id) => this.#outputOf(id)) });
+    if (r.remaining <= 0) this.#answerWait(r, { ok: true, outputs: outputsOf(r.nodes) });
   }
 
   /** `node` finished without an output: its consumers are skipped and its waiters fail. */
@@ -583,8 +593,8 @@ export class Engine implements EngineLink {
     const def = this.#o.registry.require(node.task);
     const attempt = node.attempt + 1;
     const inputs = this.#resolveInputs(node);
-    this.#commit("task.started", { id, attempt });
-    const live: LiveTask = { attempt, holdsSlot: true, resumeQueued: false, answered: null, errors: null, timer: undefined };
+    this.#commit("task.started", { id, attempt }, node);
+    const live: LiveTask = { node, attempt, holdsSlot: true, resumeQueued: false, answered: null, errors: null, timer: undefined };
     this.#live.set(id, live);
     if (attempt === 1 && (def.promises.length > 0 || def.static)) {
       for (const { spec, source } of declaredPromises(def)) {
@@ -617,7 +627,7 @@ export class Engine implements EngineLink {
       if (v === null || typeof v !== "object") return v;
       if (Array.isArray(v)) return v.map(walk);
       if (v["$t"] === "from") {
-        const out = this.#outputOf(v["id"] as string);
+        const [out] = outputsOf([this.plan.nodes.get(v["id"] as string) as PlanNode]) as [Json];
         const path = v["path"] as (string | number)[];
         return path.length === 0 ? out : encode(getPath(decode(out), path), { strict: false });
       }
@@ -636,7 +646,7 @@ export class Engine implements EngineLink {
     }
     live.holdsSlot = true;
     live.resumeQueued = false;
-    this.#commit("task.resumed", { id });
+    this.#commit("task.resumed", { id }, live.node);
     const ref = { id, attempt: live.attempt };
     const answered = live.answered ?? [];
     live.answered = null;
@@ -646,7 +656,7 @@ export class Engine implements EngineLink {
   finished(ref: TaskRef, outcome: TaskOutcome): void {
     const live = this.#current(ref);
     if (!live) return;
-    const node = this.plan.nodes.get(ref.id) as PlanNode;
+    const node = live.node;
     if (outcome.ok && live.errors && live.errors.length > 0) outcome = { ok: false, error: live.errors[0] as SerializedError };
     if (outcome.ok) {
       if (node.emitted && !(typeof outcome.output === "object" && outcome.output !== null && !Array.isArray(outcome.output) && outcome.output["$t"] === "undefined"))
@@ -669,7 +679,7 @@ export class Engine implements EngineLink {
   #retry(node: PlanNode, live: LiveTask, error: SerializedError, delay: number): void {
     const delayMs = Math.min(delay, 30_000);
     this.#endAttempt(node.id, live);
-    this.#commit("task.retrying", { id: node.id, attempt: live.attempt + 1, delayMs, error });
+    this.#commit("task.retrying", { id: node.id, attempt: live.attempt + 1, delayMs, error }, node);
     const timer = setTimeout(() => {
       this.#retryTimers.delete(timer);
       if (this.#ending !== null || node.status !== "pending") return;
@@ -696,16 +706,16 @@ export class Engine implements EngineLink {
     const emittedBefore = node.emitted;
     switch (status) {
       case "succeeded":
-        this.#commit("task.succeeded", { id, output: output ?? null });
+        this.#commit("task.succeeded", { id, output: output ?? null }, node);
         break;
       case "failed":
-        this.#commit("task.failed", { id, attempt: node.attempt, error: error ?? serializeError(new Error("unknown failure")) });
+        this.#commit("task.failed", { id, attempt: node.attempt, error: error ?? serializeError(new Error("unknown failure")) }, node);
         break;
       case "skipped":
-        this.#commit("task.skipped", { id, because: reason ?? "a producer did not succeed" });
+        this.#commit("task.skipped", { id, because: reason ?? "a producer did not succeed" }, node);
         break;
       case "cancelled":
-        this.#commit("task.cancelled", { id, reason: reason ?? "cancelled" });
+        this.#commit("task.cancelled", { id, reason: reason ?? "cancelled" }, node);
         break;
     }
     const open = this.#openPlaceholders(id);

@@ -152,8 +152,8 @@ export async function run<I, O>(root: TaskDefinition<I, O>, inputs: I, options: 
     flush() {
       file?.flush();
     },
-    close() {
-      file?.close();
+    async close() {
+      await file?.close();
     },
   };
 
@@ -175,13 +175,16 @@ export async function run<I, O>(root: TaskDefinition<I, O>, inputs: I, options: 
   });
   let result;
   try {
-    result = await engine.start(root, inputs, modules);
+    try {
+      result = await engine.start(root, inputs, modules);
+    } finally {
+      await executor.close();
+      sink.flush();
+    }
+    for (const ob of observers) await ob.close?.(engine.plan);
   } finally {
-    await executor.close();
-    sink.flush();
+    await sink.close(); // the log is complete on disk when run() returns
   }
-  for (const ob of observers) await ob.close?.(engine.plan);
-  sink.close();
   const plan = result.plan;
   return {
     runId,

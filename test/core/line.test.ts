@@ -4,12 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import type { Json } from "../../src/events/codec.ts";
-import { JsonBytes, writeEventLine } from "../../src/events/line.ts";
+import { EventLines, JsonBytes } from "../../src/events/line.ts";
 import type { TrellisEvent } from "../../src/events/types.ts";
 import { JsonlWriter } from "../../src/events/writer.ts";
 
 /** Strings with what JSON must escape: quotes, backslashes, control characters, lone surrogates, non-ASCII. */
 const anyString = fc.oneof(
+  fc.constantFrom("root", "root/a#1", 'q"q', "é", ""), // repeats, so cached envelopes and strings are reused
   fc.string(),
   fc.string({ unit: "binary" }),
   fc.string({ unit: fc.constantFrom('"', "\\", "\n", "\u0000", "\u001f", "\u007f", "\ud800", "\udc00", "é", "😀", "a", "/", "#") }),
@@ -46,31 +47,43 @@ const anyEvent: fc.Arbitrary<TrellisEvent> = fc.oneof(
 describe("event lines", () => {
   test("are the UTF-8 bytes of JSON.stringify(event) plus a newline, for any event", () => {
     fc.assert(
-      fc.property(anyEvent, (event) => {
-        const out = new JsonBytes(16); // tiny on purpose: every line makes the buffer grow
-        writeEventLine(out, event);
-        expect(out.bytes.subarray(0, out.used).toString("utf8")).toBe(`${JSON.stringify(event)}\n`);
-        expect(Buffer.compare(out.bytes.subarray(0, out.used), Buffer.from(`${JSON.stringify(event)}\n`))).toBe(0);
+      fc.property(fc.array(anyEvent, { minLength: 1, maxLength: 4 }), (events) => {
+        // One writer for several events, so cached envelopes and strings are reused (and must be right).
+        const lines = new EventLines(new JsonBytes(16)); // tiny on purpose: lines make the buffer grow
+        for (const event of events) {
+          const out = lines.out;
+          out.used = 0;
+          lines.write(event);
+          expect(out.bytes.subarray(0, out.used).toString("utf8")).toBe(`${JSON.stringify(event)}\n`);
+          expect(Buffer.compare(out.bytes.subarray(0, out.used), Buffer.from(`${JSON.stringify(event)}\n`))).toBe(0);
+        }
       }),
       { numRuns: 2000 },
     );
   });
 
-  test("a writer keeps every line, in order, across buffer flushes and a line larger than its buffer", () => {
+  test("a writer keeps every line, in order, across buffer flushes and a line larger than its buffer", async () => {
     const dir = mkdtempSync(join(tmpdir(), "line-"));
     const writer = new JsonlWriter(join(dir, "events.jsonl"));
     const events: TrellisEvent[] = [];
     for (let seq = 1; seq <= 6000; seq++) {
-      const big = seq === 3000 ? "x".repeat(2_000_000) : `v${seq}`;
+      // One line larger than the buffer, one larger than what may wait behind a write in flight.
+      const big = seq === 3000 ? "x".repeat(2_000_000) : seq === 5000 ? "y".repeat(17_000_000) : `v${seq}`;
       const event: TrellisEvent = { v: 1, seq, ts: "2026-01-01T00:00:00.000Z", runId: "r", type: "task.succeeded", data: { id: `root/t#${seq}`, output: big } };
       events.push(event);
       writer.write(event);
       if (seq % 1000 === 0) writer.tick();
     }
-    writer.close();
+    await writer.close();
     const lines = readFileSync(join(dir, "events.jsonl"), "utf8").split("\n");
     expect(lines.pop()).toBe("");
     expect(lines.length).toBe(events.length);
     lines.forEach((line, i) => expect(line).toBe(JSON.stringify(events[i])));
+  });
+
+  test("a failed write is reported when the writer closes, naming the log", async () => {
+    const writer = new JsonlWriter("/dev/full"); // every write fails: no space left
+    writer.write({ v: 1, seq: 1, ts: "2026-01-01T00:00:00.000Z", runId: "r", type: "task.started", data: { id: "root", attempt: 1 } });
+    await expect(writer.close()).rejects.toMatchObject({ code: "OUTPUT_DIR", message: expect.stringContaining("/dev/full") });
   });
 });
