@@ -1,12 +1,14 @@
 /**
- * Appends events to `events.jsonl`. Lines are encoded straight into a byte
- * buffer; at the end of a scheduler turn (at most every 25 ms while the run
- * is busy, or when 64 KiB wait) the buffer is handed to Node's thread pool
- * and written there while the run goes on filling a second buffer. One write
- * is in flight at a time, each starting where the last ended, so the file is
- * always a prefix of the log. A crash loses at most the last turn; the run
- * never waits on the disk, except that {@link JsonlWriter.close} waits for
- * the last write.
+ * Appends events to `events.jsonl`. Lines are encoded straight into byte
+ * buffers of {@link BUFFER_BYTES}; full buffers, and at the end of a
+ * scheduler turn what is buffered (at most every 25 ms while the run is busy,
+ * or when 64 KiB wait), are handed to Node's thread pool and written there
+ * while the run goes on. One write is in flight at a time, each starting
+ * where the last ended, so the file is always a prefix of the log. When the
+ * run produces faster than the disk takes (or never yields, like a parent
+ * spawning 100,000 children in one loop), what waits is written
+ * synchronously once it passes {@link MAX_WAITING_BYTES}. A crash loses at
+ * most the last turn; {@link JsonlWriter.close} waits for the last write.
  */
 import { close as closeFd, mkdirSync, openSync, write, writeSync } from "node:fs";
 import { dirname } from "node:path";
@@ -24,32 +26,29 @@ export interface EventSink {
   close(): void | Promise<void>;
 }
 
-/** Once the buffer holds this much, it is written out. */
+/** Size of one buffer; a full one is queued for writing. */
 const BUFFER_BYTES = 256 * 1024;
 /** A turn's end writes when this much waits, however recent the last write. */
 const TICK_FLUSH_BYTES = 64 * 1024;
 /** Longest time a written event waits in memory while the run is busy. */
 const TICK_FLUSH_MS = 25;
-/**
- * When the disk is slower than the run and this much waits behind the write
- * in flight, it is written synchronously (after that write's range) instead
- * of growing the buffer further.
- */
-const MAX_WAITING_BYTES = 16 * 1024 * 1024;
+/** Bytes queued behind the write in flight before they are written synchronously. */
+const MAX_WAITING_BYTES = 8 * 1024 * 1024;
 
 export class JsonlWriter implements EventSink {
   readonly path: string;
   #fd: number;
-  readonly #lines = new EventLines(new JsonBytes(2 * BUFFER_BYTES));
-  /** The buffer being written by the thread pool, and how much of it is done. */
+  readonly #lines = new EventLines(new JsonBytes(BUFFER_BYTES + 64 * 1024));
+  /** Full buffers waiting for the write in flight, in file order. */
+  readonly #waiting: JsonBytes[] = [];
+  #waitingBytes = 0;
+  readonly #free: JsonBytes[] = [];
+  /** The buffer the thread pool is writing, where it goes, and how much is done. */
   #inFlight: JsonBytes | null = null;
   #inFlightAt = 0;
   #inFlightDone = 0;
-  #spare: JsonBytes | null = new JsonBytes(2 * BUFFER_BYTES);
-  /** File offset where the next write starts (after the one in flight). */
+  /** File offset where the next buffer goes (after the one in flight). */
   #position = 0;
-  /** `flush` was asked while a write was in flight: write the rest when it lands. */
-  #flushWanted = false;
   #failure: Error | null = null;
   #whenIdle: (() => void) | null = null;
   #lastFlush = 0;
@@ -91,29 +90,23 @@ export class JsonlWriter implements EventSink {
     this.#lastFlush = performance.now();
     const out = this.#lines.out;
     if (out.used === 0 || this.#fd < 0) return;
-    if (this.#inFlight === null) {
-      this.#inFlight = out;
-      this.#inFlightAt = this.#position;
-      this.#inFlightDone = 0;
-      this.#position += out.used;
-      this.#lines.out = this.#spare ?? new JsonBytes(2 * BUFFER_BYTES);
-      this.#spare = null;
-      this.#writeMore();
-    } else if (out.used >= MAX_WAITING_BYTES) {
-      this.#writeNow(out);
-    } else this.#flushWanted = true;
+    this.#waiting.push(out);
+    this.#waitingBytes += out.used;
+    this.#lines.out = this.#free.pop() ?? new JsonBytes(BUFFER_BYTES + 64 * 1024);
+    if (this.#inFlight === null) this.#sendNext();
+    else if (this.#waitingBytes >= MAX_WAITING_BYTES) this.#catchUp();
   }
 
-  /** Writes `out` synchronously after the range of the write in flight. */
-  #writeNow(out: JsonBytes): void {
-    let done = 0;
-    try {
-      while (done < out.used) done += writeSync(this.#fd, out.bytes, done, out.used - done, this.#position + done);
-    } catch (error) {
-      this.#fail(error);
-    }
-    this.#position += out.used;
-    out.used = 0;
+  /** Hands the first waiting buffer to the thread pool. */
+  #sendNext(): void {
+    const next = this.#waiting.shift();
+    if (next === undefined) return;
+    this.#waitingBytes -= next.used;
+    this.#inFlight = next;
+    this.#inFlightAt = this.#position;
+    this.#inFlightDone = 0;
+    this.#position += next.used;
+    this.#writeMore();
   }
 
   #writeMore(): void {
@@ -128,15 +121,41 @@ export class JsonlWriter implements EventSink {
       this.#inFlightDone += bytes;
       if (this.#inFlightDone < buf.used) return this.#writeMore();
     }
-    buf.used = 0;
-    this.#spare = buf;
     this.#inFlight = null;
-    if (this.#flushWanted && this.#failure === null) {
-      this.#flushWanted = false;
-      this.flush();
-    }
+    this.#recycle(buf);
+    if (this.#failure === null) this.#sendNext();
     if (this.#inFlight === null) this.#whenIdle?.();
   };
+
+  /**
+   * The disk is behind: writes synchronously, in order, what the write in
+   * flight still has to do (again from its start: the same bytes at the same
+   * offsets, so it does not matter which lands last) and everything waiting.
+   */
+  #catchUp(): void {
+    const inFlight = this.#inFlight as JsonBytes;
+    this.#writeSyncAt(inFlight, this.#inFlightAt);
+    for (const buf of this.#waiting.splice(0)) {
+      this.#writeSyncAt(buf, this.#position);
+      this.#position += buf.used;
+      this.#recycle(buf);
+    }
+    this.#waitingBytes = 0;
+  }
+
+  #writeSyncAt(buf: JsonBytes, at: number): void {
+    try {
+      for (let done = 0; done < buf.used; ) done += writeSync(this.#fd, buf.bytes, done, buf.used - done, at + done);
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  #recycle(buf: JsonBytes): void {
+    if (buf === this.#inFlight) return; // still read by the thread pool; recycled when its write lands
+    buf.used = 0;
+    if (buf.bytes.length <= BUFFER_BYTES + 64 * 1024) this.#free.push(buf);
+  }
 
   #fail(error: unknown): void {
     this.#failure ??= new TrellisError(
