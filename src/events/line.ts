@@ -34,19 +34,13 @@ const PART = {
   null: ascii("null"),
   emptyObject: ascii("{}"),
   emptyArray: ascii("[]"),
-  id: ascii('{"id":'),
-  task: ascii(',"task":'),
   parent: ascii(',"parent":'),
   labels: ascii(',"labels":'),
   inputs: ascii(',"inputs":'),
   placeholder: ascii(',"placeholder":'),
   priority: ascii(',"priority":'),
-  from: ascii('{"from":'),
-  to: ascii(',"to":'),
   kind: ascii(',"kind":'),
-  attempt: ascii(',"attempt":'),
   output: ascii(',"output":'),
-  close: ascii("}"),
   end: ascii("}\n"),
 };
 
@@ -155,19 +149,62 @@ function isEmptyPlainObject(v: object): boolean {
   return true;
 }
 
+/** Per-type start of `data` kept with the envelope: the first key of the hot event types. */
+const DATA_OPENER: Partial<Record<TrellisEvent["type"], string>> = {
+  "task.created": '{"id":',
+  "task.started": '{"id":',
+  "task.succeeded": '{"id":',
+  "edge.created": '{"from":',
+};
+
+const TAIL = {
+  /** `task.created` of an instance without labels, inputs or placeholder, up to its priority. */
+  createdPlain: ascii(',"labels":[],"inputs":{},"placeholder":null,"priority":'),
+  attempt: ascii(',"attempt":'),
+  outputNull: ascii(',"output":null}}\n'),
+  to: ascii(',"to":'),
+  lineage: ascii(',"kind":"lineage"}}\n'),
+  data: ascii(',"kind":"data"}}\n'),
+  /** Closes `data` and the line. */
+  end: ascii("}}\n"),
+};
+
+/** Byte strings for values that recur on many lines, by value; starts over when it grows past {@link RECURRING_MAX}. */
+class Recurring {
+  readonly #bytes = new Map<string, Uint8Array>();
+  readonly #prefix: string;
+
+  /** `prefix` is JSON text written before the value, e.g. `,"task":`. */
+  constructor(prefix: string) {
+    this.#prefix = prefix;
+  }
+
+  get(value: string): Uint8Array {
+    let bytes = this.#bytes.get(value);
+    if (bytes === undefined) {
+      if (this.#bytes.size >= RECURRING_MAX) this.#bytes.clear();
+      bytes = Buffer.from(this.#prefix + JSON.stringify(value));
+      this.#bytes.set(value, bytes);
+    }
+    return bytes;
+  }
+}
+
 /**
  * Writes events of any number of runs as lines into one {@link JsonBytes}.
  * Keeps the envelope bytes of the current `ts`/`runId` and the bytes of
- * recurring strings.
+ * recurring strings, so a hot line is a handful of copies.
  */
 export class EventLines {
   /** Where lines go; the log writer swaps in an empty buffer while a full one is being written. */
   out: JsonBytes;
   #ts = "";
   #runId = "";
-  /** Per event type: `,"ts":…,"runId":…,"type":…,"data":` for the current ts and runId. */
-  readonly #envelopes = new Map<string, Uint8Array>();
-  readonly #recurring = new Map<string, Uint8Array>();
+  /** Per event type: `,"ts":…,"runId":…,"type":…,"data":` (and the first data key of hot types) for the current ts and runId. */
+  readonly #heads = new Map<string, Uint8Array>();
+  readonly #tasks = new Recurring(',"task":');
+  readonly #parents = new Recurring(',"parent":');
+  readonly #froms = new Recurring("");
 
   constructor(out: JsonBytes = new JsonBytes()) {
     this.out = out;
@@ -178,85 +215,78 @@ export class EventLines {
     const out = this.out;
     out.raw(PART.seq);
     out.number(event.seq);
-    out.raw(this.#envelope(event));
-    this.#data(event);
-    out.raw(PART.end);
-  }
-
-  #envelope(event: TrellisEvent): Uint8Array {
-    if (event.ts !== this.#ts || event.runId !== this.#runId) {
-      this.#ts = event.ts;
-      this.#runId = event.runId;
-      this.#envelopes.clear();
-    }
-    let bytes = this.#envelopes.get(event.type);
-    if (bytes === undefined) {
-      bytes = Buffer.from(`,"ts":${JSON.stringify(event.ts)},"runId":${JSON.stringify(event.runId)},"type":${JSON.stringify(event.type)},"data":`);
-      this.#envelopes.set(event.type, bytes);
-    }
-    return bytes;
-  }
-
-  /** A string that appears on many lines (a definition name, a parent id, an edge kind), from the cache. */
-  #recurringString(s: string): void {
-    let bytes = this.#recurring.get(s);
-    if (bytes === undefined) {
-      if (this.#recurring.size >= RECURRING_MAX) this.#recurring.clear();
-      bytes = Buffer.from(JSON.stringify(s));
-      this.#recurring.set(s, bytes);
-    }
-    this.out.raw(bytes);
-  }
-
-  /** Appends the `data` member of one event. */
-  #data(event: TrellisEvent): void {
-    const out = this.out;
+    out.raw(this.#head(event));
     switch (event.type) {
       case "task.created": {
         const d = event.data;
-        out.raw(PART.id);
         out.string(d.id);
-        out.raw(PART.task);
-        this.#recurringString(d.task);
-        out.raw(PART.parent);
-        if (d.parent === null) out.raw(PART.null);
-        else this.#recurringString(d.parent);
-        out.raw(PART.labels);
-        out.strings(d.labels);
-        out.raw(PART.inputs);
-        out.value(d.inputs);
-        out.raw(PART.placeholder);
-        out.stringOrNull(d.placeholder);
-        out.raw(PART.priority);
+        out.raw(this.#tasks.get(d.task));
+        if (d.parent === null) {
+          out.raw(PART.parent);
+          out.raw(PART.null);
+        } else out.raw(this.#parents.get(d.parent));
+        if (d.labels.length === 0 && d.placeholder === null && d.inputs !== null && typeof d.inputs === "object" && isEmptyPlainObject(d.inputs))
+          out.raw(TAIL.createdPlain);
+        else {
+          out.raw(PART.labels);
+          out.strings(d.labels);
+          out.raw(PART.inputs);
+          out.value(d.inputs);
+          out.raw(PART.placeholder);
+          out.stringOrNull(d.placeholder);
+          out.raw(PART.priority);
+        }
         out.number(d.priority);
-        out.raw(PART.close);
+        out.raw(TAIL.end);
         return;
       }
-      case "edge.created":
-        out.raw(PART.from);
-        this.#recurringString(event.data.from);
-        out.raw(PART.to);
-        out.string(event.data.to);
-        out.raw(PART.kind);
-        this.#recurringString(event.data.kind);
-        out.raw(PART.close);
+      case "edge.created": {
+        const d = event.data;
+        out.raw(this.#froms.get(d.from));
+        out.raw(TAIL.to);
+        out.string(d.to);
+        if (d.kind === "lineage") out.raw(TAIL.lineage);
+        else if (d.kind === "data") out.raw(TAIL.data);
+        else {
+          out.raw(PART.kind);
+          out.string(d.kind);
+          out.raw(TAIL.end);
+        }
         return;
+      }
       case "task.started":
-        out.raw(PART.id);
         out.string(event.data.id);
-        out.raw(PART.attempt);
+        out.raw(TAIL.attempt);
         out.number(event.data.attempt);
-        out.raw(PART.close);
+        out.raw(TAIL.end);
         return;
       case "task.succeeded":
-        out.raw(PART.id);
         out.string(event.data.id);
-        out.raw(PART.output);
-        out.value(event.data.output);
-        out.raw(PART.close);
+        if (event.data.output === null) out.raw(TAIL.outputNull);
+        else {
+          out.raw(PART.output);
+          out.value(event.data.output);
+          out.raw(TAIL.end);
+        }
         return;
       default:
         out.text(JSON.stringify(event.data));
+        out.raw(PART.end);
     }
+  }
+
+  #head(event: TrellisEvent): Uint8Array {
+    if (event.ts !== this.#ts || event.runId !== this.#runId) {
+      this.#ts = event.ts;
+      this.#runId = event.runId;
+      this.#heads.clear();
+    }
+    let bytes = this.#heads.get(event.type);
+    if (bytes === undefined) {
+      const opener = DATA_OPENER[event.type] ?? "";
+      bytes = Buffer.from(`,"ts":${JSON.stringify(event.ts)},"runId":${JSON.stringify(event.runId)},"type":${JSON.stringify(event.type)},"data":${opener}`);
+      this.#heads.set(event.type, bytes);
+    }
+    return bytes;
   }
 }
