@@ -1,6 +1,8 @@
+import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import type { Cap } from "../../src/scheduler/scheduler.ts";
 import { Scheduler } from "../../src/scheduler/scheduler.ts";
+import { ReadyQueue } from "../../src/scheduler/ready-queue.ts";
 
 const entry = (id: string, order: number, priority = 0) => ({ id, order, priority });
 
@@ -45,5 +47,37 @@ describe("scheduler", () => {
     expect(s.next()).toBeUndefined(); // ab#1 now waits for A
     s.release("a#1");
     expect(s.next()?.id).toBe("ab#1");
+  });
+});
+
+describe("ready queue", () => {
+  test("pops in priority then creation order for any mix of pushes and pops", () => {
+    // Pushes are mostly in order (the FIFO path) with some that jump ahead (the heap path).
+    const op = fc.oneof(
+      fc.record({ push: fc.constant(true), priority: fc.constantFrom(0, 0, 0, 1, -1, 5), back: fc.nat({ max: 3 }) }),
+      fc.record({ push: fc.constant(false) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
+        const queue = new ReadyQueue();
+        const model: { id: string; priority: number; order: number }[] = [];
+        let next = 1000;
+        for (const o of ops) {
+          if ("priority" in o) {
+            next += 1;
+            const entry = { id: `e${next}`, priority: o.priority, order: o.back === 0 ? next - 2000 : next }; // back 0: an older entry (a resume)
+            queue.push(entry);
+            model.push(entry);
+          } else {
+            model.sort((a, b) => b.priority - a.priority || a.order - b.order);
+            expect(queue.pop()?.id).toBe(model.shift()?.id);
+          }
+          expect(queue.size).toBe(model.length);
+        }
+        model.sort((a, b) => b.priority - a.priority || a.order - b.order);
+        expect(queue.drain().map((e) => e.id).sort()).toEqual(model.map((e) => e.id).sort());
+      }),
+      { numRuns: 500 },
+    );
   });
 });
