@@ -15,39 +15,44 @@ import type { SpawnRequest } from "./executor.ts";
 import type { TaskPort } from "./task-runner.ts";
 import { LazyAbort, runAttempt } from "./task-runner.ts";
 
-/** One attempt in progress; also its port to the engine (a class, not closures: this is the hot path). */
-class Running implements TaskPort {
-  readonly abort = new LazyAbort();
+/**
+ * One attempt in progress: its ref, its port to the engine and its abort
+ * signal in one object (a class, not closures: this is the hot path).
+ */
+class Running extends LazyAbort implements TaskPort, TaskRef {
   waits: Map<number, (outcome: WaitOutcome) => void> | undefined;
 
   constructor(
-    readonly ref: TaskRef,
+    readonly id: string,
+    readonly attempt: number,
     readonly link: EngineLink,
     readonly executor: InlineExecutor,
-  ) {}
+  ) {
+    super();
+  }
 
   spawn(child: SpawnRequest): void {
-    this.link.spawn(this.ref, child);
+    this.link.spawn(this, child);
   }
 
   wait(ids: readonly string[]): Promise<WaitOutcome> {
     return new Promise<WaitOutcome>((resolve) => {
       const waitId = this.executor.nextWaitId();
       (this.waits ??= new Map()).set(waitId, resolve);
-      this.link.wait(this.ref, waitId, ids);
+      this.link.wait(this, waitId, ids);
     });
   }
 
   promise(promises: readonly PromiseSpec[]): void {
-    this.link.promise(this.ref, promises);
+    this.link.promise(this, promises);
   }
 
   log(message: string, fields: Json): void {
-    this.link.log(this.ref, message, fields);
+    this.link.log(this, message, fields);
   }
 
   emit(output: Json): void {
-    this.link.emit(this.ref, output);
+    this.link.emit(this, output);
   }
 }
 
@@ -75,22 +80,22 @@ export class InlineExecutor implements Executor {
   run(task: StartTask): void {
     const link = this.#link;
     if (!link) throw new Error("InlineExecutor.run before start");
-    const running = new Running({ id: task.id, attempt: task.attempt }, link, this);
+    const running = new Running(task.id, task.attempt, link, this);
     this.#running.set(task.id, running);
     const def = this.#registry.require(task.task);
-    const outcome = runAttempt(def, task, running, running.abort);
+    const outcome = runAttempt(def, task, running, running);
     if (outcome instanceof Promise) void outcome.then((settled) => this.#settled(running, settled));
     else this.#settled(running, outcome);
   }
 
   #settled(running: Running, outcome: TaskOutcome): void {
-    if (this.#running.get(running.ref.id) === running) this.#running.delete(running.ref.id);
-    running.link.finished(running.ref, outcome);
+    if (this.#running.get(running.id) === running) this.#running.delete(running.id);
+    running.link.finished(running, outcome);
   }
 
   resume(ref: TaskRef, waitId: number, outcome: WaitOutcome): void {
     const running = this.#running.get(ref.id);
-    if (!running || running.ref.attempt !== ref.attempt) return;
+    if (!running || running.attempt !== ref.attempt) return;
     const resolve = running.waits?.get(waitId);
     if (!resolve) return;
     running.waits?.delete(waitId);
@@ -99,12 +104,12 @@ export class InlineExecutor implements Executor {
 
   abort(ref: TaskRef, reason: SerializedError): void {
     const running = this.#running.get(ref.id);
-    if (!running || running.ref.attempt !== ref.attempt) return;
-    running.abort.abort(deserializeError(reason));
+    if (!running || running.attempt !== ref.attempt) return;
+    running.abort(deserializeError(reason));
   }
 
   async close(): Promise<void> {
-    for (const r of this.#running.values()) r.abort.abort();
+    for (const r of this.#running.values()) r.abort();
     this.#running.clear();
   }
 }
