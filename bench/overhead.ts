@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { run } from "trellis";
 import type { Executor, ExecutorKind } from "trellis";
 import { commandFor, runCase } from "./lib/child.ts";
+import type { CaseRun } from "./lib/child.ts";
 import { epochMs, isEntry, parseArgs, peakRssMiB, printResult } from "./lib/cli.ts";
 import { benchRunOptions, executorMissing } from "./lib/engine-env.ts";
 import type { BenchOptions, BenchRow } from "./lib/row.ts";
@@ -26,7 +27,7 @@ const FILE = "bench/overhead.ts";
 export interface FanoutResult {
   readonly executor: ExecutorKind;
   readonly workers: number;
-  readonly slotsPerWorker: number;
+  readonly slotsPerWorker: Slots;
   readonly n: number;
   readonly status: string;
   /** From the parent's first spawn to its waitForAll returning, ms. */
@@ -40,9 +41,12 @@ export interface FanoutResult {
   readonly eventsBytes: number;
 }
 
-/** The executor option for `run()`: the kind, or a pool with `slotsPerWorker` attempts per worker. */
-async function executorOption(executor: ExecutorKind, workers: number, slotsPerWorker: number): Promise<ExecutorKind | Executor> {
-  if (slotsPerWorker === 1 || executor === "inline") return executor;
+/** A pool's `slotsPerWorker`: `"auto"` is the default executor. */
+type Slots = number | "auto";
+
+/** The executor option for `run()`: the kind (the default pool), or a pool with a fixed `slotsPerWorker`. */
+async function executorOption(executor: ExecutorKind, workers: number, slotsPerWorker: Slots): Promise<ExecutorKind | Executor> {
+  if (slotsPerWorker === "auto" || executor === "inline") return executor;
   if (executor === "threads") {
     const { ThreadExecutor } = await import("../src/runtime/threads/thread-executor.ts");
     return new ThreadExecutor({ workers, slotsPerWorker });
@@ -52,7 +56,7 @@ async function executorOption(executor: ExecutorKind, workers: number, slotsPerW
 }
 
 /** Runs one fan-out in this process. */
-export async function fanoutCase(executor: ExecutorKind, n: number, workers: number, slotsPerWorker = 1): Promise<FanoutResult> {
+export async function fanoutCase(executor: ExecutorKind, n: number, workers: number, slotsPerWorker: Slots = "auto"): Promise<FanoutResult> {
   const { options, outDir, cleanup } = benchRunOptions({ executor: await executorOption(executor, workers, slotsPerWorker), workers });
   try {
     const t0 = epochMs();
@@ -81,15 +85,15 @@ export async function fanoutCase(executor: ExecutorKind, n: number, workers: num
 export interface OverheadCase {
   readonly executor: ExecutorKind;
   readonly workers: number;
-  /** The pool's `slotsPerWorker` (1 = the default executor). */
-  readonly slots: number;
+  /** The pool's `slotsPerWorker` (`"auto"` = the default executor). */
+  readonly slots: Slots;
   readonly n: number;
   readonly target?: string;
   readonly check?: (r: FanoutResult) => boolean;
 }
 
-/** Pipelined pools: 8 attempts per worker, to show what the transport allows once round trips overlap. */
-const PIPELINED = 8;
+/** Cases with a target run this many times, each in a fresh process; the row shows the median (this VM's speed drifts). */
+const REPEATS = 3;
 
 export function overheadCases(quick: boolean): OverheadCase[] {
   const sizes = quick ? [10_000] : [10_000, 100_000];
@@ -99,26 +103,33 @@ export function overheadCases(quick: boolean): OverheadCase[] {
     out.push({
       executor: "inline",
       workers: 1,
-      slots: 1,
+      slots: "auto",
       n,
       ...(n === 100_000 ? { target: "≤ 10 µs per task (at 100k)", check: (r: FanoutResult) => (r.fanoutMs * 1000) / r.n <= 10 } : {}),
     });
-    out.push({ executor: "threads", workers: 2, slots: 1, n, ...threadsTarget });
-    out.push({ executor: "threads", workers: 2, slots: PIPELINED, n, ...threadsTarget });
+    out.push({ executor: "threads", workers: 2, slots: "auto", n, ...threadsTarget });
+    out.push({ executor: "threads", workers: 2, slots: 1, n });
+    out.push({ executor: "processes", workers: 2, slots: "auto", n });
     out.push({ executor: "processes", workers: 2, slots: 1, n });
-    out.push({ executor: "processes", workers: 2, slots: PIPELINED, n });
   }
   return out;
 }
 
-export function caseArgs(executor: ExecutorKind, n: number, workers: number, slotsPerWorker = 1): string[] {
+export function caseArgs(executor: ExecutorKind, n: number, workers: number, slotsPerWorker: Slots = "auto"): string[] {
   const args = ["--case", "fanout", "--executor", executor, "--n", String(n), "--workers", String(workers)];
-  return slotsPerWorker === 1 ? args : [...args, "--slots-per-worker", String(slotsPerWorker)];
+  return slotsPerWorker === "auto" || executor === "inline" ? args : [...args, "--slots-per-worker", String(slotsPerWorker)];
 }
 
 function caseName(c: OverheadCase): string {
-  const where = c.executor === "inline" ? "1 slot" : c.slots === 1 ? `${c.workers} workers` : `${c.workers} workers × ${c.slots} slots (slotsPerWorker)`;
+  const where =
+    c.executor === "inline" ? "1 slot" : c.slots === "auto" ? `${c.workers} workers (default slots: auto)` : `${c.workers} workers × ${c.slots} slot${c.slots === 1 ? "" : "s"} (slotsPerWorker)`;
   return `${c.executor}, ${where}, N = ${c.n.toLocaleString("en-US")}`;
+}
+
+function noteOf(c: OverheadCase, spread: string | null): { note: string } | Record<string, never> {
+  const notes = [spread, typeof c.slots === "number" ? `not the default: ThreadExecutor/ProcessExecutor({ workers: ${c.workers}, slotsPerWorker: ${c.slots} })` : null];
+  const text = notes.filter((n) => n !== null).join("; ");
+  return text === "" ? {} : { note: text };
 }
 
 /** Every row of this group, each measured in a fresh process. */
@@ -134,7 +145,14 @@ export async function overheadRows(options: BenchOptions): Promise<BenchRow[]> {
       continue;
     }
     try {
-      const { result: r, descendantsPeakMiB } = await runCase<FanoutResult>(FILE, args);
+      const runs: CaseRun<FanoutResult>[] = [];
+      for (let i = 0; i < (c.target !== undefined ? REPEATS : 1); i++) runs.push(await runCase<FanoutResult>(FILE, args));
+      runs.sort((a, b) => a.result.fanoutMs - b.result.fanoutMs);
+      const { result: r, descendantsPeakMiB } = runs[Math.floor(runs.length / 2)] as (typeof runs)[number];
+      const spread =
+        runs.length > 1
+          ? `median of ${runs.length} runs (fan-out ${runs.map((x) => Math.round(x.result.fanoutMs).toLocaleString("en-US")).join(" / ")} ms)`
+          : null;
       const perTaskUs = (r.fanoutMs * 1000) / r.n;
       rows.push({
         group: GROUP,
@@ -152,7 +170,7 @@ export async function overheadRows(options: BenchOptions): Promise<BenchRow[]> {
         met: c.check ? c.check(r) : null,
         headline: c.executor === "inline" ? "µs/task" : "tasks/s",
         command,
-        ...(c.slots > 1 ? { note: `not the default: ThreadExecutor/ProcessExecutor({ workers: ${c.workers}, slotsPerWorker: ${c.slots} })` } : {}),
+        ...noteOf(c, spread),
       });
     } catch (error) {
       rows.push(missingRow(GROUP, name, command, (error as Error).message, c.target));
@@ -165,7 +183,8 @@ if (isEntry(import.meta.url)) {
   const args = parseArgs();
   if (args.get("case") === "fanout") {
     const executor = (args.get("executor") ?? "inline") as ExecutorKind;
-    printResult(await fanoutCase(executor, Number(args.get("n") ?? 10_000), Number(args.get("workers") ?? 1), Number(args.get("slots-per-worker") ?? 1)));
+    const slots = args.get("slots-per-worker");
+    printResult(await fanoutCase(executor, Number(args.get("n") ?? 10_000), Number(args.get("workers") ?? 1), slots === undefined ? "auto" : Number(slots)));
   } else {
     const rows = await overheadRows({ quick: args.has("quick") });
     console.log(textTable(GROUP, rows));

@@ -207,7 +207,7 @@ export class Engine implements EngineLink {
       root: root.name,
       task: root.name,
       inputs,
-      options: { executor: o.executor.kind, workers: o.executor.concurrency, onViolation: o.onViolation },
+      options: { executor: o.executor.kind, workers: o.executor.workers, onViolation: o.onViolation },
     });
   }
 
@@ -576,6 +576,7 @@ export class Engine implements EngineLink {
 
   #step(): void {
     if (this.#ending !== null) return;
+    this.#scheduler.slots = Math.max(1, this.#o.executor.concurrency);
     for (let entry = this.#scheduler.next(); entry; entry = this.#scheduler.next()) {
       if ("resume" in entry) this.#resumeTask(entry.id);
       else this.#startAttempt(entry);

@@ -59,8 +59,10 @@ export interface EngineLink {
 
 export interface Executor {
   readonly kind: ExecutorKind;
-  /** How many tasks may run at once (the scheduler's slots). */
+  /** How many tasks may run at once (the scheduler's slots); read before each scheduler step, so it may change during a run. */
   readonly concurrency: number;
+  /** Workers tasks run on (the inline executor: its slots). */
+  readonly workers: number;
   /**
    * Prepares workers: each imports `modules` (the files that define the
    * tasks). Rejects with a `WORKER_LOAD` error that names the module when one

@@ -59,6 +59,9 @@ class Running extends LazyAbort implements TaskPort, TaskRef {
 export class InlineExecutor implements Executor {
   readonly kind = "inline" as const;
   readonly concurrency: number;
+  get workers(): number {
+    return this.concurrency;
+  }
   #link: EngineLink | undefined;
   #waitIds = 0;
   readonly #running = new Map<string, Running>();

@@ -34,8 +34,13 @@ export class Scheduler<E extends ReadyEntry = ReadyEntry> {
   readonly #held = new Map<string, readonly string[]>();
   #running = 0;
 
+  /**
+   * @param slots how many may run at once; the run loop may change it between
+   *   steps (an executor that pipelines short tasks). Lowering it stops new
+   *   starts until enough running instances give theirs back.
+   */
   constructor(
-    readonly slots: number,
+    public slots: number,
     private readonly capsFor: (id: string) => readonly Cap[],
   ) {}
 

@@ -9,9 +9,23 @@ import { threadTransport } from "../../src/runtime/threads/thread-transport.ts";
 import { PoolExecutor } from "../../src/runtime/worker/pool.ts";
 import type { PoolOptions, Transport } from "../../src/runtime/worker/pool.ts";
 import type { HostToWorker, WorkerToHost } from "../../src/runtime/worker/protocol.ts";
-import { execFanout } from "../fixtures/exec-bench.ts";
+import { AUTO_SLOTS } from "../../src/runtime/worker/pool.ts";
+import { execBusyFanout, execFanout } from "../fixtures/exec-bench.ts";
 import { execSpinsForever } from "../fixtures/exec-faults.ts";
-import { WORKER_EXECUTORS } from "./helpers.ts";
+import { WORKER_EXECUTORS, eventsOf } from "./helpers.ts";
+import type { RunResult } from "trellis";
+
+/** Most instances marked running at once, from the log (a waiting parent holds no slot). */
+function maxRunning(result: RunResult<unknown>): number {
+  let running = 0;
+  let max = 0;
+  for (const e of result.events ?? []) {
+    if (e.type === "task.started" || e.type === "task.resumed") running++;
+    else if (e.type === "task.waiting" || e.type === "task.succeeded" || e.type === "task.failed") running--;
+    max = Math.max(max, running);
+  }
+  return max;
+}
 
 interface Traffic {
   spawned: number;
@@ -89,5 +103,33 @@ describe.each(WORKER_EXECUTORS)("worker pool: %s", (kind) => {
     await executor.close();
     expect(traffic.spawned).toBe(2);
     expect(traffic.exited).toBe(2);
+  });
+
+  test("by default, attempts that finish in well under a millisecond are pipelined: workers get several at once", async () => {
+    const { executor, traffic } = pool(kind, { workers: 2 });
+    const result = await run(execFanout, { n: 400 }, { executor, keepEvents: true });
+    expect(result.output).toBe(400);
+    expect(maxRunning(result)).toBeGreaterThan(2);
+    expect(maxRunning(result)).toBeLessThanOrEqual(2 * AUTO_SLOTS);
+    expect(executor.concurrency).toBe(2 * AUTO_SLOTS);
+    const runBatches = traffic.toWorker.filter((b) => b.some((m) => m.type === "run")).length;
+    expect(runBatches).toBeLessThan(400 / 4);
+  });
+
+  test("by default, attempts that take milliseconds get one slot per worker (a task marked running runs)", async () => {
+    const { executor } = pool(kind, { workers: 2 });
+    const result = await run(execBusyFanout, { n: 12, ms: 3 }, { executor, keepEvents: true });
+    expect(result.output).toBe(12);
+    expect(maxRunning(result)).toBe(2);
+    expect(executor.concurrency).toBe(2);
+    expect(eventsOf(result, "run.started")[0]?.data.options.workers).toBe(2);
+  });
+
+  test("a fixed slotsPerWorker is kept whatever the attempts take", async () => {
+    const { executor } = pool(kind, { workers: 2, slotsPerWorker: 1 });
+    const result = await run(execFanout, { n: 200 }, { executor, keepEvents: true });
+    expect(result.output).toBe(200);
+    expect(maxRunning(result)).toBe(2);
+    expect(() => pool(kind, { workers: 2, slotsPerWorker: 0 })).toThrow(/slotsPerWorker/);
   });
 });

@@ -56,9 +56,12 @@ export interface PoolOptions {
   /**
    * Scheduler slots per worker: how many attempts a worker is given before
    * the ones it runs finish. 1 matches CPU-bound tasks (a task marked running
-   * really runs); more lets the pool pipeline small or I/O-bound tasks. Default 1.
+   * really runs); more lets the pool pipeline small or I/O-bound tasks.
+   * Default `"auto"`: 1, and {@link AUTO_SLOTS} while the attempts the
+   * workers run take under {@link SHORT_RUN_MS} on average (then the round
+   * trip to the worker, not the task, is what limits throughput).
    */
-  readonly slotsPerWorker?: number;
+  readonly slotsPerWorker?: number | "auto";
   /** Heap limit of each worker in MB (threads: `resourceLimits`; processes: `--max-old-space-size`). Default: Node's. */
   readonly maxOldGenerationSizeMb?: number;
   /** After an abort, how long a worker has to answer a ping before it is deemed stuck and replaced. Default 1000 ms. */
@@ -68,6 +71,13 @@ export interface PoolOptions {
   /** How long a worker may take to import the task modules. Default 60 000 ms. */
   readonly loadTimeoutMs?: number;
 }
+
+/** Slots per worker while `"auto"` pipelines short attempts. */
+export const AUTO_SLOTS = 64;
+/** `"auto"` pipelines while the moving average of attempt run times is under this. */
+export const SHORT_RUN_MS = 1;
+/** Weight of the newest run time in that moving average. */
+const RUN_MS_WEIGHT = 1 / 8;
 
 interface PoolWorker {
   readonly handle: WorkerHandle;
@@ -106,9 +116,12 @@ function positive(option: string, value: number | undefined, fallback: number, i
 
 export class PoolExecutor implements Executor {
   readonly kind: "threads" | "processes";
-  readonly concurrency: number;
   /** Workers the pool keeps running. */
   readonly workers: number;
+  /** A fixed `slotsPerWorker`, or null for `"auto"`. */
+  readonly #fixedSlots: number | null;
+  /** Moving average of how long attempts ran in the workers (attempts that waited on others excluded). */
+  #runMsAverage = Number.POSITIVE_INFINITY;
   readonly #transport: Transport;
   readonly #abortGraceMs: number;
   readonly #closeGraceMs: number;
@@ -129,10 +142,24 @@ export class PoolExecutor implements Executor {
     this.kind = transport.kind;
     this.#transport = transport;
     this.workers = positive("workers", options.workers, Math.max(1, availableParallelism()), true);
-    this.concurrency = this.workers * positive("slotsPerWorker", options.slotsPerWorker, 1, true);
+    const slots = options.slotsPerWorker;
+    this.#fixedSlots = slots === undefined || slots === "auto" ? null : positive("slotsPerWorker", slots, 1, true);
     this.#abortGraceMs = positive("abortGraceMs", options.abortGraceMs, 1000, false);
     this.#closeGraceMs = positive("closeGraceMs", options.closeGraceMs, 200, false);
     this.#loadTimeoutMs = positive("loadTimeoutMs", options.loadTimeoutMs, 60_000, false);
+  }
+
+  /** The scheduler's slots now: workers × slots per worker (see {@link PoolOptions.slotsPerWorker}). */
+  get concurrency(): number {
+    const perWorker = this.#fixedSlots ?? (this.#runMsAverage < SHORT_RUN_MS ? AUTO_SLOTS : 1);
+    return this.workers * perWorker;
+  }
+
+  /** Feeds the moving average `"auto"` decides by. */
+  #ran(runMs: number): void {
+    if (runMs < 0) return;
+    const avg = this.#runMsAverage;
+    this.#runMsAverage = avg === Number.POSITIVE_INFINITY ? runMs : avg + (runMs - avg) * RUN_MS_WEIGHT;
   }
 
   async start(link: EngineLink, modules: readonly string[]): Promise<void> {
@@ -343,6 +370,7 @@ export class PoolExecutor implements Executor {
       case "finished": {
         const a = this.#find(worker.attempts, m.id, m.attempt);
         if (a) this.#forget(a);
+        this.#ran(m.runMs);
         return link.finished({ id: m.id, attempt: m.attempt }, m.outcome);
       }
       case "pong":

@@ -38,7 +38,8 @@ export type WorkerToHost =
   | { readonly type: "promise"; readonly id: string; readonly attempt: number; readonly promises: readonly PromiseSpec[] }
   | { readonly type: "log"; readonly id: string; readonly attempt: number; readonly message: string; readonly fields: Json }
   | { readonly type: "emit"; readonly id: string; readonly attempt: number; readonly output: Json }
-  | { readonly type: "finished"; readonly id: string; readonly attempt: number; readonly outcome: TaskOutcome }
+  /** `runMs`: how long the attempt ran in the worker, or -1 when it waited on others (its time says nothing of its own cost). */
+  | { readonly type: "finished"; readonly id: string; readonly attempt: number; readonly outcome: TaskOutcome; readonly runMs: number }
   | { readonly type: "pong"; readonly seq: number }
   /**
    * An uncaught exception or unhandled rejection: the worker is about to exit.

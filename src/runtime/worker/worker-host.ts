@@ -22,6 +22,8 @@ import { unreachable } from "./protocol.ts";
 class Hosted implements TaskPort {
   readonly abort = new LazyAbort();
   waits: Map<number, (outcome: WaitOutcome) => void> | undefined;
+  /** When it started (performance.now()), or -1 once it waited on others. */
+  startedAt = performance.now();
 
   constructor(
     readonly id: string,
@@ -37,6 +39,7 @@ class Hosted implements TaskPort {
   wait(ids: readonly string[]): Promise<WaitOutcome> {
     return new Promise<WaitOutcome>((resolve) => {
       const waitId = this.host.nextWaitId();
+      this.startedAt = -1;
       (this.waits ??= new Map()).set(waitId, resolve);
       this.out.push({ type: "wait", id: this.id, attempt: this.attempt, waitId, ids });
     });
@@ -136,7 +139,7 @@ export class WorkerHost {
           `Define the task with task() at the top level of a module that is not a test file, or pass \`module: import.meta.url\` to task() so workers import the right file`,
         { id, task: start.task },
       );
-      this.#out.push({ type: "finished", id, attempt, outcome: { ok: false, error: serializeError(error) } });
+      this.#out.push({ type: "finished", id, attempt, outcome: { ok: false, error: serializeError(error) }, runMs: 0 });
       return;
     }
     const hosted = new Hosted(id, attempt, this, this.#out);
@@ -158,7 +161,8 @@ export class WorkerHost {
 
   #settled(hosted: Hosted, outcome: TaskOutcome): void {
     if (this.#hosted.get(hosted.id) === hosted) this.#hosted.delete(hosted.id);
-    this.#out.push({ type: "finished", id: hosted.id, attempt: hosted.attempt, outcome });
+    const runMs = hosted.startedAt < 0 ? -1 : performance.now() - hosted.startedAt;
+    this.#out.push({ type: "finished", id: hosted.id, attempt: hosted.attempt, outcome, runMs });
     if (this.#hosted.size === 0) this.#onIdle?.();
   }
 
