@@ -132,4 +132,16 @@ describe.each(WORKER_EXECUTORS)("worker pool: %s", (kind) => {
     expect(maxRunning(result)).toBe(2);
     expect(() => pool(kind, { workers: 2, slotsPerWorker: 0 })).toThrow(/slotsPerWorker/);
   });
+
+  test("a batch of thousands of spawns is planned in chunks: children start before the last spawn is planned", async () => {
+    const { executor, traffic } = pool(kind, { workers: 2 });
+    const result = await run(execFanout, { n: 3000 }, { executor, keepEvents: true });
+    expect(result.output).toBe(3000);
+    expect(traffic.toHost.filter((b) => b.some((m) => m.type === "spawn"))).toHaveLength(1); // one batch from the worker
+    const events = result.events ?? [];
+    const lastCreated = events.findLastIndex((e) => e.type === "task.created");
+    const firstChildStarted = events.findIndex((e) => e.type === "task.started" && e.data.id !== "exec_fanout");
+    expect(firstChildStarted).toBeGreaterThan(0);
+    expect(firstChildStarted).toBeLessThan(lastCreated);
+  });
 });

@@ -76,6 +76,12 @@ export interface PoolOptions {
 export const AUTO_SLOTS = 64;
 /** `"auto"` pipelines while the moving average of attempt run times is under this. */
 export const SHORT_RUN_MS = 1;
+/**
+ * Messages of a worker handled in one go before the rest waits for the next
+ * turn: a parent's batch of 100,000 spawns would otherwise keep the engine
+ * from starting any of them until the last is planned.
+ */
+const INBOX_CHUNK = 1024;
 /** Weight of the newest run time in that moving average. */
 const RUN_MS_WEIGHT = 1 / 8;
 
@@ -83,6 +89,11 @@ interface PoolWorker {
   readonly handle: WorkerHandle;
   readonly out: Outbox<HostToWorker>;
   state: "loading" | "ready" | "gone";
+  /** Batches received and not yet handled, and the next message of the first. */
+  inbox: (readonly WorkerToHost[])[];
+  inboxAt: number;
+  /** The rest of the inbox is handled in a later turn. */
+  inboxScheduled: boolean;
   readonly attempts: Map<string, Attempt>;
   /** Attempts that neither wait nor were aborted: what "least busy" compares. */
   busy: number;
@@ -244,6 +255,11 @@ export class PoolExecutor implements Executor {
         { modules: this.#modules },
         {
           message: (batch) => {
+            if (worker.state === "ready") {
+              worker.inbox.push(batch);
+              if (!worker.inboxScheduled) this.#readInbox(worker, INBOX_CHUNK);
+              return;
+            }
             for (const m of batch) {
               if (worker.state === "gone") return;
               if (m.type === "ready") {
@@ -262,6 +278,7 @@ export class PoolExecutor implements Executor {
             }
           },
           exit: (exit) => {
+            this.#readInbox(worker, Number.POSITIVE_INFINITY); // what it sent before it died counts
             if (worker.state === "loading")
               failLoad(loadLostError(this.kind, this.#modules, loadingModule, { kind: "exit", ...exit }, 0));
             this.#lose(worker, { kind: "exit", ...exit });
@@ -282,6 +299,9 @@ export class PoolExecutor implements Executor {
       handle,
       out: new Outbox((b) => handle.send(b), afterMicrotasks),
       state: "loading",
+      inbox: [],
+      inboxAt: 0,
+      inboxScheduled: false,
       attempts: new Map(),
       busy: 0,
       ping: null,
@@ -345,6 +365,30 @@ export class PoolExecutor implements Executor {
     if (this.#attempts.get(id) === a) this.#attempts.delete(id);
     if (a.worker.attempts.get(id) === a) a.worker.attempts.delete(id);
     this.#recount(a);
+  }
+
+  /** Handles up to `budget` messages of the worker's inbox, in order; schedules the rest for the next turn. */
+  #readInbox(worker: PoolWorker, budget: number): void {
+    worker.inboxScheduled = false;
+    let left = budget;
+    while (worker.inbox.length > 0) {
+      const batch = worker.inbox[0] as readonly WorkerToHost[];
+      while (worker.inboxAt < batch.length) {
+        if (worker.state === "gone") {
+          worker.inbox = [];
+          worker.inboxAt = 0;
+          return;
+        }
+        if (left-- <= 0) {
+          worker.inboxScheduled = true;
+          setImmediate(() => this.#readInbox(worker, INBOX_CHUNK));
+          return;
+        }
+        this.#onMessage(worker, batch[worker.inboxAt++] as WorkerToHost);
+      }
+      worker.inbox.shift();
+      worker.inboxAt = 0;
+    }
   }
 
   #onMessage(worker: PoolWorker, m: WorkerToHost): void {
