@@ -151,7 +151,8 @@ export class Engine implements EngineLink {
     } as unknown as TrellisEvent;
     this.#o.sink.write(event);
     applyEvent(this.plan, event, about);
-    for (const ob of this.#o.observers) ob.onEvent?.(event, this.plan);
+    const observers = this.#o.observers; // indexed loops on the per-event path: no iterator object per event
+    for (let i = 0; i < observers.length; i++) (observers[i] as RunObserver).onEvent?.(event, this.plan);
   }
 
   #lastMs = Number.NaN;
@@ -235,13 +236,14 @@ export class Engine implements EngineLink {
       priority: priority ?? def.priority,
     });
     if (parent) this.#commit("edge.created", { from: parent.id, to: id, kind: "lineage" });
-    for (const p of producers) this.#commit("edge.created", { from: p, to: id, kind: "data" });
+    for (let i = 0; i < producers.length; i++) this.#commit("edge.created", { from: producers[i] as string, to: id, kind: "data" });
     if (def.calls.length > 0) {
       const preview = expandPreview(def, id);
       this.#commit("preview.materialized", { owner: id, placeholders: preview.placeholders, edges: preview.edges });
     }
     let blocking = 0;
-    for (const p of producers) {
+    for (let i = 0; i < producers.length; i++) {
+      const p = producers[i] as string;
       const producer = this.plan.nodes.get(p) as PlanNode;
       if (producer.status === "succeeded" || producer.emitted) continue;
       if (isFinished(producer.status)) {
@@ -299,7 +301,8 @@ export class Engine implements EngineLink {
       );
       return;
     }
-    for (const p of req.producers)
+    for (let i = 0; i < req.producers.length; i++) {
+      const p = req.producers[i] as string;
       if (!this.plan.nodes.has(p)) {
         this.#deferError(
           live,
@@ -310,6 +313,7 @@ export class Engine implements EngineLink {
         );
         return;
       }
+    }
     const labels = mergeLabels(def.labels, req.labels);
     const placeholder = nextOpenPlaceholder(this.plan, parent.id, def.name)?.id ?? null;
     // No promise anywhere in the run: nothing to validate, skip building the diff.
