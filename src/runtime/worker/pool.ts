@@ -94,7 +94,6 @@ interface PoolWorker {
   inboxAt: number;
   /** The rest of the inbox is handled in a later turn. */
   inboxScheduled: boolean;
-  readonly attempts: Map<string, Attempt>;
   /** Attempts that neither wait nor were aborted: what "least busy" compares. */
   busy: number;
   ping: { readonly seq: number; readonly timer: ReturnType<typeof setTimeout> } | null;
@@ -103,12 +102,11 @@ interface PoolWorker {
 }
 
 /**
- * One attempt the pool placed. Maps are keyed by instance id: a newer attempt
- * of the same id replaces a stale (aborted) one, and every lookup checks the
- * attempt number.
+ * One attempt the pool placed (it is its own {@link TaskRef}). The map of
+ * attempts is keyed by instance id: a newer attempt of the same id replaces a
+ * stale (aborted) one, and every lookup checks the attempt number.
  */
-interface Attempt {
-  readonly ref: TaskRef;
+interface Attempt extends TaskRef {
   readonly worker: PoolWorker;
   waits: number;
   aborted: boolean;
@@ -199,7 +197,7 @@ export class PoolExecutor implements Executor {
   }
 
   resume(ref: TaskRef, waitId: number, outcome: WaitOutcome): void {
-    const a = this.#find(this.#attempts, ref.id, ref.attempt);
+    const a = this.#find(ref.id, ref.attempt);
     if (!a) return;
     a.waits = Math.max(0, a.waits - 1);
     this.#recount(a);
@@ -207,7 +205,7 @@ export class PoolExecutor implements Executor {
   }
 
   abort(ref: TaskRef, reason: SerializedError): void {
-    const a = this.#find(this.#attempts, ref.id, ref.attempt);
+    const a = this.#find(ref.id, ref.attempt);
     if (!a) {
       this.#pending = this.#pending.filter((t) => t.id !== ref.id || t.attempt !== ref.attempt);
       return;
@@ -302,7 +300,6 @@ export class PoolExecutor implements Executor {
       inbox: [],
       inboxAt: 0,
       inboxScheduled: false,
-      attempts: new Map(),
       busy: 0,
       ping: null,
       loaded,
@@ -332,9 +329,8 @@ export class PoolExecutor implements Executor {
   }
 
   #assign(worker: PoolWorker, task: StartTask): void {
-    const a: Attempt = { ref: { id: task.id, attempt: task.attempt }, worker, waits: 0, aborted: false, live: true, counted: false };
+    const a: Attempt = { id: task.id, attempt: task.attempt, worker, waits: 0, aborted: false, live: true, counted: false };
     this.#attempts.set(task.id, a);
-    worker.attempts.set(task.id, a);
     this.#recount(a);
     worker.out.push({ type: "run", task });
   }
@@ -354,16 +350,15 @@ export class PoolExecutor implements Executor {
     a.worker.busy += busy ? 1 : -1;
   }
 
-  #find(map: Map<string, Attempt>, id: string, attempt: number): Attempt | undefined {
-    const a = map.get(id);
-    return a !== undefined && a.ref.attempt === attempt ? a : undefined;
+  /** The live attempt `attempt` of `id`, if `worker` (when given) hosts it. */
+  #find(id: string, attempt: number, worker?: PoolWorker): Attempt | undefined {
+    const a = this.#attempts.get(id);
+    return a !== undefined && a.attempt === attempt && (worker === undefined || a.worker === worker) ? a : undefined;
   }
 
   #forget(a: Attempt): void {
     a.live = false;
-    const id = a.ref.id;
-    if (this.#attempts.get(id) === a) this.#attempts.delete(id);
-    if (a.worker.attempts.get(id) === a) a.worker.attempts.delete(id);
+    if (this.#attempts.get(a.id) === a) this.#attempts.delete(a.id);
     this.#recount(a);
   }
 
@@ -398,7 +393,7 @@ export class PoolExecutor implements Executor {
       case "spawn":
         return link.spawn(m, m.child);
       case "wait": {
-        const a = this.#find(worker.attempts, m.id, m.attempt);
+        const a = this.#find(m.id, m.attempt, worker);
         if (a) {
           a.waits++;
           this.#recount(a);
@@ -412,7 +407,7 @@ export class PoolExecutor implements Executor {
       case "emit":
         return link.emit(m, m.output);
       case "finished": {
-        const a = this.#find(worker.attempts, m.id, m.attempt);
+        const a = this.#find(m.id, m.attempt, worker);
         if (a) this.#forget(a);
         this.#ran(m.runMs);
         return link.finished({ id: m.id, attempt: m.attempt }, m.outcome);
@@ -456,13 +451,13 @@ export class PoolExecutor implements Executor {
     worker.ping = null;
     this.#workers = this.#workers.filter((w) => w !== worker);
     void worker.handle.terminate();
-    const lost = [...worker.attempts.values()];
+    const lost = [...this.#attempts.values()].filter((a) => a.worker === worker);
     for (const a of lost) this.#forget(a);
     if (this.#closing || !this.#started) return;
     // A replacement that dies while loading is not replaced again: its load error breaks the pool instead of looping.
     if (wasReady) this.#replace();
     const link = this.#link;
-    for (const a of lost) if (!a.aborted) link?.finished(a.ref, { ok: false, error: crashError(a.ref, worker.handle.label, loss) });
+    for (const a of lost) if (!a.aborted) link?.finished(a, { ok: false, error: crashError(a, worker.handle.label, loss) });
   }
 
   /**
