@@ -84,6 +84,8 @@ export const SHORT_RUN_MS = 1;
 const INBOX_CHUNK = 1024;
 /** Weight of the newest run time in that moving average. */
 const RUN_MS_WEIGHT = 1 / 8;
+/** Largest run time one sample counts for in that average, ms. */
+const RUN_MS_CAP = 4 * SHORT_RUN_MS;
 
 interface PoolWorker {
   readonly handle: WorkerHandle;
@@ -164,11 +166,17 @@ export class PoolExecutor implements Executor {
     return this.workers * perWorker;
   }
 
-  /** Feeds the moving average `"auto"` decides by. */
+  /**
+   * Feeds the moving average `"auto"` decides by. A sample counts at most
+   * {@link RUN_MS_CAP}: a worker thread descheduled in the middle of a tiny
+   * task (a busy machine) should not stop pipelining for long, while tasks
+   * that really take milliseconds still keep the average above the bar.
+   */
   #ran(runMs: number): void {
     if (runMs < 0) return;
+    const sample = Math.min(runMs, RUN_MS_CAP);
     const avg = this.#runMsAverage;
-    this.#runMsAverage = avg === Number.POSITIVE_INFINITY ? runMs : avg + (runMs - avg) * RUN_MS_WEIGHT;
+    this.#runMsAverage = avg === Number.POSITIVE_INFINITY ? sample : avg + (sample - avg) * RUN_MS_WEIGHT;
   }
 
   async start(link: EngineLink, modules: readonly string[]): Promise<void> {
