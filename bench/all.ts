@@ -46,7 +46,7 @@ interface Step {
 /** Trellis tasks/s for a transport and N, read from the overhead rows already measured. */
 function trellisRateFrom(rows: readonly BenchRow[]) {
   return (transport: Transport, n: number): number | null => {
-    // The default executor's row (one slot per worker), not the pipelined one.
+    // The default executor's row (slotsPerWorker "auto"), not the one-slot reference row.
     const row = rows.find((r) => r.name === `${transport}, 2 workers, N = ${n.toLocaleString("en-US")}` && r.missing === undefined);
     const v = row?.metrics["tasks/s"];
     return typeof v === "number" ? v : null;

@@ -122,7 +122,7 @@ export function caseArgs(executor: ExecutorKind, n: number, workers: number, slo
 
 function caseName(c: OverheadCase): string {
   const where =
-    c.executor === "inline" ? "1 slot" : c.slots === "auto" ? `${c.workers} workers (default slots: auto)` : `${c.workers} workers × ${c.slots} slot${c.slots === 1 ? "" : "s"} (slotsPerWorker)`;
+    c.executor === "inline" ? "1 slot" : c.slots === "auto" ? `${c.workers} workers` : `${c.workers} workers × ${c.slots} slot${c.slots === 1 ? "" : "s"} (slotsPerWorker)`;
   return `${c.executor}, ${where}, N = ${c.n.toLocaleString("en-US")}`;
 }
 

@@ -53,25 +53,25 @@ const overhead: GroupText = {
     if (inline)
       parts.push(
         [
-          `**Inline, ${fmt(num(inline, "µs/task"))} µs per task against ≤ 10.** Each no-op child costs four committed events (\`task.created\`, \`edge.created\` for the lineage edge, \`task.started\`, \`task.succeeded\`), and every commit builds the event object, stamps an ISO timestamp, serialises it to a JSON line and folds it into the plan; on top come a promise-validation pass per spawn, a scheduler entry, an async \`runAttempt\` with its context, and the waiter bookkeeping.`,
+          `**Inline, ${fmt(num(inline, "µs/task"))} µs per task against ≤ 10** (${inline.note ?? "one run"}).`,
+          "Each no-op child costs four committed events (`task.created`, the lineage `edge.created`, `task.started`, `task.succeeded`), each folded into the plan and written to the log, plus the spawn, the scheduler entry, the attempt and the waiter bookkeeping.",
+          "Already done: event lines written field by field into byte buffers (envelope and recurring strings cached), log writes in Node's thread pool, a FIFO ready queue, no per-start entry objects, waits indexed by creation order, task functions that return a plain value settled without a microtask.",
+          "This VM's speed drifts by up to about 1.5× over minutes (the same command measured 7.5–13 µs in one session), which is why target rows show the median of three runs.",
           `The profile of this run (the "Profile" table) has the most self time in: ${hotList(all, 6)}.`,
-          "Plan (engine code, lead-owned): flush the log by size or time (e.g. 64 KiB or a few ms) rather than at the end of every scheduler turn — with one slot a turn is about one task, so `writeSync` is one system call per task; write event lines with a per-type serialiser instead of generic `JSON.stringify`, and one timestamp string per scheduler turn; make `wait` one pass over the ids (it builds several arrays and sets of all of them, a visible share for one 100,000-id wait); fold the lineage edge into `task.created` (its `parent` already says it) instead of a separate event; skip promise validation when no promise is in scope; run a no-op task's function without a per-attempt `AbortController`/context when nothing uses them. Each is a few µs of the remaining cost; 10 µs needs most of them.",
+          "Plan: one timestamp per engine entry instead of per event; fold the spawn's two events with one plan lookup; fewer objects per attempt (the start message, the outcome, the context).",
         ].join(" "),
       );
     // The default executor's row at the largest N.
     const threads = rows.filter((r) => /^threads, 2 workers, N = /.test(r.name) && r.met === false).at(-1);
     if (threads) {
-      const seq = all.find((r) => r.group === LIMIT && r.name.startsWith("threads, sequential") && r.missing === undefined);
-      const rtt = num(seq, "µs each");
-      const pipelined = rows.find((r) => r.name.startsWith("threads, 2 workers × ") && r.name.endsWith(threads.name.slice(threads.name.lastIndexOf("N = "))) && r.missing === undefined);
+      const n = threads.name.slice(threads.name.lastIndexOf("N = "));
+      const single = rows.find((r) => r.name.startsWith("threads, 2 workers × 1 slot") && r.name.endsWith(n) && r.missing === undefined);
       parts.push(
         [
-          `**Threads, ${fmt(num(threads, "tasks/s"))} tasks/s against ≥ 30,000.** A slot is a worker, so with 2 workers at most 2 tasks are in flight, and each no-op needs a full round trip (engine → worker \`run\`, worker → engine \`finished\`) before that worker gets its next task${rtt !== null ? ` — about ${fmt(rtt)} µs here (the "sequential" row of the Physical limit table)` : ""} — plus the engine's own per-task work (the inline row) in between.`,
-          "The throughput is therefore bounded near 2 ÷ (round trip + engine work per task), far below what batched messages allow (the \"batched\" rows: the transport itself carries well over 30,000 small messages per second); a CPU profile of the engine thread on the threads case (N = 10,000, `node --cpu-prof --import tsx bench/overhead.ts --case fanout --executor threads --n 10000 --workers 2`) showed it idle about 45 % of the time and a quarter of its time inside `postMessage` of one- or two-message batches.",
-          pipelined
-            ? `The pool's \`slotsPerWorker\` option overlaps the round trips (8 attempts per worker: ${fmt(num(pipelined, "tasks/s"))} tasks/s), which shows the other limit: the engine thread's own work per task, the same work as the inline row.`
-            : "",
-          "Plan (executors helper / lead): let each worker hold a small queue of ready tasks beyond the one it runs (prefetch, still counted as running by the scheduler so priorities and label caps keep their meaning, unlike raising `slotsPerWorker` for CPU-bound tasks), so batches carry many tasks and a worker never waits a round trip; and cut the engine's per-task cost as for inline, since the engine thread is the limit once the round trips overlap.",
+          `**Threads, ${fmt(num(threads, "tasks/s"))} tasks/s against ≥ 30,000** at ${n} (${threads.note ?? "one run"}).`,
+          "The default pool pipelines short attempts (`slotsPerWorker: \"auto\"`: 64 per worker while attempts run under 1 ms on average, see docs/executors.md), so each message carries many runs or results, and a parent's batch of spawns is planned 1,024 at a time so children start while it is read.",
+          single ? `With one slot per worker (\`slotsPerWorker: 1\`) every no-op pays a full round trip: ${fmt(num(single, "tasks/s"))} tasks/s.` : "",
+          "At N = 10,000 a run lasts a few hundred milliseconds: the first attempts run one per worker until they have been measured, and the JIT is cold; the engine thread's own work per task (the inline row plus about 5 µs of messages) is the limit once round trips overlap.",
         ]
           .filter(Boolean)
           .join(" "),
