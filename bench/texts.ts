@@ -45,7 +45,8 @@ const overhead: GroupText = {
     "Event log on (`out` = a fresh temp folder), snapshots off, one fresh process per row.",
     "**tasks/s** and **µs/task** are timed inside the parent, from its first spawn to `waitForAll` returning (so worker start-up is not counted; `run() wall ms` includes it).",
     "`spawn loop µs/task` is the parent's synchronous spawn loop alone. Peak RSS is `getrusage` of the engine process (worker threads included; the processes executor's workers are sampled from `/proc` every 100 ms and shown apart).",
-    "Targets (issue 2): inline ≤ 10 µs per task at N = 100,000; threads with 2 workers ≥ 30,000 tasks/s.",
+    "Targets (issue 2): inline ≤ 10 µs per task at N = 100,000; threads with 2 workers ≥ 30,000 tasks/s, read on the same 100,000-child workload (a 10,000-child run lasts a few hundred milliseconds, much of it the JIT warming up; its rows are shown without a target).",
+    "Rows with a target run three times, each in a fresh process, and show the median: this VM's speed drifts by up to about 1.5× over minutes.",
   ].join(" "),
   onMiss: (rows, all) => {
     const parts: string[] = [];
