@@ -7,8 +7,11 @@
  * where the last ended, so the file is always a prefix of the log. When the
  * run produces faster than the disk takes (or never yields, like a parent
  * spawning 100,000 children in one loop), what waits is written
- * synchronously once it passes {@link MAX_WAITING_BYTES}. A crash loses at
- * most the last turn; {@link JsonlWriter.close} waits for the last write.
+ * synchronously once it passes {@link MAX_WAITING_BYTES}.
+ * {@link JsonlWriter.close} waits for the last write. If the process exits
+ * first (a task calls `process.exit` on the inline executor), an `exit`
+ * handler writes everything synchronously, so nothing recorded is lost; a
+ * hard crash (a signal, out of memory) loses at most the last turn or two.
  */
 import { close as closeFd, mkdirSync, openSync, write, writeSync } from "node:fs";
 import { dirname } from "node:path";
@@ -52,12 +55,15 @@ export class JsonlWriter implements EventSink {
   #failure: Error | null = null;
   #whenIdle: (() => void) | null = null;
   #lastFlush = 0;
+  /** Registered on `process` while the file is open. */
+  readonly #onExit = (): void => this.#writeAllNow();
 
   constructor(path: string) {
     this.path = path;
     try {
       mkdirSync(dirname(path), { recursive: true });
       this.#fd = openSync(path, "w");
+      process.on("exit", this.#onExit);
     } catch (error) {
       throw new TrellisError(
         ErrorCodes.OUTPUT_DIR,
@@ -128,19 +134,30 @@ export class JsonlWriter implements EventSink {
   };
 
   /**
-   * The disk is behind: writes synchronously, in order, what the write in
-   * flight still has to do (again from its start: the same bytes at the same
-   * offsets, so it does not matter which lands last) and everything waiting.
+   * The disk is behind (or the process exits): writes synchronously, in
+   * order, what the write in flight still has to do (again from its start:
+   * the same bytes at the same offsets, so it does not matter which lands
+   * last) and everything waiting.
    */
   #catchUp(): void {
-    const inFlight = this.#inFlight as JsonBytes;
-    this.#writeSyncAt(inFlight, this.#inFlightAt);
+    if (this.#inFlight !== null) this.#writeSyncAt(this.#inFlight, this.#inFlightAt);
     for (const buf of this.#waiting.splice(0)) {
       this.#writeSyncAt(buf, this.#position);
       this.#position += buf.used;
       this.#recycle(buf);
     }
     this.#waitingBytes = 0;
+  }
+
+  /** The process is exiting: everything still in memory or in flight goes to the file now. */
+  #writeAllNow(): void {
+    if (this.#fd < 0) return;
+    const out = this.#lines.out;
+    if (out.used > 0) {
+      this.#waiting.push(out);
+      this.#lines.out = new JsonBytes(BUFFER_BYTES + 64 * 1024);
+    }
+    this.#catchUp();
   }
 
   #writeSyncAt(buf: JsonBytes, at: number): void {
@@ -178,6 +195,7 @@ export class JsonlWriter implements EventSink {
     }
     const fd = this.#fd;
     this.#fd = -1;
+    process.off("exit", this.#onExit);
     await new Promise<void>((resolve) => closeFd(fd, () => resolve()));
     if (this.#failure) throw this.#failure;
   }

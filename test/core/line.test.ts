@@ -1,4 +1,5 @@
 import fc from "fast-check";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -85,5 +86,17 @@ describe("event lines", () => {
     const writer = new JsonlWriter("/dev/full"); // every write fails: no space left
     writer.write({ v: 1, seq: 1, ts: "2026-01-01T00:00:00.000Z", runId: "r", type: "task.started", data: { id: "root", attempt: 1 } });
     await expect(writer.close()).rejects.toMatchObject({ code: "OUTPUT_DIR", message: expect.stringContaining("/dev/full") });
+  });
+
+  test("a task that exits the process on the inline executor loses no line recorded before it", () => {
+    const out = mkdtempSync(join(tmpdir(), "line-exit-"));
+    const child = spawnSync(process.execPath, ["--import", "tsx", "test/fixtures/log-exit.ts", out], { encoding: "utf8", timeout: 60_000 });
+    expect(child.status).toBe(7);
+    const text = readFileSync(join(out, "events.jsonl"), "utf8");
+    expect(text.endsWith("\n")).toBe(true);
+    const events = text.trimEnd().split("\n").map((line) => JSON.parse(line) as TrellisEvent);
+    events.forEach((e, i) => expect(e.seq).toBe(i + 1));
+    expect(events.filter((e) => e.type === "task.succeeded")).toHaveLength(3000);
+    expect(events.at(-1)).toMatchObject({ type: "task.started", data: { id: "log_exit_root/log_exit_quitter#1" } });
   });
 });
