@@ -723,8 +723,10 @@ export class Engine implements EngineLink {
         this.#commit("task.cancelled", { id, reason: reason ?? "cancelled" }, node);
         break;
     }
-    const open = this.#openPlaceholders(id);
-    if (open.length > 0) this.#commit("preview.pruned", { owner: id, placeholders: open });
+    if (this.plan.placeholderChildren.size > 0) {
+      const open = this.#openPlaceholders(id);
+      if (open.length > 0) this.#commit("preview.pruned", { owner: id, placeholders: open });
+    }
     if (status === "succeeded") {
       if (!emittedBefore) this.#available(node);
     } else if (!emittedBefore) this.#dead(node);

@@ -141,7 +141,8 @@ export async function run<I, O>(root: TaskDefinition<I, O>, inputs: I, options: 
       ? createSnapshotObserver({ out: options.out, policy: options.snapshots ?? "auto", formats: options.formats ?? ["png"] })
       : null;
   const file = options.out !== undefined ? new JsonlWriter(join(resolve(options.out), "events.jsonl")) : null;
-  const sink: EventSink = {
+  // The log file alone (the usual case) is the sink itself: no wrapper call per event.
+  const sink: EventSink = file !== null && memory === null ? file : {
     write(e) {
       memory?.write(e);
       file?.write(e);

@@ -194,7 +194,11 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
+/** The outcome of every attempt that returned null (shared: outcomes are only read). */
+const NULL_OUTPUT: TaskOutcome = Object.freeze({ ok: true, output: null });
+
 function outcomeOf(start: StartTask, value: unknown): TaskOutcome {
+  if (value === null) return NULL_OUTPUT;
   try {
     return { ok: true, output: encodeSimple(value) ?? encode(value, { strict: true, label: `output of ${start.id}` }) };
   } catch (error) {
