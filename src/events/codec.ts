@@ -92,6 +92,14 @@ function isFlatPlain(obj: object): boolean {
   return (obj as Record<symbol, unknown>)[FROM_BRAND] !== true;
 }
 
+/** The encoding of every empty plain object: shared and frozen (encoded values are only read), so `{}` inputs cost nothing per task. */
+const EMPTY: { [k: string]: Json } = Object.freeze({});
+
+function isEmpty(obj: object): boolean {
+  for (const key in obj) if (Object.hasOwn(obj, key)) return false;
+  return true;
+}
+
 /**
  * The encoding of a value that needs no walk (a primitive that is plain JSON,
  * or a flat plain object of those), or `undefined` when it needs
@@ -107,7 +115,7 @@ export function encodeSimple(value: unknown): Json | undefined {
       return Number.isFinite(value) && !Object.is(value, -0) ? value : undefined;
     case "object":
       if (value === null) return null;
-      if (!Array.isArray(value) && isFlatPlain(value)) return { ...(value as { [k: string]: Json }) };
+      if (!Array.isArray(value) && isFlatPlain(value)) return isEmpty(value) ? EMPTY : { ...(value as { [k: string]: Json }) };
       return undefined;
     default:
       return undefined;
