@@ -24,7 +24,7 @@ import { REPO_ROOT } from "./lib/child.ts";
 import { isEntry, parseArgs } from "./lib/cli.ts";
 import { foreignRows } from "./lib/foreign.ts";
 import type { Machine } from "./lib/machine.ts";
-import { loadNow, machine } from "./lib/machine.ts";
+import { loadNow, machine, speedProbeMs } from "./lib/machine.ts";
 import { renderReport } from "./lib/report.ts";
 import type { BenchOptions, BenchRow } from "./lib/row.ts";
 import { missingRow } from "./lib/row.ts";
@@ -93,7 +93,7 @@ export async function runAll(options: BenchOptions & { out: string; only: readon
     console.log(`(${step.key}: ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   }
   const seconds = (performance.now() - started) / 1000;
-  const saved: SavedRun = { machine: info, loadEnd: loadNow(), quick: options.quick, seconds, rows };
+  const saved: SavedRun = { machine: info, loadEnd: loadNow(), speedEnd: speedProbeMs(), quick: options.quick, seconds, rows };
   if (options.save) writeFileSync(options.save, JSON.stringify(saved, null, 1));
   writeNote(options.out, saved);
   console.log(`\nwrote ${options.out} in ${seconds.toFixed(0)} s`);
@@ -104,6 +104,7 @@ export async function runAll(options: BenchOptions & { out: string; only: readon
 interface SavedRun {
   readonly machine: Machine;
   readonly loadEnd: readonly number[];
+  readonly speedEnd?: number;
   readonly quick: boolean;
   readonly seconds: number;
   readonly rows: BenchRow[];

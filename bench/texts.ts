@@ -46,7 +46,7 @@ const overhead: GroupText = {
     "**tasks/s** and **µs/task** are timed inside the parent, from its first spawn to `waitForAll` returning (so worker start-up is not counted; `run() wall ms` includes it).",
     "`spawn loop µs/task` is the parent's synchronous spawn loop alone. Peak RSS is `getrusage` of the engine process (worker threads included; the processes executor's workers are sampled from `/proc` every 100 ms and shown apart).",
     "Targets (issue 2): inline ≤ 10 µs per task at N = 100,000; threads with 2 workers ≥ 30,000 tasks/s, read on the same 100,000-child workload (a 10,000-child run lasts a few hundred milliseconds, much of it the JIT warming up; its rows are shown without a target).",
-    "Rows with a target run three times, each in a fresh process, and show the median: this VM's speed drifts by up to about 1.5× over minutes.",
+    "Rows with a target run three times, each in a fresh process, and show the median: this VM's speed drifts by up to 2.5× over minutes (see the speed probe in the Machine table).",
   ].join(" "),
   onMiss: (rows, all) => {
     const parts: string[] = [];
@@ -57,7 +57,7 @@ const overhead: GroupText = {
           `**Inline, ${fmt(num(inline, "µs/task"))} µs per task against ≤ 10** (${inline.note ?? "one run"}).`,
           "Each no-op child costs four committed events (`task.created`, the lineage `edge.created`, `task.started`, `task.succeeded`), each folded into the plan and written to the log, plus the spawn, the scheduler entry, the attempt and the waiter bookkeeping.",
           "Already done: event lines written field by field into byte buffers (envelope and recurring strings cached), log writes in Node's thread pool, a FIFO ready queue, no per-start entry objects, waits indexed by creation order, task functions that return a plain value settled without a microtask.",
-          "This VM's speed drifts by up to about 1.5× over minutes (the same command measured 7.5–13 µs in one session), which is why target rows show the median of three runs.",
+          "This VM's speed drifts by up to 2.5× over minutes (the speed probe in the Machine table; the same command measured 6.5–13 µs in one session), which is why target rows show the median of three runs; compare figures only next to the probe.",
           `The profile of this run (the "Profile" table) has the most self time in: ${hotList(all, 6)}.`,
           "Plan: one timestamp per engine entry instead of per event; fold the spawn's two events with one plan lookup; fewer objects per attempt (the start message, the outcome, the context).",
         ].join(" "),

@@ -1,6 +1,7 @@
 /**
  * What the figures were measured on: CPU, cores, memory, versions, commit,
- * and the load average (other work on a 2-core machine moves every figure).
+ * the load average (other work on a 2-core machine moves every figure) and a
+ * speed probe (this VM's speed itself drifts, by more than 2× over minutes).
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -17,6 +18,8 @@ export interface Machine {
   readonly npm: string;
   readonly commit: string;
   readonly loadStart: readonly number[];
+  /** {@link speedProbeMs} when the run started. */
+  readonly speedStart?: number;
   /** Nice value of the case processes. */
   readonly nice: number;
 }
@@ -56,10 +59,29 @@ export function machine(): Machine {
     npm: out("npm", ["--version"]),
     commit: status && status !== "unknown" ? `${commit} (with uncommitted changes)` : commit,
     loadStart: loadavg(),
+    speedStart: speedProbeMs(),
     nice: benchNice(),
   };
 }
 
 export function loadNow(): readonly number[] {
   return loadavg();
+}
+
+/**
+ * Milliseconds a fixed single-threaded workload (string keys in a Map, the
+ * engine's kind of work) takes in this process: the same loop took 490 ms
+ * and 1,430 ms on this VM within one hour, so figures taken minutes apart
+ * are comparable only next to this number. Lower is faster.
+ */
+export function speedProbeMs(): number {
+  const t0 = performance.now();
+  const m = new Map<string, number>();
+  let x = 0;
+  for (let i = 0; i < 2_000_000; i++) {
+    m.set(`k${i % 50_000}`, i);
+    x += m.get(`k${(i * 7) % 50_000}`) ?? 0;
+  }
+  if (x < 0) console.log(x); // keeps the loop from being optimised away
+  return performance.now() - t0;
 }

@@ -17,6 +17,8 @@ export interface GroupText {
 export interface ReportInput {
   readonly machine: Machine;
   readonly loadEnd: readonly number[];
+  /** Speed probe at the end (older saved runs have none). */
+  readonly speedEnd?: number;
   readonly quick: boolean;
   readonly seconds: number;
   readonly rows: readonly BenchRow[];
@@ -41,6 +43,10 @@ function machineTable(i: ReportInput): string {
     ["Trellis commit", m.commit],
     ["load average 1/5/15 min, start", load(m.loadStart)],
     ["load average 1/5/15 min, end", load(i.loadEnd)],
+    [
+      "speed probe, start / end (`speedProbeMs` in bench/lib/machine.ts: a fixed Map loop; lower is faster; this VM has shown 490–1,430 ms)",
+      `${m.speedStart === undefined ? "–" : `${m.speedStart.toFixed(0)} ms`} / ${i.speedEnd === undefined ? "–" : `${i.speedEnd.toFixed(0)} ms`}`,
+    ],
     ["priority of the measured processes", m.nice === 0 ? "default (nice 0)" : `nice ${m.nice} (\`TRELLIS_BENCH_NICE\`; 0 turns it off)`],
     ["mode", i.quick ? "quick (`npm run bench:quick`)" : "full (`npm run bench`)"],
     ["duration of the whole run", `${i.seconds.toFixed(0)} s`],
