@@ -95,7 +95,9 @@ function isFlatPlain(obj: object): boolean {
 /** The encoding of every empty plain object: shared and frozen (encoded values are only read), so `{}` inputs cost nothing per task. */
 const EMPTY: { [k: string]: Json } = Object.freeze({});
 
-function isEmpty(obj: object): boolean {
+/** True for an object that JSON writes as `{}`: not an array, no own enumerable key (encoded values only: no `toJSON`). */
+export function isEmptyObject(obj: object): boolean {
+  if (Array.isArray(obj)) return false;
   for (const key in obj) if (Object.hasOwn(obj, key)) return false;
   return true;
 }
@@ -115,7 +117,7 @@ export function encodeSimple(value: unknown): Json | undefined {
       return Number.isFinite(value) && !Object.is(value, -0) ? value : undefined;
     case "object":
       if (value === null) return null;
-      if (!Array.isArray(value) && isFlatPlain(value)) return isEmpty(value) ? EMPTY : { ...(value as { [k: string]: Json }) };
+      if (!Array.isArray(value) && isFlatPlain(value)) return isEmptyObject(value) ? EMPTY : { ...(value as { [k: string]: Json }) };
       return undefined;
     default:
       return undefined;

@@ -16,6 +16,7 @@
  * generated events.
  */
 import type { Json } from "./codec.ts";
+import { isEmptyObject } from "./codec.ts";
 import type { TrellisEvent } from "./types.ts";
 
 const QUOTE = 0x22;
@@ -133,7 +134,7 @@ export class JsonBytes {
   /** Any JSON value; `null` and `{}` without `JSON.stringify`. */
   value(v: Json): void {
     if (v === null) this.raw(PART.null);
-    else if (typeof v === "object" && isEmptyPlainObject(v)) this.raw(PART.emptyObject);
+    else if (typeof v === "object" && isEmptyObject(v)) this.raw(PART.emptyObject);
     else this.text(JSON.stringify(v));
   }
 
@@ -141,12 +142,6 @@ export class JsonBytes {
     if (list.length === 0) this.raw(PART.emptyArray);
     else this.text(JSON.stringify(list));
   }
-}
-
-function isEmptyPlainObject(v: object): boolean {
-  if (Array.isArray(v)) return false;
-  for (const key in v) if (Object.hasOwn(v, key)) return false;
-  return true;
 }
 
 /** Per-type start of `data` kept with the envelope: the first key of the hot event types. */
@@ -225,7 +220,7 @@ export class EventLines {
           out.raw(PART.parent);
           out.raw(PART.null);
         } else out.raw(this.#parents.get(d.parent));
-        if (d.labels.length === 0 && d.placeholder === null && d.inputs !== null && typeof d.inputs === "object" && isEmptyPlainObject(d.inputs))
+        if (d.labels.length === 0 && d.placeholder === null && d.inputs !== null && typeof d.inputs === "object" && isEmptyObject(d.inputs))
           out.raw(TAIL.createdPlain);
         else {
           out.raw(PART.labels);

@@ -38,14 +38,16 @@ function mergeLabels(own: readonly string[], extra: readonly string[]): readonly
   return extra.length === 0 ? own : [...new Set([...own, ...extra])];
 }
 
-/** The outputs of available instances, as a wait answers them (an output of `undefined` is tagged). */
+/** The outputs of available instances, in order, as a wait answers them. */
 function outputsOf(nodes: readonly PlanNode[]): Json[] {
   const out: Json[] = new Array<Json>(nodes.length);
-  for (let i = 0; i < nodes.length; i++) {
-    const output = (nodes[i] as PlanNode).output;
-    out[i] = output === undefined ? { $t: "undefined" } : output;
-  }
+  for (let i = 0; i < nodes.length; i++) out[i] = outputOf(nodes[i] as PlanNode);
   return out;
+}
+
+/** An available instance's output as a wait or a `From` sees it (`undefined` is tagged). */
+function outputOf(node: PlanNode): Json {
+  return node.output === undefined ? { $t: "undefined" } : node.output;
 }
 
 /** Consecutive microtask steps before one goes through the event loop. */
@@ -632,7 +634,7 @@ export class Engine implements EngineLink {
       if (v === null || typeof v !== "object") return v;
       if (Array.isArray(v)) return v.map(walk);
       if (v["$t"] === "from") {
-        const [out] = outputsOf([this.plan.nodes.get(v["id"] as string) as PlanNode]) as [Json];
+        const out = outputOf(this.plan.nodes.get(v["id"] as string) as PlanNode);
         const path = v["path"] as (string | number)[];
         return path.length === 0 ? out : encode(getPath(decode(out), path), { strict: false });
       }
