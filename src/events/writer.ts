@@ -35,13 +35,20 @@ const BUFFER_BYTES = 256 * 1024;
 const TICK_FLUSH_BYTES = 64 * 1024;
 /** Longest time a written event waits in memory while the run is busy. */
 const TICK_FLUSH_MS = 25;
+/** A buffer's capacity: a line that starts under BUFFER_BYTES usually fits without growing it. */
+const BUFFER_CAPACITY = BUFFER_BYTES + 64 * 1024;
+
+function newBuffer(): JsonBytes {
+  return new JsonBytes(BUFFER_CAPACITY);
+}
+
 /** Bytes queued behind the write in flight before they are written synchronously. */
 const MAX_WAITING_BYTES = 8 * 1024 * 1024;
 
 export class JsonlWriter implements EventSink {
   readonly path: string;
   #fd: number;
-  readonly #lines = new EventLines(new JsonBytes(BUFFER_BYTES + 64 * 1024));
+  readonly #lines = new EventLines(newBuffer());
   /** Full buffers waiting for the write in flight, in file order. */
   readonly #waiting: JsonBytes[] = [];
   #waitingBytes = 0;
@@ -94,13 +101,19 @@ export class JsonlWriter implements EventSink {
 
   flush(): void {
     this.#lastFlush = performance.now();
-    const out = this.#lines.out;
-    if (out.used === 0 || this.#fd < 0) return;
-    this.#waiting.push(out);
-    this.#waitingBytes += out.used;
-    this.#lines.out = this.#free.pop() ?? new JsonBytes(BUFFER_BYTES + 64 * 1024);
+    if (this.#fd < 0 || !this.#queueCurrent()) return;
     if (this.#inFlight === null) this.#sendNext();
     else if (this.#waitingBytes >= MAX_WAITING_BYTES) this.#catchUp();
+  }
+
+  /** Queues the buffer being filled behind the others and starts a fresh one; false when it is empty. */
+  #queueCurrent(): boolean {
+    const out = this.#lines.out;
+    if (out.used === 0) return false;
+    this.#waiting.push(out);
+    this.#waitingBytes += out.used;
+    this.#lines.out = this.#free.pop() ?? newBuffer();
+    return true;
   }
 
   /** Hands the first waiting buffer to the thread pool. */
@@ -152,11 +165,7 @@ export class JsonlWriter implements EventSink {
   /** The process is exiting: everything still in memory or in flight goes to the file now. */
   #writeAllNow(): void {
     if (this.#fd < 0) return;
-    const out = this.#lines.out;
-    if (out.used > 0) {
-      this.#waiting.push(out);
-      this.#lines.out = new JsonBytes(BUFFER_BYTES + 64 * 1024);
-    }
+    this.#queueCurrent();
     this.#catchUp();
   }
 
@@ -171,7 +180,7 @@ export class JsonlWriter implements EventSink {
   #recycle(buf: JsonBytes): void {
     if (buf === this.#inFlight) return; // still read by the thread pool; recycled when its write lands
     buf.used = 0;
-    if (buf.bytes.length <= BUFFER_BYTES + 64 * 1024) this.#free.push(buf);
+    if (buf.bytes.length <= BUFFER_CAPACITY) this.#free.push(buf);
   }
 
   #fail(error: unknown): void {

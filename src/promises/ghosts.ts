@@ -4,7 +4,7 @@
  * LimitedSpawns. Pure: computed from the plan, so a replayed plan shows the
  * same ghosts as the live one.
  */
-import { FINISHED } from "../events/types.ts";
+import { isFinished } from "../events/types.ts";
 import type { DeclaredPromise, Plan, PlanNode } from "../plan/plan.ts";
 import type { ScopeSummary } from "./scope-index.ts";
 import { scopeOf } from "./scope-index.ts";
@@ -132,7 +132,7 @@ function liveSources(plan: Plan): readonly DeclaredPromise[] {
   let kept = 0;
   for (const p of src.live) {
     const owner = plan.nodes.get(p.owner);
-    if (owner && !FINISHED.has(owner.status)) src.live[kept++] = p;
+    if (owner && !isFinished(owner.status)) src.live[kept++] = p;
   }
   src.live.length = kept;
   return src.live;
