@@ -62,3 +62,11 @@ export { dotToSvg, svgToPng } from "./render/images.ts";
 export type { ImageFormat, LayoutEngine } from "./render/images.ts";
 export { readEventLog } from "./render/read-log.ts";
 export type { LogLine } from "./render/read-log.ts";
+
+// The CommonJS entry (index.cjs) hands `require("trellis")` this very module
+// instance, so a CommonJS workflow compiled by a TypeScript loader (which
+// would otherwise compile a second copy of Trellis, with its own task
+// registry) shares the registry and classes of the engine that runs it.
+import * as self from "./index.ts";
+
+(globalThis as Record<symbol, unknown>)[Symbol.for(`trellis.esm ${import.meta.url}`)] ??= self;

@@ -6,7 +6,7 @@ import type { Json } from "../events/codec.ts";
 import type { PromiseKind, RunStatus } from "../events/types.ts";
 
 export interface DemoExpectation {
-  /** File name under demos/, without `.ts`; also the output folder name. */
+  /** File name under demos/ (compiled to dist/demos/), without its extension; also the output folder name. */
   readonly name: string;
   readonly status: RunStatus;
   /** The root's output, when the demo succeeds. */

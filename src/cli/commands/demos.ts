@@ -21,9 +21,11 @@ import { detectProgressMode } from "../progress.ts";
 import { readEventLog } from "../../render/read-log.ts";
 import { countFiles, describeDuration, describeFigures, describeValue } from "../summary.ts";
 
-/** The package root: demos/ and bin/ live there, whatever the current folder. */
+/** The package root: bin/ and dist/ live there, whatever the current folder. */
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const BIN = join(ROOT, "bin", "trellis.mjs");
+/** The demos compiled to JavaScript by the build (their sources are demos/*.ts in the repository). */
+const DEMO_DIR = join(ROOT, "dist", "demos");
 
 export interface DemosFlags {
   readonly outRoot?: string;
@@ -127,7 +129,7 @@ export async function demosCommand(names: readonly string[], flags: DemosFlags):
     const out = join(outRoot, demo.name);
     // Stale snapshots of an earlier, longer run would be counted as this run's.
     for (const stale of ["events.jsonl", "dots", "pngs", "svgs"]) rmSync(join(out, stale), { recursive: true, force: true });
-    const args = ["run", join(ROOT, "demos", `${demo.name}.ts`), "--out", out, "--progress", "off"];
+    const args = ["run", join(DEMO_DIR, `${demo.name}.js`), "--out", out, "--progress", "off"];
     if (flags.executor !== undefined) args.push("--executor", flags.executor);
     if (flags.workers !== undefined) args.push("--workers", String(flags.workers));
     const spinner = mode === "tty" && process.stderr.columns > 0 ? ora({ text: `${demo.name}…`, stream: process.stderr, discardStdin: false }).start() : null;

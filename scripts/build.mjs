@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+// The package build (`npm run build`, also run by `prepare`): compiles src/
+// to dist/ (JavaScript, declarations, source maps), copies the plain
+// JavaScript files of src/ that tsc does not emit (worker entries, the
+// rasteriser, the CommonJS entry) and compiles the demos to dist/demos/.
+// Incremental: a second build with nothing changed takes about a second.
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const src = join(root, "src");
+const dist = join(root, "dist");
+const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+
+// tsc's incremental state says nothing about dist/: without dist, build anew.
+if (!existsSync(join(dist, "index.js"))) rmSync(join(root, ".tmp", "build"), { recursive: true, force: true });
+
+for (const project of ["tsconfig.build.json", "tsconfig.demos.json"]) {
+  const r = spawnSync(process.execPath, [tsc, "-b", project], { cwd: root, stdio: "inherit" });
+  if (r.status !== 0) {
+    console.error(`build: tsc -b ${project} failed (exit ${r.status ?? r.signal}); fix the errors above`);
+    process.exit(1);
+  }
+}
+
+const PLAIN = /\.(mjs|cjs|d\.mts|d\.cts)$/;
+function copyPlain(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) copyPlain(path);
+    else if (PLAIN.test(entry.name)) {
+      const target = join(dist, relative(src, path));
+      mkdirSync(dirname(target), { recursive: true });
+      copyFileSync(path, target);
+    }
+  }
+}
+copyPlain(src);
