@@ -8,6 +8,7 @@ import { basename, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { AnyTask } from "../task/define.ts";
 import { isTaskDefinition } from "../task/define.ts";
+import { isTypeScriptModule, useTypeScriptLoader } from "../runtime/loader/typescript.ts";
 import { registry } from "../task/registry.ts";
 import { CliError } from "./cli-error.ts";
 import { ExitCodes } from "./exit-codes.ts";
@@ -43,14 +44,32 @@ export async function loadWorkflowModule(spec: string, cwd = process.cwd()): Pro
     throw new CliError(ExitCodes.NO_INPUT, `"${spec}" is a folder, not a workflow module; name a .ts or .js file, e.g. trellis run ${relative(cwd, path) || "."}/main.ts`);
   let exports: Record<string, unknown>;
   try {
-    exports = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    if (isTypeScriptModule(path)) await useTypeScriptLoader();
+    exports = commonJsExports((await import(pathToFileURL(path).href)) as Record<string, unknown>);
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;
     if (code === "ERR_MODULE_NOT_FOUND")
       throw new CliError(ExitCodes.NO_INPUT, `"${spec}" could not be loaded: ${errorText(error)}; install or fix that import`, { cause: error });
+    if (/top-level await/i.test(errorText(error)) && /cjs|commonjs/i.test(errorText(error)))
+      throw new CliError(
+        ExitCodes.DATA,
+        `"${spec}" uses top-level await, but it is a CommonJS module (its package.json has no "type": "module"); rename it to .mts (or .mjs), or add "type": "module" to package.json`,
+        { cause: error },
+      );
     throw new CliError(ExitCodes.DATA, `"${spec}" could not be loaded: ${errorText(error)}; fix the module and try again`, { cause: error });
   }
   return { spec, path, name: basename(path).replace(/\.[cm]?[jt]sx?$/, ""), exports };
+}
+
+/**
+ * The exports of a CommonJS workflow (a `.ts` file in a `"type": "commonjs"`
+ * project, compiled to `exports.x = ...`): `import()` gives its
+ * `module.exports` as `default`, so read the names from there.
+ */
+function commonJsExports(ns: Record<string, unknown>): Record<string, unknown> {
+  const cjs = ns["default"];
+  if (typeof cjs === "object" && cjs !== null && (cjs as { __esModule?: unknown }).__esModule === true) return { ...ns, ...(cjs as Record<string, unknown>) };
+  return ns;
 }
 
 /** Task definitions a module exports, as `exportName → definition`. */

@@ -50,5 +50,10 @@ export class TaskRegistry {
   }
 }
 
-/** The registry of this thread or process. */
-export const registry = new TaskRegistry();
+/**
+ * The registry of this thread or process, shared by every copy of Trellis
+ * loaded in it: a TypeScript loader's `require` hook can compile a second,
+ * CommonJS copy of the package for a CommonJS workflow, and the tasks that
+ * copy defines must be found by the engine of the first.
+ */
+export const registry: TaskRegistry = ((globalThis as Record<symbol, unknown>)[Symbol.for("trellis.registry.v1")] ??= new TaskRegistry()) as TaskRegistry;
