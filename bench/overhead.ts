@@ -48,10 +48,10 @@ type Slots = number | "auto";
 async function executorOption(executor: ExecutorKind, workers: number, slotsPerWorker: Slots): Promise<ExecutorKind | Executor> {
   if (slotsPerWorker === "auto" || executor === "inline") return executor;
   if (executor === "threads") {
-    const { ThreadExecutor } = await import("../src/runtime/threads/thread-executor.ts");
+    const { ThreadExecutor } = await import("../dist/runtime/threads/thread-executor.js");
     return new ThreadExecutor({ workers, slotsPerWorker });
   }
-  const { ProcessExecutor } = await import("../src/runtime/processes/process-executor.ts");
+  const { ProcessExecutor } = await import("../dist/runtime/processes/process-executor.js");
   return new ProcessExecutor({ workers, slotsPerWorker });
 }
 

@@ -27,7 +27,7 @@ import {
   isMain,
 } from "trellis";
 import type { Plan } from "trellis";
-import { capsFor, validateDiff } from "../src/promises/validate.ts";
+import { capsFor, validateDiff } from "../dist/promises/validate.js";
 import type { BenchRow } from "./lib/row.ts";
 
 const GROUP = "Promise validation cost per diff";

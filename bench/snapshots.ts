@@ -25,7 +25,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { From, buildDot, foldEvents, isMain, run, task } from "trellis";
 import type { SnapshotPolicy, TrellisEvent } from "trellis";
-import { dotToSvg, svgToPng } from "../src/render/images.ts";
+import { dotToSvg, svgToPng } from "../dist/render/images.js";
 import type { BenchRow } from "./lib/row.ts";
 
 const GROUP = "Snapshots";

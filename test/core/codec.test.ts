@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { decode, encode } from "../../src/events/codec.ts";
-import { ErrorCodes, TrellisError } from "../../src/errors.ts";
+import { decode, encode } from "../../dist/events/codec.js";
+import { ErrorCodes, TrellisError } from "../../dist/errors.js";
 
 function roundTrip(value: unknown): unknown {
   const encoded = encode(value, { strict: false });

@@ -4,10 +4,10 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import type { Json } from "../../src/events/codec.ts";
-import { EventLines, JsonBytes } from "../../src/events/line.ts";
-import type { TrellisEvent } from "../../src/events/types.ts";
-import { JsonlWriter } from "../../src/events/writer.ts";
+import type { Json } from "../../dist/events/codec.js";
+import { EventLines, JsonBytes } from "../../dist/events/line.js";
+import type { TrellisEvent } from "../../dist/events/types.js";
+import { JsonlWriter } from "../../dist/events/writer.js";
 
 /** Strings with what JSON must escape: quotes, backslashes, control characters, lone surrogates, non-ASCII. */
 const anyString = fc.oneof(

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { task } from "trellis";
-import { expandPreview } from "../../src/preview/placeholders.ts";
+import { expandPreview } from "../../dist/preview/placeholders.js";
 
 const leaf = task({ name: "ph_leaf" }, async () => 1);
 const sink = task({ name: "ph_sink" }, async () => 1);

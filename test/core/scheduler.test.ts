@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import type { Cap } from "../../src/scheduler/scheduler.ts";
-import { Scheduler } from "../../src/scheduler/scheduler.ts";
-import { ReadyQueue } from "../../src/scheduler/ready-queue.ts";
+import type { Cap } from "../../dist/scheduler/scheduler.js";
+import { Scheduler } from "../../dist/scheduler/scheduler.js";
+import { ReadyQueue } from "../../dist/scheduler/ready-queue.js";
 
 const entry = (id: string, order: number, priority = 0) => ({ id, order, priority });
 

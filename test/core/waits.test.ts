@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { TaskFailedError, run, task } from "trellis";
-import { WaitIndex } from "../../src/runtime/wait-index.ts";
+import { WaitIndex } from "../../dist/runtime/wait-index.js";
 import { deferred } from "../helpers/deferred.ts";
 
 describe("the wait index", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { computeGhosts } from "../../src/promises/ghosts.ts";
+import { computeGhosts } from "../../dist/promises/ghosts.js";
 import mainPipeline, { inputs } from "../../demos/dynamic_static_preview.ts";
 import { EXECUTORS, edgeCount, eventsOf, replay, sharedRun } from "./demo-run.ts";
 

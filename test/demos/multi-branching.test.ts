@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { computeGhosts } from "../../src/promises/ghosts.ts";
+import { computeGhosts } from "../../dist/promises/ghosts.js";
 import classify, { inputs } from "../../demos/multi_branching.ts";
 import { EXECUTORS, eventsOf, replay, sharedRun } from "./demo-run.ts";
 

@@ -4,12 +4,12 @@
 import { describe, expect, test } from "vitest";
 import { run } from "trellis";
 import type { EngineLink } from "trellis";
-import { processTransport } from "../../src/runtime/processes/process-transport.ts";
-import { threadTransport } from "../../src/runtime/threads/thread-transport.ts";
-import { PoolExecutor } from "../../src/runtime/worker/pool.ts";
-import type { PoolOptions, Transport } from "../../src/runtime/worker/pool.ts";
-import type { HostToWorker, WorkerToHost } from "../../src/runtime/worker/protocol.ts";
-import { AUTO_SLOTS } from "../../src/runtime/worker/pool.ts";
+import { processTransport } from "../../dist/runtime/processes/process-transport.js";
+import { threadTransport } from "../../dist/runtime/threads/thread-transport.js";
+import { PoolExecutor } from "../../dist/runtime/worker/pool.js";
+import type { PoolOptions, Transport } from "../../dist/runtime/worker/pool.js";
+import type { HostToWorker, WorkerToHost } from "../../dist/runtime/worker/protocol.js";
+import { AUTO_SLOTS } from "../../dist/runtime/worker/pool.js";
 import { execBusyFanout, execFanout } from "../fixtures/exec-bench.ts";
 import { execSpinsForever } from "../fixtures/exec-faults.ts";
 import { WORKER_EXECUTORS, eventsOf } from "./helpers.ts";

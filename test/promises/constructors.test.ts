@@ -10,7 +10,7 @@ import {
   OnlySpecificNodesAllowed,
   TrellisError,
 } from "trellis";
-import { checkPromiseSpec, referencedTasks } from "../../src/promises/constructors.ts";
+import { checkPromiseSpec, referencedTasks } from "../../dist/promises/constructors.js";
 import type { ProgramOutput } from "../fixtures/prom-tasks.ts";
 import { promA, promB, promBadDefPromise } from "../fixtures/prom-tasks.ts";
 import { eventsOf, ofType, runKept } from "./helpers.ts";

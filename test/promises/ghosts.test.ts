@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Plan, RunObserver, TrellisEvent } from "trellis";
 import { LimitedSpawns, OnlySpecificEdgesAllowed, OnlySpecificNodesAllowed, foldEvents } from "trellis";
-import { computeGhosts } from "../../src/promises/ghosts.ts";
+import { computeGhosts } from "../../dist/promises/ghosts.js";
 import type { Program } from "../fixtures/prom-tasks.ts";
 import { promA, promClassify } from "../fixtures/prom-tasks.ts";
 import { PlanBuilder, eventsOf, runKept } from "./helpers.ts";

@@ -8,7 +8,7 @@ import type { ExecutorKind } from "trellis";
 import { MaxParallelism } from "trellis";
 import type { Program } from "../fixtures/prom-tasks.ts";
 import { promA, promLabelledRoot, promSelfCapped } from "../fixtures/prom-tasks.ts";
-import { Scheduler } from "../../src/scheduler/scheduler.ts";
+import { Scheduler } from "../../dist/scheduler/scheduler.js";
 import { eventsOf, maxRunningPerLabel, ofType, runKept } from "./helpers.ts";
 
 const executors: readonly ExecutorKind[] = ["inline", "threads", "processes"];

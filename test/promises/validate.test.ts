@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { PlanDiff } from "trellis";
 import { LimitedSpawns, MaxParallelism, NoNewEdges, NoNewNodes, OnlySpecificEdgesAllowed, OnlySpecificNodesAllowed, applyEvent, foldEvents } from "trellis";
-import { capsFor, promisesInScope, validateDiff } from "../../src/promises/validate.ts";
+import { capsFor, promisesInScope, validateDiff } from "../../dist/promises/validate.js";
 import { PlanBuilder } from "./helpers.ts";
 
 type NodeIn = { id: string; task: string; parent?: string; placeholder?: string | null; labels?: string[] };

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { buildDot, previewPlan, run } from "trellis";
 import type { RunResult, TrellisEvent } from "trellis";
-import { FrameSelector } from "../../src/render/frames.ts";
+import { FrameSelector } from "../../dist/render/frames.js";
 import { DEMOS } from "../fixtures/render-demos.ts";
 import { layout, nodeKind, parseDot } from "./render-helpers.ts";
 

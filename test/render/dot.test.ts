@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { buildDot, foldEvents } from "trellis";
-import { GRAY, STATUS_FILL } from "../../src/render/dot-text.ts";
-import { dotToSvg } from "../../src/render/images.ts";
+import { GRAY, STATUS_FILL } from "../../dist/render/dot-text.js";
+import { dotToSvg } from "../../dist/render/images.js";
 import { LogBuilder, layout, nodeKind, parseDot, svgTexts } from "./render-helpers.ts";
 
 describe("DOT builder", () => {

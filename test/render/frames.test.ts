@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { TrellisEvent } from "trellis";
-import type { Frame, FrameSelectorOptions } from "../../src/render/frames.ts";
-import { AUTO_FRAME_CAP, AUTO_SMALL_PLAN, AUTO_TIME_SLICES, FrameSelector, autoGapMs } from "../../src/render/frames.ts";
+import type { Frame, FrameSelectorOptions } from "../../dist/render/frames.js";
+import { AUTO_FRAME_CAP, AUTO_SMALL_PLAN, AUTO_TIME_SLICES, FrameSelector, autoGapMs } from "../../dist/render/frames.js";
 import { LogBuilder } from "./render-helpers.ts";
 
 function frames(events: readonly TrellisEvent[], options: FrameSelectorOptions): Frame[] {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { run } from "trellis";
 import type { TrellisEvent } from "trellis";
-import { STATUS_FILL } from "../../src/render/dot-text.ts";
-import { FrameSelector } from "../../src/render/frames.ts";
+import { STATUS_FILL } from "../../dist/render/dot-text.js";
+import { FrameSelector } from "../../dist/render/frames.js";
 import { repRoot } from "../fixtures/render-shapes.ts";
 import { nodeKind, parseDot } from "./render-helpers.ts";
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { buildDot, foldEvents } from "trellis";
-import { dotToSvg, svgToPng } from "../../src/render/images.ts";
-import { FONT_FAMILY } from "../../src/render/dot-text.ts";
-import { FONT_FAMILY as RASTER_FONT } from "../../src/render/raster.mjs";
+import { dotToSvg, svgToPng } from "../../dist/render/images.js";
+import { FONT_FAMILY } from "../../dist/render/dot-text.js";
+import { FONT_FAMILY as RASTER_FONT } from "../../dist/render/raster.mjs";
 import { LogBuilder, darkPixels, decodePng, layout, svgTexts } from "./render-helpers.ts";
 
 /** A one-node plan whose node is `task` (its label is the task name, the root has no short id). */

@@ -7,9 +7,9 @@ import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { inflateSync } from "node:zlib";
-import { loadGraphviz } from "../../src/render/images.ts";
+import { loadGraphviz } from "../../dist/render/images.js";
 import type { EventType, TrellisEvent } from "trellis";
-import type { EventDataMap } from "../../src/events/types.ts";
+import type { EventDataMap } from "../../dist/events/types.js";
 
 export function tempDir(prefix = "trellis-render-"): string {
   return mkdtempSync(join(tmpdir(), prefix));

