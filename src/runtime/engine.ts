@@ -50,6 +50,11 @@ function outputOf(node: PlanNode): Json {
   return node.output === undefined ? { $t: "undefined" } : node.output;
 }
 
+/** True for the codec's encoding of `undefined` (what a task that returns nothing gives). */
+function isUndefinedTag(v: Json): boolean {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && v["$t"] === "undefined";
+}
+
 /** Consecutive microtask steps before one goes through the event loop. */
 const MICRO_STEPS = 512;
 
@@ -666,13 +671,17 @@ export class Engine implements EngineLink {
     const node = live.node;
     if (outcome.ok && live.errors && live.errors.length > 0) outcome = { ok: false, error: live.errors[0] as SerializedError };
     if (outcome.ok) {
-      if (node.emitted && !(typeof outcome.output === "object" && outcome.output !== null && !Array.isArray(outcome.output) && outcome.output["$t"] === "undefined"))
-        this.#commit("task.warning", {
-          id: ref.id,
-          code: "RETURN_AFTER_EMIT",
-          message: `${ref.id} returned a value after emit(); the emitted value is its output and the return value is ignored`,
-        });
-      this.#settle(node, "succeeded", undefined, outcome.output);
+      if (!node.emitted) this.#settle(node, "succeeded", undefined, outcome.output);
+      else {
+        if (!isUndefinedTag(outcome.output))
+          this.#commit("task.warning", {
+            id: ref.id,
+            code: "RETURN_AFTER_EMIT",
+            message: `${ref.id} returned a value after emit(); the emitted value is its output and the return value is ignored`,
+          });
+        // The emit fixed the output: the log records it, not the return value.
+        this.#settle(node, "succeeded", undefined, outputOf(node));
+      }
     } else {
       const def = this.#o.registry.get(node.task);
       const retryable = outcome.error.code !== ErrorCodes.PROMISE_VIOLATION && outcome.error.code !== ErrorCodes.TASK_CANCELLED;

@@ -63,14 +63,19 @@ describe.each(ALL_EXECUTORS)("executor contract: %s", (executor) => {
     expect(eventFor(result, "task.skipped", "exec_catches/exec_square#1").data.because).toContain("exec_boom#1");
   });
 
-  test("emit lets consumers start early; a later return value is a warning", async () => {
-    const result = await run(execEmitParent, {}, { executor, workers: 2, keepEvents: true });
+  test("emit lets consumers start early; a later return value is a warning; the log's output is the emitted value", async () => {
+    // Written to disk too, so the suite's check of every log (test/setup) folds it.
+    const out = mkdtempSync(join(tmpdir(), "trellis-exec-emit-"));
+    const result = await run(execEmitParent, {}, { executor, workers: 2, keepEvents: true, out, snapshots: "none" });
     expect(result.status).toBe("succeeded");
     expect(result.output).toEqual({ square: 9, emitted: 3 });
     const emitter = "exec_emit_parent/exec_emitter#1";
     const consumer = "exec_emit_parent/exec_square#1";
     expect(seqOf(result, "task.succeeded", consumer)).toBeLessThan(seqOf(result, "task.succeeded", emitter));
     expect(eventFor(result, "task.warning", emitter).data.code).toBe("RETURN_AFTER_EMIT");
+    // The return value (4) is ignored everywhere, the log included.
+    expect(eventFor(result, "task.succeeded", emitter).data.output).toBe(3);
+    expect(result.plan.nodes.get(emitter)?.output).toBe(3);
   });
 
   test("log fields are kept inside data.fields", async () => {
