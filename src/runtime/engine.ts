@@ -11,12 +11,14 @@ import {
   TaskFailedError,
   TaskTimeoutError,
   TrellisError,
+  WaitAbortedError,
+  WaitTimeoutError,
   serializeError,
 } from "../errors.ts";
 import type { SerializedError } from "../errors.ts";
 import type { Json } from "../events/codec.ts";
 import { decode, encode, getPath } from "../events/codec.ts";
-import type { EventDataMap, EventType, PlanDiff, PromiseSpec, RunStatus, TrellisEvent, ViolationPolicy } from "../events/types.ts";
+import type { EventDataMap, EventType, PlanDiff, PromiseSpec, RunStatus, TrellisEvent, ViolationPolicy, WaitEndReason } from "../events/types.ts";
 import { EVENT_VERSION, isFinished } from "../events/types.ts";
 import type { EventSink } from "../events/writer.ts";
 import { applyEvent } from "../plan/fold.ts";
@@ -48,6 +50,11 @@ function outputsOf(nodes: readonly PlanNode[]): Json[] {
 /** An available instance's output as a wait or a `From` sees it (`undefined` is tagged). */
 function outputOf(node: PlanNode): Json {
   return node.output === undefined ? { $t: "undefined" } : node.output;
+}
+
+/** Up to ten ids for a message, then how many more. */
+function listIds(ids: readonly string[]): string {
+  return ids.length <= 10 ? ids.join(", ") : `${ids.slice(0, 10).join(", ")} and ${ids.length - 10} more`;
 }
 
 /** True for the codec's encoding of `undefined` (what a task that returns nothing gives). */
@@ -85,6 +92,8 @@ interface WaitRecord {
   readonly nodes: PlanNode[];
   remaining: number;
   done: boolean;
+  /** The wait's `timeoutMs` timer, while it is armed. */
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** A queued resume of a suspended task (a start is queued as the plan node itself: no entry object per task). */
@@ -100,8 +109,10 @@ interface LiveTask {
   readonly attempt: number;
   holdsSlot: boolean;
   resumeQueued: boolean;
-  /** Waits answered while the task was suspended, delivered when it resumes. */
-  answered: { waitId: number; outcome: WaitOutcome }[] | null;
+  /** Waits answered while the task was suspended, delivered when it resumes (the first one's reason is logged). */
+  answered: { waitId: number; outcome: WaitOutcome; reason: WaitEndReason }[] | null;
+  /** Its waits with a time limit (armed or not), so its end disarms them. */
+  timed: WaitRecord[] | null;
   /** Errors of refused spawns and promises (reject policy), raised at the next wait or at the end. */
   errors: SerializedError[] | null;
   timer: ReturnType<typeof setTimeout> | undefined;
@@ -124,6 +135,8 @@ export class Engine implements EngineLink {
   readonly #blockers = new Map<string, number>();
   readonly #waiters = new WaitIndex<WaitRecord>();
   #retryTimers = new Set<ReturnType<typeof setTimeout>>();
+  /** Waits whose time limit is armed: the run is not deadlocked while one may still fire. */
+  readonly #armedWaits = new Set<WaitRecord>();
   #seq = 0;
   #pid = 0;
   #pumpQueued = false;
@@ -410,12 +423,12 @@ export class Engine implements EngineLink {
 
   // ---------------------------------------------------------------- waits
 
-  wait(ref: TaskRef, waitId: number, ids: readonly string[]): void {
+  wait(ref: TaskRef, waitId: number, ids: readonly string[], timeoutMs: number | null): void {
     const live = this.#current(ref);
     if (!live) return;
     const pendingError = live.errors?.shift();
     if (pendingError) return this.#o.executor.resume(ref, waitId, { ok: false, error: pendingError });
-    const record: WaitRecord = { task: ref.id, attempt: ref.attempt, waitId, nodes: [], remaining: 0, done: false };
+    const record: WaitRecord = { task: ref.id, attempt: ref.attempt, waitId, nodes: [], remaining: 0, done: false, timer: undefined };
     const waitingOn: string[] = [];
     const registered: PlanNode[] = [];
     for (const id of ids) {
@@ -438,12 +451,72 @@ export class Engine implements EngineLink {
       registered.push(n);
     }
     if (record.remaining === 0) return this.#o.executor.resume(ref, waitId, { ok: true, outputs: outputsOf(record.nodes) });
+    if (timeoutMs !== null) this.#arm(live, record, timeoutMs);
     if (live.holdsSlot) {
       live.holdsSlot = false;
       this.#scheduler.release(ref.id);
       this.#commit("task.waiting", { id: ref.id, on: waitingOn }, live.node);
     }
     this.#pump();
+  }
+
+  /** Starts the time limit of a wait that is now registered. */
+  #arm(live: LiveTask, record: WaitRecord, timeoutMs: number): void {
+    (live.timed ??= []).push(record);
+    this.#armedWaits.add(record);
+    record.timer = setTimeout(() => {
+      record.timer = undefined;
+      this.#armedWaits.delete(record);
+      if (record.done || this.#ending !== null) return;
+      const pending = this.#unfinished(record);
+      const error = new WaitTimeoutError(
+        ErrorCodes.WAIT_TIMEOUT,
+        `${record.task} waited ${timeoutMs} ms (its timeoutMs) and ${pending.length} of the instances it waits for did not finish: ${listIds(pending)}. ` +
+          "They keep running: wait for them again, or go on without them",
+        { id: record.task, timeoutMs, pending },
+      );
+      this.#endWait(record, { ok: false, error: serializeError(error) }, "timeout");
+      this.#pump();
+    }, timeoutMs);
+  }
+
+  #disarm(record: WaitRecord): void {
+    if (record.timer === undefined) return;
+    clearTimeout(record.timer);
+    record.timer = undefined;
+    this.#armedWaits.delete(record);
+  }
+
+  abortWait(ref: TaskRef, waitId: number): void {
+    if (!this.#current(ref)) return;
+    let record: WaitRecord | undefined;
+    for (const r of this.#waiters.records())
+      if (r.task === ref.id && r.attempt === ref.attempt && r.waitId === waitId && !r.done) {
+        record = r;
+        break;
+      }
+    if (!record) return; // answered already: the answer stands
+    const pending = this.#unfinished(record);
+    const error = new WaitAbortedError(
+      ErrorCodes.WAIT_ABORTED,
+      `${ref.id}: its wait was aborted by the signal passed to waitForAll, with ${pending.length} of the instances it waits for unfinished: ${listIds(pending)}. They keep running`,
+      { id: ref.id, pending },
+    );
+    this.#endWait(record, { ok: false, error: serializeError(error) }, "aborted");
+    this.#pump();
+  }
+
+  /** Ends a wait before its instances finished (timeout, abort): it leaves the index, so a later wait on them starts clean. */
+  #endWait(record: WaitRecord, outcome: WaitOutcome, reason: WaitEndReason): void {
+    for (const node of record.nodes) this.#waiters.remove(node.order, record);
+    this.#answerWait(record, outcome, reason);
+  }
+
+  /** The ids a wait still waits for, in the order asked, each once. */
+  #unfinished(record: WaitRecord): string[] {
+    const ids: string[] = [];
+    for (const n of record.nodes) if (!(n.status === "succeeded" || n.emitted) && !ids.includes(n.id)) ids.push(n.id);
+    return ids;
   }
 
   /** Un-registers a wait refused half way through its ids. */
@@ -483,9 +556,11 @@ export class Engine implements EngineLink {
     return cause ? { ...s, cause } : s;
   }
 
-  #answerWait(record: WaitRecord, outcome: WaitOutcome): void {
+  /** Answers a wait, once: whichever of its instances, its timer or its signal comes first decides. */
+  #answerWait(record: WaitRecord, outcome: WaitOutcome, reason: WaitEndReason): void {
     if (record.done) return;
     record.done = true;
+    this.#disarm(record);
     const live = this.#live.get(record.task);
     if (!live || live.attempt !== record.attempt) return;
     const ref = { id: record.task, attempt: record.attempt };
@@ -493,7 +568,7 @@ export class Engine implements EngineLink {
       this.#o.executor.resume(ref, record.waitId, outcome);
       return;
     }
-    (live.answered ??= []).push({ waitId: record.waitId, outcome });
+    (live.answered ??= []).push({ waitId: record.waitId, outcome, reason });
     if (!live.resumeQueued) {
       live.resumeQueued = true;
       const node = live.node;
@@ -524,7 +599,7 @@ export class Engine implements EngineLink {
   #oneLess(r: WaitRecord): void {
     if (r.done) return;
     r.remaining--;
-    if (r.remaining <= 0) this.#answerWait(r, { ok: true, outputs: outputsOf(r.nodes) });
+    if (r.remaining <= 0) this.#answerWait(r, { ok: true, outputs: outputsOf(r.nodes) }, "completed");
   }
 
   /** `node` finished without an output: its consumers are skipped and its waiters fail. */
@@ -539,8 +614,8 @@ export class Engine implements EngineLink {
     const records = this.#waiters.take(node.order);
     if (records === undefined) return;
     const outcome: WaitOutcome = { ok: false, error: this.#failedChildError(node) };
-    if (Array.isArray(records)) for (const r of records) this.#answerWait(r, outcome);
-    else this.#answerWait(records, outcome);
+    if (Array.isArray(records)) for (const r of records) this.#answerWait(r, outcome, "failed");
+    else this.#answerWait(records, outcome, "failed");
   }
 
   // ---------------------------------------------------------------- running
@@ -606,7 +681,7 @@ export class Engine implements EngineLink {
     const attempt = node.attempt + 1;
     const inputs = this.#resolveInputs(node);
     this.#commit("task.started", { id, attempt }, node);
-    const live: LiveTask = { node, attempt, holdsSlot: true, resumeQueued: false, answered: null, errors: null, timer: undefined };
+    const live: LiveTask = { node, attempt, holdsSlot: true, resumeQueued: false, answered: null, timed: null, errors: null, timer: undefined };
     this.#live.set(id, live);
     if (attempt === 1 && (def.promises.length > 0 || def.static)) {
       for (const { spec, source } of declaredPromises(def)) {
@@ -658,9 +733,9 @@ export class Engine implements EngineLink {
     }
     live.holdsSlot = true;
     live.resumeQueued = false;
-    this.#commit("task.resumed", { id }, live.node);
-    const ref = { id, attempt: live.attempt };
     const answered = live.answered ?? [];
+    this.#commit("task.resumed", { id, reason: answered[0]?.reason ?? "completed" }, live.node);
+    const ref = { id, attempt: live.attempt };
     live.answered = null;
     for (const a of answered) this.#o.executor.resume(ref, a.waitId, a.outcome);
   }
@@ -707,6 +782,7 @@ export class Engine implements EngineLink {
 
   #endAttempt(id: string, live: LiveTask): void {
     if (live.timer !== undefined) clearTimeout(live.timer);
+    if (live.timed !== null) for (const r of live.timed) this.#disarm(r);
     if (live.holdsSlot) this.#scheduler.release(id);
     live.holdsSlot = false;
     this.#live.delete(id);
@@ -782,7 +858,9 @@ export class Engine implements EngineLink {
       this.#finish(status);
       return;
     }
-    if (this.#scheduler.running === 0 && this.#scheduler.queued === 0 && this.#retryTimers.size === 0) this.#deadlock();
+    // An armed wait timer will wake its task: not a deadlock (yet).
+    if (this.#scheduler.running === 0 && this.#scheduler.queued === 0 && this.#retryTimers.size === 0 && this.#armedWaits.size === 0)
+      this.#deadlock();
   }
 
   /** Nothing runs and nothing can start: report who waits on what and fail them. */
@@ -817,6 +895,7 @@ export class Engine implements EngineLink {
   #finish(status: RunStatus): void {
     if (this.#ending !== null) return;
     this.#ending = status;
+    for (const r of [...this.#armedWaits]) this.#disarm(r);
     const root = this.plan.root ? this.plan.nodes.get(this.plan.root) : undefined;
     const output = status === "succeeded" && root?.output !== undefined ? root.output : null;
     const durationMs = performance.now() - this.#startedAt;

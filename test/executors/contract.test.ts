@@ -12,6 +12,7 @@ import {
   execFlaky,
   execHaltParent,
   execHangs,
+  execLimitedWait,
   execLogger,
   execMapReduce,
   execReturnsFunction,
@@ -123,5 +124,36 @@ describe.each(ALL_EXECUTORS)("executor contract: %s", (executor) => {
     expect(eventsOf(result, "promise.violated")).toHaveLength(1);
     expect(eventFor(result, "task.cancelled", "exec_halt_parent/exec_signalled#1").data.reason).toContain("halted");
     expect(readFileSync(file, "utf8")).toBe(ErrorCodes.TASK_CANCELLED);
+  });
+
+  // The child waits for its parent's emit, so it cannot finish before the parent's wait ended:
+  // the order below holds whatever the timing, and only the engine's timer or the abort can end the wait.
+  test.each([
+    ["timeout", { name: "WaitTimeoutError", code: ErrorCodes.WAIT_TIMEOUT, cause: null }],
+    ["abort", { name: "WaitAbortedError", code: ErrorCodes.WAIT_ABORTED, cause: "enough waiting" }],
+  ] as const)("a wait ended by its %s resumes the task with an error naming the unfinished handles; the child keeps running and can be waited for again", async (mode, expected) => {
+    const out = mkdtempSync(join(tmpdir(), `trellis-exec-wait-${mode}-`));
+    const result = await run(execLimitedWait, { mode, timeoutMs: 30 }, { executor, workers: 1, keepEvents: true, out, snapshots: "none" });
+    expect(result.error).toBeNull();
+    expect(result.status).toBe("succeeded");
+    const child = "exec_limited_wait/exec_awaits_parent#1";
+    expect(result.output).toEqual({ ...expected, isClass: true, pending: [child] });
+    const parentFlow = (result.events ?? [])
+      .filter((e) => ("id" in e.data ? e.data.id : null) === "exec_limited_wait" || (e.type === "task.succeeded" && e.data.id === child))
+      .map((e) => (e.type === "task.resumed" ? `resumed:${e.data.reason}` : e.type === "task.succeeded" ? `succeeded:${e.data.id}` : e.type))
+      .filter((t) => t !== "task.created" && t !== "task.log" && t !== "task.warning");
+    expect(parentFlow).toEqual([
+      "task.started",
+      "task.waiting",
+      `resumed:${mode === "timeout" ? "timeout" : "aborted"}`,
+      "task.emitted",
+      "task.waiting",
+      `succeeded:${child}`,
+      "resumed:completed",
+      "succeeded:exec_limited_wait",
+    ]);
+    // Waiting again after the wait ended gives the child's output: what it saw of the parent's emit.
+    expect(eventFor(result, "task.log", "exec_limited_wait").data.fields).toEqual({ again: { saw: result.output } });
+    expect(eventsOf(result, "run.deadlock")).toEqual([]);
   });
 });
