@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import type { EventOf, TrellisEvent } from "trellis";
 import { From, LimitedSpawns, run, task } from "trellis";
+import { WaitEndReasons } from "../../src/events/types.ts";
 import { outputProblems } from "../helpers/log-outputs.ts";
 import { logProblems } from "../helpers/log-schema.ts";
 
@@ -71,6 +72,16 @@ function readLog(path: string): TrellisEvent[] {
     .split("\n")
     .map((l) => JSON.parse(l) as TrellisEvent);
 }
+
+describe("the schema of task.resumed", () => {
+  test("lists exactly the reasons a wait can end with", () => {
+    const schema = JSON.parse(readFileSync(new URL("../../schema/events.schema.json", import.meta.url), "utf8")) as {
+      allOf: { if: { properties: { type: { const: string } } }; then: { properties: { data: { properties: Record<string, { enum?: string[] }> } } } }[];
+    };
+    const resumed = schema.allOf.find((b) => b.if.properties.type.const === "task.resumed");
+    expect(resumed?.then.properties.data.properties["reason"]?.enum).toEqual([...WaitEndReasons]);
+  });
+});
 
 describe("what the log says a task produced", () => {
   test("task.succeeded of a task that emitted holds the emitted value, never its return value", async () => {
