@@ -126,6 +126,9 @@ function isAbortSignal(v: unknown): v is AbortSignal {
 function waitLimits(id: string, options: WaitOptions | undefined): { timeoutMs: number | null; signal: AbortSignal | null } {
   if (options === undefined) return { timeoutMs: null, signal: null };
   if (options === null || typeof options !== "object") throw badWaitOption(id, "options", "an object", options);
+  // A misspelt limit (`timeout`) silently ignored would be a wait without one.
+  for (const key of Object.keys(options))
+    if (key !== "timeoutMs" && key !== "signal") throw badWaitOption(id, key, "left out (the options are `timeoutMs` and `signal`)", (options as Record<string, unknown>)[key]);
   const { timeoutMs, signal } = options;
   if (timeoutMs !== undefined && (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs) || timeoutMs < 0 || (timeoutMs > MAX_TIMEOUT_MS && timeoutMs !== Infinity)))
     throw badWaitOption(id, "timeoutMs", `a number of milliseconds from 0 to ${MAX_TIMEOUT_MS}, or Infinity for no limit`, timeoutMs);

@@ -190,6 +190,7 @@ describe("waitForAll with timeoutMs", () => {
       [{ signal: { aborted: false } }, "signal"],
       [null, "options"],
       [5, "options"],
+      [{ timeout: 100 }, "timeout"],
     ];
     const root = task({ name: "wl_bad" }, async (ctx) => {
       const h = ctx.spawn(child, {});
@@ -210,6 +211,7 @@ describe("waitForAll with timeoutMs", () => {
     expect(seen.map((s) => [s.code, s.option])).toEqual(cases.map(([, option]) => [ErrorCodes.INVALID_OPTION, option]));
     expect(seen[0]?.message).toContain("`timeoutMs` must be a number of milliseconds from 0 to 2147483647, or Infinity for no limit, got -1");
     expect(seen[1]?.message).toContain("got NaN");
+    expect(seen[7]?.message).toContain("the options are `timeoutMs` and `signal`");
     expect((result.events ?? []).filter((e) => e.type === "task.waiting")).toEqual([]);
   });
 
