@@ -214,7 +214,7 @@ class Context implements ExecutionContext {
     if (signal?.aborted)
       throw new WaitAbortedError(
         ErrorCodes.WAIT_ABORTED,
-        `${this.id}: ctx.waitForAll() was given a signal that had already aborted, so it did not wait for ${ids.join(", ") || "anything"}`,
+        `${this.id}: ctx.waitForAll() was given a signal that had already aborted, so it did not wait for its ${ids.length} handle(s)`,
         { id: this.id, pending: ids },
         { cause: signal.reason },
       );
