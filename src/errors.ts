@@ -19,6 +19,8 @@ export const ErrorCodes = {
   TASK_FAILED: "TASK_FAILED",
   TASK_TIMEOUT: "TASK_TIMEOUT",
   TASK_CANCELLED: "TASK_CANCELLED",
+  WAIT_TIMEOUT: "WAIT_TIMEOUT",
+  WAIT_ABORTED: "WAIT_ABORTED",
   WORKER_CRASH: "WORKER_CRASH",
   WORKER_LOAD: "WORKER_LOAD",
   RUN_IN_WORKER: "RUN_IN_WORKER",
@@ -74,6 +76,24 @@ export class TaskTimeoutError extends TrellisError {
   override name = "TaskTimeoutError";
 }
 
+/**
+ * `ctx.waitForAll(handles, { timeoutMs })` ran out of time. `details`: `id`
+ * (the waiting task), `timeoutMs`, `pending` (the handles' ids still
+ * unfinished; they keep running).
+ */
+export class WaitTimeoutError extends TrellisError {
+  override name = "WaitTimeoutError";
+}
+
+/**
+ * The `signal` passed to `ctx.waitForAll(handles, { signal })` aborted the
+ * wait. `details`: `id` (the waiting task), `pending` (the handles' ids still
+ * unfinished; they keep running). `cause` is the signal's reason, when it has one.
+ */
+export class WaitAbortedError extends TrellisError {
+  override name = "WaitAbortedError";
+}
+
 /** The worker running a task exited, crashed or ran out of memory. */
 export class WorkerCrashError extends TrellisError {
   override name = "WorkerCrashError";
@@ -104,6 +124,8 @@ const classes: Record<string, new (code: ErrorCode, message: string, details?: R
   TaskDefinitionError,
   TaskFailedError,
   TaskTimeoutError,
+  WaitTimeoutError,
+  WaitAbortedError,
   WorkerCrashError,
   DeadlockError,
   PromiseViolationError,

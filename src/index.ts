@@ -6,7 +6,7 @@ export { task } from "./task/define.ts";
 export type { TaskDefinition, TaskOptions, TaskFn, AnyTask, InputsOf, OutputOf } from "./task/define.ts";
 export { From } from "./task/from.ts";
 export type { TaskHandle, FromRef, Wired, OutputsOf } from "./task/from.ts";
-export type { ExecutionContext, SpawnOptions } from "./task/context.ts";
+export type { ExecutionContext, SpawnOptions, WaitOptions } from "./task/context.ts";
 export { registry, TaskRegistry } from "./task/registry.ts";
 export {
   LimitedSpawns,
@@ -30,6 +30,8 @@ export {
   TaskDefinitionError,
   TaskFailedError,
   TaskTimeoutError,
+  WaitTimeoutError,
+  WaitAbortedError,
   WorkerCrashError,
   DeadlockError,
   PromiseViolationError,

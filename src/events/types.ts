@@ -23,6 +23,14 @@ export function isFinished(status: TaskStatus): boolean {
   return status === "succeeded" || status === "failed" || status === "skipped" || status === "cancelled";
 }
 
+export const WaitEndReasons = ["completed", "failed", "timeout", "aborted"] as const;
+/**
+ * Why a suspended task resumed: every handle finished (`completed`), one did
+ * not succeed (`failed`), its `timeoutMs` passed (`timeout`) or its `signal`
+ * aborted (`aborted`).
+ */
+export type WaitEndReason = (typeof WaitEndReasons)[number];
+
 export type EdgeKind = "data" | "lineage";
 export type ViolationPolicy = "halt" | "reject";
 export type PromiseScope = "descendants" | "global";
@@ -106,7 +114,8 @@ export interface EventDataMap {
   "promise.declared": { pid: number; owner: string; source: "definition" | "context" | "static"; promise: PromiseSpec };
   "task.started": { id: string; attempt: number };
   "task.waiting": { id: string; on: string[] };
-  "task.resumed": { id: string };
+  /** `reason` is absent in logs written before waits had limits. */
+  "task.resumed": { id: string; reason?: WaitEndReason };
   "task.log": { id: string; message: string; fields: Json };
   "task.warning": { id: string; code: string; message: string };
   "task.emitted": { id: string; output: Json };

@@ -167,7 +167,7 @@ export function applyEvent(plan: Plan, event: TrellisEvent, about?: PlanNode): v
     case "task.succeeded": {
       const node = nodeOf(plan, event.data.id, about);
       if (!node || isFinished(node.status)) return;
-      if (!node.emitted) node.output = event.data.output;
+      node.output = event.data.output; // for a task that emitted, the engine writes the emitted value here
       node.waitingOn = undefined;
       setStatus(plan, node, "succeeded");
       if (node.id === plan.root) plan.output = node.output;

@@ -11,12 +11,14 @@ import {
   TaskFailedError,
   TaskTimeoutError,
   TrellisError,
+  WaitAbortedError,
+  WaitTimeoutError,
   serializeError,
 } from "../errors.ts";
 import type { SerializedError } from "../errors.ts";
 import type { Json } from "../events/codec.ts";
 import { decode, encode, getPath } from "../events/codec.ts";
-import type { EventDataMap, EventType, PlanDiff, PromiseSpec, RunStatus, TrellisEvent, ViolationPolicy } from "../events/types.ts";
+import type { EventDataMap, EventType, PlanDiff, PromiseSpec, RunStatus, TrellisEvent, ViolationPolicy, WaitEndReason } from "../events/types.ts";
 import { EVENT_VERSION, isFinished } from "../events/types.ts";
 import type { EventSink } from "../events/writer.ts";
 import { applyEvent } from "../plan/fold.ts";
@@ -50,6 +52,16 @@ function outputOf(node: PlanNode): Json {
   return node.output === undefined ? { $t: "undefined" } : node.output;
 }
 
+/** Up to ten ids for a message, then how many more. */
+function listIds(ids: readonly string[]): string {
+  return ids.length <= 10 ? ids.join(", ") : `${ids.slice(0, 10).join(", ")} and ${ids.length - 10} more`;
+}
+
+/** True for the codec's encoding of `undefined` (what a task that returns nothing gives). */
+function isUndefinedTag(v: Json): boolean {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && v["$t"] === "undefined";
+}
+
 /** Consecutive microtask steps before one goes through the event loop. */
 const MICRO_STEPS = 512;
 
@@ -80,6 +92,8 @@ interface WaitRecord {
   readonly nodes: PlanNode[];
   remaining: number;
   done: boolean;
+  /** The wait's `timeoutMs` timer, while it is armed. */
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** A queued resume of a suspended task (a start is queued as the plan node itself: no entry object per task). */
@@ -95,8 +109,10 @@ interface LiveTask {
   readonly attempt: number;
   holdsSlot: boolean;
   resumeQueued: boolean;
-  /** Waits answered while the task was suspended, delivered when it resumes. */
-  answered: { waitId: number; outcome: WaitOutcome }[] | null;
+  /** Waits answered while the task was suspended, delivered when it resumes (the first one's reason is logged). */
+  answered: { waitId: number; outcome: WaitOutcome; reason: WaitEndReason }[] | null;
+  /** Its waits with a time limit (armed or not), so its end disarms them. */
+  timed: WaitRecord[] | null;
   /** Errors of refused spawns and promises (reject policy), raised at the next wait or at the end. */
   errors: SerializedError[] | null;
   timer: ReturnType<typeof setTimeout> | undefined;
@@ -119,6 +135,8 @@ export class Engine implements EngineLink {
   readonly #blockers = new Map<string, number>();
   readonly #waiters = new WaitIndex<WaitRecord>();
   #retryTimers = new Set<ReturnType<typeof setTimeout>>();
+  /** Waits whose time limit is armed: the run is not deadlocked while one may still fire. */
+  readonly #armedWaits = new Set<WaitRecord>();
   #seq = 0;
   #pid = 0;
   #pumpQueued = false;
@@ -405,12 +423,12 @@ export class Engine implements EngineLink {
 
   // ---------------------------------------------------------------- waits
 
-  wait(ref: TaskRef, waitId: number, ids: readonly string[]): void {
+  wait(ref: TaskRef, waitId: number, ids: readonly string[], timeoutMs: number | null): void {
     const live = this.#current(ref);
     if (!live) return;
     const pendingError = live.errors?.shift();
     if (pendingError) return this.#o.executor.resume(ref, waitId, { ok: false, error: pendingError });
-    const record: WaitRecord = { task: ref.id, attempt: ref.attempt, waitId, nodes: [], remaining: 0, done: false };
+    const record: WaitRecord = { task: ref.id, attempt: ref.attempt, waitId, nodes: [], remaining: 0, done: false, timer: undefined };
     const waitingOn: string[] = [];
     const registered: PlanNode[] = [];
     for (const id of ids) {
@@ -433,12 +451,72 @@ export class Engine implements EngineLink {
       registered.push(n);
     }
     if (record.remaining === 0) return this.#o.executor.resume(ref, waitId, { ok: true, outputs: outputsOf(record.nodes) });
+    if (timeoutMs !== null) this.#arm(live, record, timeoutMs);
     if (live.holdsSlot) {
       live.holdsSlot = false;
       this.#scheduler.release(ref.id);
       this.#commit("task.waiting", { id: ref.id, on: waitingOn }, live.node);
     }
     this.#pump();
+  }
+
+  /** Starts the time limit of a wait that is now registered. */
+  #arm(live: LiveTask, record: WaitRecord, timeoutMs: number): void {
+    (live.timed ??= []).push(record);
+    this.#armedWaits.add(record);
+    record.timer = setTimeout(() => {
+      record.timer = undefined;
+      this.#armedWaits.delete(record);
+      if (record.done || this.#ending !== null) return;
+      const pending = this.#unfinished(record);
+      const error = new WaitTimeoutError(
+        ErrorCodes.WAIT_TIMEOUT,
+        `${record.task} waited ${timeoutMs} ms (its timeoutMs) and ${pending.length} of the instances it waits for did not finish: ${listIds(pending)}. ` +
+          "They keep running: wait for them again, or go on without them",
+        { id: record.task, timeoutMs, pending },
+      );
+      this.#endWait(record, { ok: false, error: serializeError(error) }, "timeout");
+      this.#pump();
+    }, timeoutMs);
+  }
+
+  #disarm(record: WaitRecord): void {
+    if (record.timer === undefined) return;
+    clearTimeout(record.timer);
+    record.timer = undefined;
+    this.#armedWaits.delete(record);
+  }
+
+  abortWait(ref: TaskRef, waitId: number): void {
+    if (!this.#current(ref)) return;
+    let record: WaitRecord | undefined;
+    for (const r of this.#waiters.records())
+      if (r.task === ref.id && r.attempt === ref.attempt && r.waitId === waitId && !r.done) {
+        record = r;
+        break;
+      }
+    if (!record) return; // answered already: the answer stands
+    const pending = this.#unfinished(record);
+    const error = new WaitAbortedError(
+      ErrorCodes.WAIT_ABORTED,
+      `${ref.id}: its wait was aborted by the signal passed to waitForAll, with ${pending.length} of the instances it waits for unfinished: ${listIds(pending)}. They keep running`,
+      { id: ref.id, pending },
+    );
+    this.#endWait(record, { ok: false, error: serializeError(error) }, "aborted");
+    this.#pump();
+  }
+
+  /** Ends a wait before its instances finished (timeout, abort): it leaves the index, so a later wait on them starts clean. */
+  #endWait(record: WaitRecord, outcome: WaitOutcome, reason: WaitEndReason): void {
+    for (const node of record.nodes) this.#waiters.remove(node.order, record);
+    this.#answerWait(record, outcome, reason);
+  }
+
+  /** The ids a wait still waits for, in the order asked, each once. */
+  #unfinished(record: WaitRecord): string[] {
+    const ids: string[] = [];
+    for (const n of record.nodes) if (!(n.status === "succeeded" || n.emitted) && !ids.includes(n.id)) ids.push(n.id);
+    return ids;
   }
 
   /** Un-registers a wait refused half way through its ids. */
@@ -478,9 +556,11 @@ export class Engine implements EngineLink {
     return cause ? { ...s, cause } : s;
   }
 
-  #answerWait(record: WaitRecord, outcome: WaitOutcome): void {
+  /** Answers a wait, once: whichever of its instances, its timer or its signal comes first decides. */
+  #answerWait(record: WaitRecord, outcome: WaitOutcome, reason: WaitEndReason): void {
     if (record.done) return;
     record.done = true;
+    this.#disarm(record);
     const live = this.#live.get(record.task);
     if (!live || live.attempt !== record.attempt) return;
     const ref = { id: record.task, attempt: record.attempt };
@@ -488,7 +568,7 @@ export class Engine implements EngineLink {
       this.#o.executor.resume(ref, record.waitId, outcome);
       return;
     }
-    (live.answered ??= []).push({ waitId: record.waitId, outcome });
+    (live.answered ??= []).push({ waitId: record.waitId, outcome, reason });
     if (!live.resumeQueued) {
       live.resumeQueued = true;
       const node = live.node;
@@ -519,7 +599,7 @@ export class Engine implements EngineLink {
   #oneLess(r: WaitRecord): void {
     if (r.done) return;
     r.remaining--;
-    if (r.remaining <= 0) this.#answerWait(r, { ok: true, outputs: outputsOf(r.nodes) });
+    if (r.remaining <= 0) this.#answerWait(r, { ok: true, outputs: outputsOf(r.nodes) }, "completed");
   }
 
   /** `node` finished without an output: its consumers are skipped and its waiters fail. */
@@ -534,8 +614,8 @@ export class Engine implements EngineLink {
     const records = this.#waiters.take(node.order);
     if (records === undefined) return;
     const outcome: WaitOutcome = { ok: false, error: this.#failedChildError(node) };
-    if (Array.isArray(records)) for (const r of records) this.#answerWait(r, outcome);
-    else this.#answerWait(records, outcome);
+    if (Array.isArray(records)) for (const r of records) this.#answerWait(r, outcome, "failed");
+    else this.#answerWait(records, outcome, "failed");
   }
 
   // ---------------------------------------------------------------- running
@@ -601,7 +681,7 @@ export class Engine implements EngineLink {
     const attempt = node.attempt + 1;
     const inputs = this.#resolveInputs(node);
     this.#commit("task.started", { id, attempt }, node);
-    const live: LiveTask = { node, attempt, holdsSlot: true, resumeQueued: false, answered: null, errors: null, timer: undefined };
+    const live: LiveTask = { node, attempt, holdsSlot: true, resumeQueued: false, answered: null, timed: null, errors: null, timer: undefined };
     this.#live.set(id, live);
     if (attempt === 1 && (def.promises.length > 0 || def.static)) {
       for (const { spec, source } of declaredPromises(def)) {
@@ -653,9 +733,9 @@ export class Engine implements EngineLink {
     }
     live.holdsSlot = true;
     live.resumeQueued = false;
-    this.#commit("task.resumed", { id }, live.node);
-    const ref = { id, attempt: live.attempt };
     const answered = live.answered ?? [];
+    this.#commit("task.resumed", { id, reason: answered[0]?.reason ?? "completed" }, live.node);
+    const ref = { id, attempt: live.attempt };
     live.answered = null;
     for (const a of answered) this.#o.executor.resume(ref, a.waitId, a.outcome);
   }
@@ -666,13 +746,17 @@ export class Engine implements EngineLink {
     const node = live.node;
     if (outcome.ok && live.errors && live.errors.length > 0) outcome = { ok: false, error: live.errors[0] as SerializedError };
     if (outcome.ok) {
-      if (node.emitted && !(typeof outcome.output === "object" && outcome.output !== null && !Array.isArray(outcome.output) && outcome.output["$t"] === "undefined"))
-        this.#commit("task.warning", {
-          id: ref.id,
-          code: "RETURN_AFTER_EMIT",
-          message: `${ref.id} returned a value after emit(); the emitted value is its output and the return value is ignored`,
-        });
-      this.#settle(node, "succeeded", undefined, outcome.output);
+      if (!node.emitted) this.#settle(node, "succeeded", undefined, outcome.output);
+      else {
+        if (!isUndefinedTag(outcome.output))
+          this.#commit("task.warning", {
+            id: ref.id,
+            code: "RETURN_AFTER_EMIT",
+            message: `${ref.id} returned a value after emit(); the emitted value is its output and the return value is ignored`,
+          });
+        // The emit fixed the output: the log records it, not the return value.
+        this.#settle(node, "succeeded", undefined, outputOf(node));
+      }
     } else {
       const def = this.#o.registry.get(node.task);
       const retryable = outcome.error.code !== ErrorCodes.PROMISE_VIOLATION && outcome.error.code !== ErrorCodes.TASK_CANCELLED;
@@ -698,6 +782,7 @@ export class Engine implements EngineLink {
 
   #endAttempt(id: string, live: LiveTask): void {
     if (live.timer !== undefined) clearTimeout(live.timer);
+    if (live.timed !== null) for (const r of live.timed) this.#disarm(r);
     if (live.holdsSlot) this.#scheduler.release(id);
     live.holdsSlot = false;
     this.#live.delete(id);
@@ -773,7 +858,9 @@ export class Engine implements EngineLink {
       this.#finish(status);
       return;
     }
-    if (this.#scheduler.running === 0 && this.#scheduler.queued === 0 && this.#retryTimers.size === 0) this.#deadlock();
+    // An armed wait timer will wake its task: not a deadlock (yet).
+    if (this.#scheduler.running === 0 && this.#scheduler.queued === 0 && this.#retryTimers.size === 0 && this.#armedWaits.size === 0)
+      this.#deadlock();
   }
 
   /** Nothing runs and nothing can start: report who waits on what and fail them. */
@@ -808,6 +895,7 @@ export class Engine implements EngineLink {
   #finish(status: RunStatus): void {
     if (this.#ending !== null) return;
     this.#ending = status;
+    for (const r of [...this.#armedWaits]) this.#disarm(r);
     const root = this.plan.root ? this.plan.nodes.get(this.plan.root) : undefined;
     const output = status === "succeeded" && root?.output !== undefined ? root.output : null;
     const durationMs = performance.now() - this.#startedAt;

@@ -49,7 +49,14 @@ export type WaitOutcome =
 /** Calls from running tasks to the engine. */
 export interface EngineLink {
   spawn(ref: TaskRef, child: SpawnRequest): void;
-  wait(ref: TaskRef, waitId: number, ids: readonly string[]): void;
+  /**
+   * The attempt waits for `ids`; the engine answers with `Executor.resume`
+   * under the same `waitId` (unique within the attempt). `timeoutMs` (null:
+   * none) is enforced here, by the engine, whatever runs the task.
+   */
+  wait(ref: TaskRef, waitId: number, ids: readonly string[], timeoutMs: number | null): void;
+  /** The wait's signal aborted: answer it with `WAIT_ABORTED` unless it was already answered. */
+  abortWait(ref: TaskRef, waitId: number): void;
   promise(ref: TaskRef, promises: readonly PromiseSpec[]): void;
   log(ref: TaskRef, message: string, fields: Json): void;
   emit(ref: TaskRef, output: Json): void;

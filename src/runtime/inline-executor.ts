@@ -26,7 +26,6 @@ class Running extends LazyAbort implements TaskPort, TaskRef {
     readonly id: string,
     readonly attempt: number,
     readonly link: EngineLink,
-    readonly executor: InlineExecutor,
   ) {
     super();
   }
@@ -35,12 +34,15 @@ class Running extends LazyAbort implements TaskPort, TaskRef {
     this.link.spawn(this, child);
   }
 
-  wait(ids: readonly string[]): Promise<WaitOutcome> {
+  wait(waitId: number, ids: readonly string[], timeoutMs: number | null): Promise<WaitOutcome> {
     return new Promise<WaitOutcome>((resolve) => {
-      const waitId = this.executor.nextWaitId();
       (this.waits ??= new Map()).set(waitId, resolve);
-      this.link.wait(this, waitId, ids);
+      this.link.wait(this, waitId, ids, timeoutMs);
     });
+  }
+
+  abortWait(waitId: number): void {
+    if (this.waits?.has(waitId)) this.link.abortWait(this, waitId);
   }
 
   promise(promises: readonly PromiseSpec[]): void {
@@ -63,7 +65,6 @@ export class InlineExecutor implements Executor {
     return this.concurrency;
   }
   #link: EngineLink | undefined;
-  #waitIds = 0;
   readonly #running = new Map<string, Running>();
   readonly #registry: TaskRegistry;
 
@@ -76,14 +77,10 @@ export class InlineExecutor implements Executor {
     this.#link = link;
   }
 
-  nextWaitId(): number {
-    return ++this.#waitIds;
-  }
-
   run(task: StartTask): void {
     const link = this.#link;
     if (!link) throw new Error("InlineExecutor.run before start");
-    const running = new Running(task.id, task.attempt, link, this);
+    const running = new Running(task.id, task.attempt, link);
     this.#running.set(task.id, running);
     const def = this.#registry.require(task.task);
     const outcome = runAttempt(def, task, running, running);

@@ -4,11 +4,11 @@
  * worker entry calls it inside threads and processes. It only talks to the
  * engine through a {@link TaskPort}.
  */
-import { ErrorCodes, TrellisError, deserializeError, serializeError } from "../errors.ts";
+import { ErrorCodes, TrellisError, WaitAbortedError, deserializeError, hasCode, serializeError } from "../errors.ts";
 import type { Json } from "../events/codec.ts";
 import { decode, encode, encodeSimple } from "../events/codec.ts";
 import type { PromiseSpec } from "../events/types.ts";
-import type { ExecutionContext, SpawnOptions } from "../task/context.ts";
+import type { ExecutionContext, SpawnOptions, WaitOptions } from "../task/context.ts";
 import type { AnyTask, TaskDefinition } from "../task/define.ts";
 import { isTaskDefinition } from "../task/define.ts";
 import type { OutputsOf, TaskHandle } from "../task/from.ts";
@@ -18,8 +18,10 @@ import type { SpawnRequest, StartTask, TaskOutcome, WaitOutcome } from "./execut
 /** The engine, as seen from inside one attempt. */
 export interface TaskPort {
   spawn(child: SpawnRequest): void;
-  /** Resolves with the engine's answer to this wait. */
-  wait(ids: readonly string[]): Promise<WaitOutcome>;
+  /** Resolves with the engine's answer to wait `waitId` (unique within the attempt); `timeoutMs` null: no limit. */
+  wait(waitId: number, ids: readonly string[], timeoutMs: number | null): Promise<WaitOutcome>;
+  /** Asks the engine to end wait `waitId` with `WAIT_ABORTED` (ignored once it was answered). */
+  abortWait(waitId: number): void;
   promise(promises: readonly PromiseSpec[]): void;
   log(message: string, fields: Json): void;
   emit(output: Json): void;
@@ -94,6 +96,46 @@ export class LazyAbort {
   }
 }
 
+/** The largest delay `setTimeout` keeps (a larger one fires at once). */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+function badWaitOption(id: string, option: string, expected: string, got: unknown): TrellisError {
+  let shown: string;
+  try {
+    shown = typeof got === "number" ? String(got) : (JSON.stringify(got) ?? String(got));
+  } catch {
+    shown = String(got);
+  }
+  return new TrellisError(ErrorCodes.INVALID_OPTION, `${id}: ctx.waitForAll() option \`${option}\` must be ${expected}, got ${shown}`, {
+    id,
+    option,
+  });
+}
+
+function isAbortSignal(v: unknown): v is AbortSignal {
+  return (
+    typeof v === "object" &&
+    v !== null &&
+    typeof (v as AbortSignal).aborted === "boolean" &&
+    typeof (v as AbortSignal).addEventListener === "function" &&
+    typeof (v as AbortSignal).removeEventListener === "function"
+  );
+}
+
+/** The checked limits of one wait: `timeoutMs` null when there is none. */
+function waitLimits(id: string, options: WaitOptions | undefined): { timeoutMs: number | null; signal: AbortSignal | null } {
+  if (options === undefined) return { timeoutMs: null, signal: null };
+  if (options === null || typeof options !== "object") throw badWaitOption(id, "options", "an object", options);
+  // A misspelt limit (`timeout`) silently ignored would be a wait without one.
+  for (const key of Object.keys(options))
+    if (key !== "timeoutMs" && key !== "signal") throw badWaitOption(id, key, "left out (the options are `timeoutMs` and `signal`)", (options as Record<string, unknown>)[key]);
+  const { timeoutMs, signal } = options;
+  if (timeoutMs !== undefined && (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs) || timeoutMs < 0 || (timeoutMs > MAX_TIMEOUT_MS && timeoutMs !== Infinity)))
+    throw badWaitOption(id, "timeoutMs", `a number of milliseconds from 0 to ${MAX_TIMEOUT_MS}, or Infinity for no limit`, timeoutMs);
+  if (signal !== undefined && !isAbortSignal(signal)) throw badWaitOption(id, "signal", "an AbortSignal", signal);
+  return { timeoutMs: timeoutMs === undefined || timeoutMs === Infinity ? null : timeoutMs, signal: signal ?? null };
+}
+
 class Context implements ExecutionContext {
   readonly id: string;
   readonly runId: string;
@@ -101,6 +143,7 @@ class Context implements ExecutionContext {
   readonly attempt: number;
   closed = false;
   #counters: Map<string, number> | undefined;
+  #waitIds = 0;
   readonly #port: TaskPort;
   readonly #abort: LazyAbort;
 
@@ -152,7 +195,7 @@ class Context implements ExecutionContext {
     return { id, task: def.name, runId: this.runId };
   }
 
-  async waitForAll<const H extends readonly TaskHandle<unknown>[]>(handles: H): Promise<OutputsOf<H>> {
+  async waitForAll<const H extends readonly TaskHandle<unknown>[]>(handles: H, options?: WaitOptions): Promise<OutputsOf<H>> {
     this.#open("waitForAll");
     if (!Array.isArray(handles))
       throw new TrellisError(ErrorCodes.INVALID_INPUT, `${this.id}: ctx.waitForAll() expects an array of handles`);
@@ -167,8 +210,33 @@ class Context implements ExecutionContext {
         );
       return h.id;
     });
-    const outcome = await this.#port.wait(ids);
-    if (!outcome.ok) throw deserializeError(outcome.error);
+    const { timeoutMs, signal } = waitLimits(this.id, options);
+    if (signal?.aborted)
+      throw new WaitAbortedError(
+        ErrorCodes.WAIT_ABORTED,
+        `${this.id}: ctx.waitForAll() was given a signal that had already aborted, so it did not wait for its ${ids.length} handle(s)`,
+        { id: this.id, pending: ids },
+        { cause: signal.reason },
+      );
+    const waitId = ++this.#waitIds;
+    const answer = this.#port.wait(waitId, ids, timeoutMs);
+    let outcome: WaitOutcome;
+    if (signal === null) outcome = await answer;
+    else {
+      // The engine decides how the wait ends (its answer, a timeout or this abort): exactly one of them reaches the task.
+      const onAbort = (): void => this.#port.abortWait(waitId);
+      signal.addEventListener("abort", onAbort, { once: true });
+      try {
+        outcome = await answer;
+      } finally {
+        signal.removeEventListener("abort", onAbort);
+      }
+    }
+    if (!outcome.ok) {
+      const error = deserializeError(outcome.error);
+      if (signal !== null && error.cause === undefined && hasCode(error, ErrorCodes.WAIT_ABORTED)) error.cause = signal.reason;
+      throw error;
+    }
     return outcome.outputs.map((o) => decode(o)) as OutputsOf<H>;
   }
 

@@ -33,6 +33,16 @@ export class WaitIndex<R extends object> {
     else if (Array.isArray(slot) && slot[slot.length - 1] === record) slot.pop();
   }
 
+  /** Un-registers `record` from the instance at `order`, wherever it is in the list (a wait that ended early). */
+  remove(order: number, record: R): void {
+    const slot = this.#at[order];
+    if (slot === record) this.#at[order] = undefined;
+    else if (Array.isArray(slot)) {
+      const i = slot.indexOf(record);
+      if (i >= 0) slot.splice(i, 1);
+    }
+  }
+
   /** Removes and returns the waiters of the instance at `order`: one record, a list, or `undefined`. */
   take(order: number): R | R[] | undefined {
     const slot = this.#at[order];

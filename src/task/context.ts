@@ -13,6 +13,36 @@ export interface SpawnOptions {
   readonly priority?: number;
 }
 
+/**
+ * Limits of one `ctx.waitForAll`. Without them a wait lasts until every
+ * handle finished.
+ *
+ * @example
+ * try {
+ *   const [a, b] = await ctx.waitForAll([ha, hb], { timeoutMs: 5_000 });
+ * } catch (error) {
+ *   if (hasCode(error, ErrorCodes.WAIT_TIMEOUT)) ctx.log("slow children", { pending: error.details["pending"] });
+ *   else throw error;
+ * }
+ */
+export interface WaitOptions {
+  /**
+   * Milliseconds the wait may last, counted by the engine from when it
+   * receives the wait: when they pass with handles still unfinished, the task
+   * resumes with a `WaitTimeoutError` (code `WAIT_TIMEOUT`) naming them. A
+   * non-negative number up to 2^31 - 1; `Infinity` means no limit. `0`
+   * answers at once with the outputs when every handle already finished, else
+   * times out. Default: no limit.
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Ends the wait when it aborts: the task resumes with a `WaitAbortedError`
+   * (code `WAIT_ABORTED`, the signal's reason as `cause`). A signal already
+   * aborted rejects at once. Default: none.
+   */
+  readonly signal?: AbortSignal;
+}
+
 export interface ExecutionContext {
   /** This instance's id, e.g. `square_batch/square#3`. */
   readonly id: string;
@@ -39,9 +69,12 @@ export interface ExecutionContext {
   /**
    * Suspends this task (it gives up its slot) until every handle finished;
    * returns their outputs in order. Rejects with `TaskFailedError` as soon as
-   * one of them failed, was skipped or cancelled.
+   * one of them failed, was skipped or cancelled; with `WaitTimeoutError`
+   * when `options.timeoutMs` passed first, or `WaitAbortedError` when
+   * `options.signal` aborted first. A wait ends exactly one way; the handles
+   * it waited on keep running either way, and may be waited for again.
    */
-  waitForAll<const H extends readonly TaskHandle<unknown>[]>(handles: H): Promise<OutputsOf<H>>;
+  waitForAll<const H extends readonly TaskHandle<unknown>[]>(handles: H, options?: WaitOptions): Promise<OutputsOf<H>>;
 
   /** Declares promises owned by this instance (scope: it and its descendants, unless global). */
   promise(...promises: PromiseSpec[]): void;

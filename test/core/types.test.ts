@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, test } from "vitest";
-import type { TaskHandle } from "trellis";
+import type { TaskHandle, WaitOptions } from "trellis";
 import { From, task } from "trellis";
 
 const num = task({ name: "types_num" }, async (_ctx, { x }: { x: number }) => x * 2);
@@ -17,6 +17,21 @@ describe("the public API is typed", () => {
       const outputs = await ctx.waitForAll([a, b]);
       expectTypeOf(outputs).toEqualTypeOf<[number, string]>();
       return outputs;
+    });
+  });
+
+  test("waitForAll with a time limit or a signal is typed the same; its options are checked", () => {
+    task({ name: "types_limited" }, async (ctx) => {
+      const a = ctx.spawn(num, { x: 1 });
+      const b = ctx.spawn(str, { s: "x" });
+      const limited = await ctx.waitForAll([a, b], { timeoutMs: 1_000, signal: ctx.signal });
+      expectTypeOf(limited).toEqualTypeOf<[number, string]>();
+      expectTypeOf<Parameters<typeof ctx.waitForAll>[1]>().toEqualTypeOf<WaitOptions | undefined>();
+      // @ts-expect-error timeoutMs is a number of milliseconds
+      await ctx.waitForAll([a], { timeoutMs: "1s" });
+      // @ts-expect-error signal is an AbortSignal
+      await ctx.waitForAll([a], { signal: true });
+      return limited;
     });
   });
 

@@ -12,6 +12,7 @@ import {
   execFlaky,
   execHaltParent,
   execHangs,
+  execLimitedWait,
   execLogger,
   execMapReduce,
   execReturnsFunction,
@@ -63,14 +64,19 @@ describe.each(ALL_EXECUTORS)("executor contract: %s", (executor) => {
     expect(eventFor(result, "task.skipped", "exec_catches/exec_square#1").data.because).toContain("exec_boom#1");
   });
 
-  test("emit lets consumers start early; a later return value is a warning", async () => {
-    const result = await run(execEmitParent, {}, { executor, workers: 2, keepEvents: true });
+  test("emit lets consumers start early; a later return value is a warning; the log's output is the emitted value", async () => {
+    // Written to disk too, so the suite's check of every log (test/setup) folds it.
+    const out = mkdtempSync(join(tmpdir(), "trellis-exec-emit-"));
+    const result = await run(execEmitParent, {}, { executor, workers: 2, keepEvents: true, out, snapshots: "none" });
     expect(result.status).toBe("succeeded");
     expect(result.output).toEqual({ square: 9, emitted: 3 });
     const emitter = "exec_emit_parent/exec_emitter#1";
     const consumer = "exec_emit_parent/exec_square#1";
     expect(seqOf(result, "task.succeeded", consumer)).toBeLessThan(seqOf(result, "task.succeeded", emitter));
     expect(eventFor(result, "task.warning", emitter).data.code).toBe("RETURN_AFTER_EMIT");
+    // The return value (4) is ignored everywhere, the log included.
+    expect(eventFor(result, "task.succeeded", emitter).data.output).toBe(3);
+    expect(result.plan.nodes.get(emitter)?.output).toBe(3);
   });
 
   test("log fields are kept inside data.fields", async () => {
@@ -118,5 +124,36 @@ describe.each(ALL_EXECUTORS)("executor contract: %s", (executor) => {
     expect(eventsOf(result, "promise.violated")).toHaveLength(1);
     expect(eventFor(result, "task.cancelled", "exec_halt_parent/exec_signalled#1").data.reason).toContain("halted");
     expect(readFileSync(file, "utf8")).toBe(ErrorCodes.TASK_CANCELLED);
+  });
+
+  // The child waits for its parent's emit, so it cannot finish before the parent's wait ended:
+  // the order below holds whatever the timing, and only the engine's timer or the abort can end the wait.
+  test.each([
+    ["timeout", { name: "WaitTimeoutError", code: ErrorCodes.WAIT_TIMEOUT, cause: null }],
+    ["abort", { name: "WaitAbortedError", code: ErrorCodes.WAIT_ABORTED, cause: "enough waiting" }],
+  ] as const)("a wait ended by its %s resumes the task with an error naming the unfinished handles; the child keeps running and can be waited for again", async (mode, expected) => {
+    const out = mkdtempSync(join(tmpdir(), `trellis-exec-wait-${mode}-`));
+    const result = await run(execLimitedWait, { mode, timeoutMs: 30 }, { executor, workers: 1, keepEvents: true, out, snapshots: "none" });
+    expect(result.error).toBeNull();
+    expect(result.status).toBe("succeeded");
+    const child = "exec_limited_wait/exec_awaits_parent#1";
+    expect(result.output).toEqual({ ...expected, isClass: true, pending: [child] });
+    const parentFlow = (result.events ?? [])
+      .filter((e) => ("id" in e.data ? e.data.id : null) === "exec_limited_wait" || (e.type === "task.succeeded" && e.data.id === child))
+      .map((e) => (e.type === "task.resumed" ? `resumed:${e.data.reason}` : e.type === "task.succeeded" ? `succeeded:${e.data.id}` : e.type))
+      .filter((t) => t !== "task.created" && t !== "task.log" && t !== "task.warning");
+    expect(parentFlow).toEqual([
+      "task.started",
+      "task.waiting",
+      `resumed:${mode === "timeout" ? "timeout" : "aborted"}`,
+      "task.emitted",
+      "task.waiting",
+      `succeeded:${child}`,
+      "resumed:completed",
+      "succeeded:exec_limited_wait",
+    ]);
+    // Waiting again after the wait ended gives the child's output: what it saw of the parent's emit.
+    expect(eventFor(result, "task.log", "exec_limited_wait").data.fields).toEqual({ again: { saw: result.output } });
+    expect(eventsOf(result, "run.deadlock")).toEqual([]);
   });
 });

@@ -92,6 +92,7 @@ describe.each(WORKER_EXECUTORS)("worker pool: %s", (kind) => {
     const link: EngineLink = {
       spawn: () => undefined,
       wait: () => undefined,
+      abortWait: () => undefined,
       promise: () => undefined,
       log: () => spinning(),
       emit: () => undefined,

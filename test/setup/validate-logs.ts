@@ -1,7 +1,9 @@
 /**
  * Every event log the test suite writes is checked against the JSON Schema.
  * Each test file gets its own TMPDIR (child processes inherit it), and after
- * the file's tests every events.jsonl found under it is validated.
+ * the file's tests every events.jsonl found under it is validated, and
+ * folded: the output each `task.succeeded` records must be the one the fold
+ * gives that node (see `test/helpers/log-outputs.ts`).
  */
 import { mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";

@@ -409,8 +409,10 @@ export class PoolExecutor implements Executor {
           a.waits++;
           this.#recount(a);
         }
-        return link.wait({ id: m.id, attempt: m.attempt }, m.waitId, m.ids);
+        return link.wait({ id: m.id, attempt: m.attempt }, m.waitId, m.ids, m.timeoutMs);
       }
+      case "abortWait":
+        return link.abortWait(m, m.waitId);
       case "promise":
         return link.promise(m, m.promises);
       case "log":

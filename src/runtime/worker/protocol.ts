@@ -34,7 +34,17 @@ export type WorkerToHost =
   | { readonly type: "ready"; readonly tasks: number }
   | { readonly type: "loadFailed"; readonly module: string; readonly error: SerializedError }
   | { readonly type: "spawn"; readonly id: string; readonly attempt: number; readonly child: SpawnRequest }
-  | { readonly type: "wait"; readonly id: string; readonly attempt: number; readonly waitId: number; readonly ids: readonly string[] }
+  | {
+      readonly type: "wait";
+      readonly id: string;
+      readonly attempt: number;
+      readonly waitId: number;
+      readonly ids: readonly string[];
+      /** Null: no limit. */
+      readonly timeoutMs: number | null;
+    }
+  /** The signal of wait `waitId` aborted. */
+  | { readonly type: "abortWait"; readonly id: string; readonly attempt: number; readonly waitId: number }
   | { readonly type: "promise"; readonly id: string; readonly attempt: number; readonly promises: readonly PromiseSpec[] }
   | { readonly type: "log"; readonly id: string; readonly attempt: number; readonly message: string; readonly fields: Json }
   | { readonly type: "emit"; readonly id: string; readonly attempt: number; readonly output: Json }

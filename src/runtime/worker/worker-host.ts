@@ -28,7 +28,6 @@ class Hosted implements TaskPort {
   constructor(
     readonly id: string,
     readonly attempt: number,
-    readonly host: WorkerHost,
     readonly out: Outbox<WorkerToHost>,
   ) {}
 
@@ -36,13 +35,16 @@ class Hosted implements TaskPort {
     this.out.push({ type: "spawn", id: this.id, attempt: this.attempt, child });
   }
 
-  wait(ids: readonly string[]): Promise<WaitOutcome> {
+  wait(waitId: number, ids: readonly string[], timeoutMs: number | null): Promise<WaitOutcome> {
     return new Promise<WaitOutcome>((resolve) => {
-      const waitId = this.host.nextWaitId();
       this.startedAt = -1;
       (this.waits ??= new Map()).set(waitId, resolve);
-      this.out.push({ type: "wait", id: this.id, attempt: this.attempt, waitId, ids });
+      this.out.push({ type: "wait", id: this.id, attempt: this.attempt, waitId, ids, timeoutMs });
     });
+  }
+
+  abortWait(waitId: number): void {
+    if (this.waits?.has(waitId)) this.out.push({ type: "abortWait", id: this.id, attempt: this.attempt, waitId });
   }
 
   promise(promises: readonly PromiseSpec[]): void {
@@ -65,7 +67,6 @@ export class WorkerHost {
   #modules: readonly string[] = [];
   /** The module being imported (the last one until `ready`), to name it when loading crashes. */
   #loading: string | null = null;
-  #waitIds = 0;
   /** Set while closing: exits once the last attempt settled. */
   #onIdle: (() => void) | undefined;
 
@@ -142,7 +143,7 @@ export class WorkerHost {
       this.#out.push({ type: "finished", id, attempt, outcome: { ok: false, error: serializeError(error) }, runMs: 0 });
       return;
     }
-    const hosted = new Hosted(id, attempt, this, this.#out);
+    const hosted = new Hosted(id, attempt, this.#out);
     this.#hosted.set(id, hosted);
     const outcome = runAttempt(def, start, hosted, hosted.abort);
     if (outcome instanceof Promise) void outcome.then((settled) => this.#settled(hosted, settled));
@@ -153,10 +154,6 @@ export class WorkerHost {
   #find(id: string, attempt: number): Hosted | undefined {
     const hosted = this.#hosted.get(id);
     return hosted !== undefined && hosted.attempt === attempt ? hosted : undefined;
-  }
-
-  nextWaitId(): number {
-    return ++this.#waitIds;
   }
 
   #settled(hosted: Hosted, outcome: TaskOutcome): void {
