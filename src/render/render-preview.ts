@@ -2,9 +2,10 @@
  * `renderPreview`: draws the declared shape of a definition before anything
  * runs (`trellis preview`) to `<out>/preview.dot` and its images.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ErrorCodes, TrellisError } from "../errors.ts";
+import { ensureWritableDir } from "../events/output-dir.ts";
 import { previewPlan } from "../preview/preview-plan.ts";
 import type { AnyTask } from "../task/define.ts";
 import { buildDot } from "./dot.ts";
@@ -62,7 +63,7 @@ export async function renderPreview(def: AnyTask, options: RenderPreviewOptions)
   const out = resolve(options.out);
   const files = { dot: join(out, `${name}.dot`), png: formats.includes("png") ? join(out, `${name}.png`) : null, svg: formats.includes("svg") ? join(out, `${name}.svg`) : null };
   try {
-    mkdirSync(out, { recursive: true });
+    ensureWritableDir(out);
     writeFileSync(files.dot, source);
   } catch (error) {
     throw new TrellisError(ErrorCodes.OUTPUT_DIR, `cannot write the preview to ${out}: ${(error as Error).message}; choose a writable output folder`, { path: out }, { cause: error });
