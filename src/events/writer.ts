@@ -13,10 +13,11 @@
  * handler writes everything synchronously, so nothing recorded is lost; a
  * hard crash (a signal, out of memory) loses at most the last turn or two.
  */
-import { close as closeFd, mkdirSync, openSync, write, writeSync } from "node:fs";
+import { close as closeFd, openSync, write, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { ErrorCodes, TrellisError } from "../errors.ts";
 import { EventLines, JsonBytes } from "./line.ts";
+import { ensureWritableDir } from "./output-dir.ts";
 import type { TrellisEvent } from "./types.ts";
 
 export interface EventSink {
@@ -68,7 +69,7 @@ export class JsonlWriter implements EventSink {
   constructor(path: string) {
     this.path = path;
     try {
-      mkdirSync(dirname(path), { recursive: true });
+      ensureWritableDir(dirname(path));
       this.#fd = openSync(path, "w");
       process.on("exit", this.#onExit);
     } catch (error) {

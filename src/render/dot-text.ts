@@ -2,9 +2,10 @@
  * Text for DOT sources: quoting of ids and labels, and the fixed styles of
  * SPEC section 8. Pure.
  *
- * Every user string (task names, ids, labels) goes through {@link dotId} or
- * {@link dotLabel}, so no name can break out of its quotes, start a Graphviz
- * escape (`\N`, `\l`) or an HTML entity, or collide with another name.
+ * Every user string (task names, ids, labels, tooltips) goes through
+ * {@link dotId}, {@link dotLabel} or {@link dotTooltip}, so no name can
+ * break out of its quotes, start a Graphviz escape (`\N`, `\l`) or an HTML
+ * entity, or collide with another name.
  */
 import type { TaskStatus } from "../events/types.ts";
 
@@ -74,6 +75,17 @@ export function clip(text: string, max = MAX_LABEL_CHARS): string {
 export function dotLabel(lines: readonly string[], justify: "center" | "left" = "center", max = MAX_LABEL_CHARS): string {
   const body = lines.map((l) => quoteBody(clip(l, max).replace(/&/g, "&amp;")));
   return justify === "left" ? `"${body.map((l) => `${l}\\l`).join("")}"` : `"${body.join("\\n")}"`;
+}
+
+/**
+ * A tooltip as a DOT quoted string. Graphviz unescapes a tooltip twice (once
+ * as a string, once expanding `\N`, `\G`, `\E`, `\T`, `\H`, `\L`, where
+ * `\\` is a backslash), so a backslash in the text is written as four:
+ * `a\Nb` stays `a\Nb` in the SVG instead of becoming the node's name.
+ * `&` is written as `&amp;`, as in labels.
+ */
+export function dotTooltip(text: string, max = 400): string {
+  return `"${quoteBody(clip(text, max).replace(/&/g, "&amp;").replace(/\\/g, "\\\\"))}"`;
 }
 
 /** An attribute value that is a plain word or number (written unquoted) or anything else (quoted). */

@@ -10,7 +10,7 @@ import { computeGhosts } from "../promises/ghosts.ts";
 import type { DrawEdge, DrawNode, Drawing, EdgeStyle } from "./drawing.ts";
 import { drawDetailed } from "./drawing.ts";
 import type { RawDot } from "./dot-text.ts";
-import { FONT_FAMILY, GRAY, GRAY_TEXT, STATUS_FILL, dotAttrs, dotId, dotLabel } from "./dot-text.ts";
+import { FONT_FAMILY, GRAY, GRAY_TEXT, STATUS_FILL, dotAttrs, dotId, dotLabel, dotTooltip } from "./dot-text.ts";
 import { drawGrouped } from "./grouped.ts";
 
 /** Above this many instances a plan is drawn grouped (see {@link DotOptions.groupAbove}). */
@@ -71,7 +71,7 @@ function nodeLine(n: DrawNode): string {
       return never;
     }
   }
-  attrs.push(["tooltip", { raw: dotLabel([n.tooltip], "center", 400) }]);
+  attrs.push(["tooltip", { raw: dotTooltip(n.tooltip) }]);
   return `  ${dotId(n.name)}${dotAttrs(attrs)};`;
 }
 

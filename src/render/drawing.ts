@@ -9,6 +9,7 @@
 import type { TaskStatus } from "../events/types.ts";
 import type { Plan, PlanNode } from "../plan/plan.ts";
 import type { Ghost } from "../promises/ghosts.ts";
+import { MAX_LABEL_CHARS } from "./dot-text.ts";
 
 export type DrawKind = "instance" | "group" | "placeholder" | "ghost";
 
@@ -95,6 +96,57 @@ export function instanceLabel(node: PlanNode): string[] {
   return second === "" ? [node.task] : [node.task, second];
 }
 
+/** A drawn node's label and the id path it stands for (instance id, or group key). */
+export interface Labelled {
+  readonly path: string;
+  readonly label: readonly string[];
+}
+
+/**
+ * Labels that tell apart nodes that would read the same (`post_a #1` under
+ * two parents): each of those says where it sits, with the fewest trailing
+ * segments of its parent's id that make it unique
+ * (`#1 · in work_unit#2`, then `#1 · in a#1/work_unit#2`). Ids are paths
+ * split by `/`, which no definition name holds. The context is cut from the
+ * left, so its distinguishing end survives the label's length limit; the
+ * tooltip keeps the full id.
+ */
+export function distinctLabels(items: readonly Labelled[], max = MAX_LABEL_CHARS): string[][] {
+  const out = items.map((i) => [...i.label]);
+  const byLabel = new Map<string, number[]>();
+  items.forEach((item, i) => {
+    const key = item.label.join("\n");
+    const same = byLabel.get(key);
+    if (same) same.push(i);
+    else byLabel.set(key, [i]);
+  });
+  for (const same of byLabel.values()) {
+    if (same.length < 2) continue;
+    const parents = same.map((i) => (items[i] as Labelled).path.split("/").slice(0, -1));
+    const deepest = Math.max(...parents.map((p) => p.length));
+    let contexts = parents.map((p) => p.join("/"));
+    for (let k = 1; k <= deepest; k++) {
+      const tried = parents.map((p) => p.slice(-k).join("/"));
+      if (new Set(tried).size === tried.length) {
+        contexts = tried;
+        break;
+      }
+    }
+    same.forEach((i, j) => {
+      const context = contexts[j] as string;
+      if (context === "") return;
+      const lines = out[i] as string[];
+      const head = lines.length > 1 ? `${lines[lines.length - 1] as string} · in ` : "in ";
+      const room = max - [...head].length;
+      const chars = [...context];
+      const shown = chars.length <= room ? context : `…${chars.slice(chars.length - room + 1).join("")}`;
+      if (lines.length > 1) lines[lines.length - 1] = head + shown;
+      else lines.push(head + shown);
+    });
+  }
+  return out;
+}
+
 export function ghostTooltip(g: Ghost): string {
   return g.kind === "budget" ? `${g.owner} may spawn ${g.left ?? 0} more ${g.task}` : `${g.owner} may spawn ${g.task}`;
 }
@@ -103,11 +155,11 @@ export function ghostTooltip(g: Ghost): string {
 export function drawDetailed(plan: Plan, ghosts: readonly Ghost[]): Drawing {
   const b = new DrawingBuilder();
   const names = new Map<string, string>();
-  for (const node of plan.nodes.values())
-    names.set(
-      node.id,
-      b.addNode(node.id, { kind: "instance", label: instanceLabel(node), status: node.status, tooltip: `${node.id} (${node.status})` }),
-    );
+  const nodes = [...plan.nodes.values()];
+  const labels = distinctLabels(nodes.map((node) => ({ path: node.id, label: instanceLabel(node) })));
+  nodes.forEach((node, i) =>
+    names.set(node.id, b.addNode(node.id, { kind: "instance", label: labels[i] as string[], status: node.status, tooltip: `${node.id} (${node.status})` })),
+  );
   const phNames = new Map<string, string>();
   for (const p of plan.placeholders.values()) {
     if (p.state !== "open") continue;

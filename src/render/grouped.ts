@@ -10,7 +10,7 @@ import { TaskStatuses } from "../events/types.ts";
 import type { Plan, PlanNode } from "../plan/plan.ts";
 import type { Ghost } from "../promises/ghosts.ts";
 import type { Drawing } from "./drawing.ts";
-import { DrawingBuilder, ghostTooltip, instanceLabel } from "./drawing.ts";
+import { DrawingBuilder, distinctLabels, ghostTooltip, instanceLabel } from "./drawing.ts";
 
 interface Group {
   readonly key: string;
@@ -77,18 +77,21 @@ export function drawGrouped(plan: Plan, ghosts: readonly Ghost[]): Drawing {
 
   const b = new DrawingBuilder();
   const groupName = new Map<Group, string>();
-  for (const g of groups) {
+  // Only the first line of a group (`post_a ×5`) says which it is; its counts change.
+  const labels = distinctLabels(groups.map((g) => (g.size === 1 ? { path: g.first.id, label: instanceLabel(g.first) } : { path: g.key, label: [`${g.task} ×${g.size}`] })));
+  groups.forEach((g, i) => {
+    const label = labels[i] as string[];
     const name =
       g.size === 1
-        ? b.addNode(g.first.id, { kind: "instance", label: instanceLabel(g.first), status: g.first.status, tooltip: `${g.first.id} (${g.first.status})` })
+        ? b.addNode(g.first.id, { kind: "instance", label, status: g.first.status, tooltip: `${g.first.id} (${g.first.status})` })
         : b.addNode(`${g.key}/*`, {
             kind: "group",
-            label: [`${g.task} ×${g.size}`, countsLine(g.counts)],
+            label: [...label, countsLine(g.counts)],
             status: groupStatus(g.counts),
             tooltip: `${g.size} instances of ${g.task} under ${g.first.parent ?? "the root"}`,
           });
     groupName.set(g, name);
-  }
+  });
   const nameOfNode = (id: string): string | undefined => {
     const g = groupOf.get(id);
     return g ? groupName.get(g) : undefined;

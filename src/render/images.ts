@@ -2,8 +2,10 @@
  * DOT → SVG → PNG with nothing installed on the machine: Graphviz compiled
  * to WebAssembly (`@hpcc-js/wasm-graphviz`, loaded once per thread) and the
  * resvg rasteriser with the DejaVu Sans font the package brings
- * (`dejavu-fonts-ttf`). System fonts are never loaded, so every machine
- * draws the same pixels, and a machine with no fonts still draws text.
+ * (`dejavu-fonts-ttf`), so a machine with no fonts still draws text, and
+ * every machine draws the same pixels. Only a drawing with characters
+ * DejaVu Sans lacks (Chinese, most emoji) also loads the system's fonts and
+ * those of `TRELLIS_FONT_DIRS` for them (see `resvgOptions` in raster.mjs).
  * A system `dot` is used only when asked for (`layout: "system"`).
  *
  * The work is done by `raster.mjs` (plain JavaScript, shared with the image
@@ -44,7 +46,8 @@ export async function dotToSvg(dot: string, options: ImageOptions = {}): Promise
 }
 
 /**
- * Rasterises an SVG with the bundled font.
+ * Rasterises an SVG with the bundled font (and, for characters it lacks,
+ * the system's fonts and those of `TRELLIS_FONT_DIRS`).
  * @throws TrellisError `RENDER` when the SVG cannot be read.
  */
 export function svgToPng(svg: string): Buffer {

@@ -3,8 +3,9 @@
 // of CPU per run). Typed by raster.d.mts; wrapped with Trellis errors by
 // images.ts. Errors thrown here are plain Errors.
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { delimiter } from "node:path";
 
 /** The bundled font's family; the DOT builder writes the same name (dot-text.ts, checked by a test). */
 export const FONT_FAMILY = "DejaVu Sans";
@@ -62,13 +63,118 @@ export function svgSize(svg) {
   return width !== null && height !== null ? { width, height } : null;
 }
 
-/** resvg options: the bundled font only (no system font), white background, capped size. */
+/**
+ * The code points a TrueType/OpenType font maps to a glyph, read from its
+ * `cmap` table (format 12, else format 4, of the Unicode subtables).
+ */
+export function fontCodePoints(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const tables = view.getUint16(4);
+  let cmap = -1;
+  for (let i = 0; i < tables; i++) {
+    const at = 12 + 16 * i;
+    if (String.fromCharCode(bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]) === "cmap") cmap = view.getUint32(at + 8);
+  }
+  const out = new Set();
+  if (cmap < 0) return out;
+  const subtables = [];
+  for (let i = 0, n = view.getUint16(cmap + 2); i < n; i++) {
+    const at = cmap + 4 + 8 * i;
+    const platform = view.getUint16(at);
+    const encoding = view.getUint16(at + 2);
+    if (platform === 0 || (platform === 3 && (encoding === 1 || encoding === 10))) subtables.push(cmap + view.getUint32(at + 4));
+  }
+  const formats = subtables.map((at) => [view.getUint16(at), at]);
+  const twelve = formats.find(([f]) => f === 12);
+  const four = formats.find(([f]) => f === 4);
+  if (twelve) {
+    const at = twelve[1];
+    for (let g = 0, n = view.getUint32(at + 12); g < n; g++) {
+      const start = view.getUint32(at + 16 + 12 * g);
+      const end = view.getUint32(at + 20 + 12 * g);
+      const glyph = view.getUint32(at + 24 + 12 * g);
+      for (let c = start; c <= end; c++) if (glyph + (c - start) !== 0) out.add(c);
+    }
+  } else if (four) {
+    const at = four[1];
+    const segs = view.getUint16(at + 6) / 2;
+    const ends = at + 14;
+    const starts = ends + 2 * segs + 2;
+    const deltas = starts + 2 * segs;
+    const ranges = deltas + 2 * segs;
+    for (let i = 0; i < segs; i++) {
+      const end = view.getUint16(ends + 2 * i);
+      const start = view.getUint16(starts + 2 * i);
+      const delta = view.getInt16(deltas + 2 * i);
+      const rangeAt = ranges + 2 * i;
+      const range = view.getUint16(rangeAt);
+      for (let c = start; c <= end && c !== 0xffff; c++) {
+        const glyph = range === 0 ? (c + delta) & 0xffff : view.getUint16(rangeAt + range + 2 * (c - start));
+        if (glyph !== 0 && (range === 0 || ((glyph + delta) & 0xffff) !== 0)) out.add(c);
+      }
+    }
+  }
+  return out;
+}
+
+let bundledCoverage;
+/** Code points the bundled font draws (read once per thread, ~5 ms). */
+function bundledCodePoints() {
+  bundledCoverage ??= fontCodePoints(readFileSync(bundledFont()));
+  return bundledCoverage;
+}
+
+function decodeXml(text) {
+  return text
+    .replace(/&#(\d+);/g, (_, d) => String.fromCodePoint(Number(d)))
+    .replace(/&#x([0-9a-f]+);/gi, (_, h) => String.fromCodePoint(parseInt(h, 16)))
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, "&");
+}
+
+/**
+ * Characters of the SVG's text that the bundled font cannot draw (Chinese,
+ * emoji, ...), in order of first appearance. Spaces and controls do not count.
+ */
+export function missingGlyphs(svg) {
+  const have = bundledCodePoints();
+  const missing = new Set();
+  for (const m of svg.matchAll(/<text\b[^>]*>([^<]*)<\/text>/g))
+    for (const ch of decodeXml(m[1] ?? "")) {
+      const cp = ch.codePointAt(0);
+      if (cp > 0x20 && !have.has(cp)) missing.add(ch);
+    }
+  return [...missing];
+}
+
+/**
+ * Extra font folders to search for characters the bundled font lacks:
+ * `TRELLIS_FONT_DIRS`, separated like PATH (`:` or `;` on Windows).
+ */
+export function extraFontDirs() {
+  const value = process.env["TRELLIS_FONT_DIRS"] ?? "";
+  return value.split(delimiter).filter((d) => d !== "");
+}
+
+/**
+ * resvg options: the bundled font, white background, capped size. Text the
+ * bundled font cannot draw (a task named in Chinese, an emoji) falls back to
+ * the fonts of the system and of `TRELLIS_FONT_DIRS`: resvg then picks, per
+ * character, a font that has it. Only such drawings load them, so every
+ * other drawing is the same on every machine (and no frame pays for
+ * scanning the system's fonts).
+ */
 export function resvgOptions(svg) {
   const size = svgSize(svg);
   const zoom = size ? Math.min(1, MAX_PNG_SIDE / size.width, MAX_PNG_SIDE / size.height, Math.sqrt(MAX_PNG_PIXELS / (size.width * size.height))) : 1;
+  const fallback = missingGlyphs(svg).length > 0;
   return {
     font: {
-      loadSystemFonts: false,
+      loadSystemFonts: fallback,
+      ...(fallback ? { fontDirs: extraFontDirs() } : {}),
       fontFiles: [bundledFont()],
       defaultFontFamily: FONT_FAMILY,
       sansSerifFamily: FONT_FAMILY,

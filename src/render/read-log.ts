@@ -8,12 +8,20 @@ import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { ErrorCodes, TrellisError } from "../errors.ts";
 import type { EventType, TrellisEvent } from "../events/types.ts";
-import { EVENT_TYPES } from "../events/types.ts";
+import { EVENT_TYPES, EVENT_VERSION } from "../events/types.ts";
 
-/** One line of the log: a known event, or an event of a type this version does not know. */
+/**
+ * One line of the log: a known event, an event of a type this version does
+ * not know, or the last line of the file cut off in the middle (what a run
+ * killed while writing leaves: the file is always a prefix of the log).
+ */
 export type LogLine =
   | { readonly kind: "event"; readonly line: number; readonly event: TrellisEvent }
-  | { readonly kind: "unknown"; readonly line: number; readonly type: string; readonly seq: number; readonly ts: string };
+  | { readonly kind: "unknown"; readonly line: number; readonly type: string; readonly seq: number; readonly ts: string }
+  | { readonly kind: "cut"; readonly line: number };
+
+/** Envelope versions (`v`) this Trellis reads. A new major version is an incompatible format. */
+export const SUPPORTED_LOG_VERSIONS: readonly number[] = [EVENT_VERSION];
 
 type Check = "string" | "string?" | "number" | "strings" | "array" | "object" | "edgeKind";
 
@@ -91,9 +99,12 @@ function nestedProblem(type: EventType, data: Record<string, unknown>): string |
   return null;
 }
 
-function formatError(path: string, line: number, what: string): TrellisError {
-  return new TrellisError(ErrorCodes.LOG_FORMAT, `${path}:${line}: ${what}`, { path, line });
+function formatError(path: string, line: number, what: string, details: Record<string, unknown> = {}): TrellisError {
+  return new TrellisError(ErrorCodes.LOG_FORMAT, `${path}:${line}: ${what}`, { path, line, ...details });
 }
+
+/** Marks a line that is not JSON, so the reader can tell a cut-off last line from a bad one. */
+const NOT_JSON = Symbol("not JSON");
 
 /**
  * Parses one line. `expectedSeq` is the `seq` the line must have.
@@ -104,11 +115,18 @@ export function parseLogLine(text: string, line: number, expectedSeq: number, pa
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw formatError(path, line, `not valid JSON (${(error as Error).message}); the line is malformed or truncated`);
+    throw Object.assign(formatError(path, line, `not valid JSON (${(error as Error).message}); the line is malformed or truncated`), { [NOT_JSON]: true });
   }
   if (!isObject(value)) throw formatError(path, line, "an event must be a JSON object");
   const { v, seq, type, data, ts } = value;
   if (typeof v !== "number") throw formatError(path, line, "missing envelope field `v`");
+  if (!SUPPORTED_LOG_VERSIONS.includes(v))
+    throw formatError(
+      path,
+      line,
+      `envelope version v=${v}, but this Trellis reads version ${SUPPORTED_LOG_VERSIONS.join(", ")}; draw it with the Trellis that wrote it (a newer one, if v is higher)`,
+      { version: v, supported: [...SUPPORTED_LOG_VERSIONS] },
+    );
   if (typeof type !== "string" || type === "") throw formatError(path, line, "missing envelope field `type`");
   if (typeof seq !== "number" || !Number.isInteger(seq)) throw formatError(path, line, "missing envelope field `seq`");
   if (seq !== expectedSeq) throw formatError(path, line, `seq ${seq} where ${expectedSeq} was expected (the log must be gap-free from 1)`);
@@ -124,7 +142,9 @@ export function parseLogLine(text: string, line: number, expectedSeq: number, pa
 }
 
 /**
- * The lines of an event log, in order; blank lines are skipped.
+ * The lines of an event log, in order; blank lines are skipped. A last line
+ * that is cut off (no newline after it, and not JSON) is one `cut` line, not
+ * an error: a run killed while writing leaves one (see docs/event-log.md).
  * @throws TrellisError `LOG_FORMAT` for an unreadable file or a bad line (naming it).
  */
 export async function* readEventLog(path: string): AsyncGenerator<LogLine> {
@@ -139,15 +159,35 @@ export async function* readEventLog(path: string): AsyncGenerator<LogLine> {
     throw new TrellisError(ErrorCodes.LOG_FORMAT, `cannot read the event log ${path}: ${(error as Error).message}`, { path, line: 0 }, { cause: error });
   }
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  // Whether the file read so far ends with a newline: known for the whole file when the lines end.
+  let terminated = true;
+  stream.on("data", (chunk: string | Buffer) => {
+    if (chunk.length > 0) terminated = typeof chunk === "string" ? chunk.endsWith("\n") : chunk[chunk.length - 1] === 0x0a;
+  });
   let n = 0;
   let seq = 0;
+  // Each line is parsed when the next one arrives, so the last one is known to be the last.
+  let held: { text: string; n: number } | null = null;
+  const parse = (h: { text: string; n: number }): LogLine => {
+    const parsed = parseLogLine(h.text, h.n, seq + 1, path);
+    seq++;
+    return parsed;
+  };
   try {
     for await (const text of lines) {
       n++;
       if (text.trim() === "") continue;
-      const parsed = parseLogLine(text, n, seq + 1, path);
-      seq++;
-      yield parsed;
+      if (held) yield parse(held);
+      held = { text, n };
+    }
+    if (held) {
+      const last = held;
+      try {
+        yield parse(last);
+      } catch (error) {
+        if (terminated || !(error instanceof TrellisError && NOT_JSON in error)) throw error;
+        yield { kind: "cut", line: last.n };
+      }
     }
   } finally {
     lines.close();

@@ -5,9 +5,10 @@
  * run thread (it is cheap); layout and PNG happen in a worker thread, and
  * the run waits for them only when it ends.
  */
-import { mkdirSync, readdirSync, unlinkSync, writeFileSync } from "node:fs";
+import { readdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ErrorCodes, TrellisError } from "../errors.ts";
+import { ensureWritableDir } from "../events/output-dir.ts";
 import type { TrellisEvent } from "../events/types.ts";
 import type { RunObserver } from "../runtime/engine.ts";
 import type { Frame, SnapshotPolicy } from "./frames.ts";
@@ -45,37 +46,87 @@ export interface SnapshotObserver extends RunObserver {
 
 const FRAME_FILE = /^\d{6}\.(dot|png|svg)$/;
 
+/** The frame folders Trellis writes under an output folder; nothing else in it is ever touched. */
+export const FRAME_FOLDERS = ["dots", "pngs", "svgs"] as const;
+export type FrameFolder = (typeof FRAME_FOLDERS)[number];
+
+/** Paths of the frame folders of one output folder. */
+export type SnapshotDirs = Readonly<Record<FrameFolder, string>>;
+
 /** `000042` */
 export function frameName(n: number): string {
   return String(n).padStart(6, "0");
 }
 
+/** True for the name of a frame file (`000042.png`), the only files Trellis removes. */
+export function isFrameFile(name: string): boolean {
+  return FRAME_FILE.test(name);
+}
+
 /** Folders of the snapshot files under `out`. */
-export function snapshotDirs(out: string): { dots: string; pngs: string; svgs: string } {
+export function snapshotDirs(out: string): SnapshotDirs {
   const root = resolve(out);
   return { dots: join(root, "dots"), pngs: join(root, "pngs"), svgs: join(root, "svgs") };
 }
 
+/** The frame folders a drawing in `formats` writes: `dots/` always, `pngs/`, `svgs/` as asked. */
+export function foldersFor(formats: readonly ImageFormat[]): FrameFolder[] {
+  return ["dots", ...(formats.includes("png") ? (["pngs"] as const) : []), ...(formats.includes("svg") ? (["svgs"] as const) : [])];
+}
+
+function outputDirError(dir: string, error: unknown): TrellisError {
+  return new TrellisError(
+    ErrorCodes.OUTPUT_DIR,
+    `cannot write snapshots to ${dir}: ${(error as Error).message}; choose a writable output folder`,
+    { path: dir },
+    { cause: error },
+  );
+}
+
 /**
- * Creates the folders the formats need and removes frames of an earlier run
- * (only files named like `000001.png`), so the folder shows one run.
+ * Removes the frame files (`000001.png`, ...) of an earlier run or drawing
+ * from every frame folder under `out`, whatever formats are asked now: a run
+ * with `formats: []` or `snapshots: "none"` must not leave the last run's
+ * PNGs to be taken for its own. Other files are left alone.
+ * @throws TrellisError `OUTPUT_DIR` when a folder cannot be cleared.
+ */
+export function clearFrames(out: string): void {
+  for (const dir of Object.values(snapshotDirs(out))) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") continue;
+      throw outputDirError(dir, error);
+    }
+    try {
+      for (const f of names) if (isFrameFile(f)) unlinkSync(join(dir, f));
+    } catch (error) {
+      throw outputDirError(dir, error);
+    }
+  }
+}
+
+/**
+ * Creates the folders the formats need and, with `clear`, removes the
+ * frames of an earlier run from all of them (see {@link clearFrames}), so
+ * the folder shows one run. `out` is checked first: a folder that cannot be
+ * made or written fails here, before anything runs.
  * @throws TrellisError `OUTPUT_DIR` when a folder cannot be created or cleared.
  */
-export function prepareSnapshotDirs(out: string, formats: readonly ImageFormat[], clear: boolean): { dots: string; pngs: string; svgs: string } {
+export function prepareSnapshotDirs(out: string, formats: readonly ImageFormat[], clear: boolean): SnapshotDirs {
   const dirs = snapshotDirs(out);
-  const wanted = [dirs.dots, ...(formats.includes("png") ? [dirs.pngs] : []), ...(formats.includes("svg") ? [dirs.svgs] : [])];
-  for (const dir of wanted) {
-    try {
-      mkdirSync(dir, { recursive: true });
-      if (clear) for (const f of readdirSync(dir)) if (FRAME_FILE.test(f)) unlinkSync(join(dir, f));
-    } catch (error) {
-      throw new TrellisError(
-        ErrorCodes.OUTPUT_DIR,
-        `cannot write snapshots to ${dir}: ${(error as Error).message}; choose a writable output folder`,
-        { path: dir },
-        { cause: error },
-      );
+  let current = resolve(out);
+  try {
+    ensureWritableDir(current);
+    if (clear) clearFrames(out);
+    for (const folder of foldersFor(formats)) {
+      current = dirs[folder];
+      ensureWritableDir(current);
     }
+  } catch (error) {
+    if (error instanceof TrellisError) throw error;
+    throw outputDirError(current, error);
   }
   return dirs;
 }
@@ -95,11 +146,11 @@ export function checkSnapshotOptions(policy: unknown, formats: unknown): void {
 /** Writes frames: DOT at once, images through a sink. Shared by live snapshots and `renderLog`. */
 export class FrameWriter {
   readonly dotFiles: string[] = [];
-  readonly #dirs: { dots: string; pngs: string; svgs: string };
+  readonly #dirs: SnapshotDirs;
   readonly #formats: readonly ImageFormat[];
   readonly #sink: ImageSink;
 
-  constructor(dirs: { dots: string; pngs: string; svgs: string }, formats: readonly ImageFormat[], sink: ImageSink) {
+  constructor(dirs: SnapshotDirs, formats: readonly ImageFormat[], sink: ImageSink) {
     this.#dirs = dirs;
     this.#formats = formats;
     this.#sink = sink;
@@ -147,7 +198,11 @@ export function createSnapshotObserver(options: SnapshotOptions): SnapshotObserv
   const formats = options.formats ?? ["png"];
   checkSnapshotOptions(policy, formats);
   const onError = options.onError ?? warn;
-  if (policy === "none") return { frames: 0, dotFiles: [] };
+  if (policy === "none") {
+    // No snapshots this time, and none of an earlier run left to be taken for this run's.
+    prepareSnapshotDirs(options.out, [], true);
+    return { frames: 0, dotFiles: [] };
+  }
   const dirs = prepareSnapshotDirs(options.out, formats, true);
   const layout = options.layout ?? "wasm";
   const sink = options.worker === false ? new InlineImageSink(layout) : new WorkerImageSink(layout);

@@ -48,7 +48,10 @@ export interface RunOptions {
   readonly registry?: TaskRegistry;
   /** Clock for event timestamps, in epoch milliseconds (tests). Default `Date.now`. */
   readonly now?: () => number;
-  /** Snapshots under `out` (`dots/`, `pngs/`): `auto` (default when `out` is given), `all`, `steps`, `final` or `none`. Nothing without `out`. */
+  /**
+   * Snapshots under `out` (`dots/`, `pngs/`): `auto` (default when `out` is given), `all`, `steps`, `final` or `none`.
+   * Nothing without `out`. The frames of an earlier run in `out` are removed first, also under `none`.
+   */
   readonly snapshots?: SnapshotPolicy;
   /** Images drawn for each snapshot. Default `["png"]`. */
   readonly formats?: readonly ImageFormat[];
@@ -136,10 +139,10 @@ export async function run<I, O>(root: TaskDefinition<I, O>, inputs: I, options: 
   checkSnapshotOptions(options.snapshots, options.formats);
   const memory = options.keepEvents ? new MemorySink() : null;
   // Snapshots first: they hold nothing open yet if the event log then fails.
-  const snapshots =
-    options.out !== undefined && options.snapshots !== "none"
-      ? createSnapshotObserver({ out: options.out, policy: options.snapshots ?? "auto", formats: options.formats ?? ["png"] })
-      : null;
+  // Also under "none": the observer then only removes an earlier run's frames.
+  const snapshotObserver =
+    options.out !== undefined ? createSnapshotObserver({ out: options.out, policy: options.snapshots ?? "auto", formats: options.formats ?? ["png"] }) : null;
+  const snapshots = options.snapshots === "none" ? null : snapshotObserver;
   const file = options.out !== undefined ? new JsonlWriter(join(resolve(options.out), "events.jsonl")) : null;
   // The log file alone (the usual case) is the sink itself: no wrapper call per event.
   const sink: EventSink = file !== null && memory === null ? file : {

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -45,5 +45,28 @@ describe("trellis preview and render", () => {
     const missing = await trellis(["render", join(live, "events.jsonl"), "--out", one, "--step", "999"]);
     expect(missing.code).toBe(64);
     expect(expectOneLine(missing.stderr)).toContain("999");
+  });
+
+  it("render of a log whose last line is cut off (a killed run) draws the events before it, warns, and exits 0", async () => {
+    const live = join(tmp, "cut");
+    expect((await trellis(["run", "test/fixtures/cli-ok.ts", "--executor", "inline", "--out", live, "--formats", "none", "--snapshots", "all"])).code).toBe(0);
+    const lines = readFileSync(join(live, "events.jsonl"), "utf8").trimEnd().split("\n");
+    const log = join(tmp, "cut.jsonl");
+    writeFileSync(log, [...lines.slice(0, -1), (lines.at(-1) as string).slice(0, 30)].join("\n"));
+    const out = join(tmp, "cut-out");
+    const r = await trellis(["render", log, "--out", out, "--formats", "none", "--snapshots", "all"]);
+    expect(r.code).toBe(0);
+    expect(expectOneLine(r.stderr)).toMatch(/^trellis: warning: line \d+ of .* is cut off/);
+    expect(readdirSync(join(out, "dots")).length).toBe(readdirSync(join(live, "dots")).length - 1);
+  });
+
+  it("run with --formats none after a run with PNGs: the old PNGs go, and the summary counts only this run's files", async () => {
+    const out = join(tmp, "owned");
+    const first = await trellis(["run", "test/fixtures/cli-ok.ts", "--executor", "inline", "--out", out]);
+    expect(first.stdout).toMatch(/pngs\/ \(\d+\)/);
+    const second = await trellis(["run", "test/fixtures/cli-ok.ts", "--executor", "inline", "--out", out, "--formats", "none"]);
+    expect(second.code).toBe(0);
+    expect(second.stdout).not.toContain("pngs/");
+    expect(readdirSync(join(out, "pngs"))).toEqual([]);
   });
 });

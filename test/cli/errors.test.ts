@@ -87,6 +87,22 @@ describe("trellis: every user error is one line and a usage exit code", () => {
     expect(expectOneLine(r.stderr)).toContain("not-events.jsonl:1");
   });
 
+  it("render of a log of another format version exits 65, naming the version found and the ones supported", async () => {
+    const log = join(tmp, "v2.jsonl");
+    writeFileSync(log, '{"v":2,"seq":1,"ts":"2024-01-01T00:00:00.000Z","runId":"r","type":"run.started","data":{"root":"r"}}\n');
+    const r = await trellis(["render", log]);
+    expect(r.code).toBe(65);
+    const line = expectOneLine(r.stderr);
+    expect(line).toContain("v=2");
+    expect(line).toContain("version 1");
+  });
+
+  it("run with an --out that cannot be made (/proc/x) exits 73 at once", async () => {
+    const r = await trellis(["run", "test/fixtures/cli-ok.ts", "--executor", "inline", "--out", "/proc/trellis-out/x"], { timeoutMs: 30_000 });
+    expect(r.code).toBe(73);
+    expect(expectOneLine(r.stderr)).toContain("/proc/trellis-out");
+  });
+
   it("render of a missing log exits 66", async () => {
     const r = await trellis(["render", join(tmp, "missing.jsonl")]);
     expect(r.code).toBe(66);

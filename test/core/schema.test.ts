@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import type { EventOf, TrellisEvent } from "trellis";
 import { From, LimitedSpawns, run, task } from "trellis";
-import { WaitEndReasons } from "../../src/events/types.ts";
+import { WaitEndReasons } from "../../dist/events/types.js";
 import { outputProblems } from "../helpers/log-outputs.ts";
 import { logProblems } from "../helpers/log-schema.ts";
 

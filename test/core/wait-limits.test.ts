@@ -3,8 +3,8 @@
 import { afterEach, describe, expect, test, vi } from "vitest";
 import type { EventOf, RunObserver, TrellisError, TrellisEvent, WaitOptions } from "trellis";
 import { ErrorCodes, WaitAbortedError, WaitTimeoutError, run, task } from "trellis";
-import { InlineExecutor } from "../../src/runtime/inline-executor.ts";
-import type { TaskRef, WaitOutcome } from "../../src/runtime/executor.ts";
+import { InlineExecutor } from "../../dist/runtime/inline-executor.js";
+import type { TaskRef, WaitOutcome } from "../../dist/runtime/executor.js";
 import { deferred } from "../helpers/deferred.ts";
 
 afterEach(() => {

@@ -89,4 +89,49 @@ describe("DOT builder", () => {
     expect(parseDot(buildDot(plan)).nodes.size).toBe(21);
     expect(parseDot(buildDot(plan, { groupAbove: 10 })).nodes.size).toBe(2);
   });
+
+  it("tells apart instances that would read the same: the fewest segments of the parent's id that differ, the full id in the tooltip", () => {
+    const log = new LogBuilder().root("r");
+    for (const a of ["a#1", "a#2"]) {
+      log.created(`r/${a}`, "a", "r").created(`r/${a}/w#1`, "w", `r/${a}`).created(`r/${a}/w#2`, "w", `r/${a}`);
+      for (const w of ["w#1", "w#2"]) log.created(`r/${a}/${w}/post#1`, "post", `r/${a}/${w}`);
+    }
+    const long = `${"x".repeat(60)}#1`;
+    log.created(`r/${long}`, "x".repeat(60), "r").created(`r/${long}/post#1`, "post", `r/${long}`);
+    const dot = parseDot(buildDot(foldEvents(log.events)));
+    const label = (id: string) => dot.nodes.get(id)?.["label"];
+    expect(label("r/a#1/w#2")).toBe("w\\n#2 · in a#1");
+    expect(label("r/a#2/w#2")).toBe("w\\n#2 · in a#2");
+    expect(label("r/a#1/w#2/post#1")).toBe("post\\n#1 · in a#1/w#2");
+    expect(label("r/a#2/w#1/post#1")).toBe("post\\n#1 · in a#2/w#1");
+    // A long parent id is cut from the left, so the end that tells it apart stays.
+    expect(label(`r/${long}/post#1`)).toMatch(/^post\\n#1 · in …x+#1$/);
+    expect([...(label(`r/${long}/post#1`) as string).split("\\n")[1] as string].length).toBe(48);
+    // Labels that already differ are left alone; every label is now unique.
+    expect(label("r/a#1")).toBe("a\\n#1");
+    const labels = [...dot.nodes.values()].map((a) => a["label"]);
+    expect(new Set(labels).size).toBe(labels.length);
+    expect(dot.nodes.get("r/a#2/w#1/post#1")?.["tooltip"]).toBe("r/a#2/w#1/post#1 (pending)");
+  });
+
+  it("tells apart groups of one definition under different parents in the grouped view", () => {
+    const log = new LogBuilder().root("r");
+    for (const parent of ["b", "c"]) {
+      log.created(`r/${parent}#1`, parent, "r");
+      for (let i = 1; i <= 60; i++) log.created(`r/${parent}#1/leaf#${i}`, "leaf", `r/${parent}#1`);
+    }
+    const dot = parseDot(buildDot(foldEvents(log.events)));
+    const groups = [...dot.nodes.values()].filter((a) => nodeKind(a) === "group").map((a) => a["label"]);
+    // Group paths name the parent group by definition (`r/b`), so the context is the definition.
+    expect(groups).toEqual(["leaf ×60\\nin b\\n60 pending", "leaf ×60\\nin c\\n60 pending"]);
+  });
+
+  it("writes tooltips verbatim in the SVG: Graphviz escapes (\\N, \\G, \\L) in a name are not expanded", async () => {
+    const weird = 'x\\N\\G\\E\\L\\T\\H "q" &amp; <b> \\\\';
+    const log = new LogBuilder().root("r\\N").created(`r\\N/${weird}#1`, weird, "r\\N");
+    const svg = await dotToSvg(buildDot(foldEvents(log.events)));
+    const titles = [...svg.matchAll(/xlink:title="([^"]*)"/g)].map((m) => svgTexts(`<text>${m[1] as string}</text>`)[0]);
+    expect(titles).toEqual(["r\\N (pending)", `r\\N/${weird}#1 (pending)`]);
+    expect(svgTexts(svg)).toContain(weird);
+  });
 });

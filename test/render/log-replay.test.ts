@@ -3,7 +3,7 @@
  * same bytes, step by step; and bad logs fail clearly without losing the
  * snapshots before the bad line.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ErrorCodes, TrellisError, renderLog, run } from "trellis";
@@ -94,35 +94,82 @@ describe("renderLog on bad input", () => {
     return { out: live.out, lines, dots: live.dots };
   }
 
-  it("a truncated last line: LOG_FORMAT naming the line, every snapshot before it kept", async () => {
+  it("a last line cut off (a killed run): the events before it are drawn, with a warning", async () => {
     const { lines, dots } = await liveLog();
     const dir = tempDir();
     const log = join(dir, "run.jsonl");
     const last = lines[lines.length - 1] as string;
+    // What a run killed mid-write leaves: a prefix of the log, no newline after the last bytes.
     writeFileSync(log, [...lines.slice(0, -1), last.slice(0, last.length >> 1)].join("\n"));
-    const error = await caught(renderLog(log, { policy: "all", formats: [] }));
-    expect(error.code).toBe(ErrorCodes.LOG_FORMAT);
-    expect(error.details["line"]).toBe(lines.length);
-    // The truncated line is run.finished: every frame before the final one is there, identical.
+    const r = await renderLog(log, { policy: "all", formats: [] });
+    expect(r.lastSeq).toBe(lines.length - 1);
+    expect(r.warnings).toHaveLength(1);
+    expect(r.warnings[0]).toContain(`line ${lines.length}`);
+    expect(r.warnings[0]).toContain("cut off");
+    // The cut line is run.finished: every frame before the final one is there, identical.
     const written = readDots(dir);
     expect(written.size).toBe(dots.size - 1);
     for (const [file, dot] of written) expect(dot).toBe(dots.get(file));
   });
 
-  it("a malformed line in the middle: LOG_FORMAT naming it; the snapshots before it are written", async () => {
-    const { lines, dots } = await liveLog();
+  it("a bad last line that ends with a newline was written whole: LOG_FORMAT naming it", async () => {
+    const { lines } = await liveLog();
     const dir = tempDir();
     const log = join(dir, "run.jsonl");
+    const last = lines[lines.length - 1] as string;
+    writeFileSync(log, [...lines.slice(0, -1), last.slice(0, last.length >> 1)].join("\n") + "\n");
+    const error = await caught(renderLog(log, { policy: "all", formats: [] }));
+    expect(error.code).toBe(ErrorCodes.LOG_FORMAT);
+    expect(error.details["line"]).toBe(lines.length);
+  });
+
+  it("a log of an unknown envelope version is refused, naming the version found and the ones supported", async () => {
+    const { lines } = await liveLog();
+    const dir = tempDir();
+    const log = join(dir, "run.jsonl");
+    writeFileSync(log, lines.map((l) => JSON.stringify({ ...(JSON.parse(l) as object), v: 2 })).join("\n") + "\n");
+    const error = await caught(renderLog(log, { policy: "all", formats: [] }));
+    expect(error.code).toBe(ErrorCodes.LOG_FORMAT);
+    expect(error.details).toMatchObject({ line: 1, version: 2, supported: [1] });
+    expect(error.message).toContain("v=2");
+    expect(existsSync(join(dir, "dots"))).toBe(false);
+  });
+
+  it("a malformed line in the middle: LOG_FORMAT naming it, and the frames already in the folder are left as they were", async () => {
+    const { out, lines, dots } = await liveLog();
+    const log = join(tempDir(), "run.jsonl");
     const bad = 12;
     writeFileSync(log, [...lines.slice(0, bad - 1), "{not json", ...lines.slice(bad)].join("\n") + "\n");
-    const error = await caught(renderLog(log, { policy: "all", formats: [] }));
+    const before = filesUnder(out);
+    const error = await caught(renderLog(log, { out, policy: "all", formats: ["png"] }));
     expect(error.code).toBe(ErrorCodes.LOG_FORMAT);
     expect(error.details["line"]).toBe(bad);
     expect(error.message).toContain(`:${bad}:`);
-    const written = [...readDots(dir).entries()];
-    expect(written.length).toBeGreaterThan(2);
-    // All but the last are the live frames; the last is the state at line 11.
-    for (const [file, dot] of written.slice(0, -1)) expect(dot).toBe(dots.get(file));
+    // The render drew into a hidden folder that is gone; the live frames are untouched.
+    expect(filesUnder(out)).toEqual(before);
+    expect(readDots(out)).toEqual(dots);
+  });
+
+  it("an empty log: LOG_FORMAT, and the frames already in the folder are kept", async () => {
+    const { out, dots } = await liveLog();
+    await renderLog(join(out, "events.jsonl"), { policy: "all", formats: ["png"] });
+    const before = filesUnder(out);
+    expect(before.filter((f) => f.startsWith("pngs/"))).toHaveLength(dots.size);
+    const empty = join(tempDir(), "empty.jsonl");
+    writeFileSync(empty, "");
+    const error = await caught(renderLog(empty, { out, policy: "all", formats: ["png"] }));
+    expect(error.code).toBe(ErrorCodes.LOG_FORMAT);
+    expect(filesUnder(out)).toEqual(before);
+  });
+
+  it("a successful render replaces the frames of every frame folder, and leaves other files alone", async () => {
+    const { out, dots } = await liveLog();
+    await renderLog(join(out, "events.jsonl"), { policy: "all", formats: ["png", "svg"] });
+    writeFileSync(join(out, "pngs", "notes.txt"), "mine");
+    const r = await renderLog(join(out, "events.jsonl"), { policy: "final", formats: [] });
+    expect(r.dotFiles).toEqual([join(out, "dots", "000001.dot")]);
+    expect(filesUnder(out).filter((f) => f !== "events.jsonl")).toEqual(["dots/000001.dot", "pngs/notes.txt"]);
+    expect(readDots(out).get("000001.dot")).toBe([...dots.values()].at(-1));
   });
 
   it("a line whose fields are wrong is LOG_FORMAT too (not a crash in the fold)", async () => {

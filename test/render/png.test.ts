@@ -1,8 +1,11 @@
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildDot, foldEvents } from "trellis";
 import { dotToSvg, svgToPng } from "../../dist/render/images.js";
 import { FONT_FAMILY } from "../../dist/render/dot-text.js";
-import { FONT_FAMILY as RASTER_FONT } from "../../dist/render/raster.mjs";
+import { Resvg } from "@resvg/resvg-js";
+import { FONT_FAMILY as RASTER_FONT, missingGlyphs, resvgOptions } from "../../dist/render/raster.mjs";
 import { LogBuilder, darkPixels, decodePng, layout, svgTexts } from "./render-helpers.ts";
 
 /** A one-node plan whose node is `task` (its label is the task name, the root has no short id). */
@@ -53,5 +56,28 @@ describe("PNG with the bundled font", () => {
     const svg = await dotToSvg(dot);
     expect(svg).toContain(`font-family="${FONT_FAMILY}"`);
     expect(svgTexts(svg)).toContain("render_png_font");
+  });
+
+  it("draws characters the bundled font lacks with a font that has them (the system's, or TRELLIS_FONT_DIRS)", async () => {
+    // APL symbols: in DejaVu Sans Mono, not in DejaVu Sans, so the bundled font draws nothing for them.
+    const name = "⍋⍒⌽⍉⌸⌹";
+    const dot = oneNode(name);
+    const svg = await dotToSvg(dot);
+    expect(missingGlyphs(svg)).toEqual([...name]);
+    expect(missingGlyphs(await dotToSvg(oneNode("render_png_latin ✓ ünï")))).toEqual([]);
+    const saved = process.env["TRELLIS_FONT_DIRS"];
+    process.env["TRELLIS_FONT_DIRS"] = dirname(createRequire(import.meta.url).resolve("dejavu-fonts-ttf/ttf/DejaVuSansMono.ttf"));
+    try {
+      const png = decodePng(svgToPng(svg));
+      const box = await nodeBox(dot, name);
+      expect(darkPixels(png, box)).toBeGreaterThan(60);
+      // The bundled font alone draws its .notdef box for each: the picture must not be that one.
+      const options = resvgOptions(svg);
+      const bundledOnly = decodePng(new Resvg(svg, { ...options, font: { ...options.font, loadSystemFonts: false, fontDirs: [] } }).render().asPng());
+      expect(Buffer.from(png.rgba).equals(Buffer.from(bundledOnly.rgba))).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env["TRELLIS_FONT_DIRS"];
+      else process.env["TRELLIS_FONT_DIRS"] = saved;
+    }
   });
 });

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildDot, previewPlan, renderPreview, run } from "trellis";
+import { MAX_FILE_NAME, safeFileName } from "../../dist/render/render-preview.js";
 import { pvTop, ran, repRoot } from "../fixtures/render-shapes.ts";
 import { decodePng, filesUnder, layout, nodeKind, parseDot, tempDir } from "./render-helpers.ts";
 
@@ -76,7 +77,22 @@ describe("preview of a definition, before anything runs", () => {
     const root = tempDir();
     const out = join(root, "out");
     const files = await renderPreview(pvTop, { out, formats: [], name: 'preview-../../x y"z' });
-    expect(files.dot).toBe(join(out, "preview-.._.._x_y_z.dot"));
-    expect(filesUnder(root)).toEqual(["out/preview-.._.._x_y_z.dot"]);
+    expect(files.dot).toMatch(/\/preview-\.\._\.\._x_y_z-[0-9a-f]{8}\.dot$/);
+    expect(filesUnder(root)).toEqual([`out/${basename(files.dot)}`]);
+  });
+
+  it("gives two long names that share their first 120 characters two files (a hash suffix), as it does names that differ only in unsafe characters", async () => {
+    const out = tempDir();
+    const long = `preview-${"render_pv_top_".repeat(12)}`;
+    const names = [`${long}one`, `${long}two`, "preview-a b", "preview-a_b", "preview-a/b"];
+    const files = [];
+    for (const name of names) files.push((await renderPreview(pvTop, { out, formats: [], name })).dot);
+    expect(new Set(files).size).toBe(names.length);
+    expect(filesUnder(out)).toHaveLength(names.length);
+    for (const f of files) expect(basename(f, ".dot").length).toBeLessThanOrEqual(MAX_FILE_NAME);
+    // A plain short name is kept as it is; the same name always gives the same file.
+    expect(basename(files[3] as string)).toBe("preview-a_b.dot");
+    expect(safeFileName(names[0] as string)).toBe(basename(files[0] as string, ".dot"));
+    expect(safeFileName("")).toBe("preview");
   });
 });

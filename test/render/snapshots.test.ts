@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -51,6 +52,23 @@ describe("live snapshots of run()", () => {
     writeFileSync(join(out, "dots", "notes.txt"), "mine");
     await run(mapReduce, mapInputs, { executor: "inline", out, runId: "snap-stale", snapshots: "final", formats: [] });
     expect(filesUnder(out)).toEqual(["dots/000001.dot", "dots/notes.txt", "events.jsonl"]);
+  });
+
+  it("owns the frames of its folder: formats [] and snapshots none remove an earlier run's images too", async () => {
+    const out = tempDir();
+    await run(mapReduce, mapInputs, { executor: "inline", out, runId: "snap-own-1", snapshots: "final", formats: ["png", "svg"] });
+    writeFileSync(join(out, "pngs", "notes.txt"), "mine");
+    expect(filesUnder(out)).toEqual(["dots/000001.dot", "events.jsonl", "pngs/000001.png", "pngs/notes.txt", "svgs/000001.svg"]);
+    await run(mapReduce, mapInputs, { executor: "inline", out, runId: "snap-own-2", snapshots: "final", formats: [] });
+    expect(filesUnder(out)).toEqual(["dots/000001.dot", "events.jsonl", "pngs/notes.txt"]);
+    await run(mapReduce, mapInputs, { executor: "inline", out, runId: "snap-own-3", snapshots: "none" });
+    expect(filesUnder(out)).toEqual(["events.jsonl", "pngs/notes.txt"]);
+  });
+
+  it("an output folder Node cannot make (/proc/x) fails with OUTPUT_DIR at once instead of spinning", () => {
+    const child = spawnSync(process.execPath, ["--import", "tsx", "test/fixtures/out-unmakeable.ts", "/proc/trellis-out/x"], { encoding: "utf8", timeout: 30_000 });
+    expect(child.error, "the child timed out: a folder check spins").toBeUndefined();
+    expect(JSON.parse(child.stdout)).toEqual({ run: "OUTPUT_DIR", runWithoutSnapshots: "OUTPUT_DIR", snapshots: "OUTPUT_DIR", preview: "OUTPUT_DIR" });
   });
 
   it("fails with OUTPUT_DIR before the run starts when the folder cannot be written", () => {

@@ -45,7 +45,8 @@ export async function renderCommand(eventsSpec: string, flags: RenderFlags): Pro
     if (!(error instanceof TrellisError)) throw error;
     switch (error.code) {
       case ErrorCodes.LOG_FORMAT:
-        throw new CliError(ExitCodes.DATA, `${error.message}; render an events.jsonl written by a Trellis run`);
+        // A log of another format version already says how to draw it.
+        throw new CliError(ExitCodes.DATA, error.details["version"] !== undefined ? error.message : `${error.message}; render an events.jsonl written by a Trellis run`);
       case ErrorCodes.INVALID_OPTION:
         throw new CliError(ExitCodes.USAGE, `${error.message}; pick a --step the log has`);
       case ErrorCodes.OUTPUT_DIR:
@@ -55,7 +56,6 @@ export async function renderCommand(eventsSpec: string, flags: RenderFlags): Pro
     }
   }
   for (const w of result.warnings) process.stderr.write(`trellis: warning: ${w}\n`);
-  if (result.lastSeq === 0) throw new CliError(ExitCodes.DATA, `${eventsSpec} holds no events; render an events.jsonl written by a Trellis run`);
   if (flags.step !== undefined) {
     const files = result.dotFiles.map(shown).join(", ");
     process.stdout.write(`drew snapshot ${flags.step} of ${result.frames} from ${eventsSpec}: ${files} (images beside it in pngs/, svgs/)\n`);
