@@ -228,21 +228,50 @@ function walkEncode(state: EncodeState, v: unknown): Json {
   }
 }
 
-/** Decodes a value written by {@link encode}. `decode(encode(x))` deep-equals `x` for every supported type. */
+/** True for an encoded circular reference. */
+function isRef(v: Json | undefined): v is { [key: string]: Json } {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && v[TAG] === "ref";
+}
+
+/** Where a decoded ref goes: a property or index of an object or array. */
+interface SlotRef {
+  readonly holder: Record<string | number, unknown>;
+  readonly key: string | number;
+  readonly path: readonly (string | number)[];
+}
+
+/**
+ * A ref that is a Map key, a Map value or a Set item. It stands in the
+ * collection as a unique placeholder object until the whole tree exists (a
+ * shared `undefined` would merge two refs in a Set, and a Map key cannot be
+ * replaced in place); then the collection is refilled in the same order.
+ */
+interface CollectionRefs {
+  readonly collection: Map<unknown, unknown> | Set<unknown>;
+  readonly placeholders: Map<object, readonly (string | number)[]>;
+}
+
+/** Decodes a value written by {@link encode}. `decode(encode(x))` deep-equals `x` for every supported type, cycles included. */
 export function decode(value: Json): unknown {
   if (value === null || typeof value !== "object") return value;
   if (!Array.isArray(value) && isFlatPlain(value)) return { ...value };
   const root: { v: unknown } = { v: undefined };
-  const refs: { holder: Record<string | number, unknown> | unknown[]; key: string | number; path: (string | number)[] }[] = [];
-  const ancestors: unknown[] = [];
+  const refs: SlotRef[] = [];
+  const collections: CollectionRefs[] = [];
 
-  const walk = (v: Json, holder: Record<string | number, unknown> | unknown[], key: string | number): unknown => {
+  /** A collection item: a placeholder for a ref (see {@link CollectionRefs}), else the decoded value. */
+  const item = (v: Json, collection: CollectionRefs): unknown => {
+    if (!isRef(v)) return walk(v, null, 0);
+    const placeholder = {};
+    collection.placeholders.set(placeholder, v["path"] as (string | number)[]);
+    return placeholder;
+  };
+
+  const walk = (v: Json, holder: Record<string | number, unknown> | null, key: string | number): unknown => {
     if (v === null || typeof v !== "object") return v;
     if (Array.isArray(v)) {
       const out: unknown[] = new Array<unknown>(v.length);
-      ancestors.push(out);
-      for (let i = 0; i < v.length; i++) out[i] = walk(v[i] as Json, out, i);
-      ancestors.pop();
+      for (let i = 0; i < v.length; i++) out[i] = walk(v[i] as Json, out as unknown as Record<number, unknown>, i);
       return out;
     }
     const tag = v[TAG];
@@ -259,20 +288,16 @@ export function decode(value: Json): unknown {
           return new Date(payload === null ? Number.NaN : (payload as string));
         case "map": {
           const m = new Map<unknown, unknown>();
-          ancestors.push(m);
-          for (const pair of payload as Json[][]) {
-            const tmp: unknown[] = [undefined, undefined];
-            m.set(walk(pair[0] as Json, tmp, 0), walk(pair[1] as Json, tmp, 1));
-          }
-          ancestors.pop();
+          const c: CollectionRefs = { collection: m, placeholders: new Map() };
+          for (const pair of payload as Json[][]) m.set(item(pair[0] as Json, c), item(pair[1] as Json, c));
+          if (c.placeholders.size > 0) collections.push(c);
           return m;
         }
         case "set": {
           const s = new Set<unknown>();
-          ancestors.push(s);
-          const tmp: unknown[] = [];
-          for (const item of payload as Json[]) s.add(walk(item, tmp, 0));
-          ancestors.pop();
+          const c: CollectionRefs = { collection: s, placeholders: new Map() };
+          for (const entry of payload as Json[]) s.add(item(entry, c));
+          if (c.placeholders.size > 0) collections.push(c);
           return s;
         }
         case "bytes": {
@@ -295,7 +320,8 @@ export function decode(value: Json): unknown {
         case "from":
           return { [FROM_BRAND]: true, id: v["id"], runId: "", path: v["path"] };
         case "ref":
-          refs.push({ holder, key, path: v["path"] as (string | number)[] });
+          // A ref at the root has nothing to point to; anywhere else it has a holder.
+          if (holder !== null) refs.push({ holder, key, path: v["path"] as (string | number)[] });
           return undefined;
         case "function": {
           const name = typeof v["name"] === "string" ? v["name"] : "";
@@ -310,9 +336,7 @@ export function decode(value: Json): unknown {
         case "object": {
           const inner = payload as { [k: string]: Json };
           const out: Record<string, unknown> = {};
-          ancestors.push(out);
           for (const k of Object.keys(inner)) out[k] = walk(inner[k] as Json, out, k);
-          ancestors.pop();
           return out;
         }
         default:
@@ -320,27 +344,39 @@ export function decode(value: Json): unknown {
       }
     }
     const out: Record<string, unknown> = {};
-    ancestors.push(out);
     for (const k of Object.keys(v)) out[k] = walk(v[k] as Json, out, k);
-    ancestors.pop();
     return out;
   };
-  root.v = walk(value, root as unknown as Record<string, unknown>, "v");
-  // Resolve circular references once the whole tree exists.
-  for (const r of refs) {
-    let target: unknown = root.v;
-    for (const p of r.path) target = getChild(target, p);
-    if (r.holder instanceof Map || r.holder instanceof Set) continue;
-    (r.holder as Record<string | number, unknown>)[r.key] = target;
+  root.v = walk(value, null, "v");
+  // Resolve circular references once the whole tree exists. A ref's path runs
+  // through its ancestors only, never through another ref, so the order of
+  // resolution does not matter.
+  const target = (path: readonly (string | number)[]): unknown => {
+    let t: unknown = root.v;
+    for (const p of path) t = getChild(t, p);
+    return t;
+  };
+  for (const r of refs) r.holder[r.key] = target(r.path);
+  for (const { collection, placeholders } of collections) {
+    const resolved = (x: unknown): unknown => {
+      const path = typeof x === "object" && x !== null ? placeholders.get(x) : undefined;
+      return path === undefined ? x : target(path);
+    };
+    if (collection instanceof Map) {
+      const entries = [...collection];
+      collection.clear();
+      for (const [k, val] of entries) collection.set(resolved(k), resolved(val));
+    } else {
+      const items = [...collection];
+      collection.clear();
+      for (const x of items) collection.add(resolved(x));
+    }
   }
   return root.v;
 }
 
 function getChild(v: unknown, key: string | number): unknown {
-  if (v instanceof Map) {
-    const entry = [...v.entries()][key as number];
-    return entry;
-  }
+  if (v instanceof Map) return [...v.entries()][key as number];
   if (v instanceof Set) return [...v][key as number];
   if (v !== null && typeof v === "object") return (v as Record<string | number, unknown>)[key];
   return undefined;
