@@ -218,7 +218,7 @@ function walkEncode(state: EncodeState, v: unknown): Json {
     const record = obj as Record<string, unknown>;
     for (const key of Object.keys(record)) {
       path.push(key);
-      out[key] = walkEncode(state, record[key]);
+      setOwn(out, key, walkEncode(state, record[key]));
       path.pop();
     }
     if (Object.prototype.hasOwnProperty.call(out, TAG)) return { [TAG]: "object", v: out };
@@ -226,6 +226,12 @@ function walkEncode(state: EncodeState, v: unknown): Json {
   } finally {
     seen.delete(obj);
   }
+}
+
+/** `obj[key] = value`, except that an own `__proto__` key (from JSON.parse, say) stays a key instead of setting the prototype. */
+function setOwn(obj: Record<string | number, unknown>, key: string | number, value: unknown): void {
+  if (key === "__proto__") Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
 }
 
 /** True for an encoded circular reference. */
@@ -336,7 +342,7 @@ export function decode(value: Json): unknown {
         case "object": {
           const inner = payload as { [k: string]: Json };
           const out: Record<string, unknown> = {};
-          for (const k of Object.keys(inner)) out[k] = walk(inner[k] as Json, out, k);
+          for (const k of Object.keys(inner)) setOwn(out, k, walk(inner[k] as Json, out, k));
           return out;
         }
         default:
@@ -344,7 +350,7 @@ export function decode(value: Json): unknown {
       }
     }
     const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v)) out[k] = walk(v[k] as Json, out, k);
+    for (const k of Object.keys(v)) setOwn(out, k, walk(v[k] as Json, out, k));
     return out;
   };
   root.v = walk(value, null, "v");
@@ -356,7 +362,7 @@ export function decode(value: Json): unknown {
     for (const p of path) t = getChild(t, p);
     return t;
   };
-  for (const r of refs) r.holder[r.key] = target(r.path);
+  for (const r of refs) setOwn(r.holder, r.key, target(r.path));
   for (const { collection, placeholders } of collections) {
     const resolved = (x: unknown): unknown => {
       const path = typeof x === "object" && x !== null ? placeholders.get(x) : undefined;
