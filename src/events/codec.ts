@@ -21,14 +21,19 @@
  * | Error | `{"$t":"error","v":{name,message,code,stack}}` |
  * | `From(handle, path)` in inputs | `{"$t":"from","id":"root/square#1","path":[]}` |
  * | plain object that has its own `$t` key | `{"$t":"object","v":{...}}` |
- * | class instance | its own enumerable properties, like a plain object |
+ * | instance of a class without methods or getters | its own enumerable properties, like a plain object |
+ * | anything else (a Promise, a class instance with methods, a WeakMap, a stream) | `{"$t":"instance","class":"Promise","v":{own properties}}` (lenient mode only) |
  *
- * In `strict` mode (inputs and outputs, which must be data) functions and
- * symbols throw a {@link SerializationError} naming the path; in lenient mode
- * (log fields) they are encoded so a log line is never lost.
+ * In `strict` mode (inputs and outputs, which must be data) a value the codec
+ * cannot carry faithfully throws a {@link SerializationError} naming the path
+ * and the fix: a function, a symbol, a Promise (a missing `await`), an object
+ * whose prototype holds methods, getters or inherited data, and a handle from
+ * `ctx.spawn` passed without `From`. Nothing is ever copied lossily. In
+ * lenient mode (log fields) they are encoded, so a log line is never lost.
  */
 import { ErrorCodes, SerializationError, serializeError } from "../errors.ts";
-import { FROM_BRAND } from "../task/from.ts";
+import type { ErrorCode } from "../errors.ts";
+import { FROM_BRAND, HANDLE_MARK } from "../task/from.ts";
 
 /** A JSON value, as written to the log. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -38,6 +43,12 @@ export interface EncodeOptions {
   readonly strict?: boolean;
   /** Name of the value in error messages, e.g. `inputs`. Default `value`. */
   readonly label?: string;
+  /**
+   * What the value is, for the error code and the fix in strict mode:
+   * `inputs` (`UNENCODABLE_INPUT`; a bare handle is `INVALID_INPUT`) or
+   * `output` (`UNENCODABLE_OUTPUT`). Default: neither (`NOT_SERIALIZABLE`).
+   */
+  readonly role?: "inputs" | "output";
 }
 
 const TAG = "$t";
@@ -65,6 +76,7 @@ function pathText(label: string, path: readonly (string | number)[]): string {
 interface EncodeState {
   readonly strict: boolean;
   readonly label: string;
+  readonly role: "inputs" | "output" | undefined;
   readonly seen: Map<object, (string | number)[]>;
   readonly path: (string | number)[];
 }
@@ -89,7 +101,7 @@ function isFlatPlain(obj: object): boolean {
         return false;
     }
   }
-  return (obj as Record<symbol, unknown>)[FROM_BRAND] !== true;
+  return (obj as Record<symbol, unknown>)[FROM_BRAND] === undefined; // neither a From nor a handle
 }
 
 /** The encoding of every empty plain object: shared and frozen (encoded values are only read), so `{}` inputs cost nothing per task. */
@@ -128,13 +140,49 @@ export function encodeSimple(value: unknown): Json | undefined {
 export function encode(value: unknown, options: EncodeOptions = {}): Json {
   const simple = encodeSimple(value);
   if (simple !== undefined) return simple;
-  const state: EncodeState = { strict: options.strict ?? true, label: options.label ?? "value", seen: new Map(), path: [] };
+  const state: EncodeState = { strict: options.strict ?? true, label: options.label ?? "value", role: options.role, seen: new Map(), path: [] };
   return walkEncode(state, value);
 }
 
-function notData(state: EncodeState, what: string, fix: string): never {
+function notData(state: EncodeState, what: string, fix: string, code?: ErrorCode): never {
   const where = pathText(state.label, state.path);
-  throw new SerializationError(ErrorCodes.NOT_SERIALIZABLE, `${where} is ${what}; task inputs and outputs must be data (${fix})`, { path: where });
+  const c = code ?? (state.role === "inputs" ? ErrorCodes.UNENCODABLE_INPUT : state.role === "output" ? ErrorCodes.UNENCODABLE_OUTPUT : ErrorCodes.NOT_SERIALIZABLE);
+  throw new SerializationError(c, `${where} is ${what}; task inputs and outputs must be data (${fix})`, { path: where });
+}
+
+/** The first few names in a list, for a message. */
+function someNames(names: readonly string[]): string {
+  return names.length > 4 ? `${names.slice(0, 4).join(", ")}, …` : names.join(", ");
+}
+
+/**
+ * Why an object whose prototype is not `Object.prototype` cannot be carried
+ * faithfully, or `null` for an instance of a data-only class (own fields, a
+ * prototype with nothing but `constructor`), which is written as its own
+ * properties. Only non-plain objects get here, so plain data pays nothing.
+ */
+function unfaithful(obj: object, proto: object): { what: string; fix: string } | null {
+  const ctor = (proto as { constructor?: unknown }).constructor;
+  const cls = typeof ctor === "function" && ctor.name !== "" ? ctor.name : "an anonymous class";
+  if (typeof (obj as { then?: unknown }).then === "function")
+    return {
+      what: obj instanceof Promise ? "a Promise" : `a thenable (${cls})`,
+      fix: "a missing `await`? await it, or `await Promise.all(...)` for a list of them, and pass the value",
+    };
+  if (obj instanceof WeakMap || obj instanceof WeakSet || obj instanceof WeakRef)
+    return { what: `a ${cls}`, fix: "its entries cannot be read or copied; use a Map, a Set or the value itself" };
+  const members: string[] = [];
+  for (let p: object | null = proto; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+    // Object.prototype of another realm (a vm context): plain after all.
+    if (Object.getPrototypeOf(p) === null && (p as { constructor?: { name?: unknown } }).constructor?.name === "Object") break;
+    for (const key of Reflect.ownKeys(p)) if (key !== "constructor") members.push(typeof key === "symbol" ? `[${key.description ?? "symbol"}]` : key);
+  }
+  if (members.length === 0) return null;
+  const toJson = typeof (obj as { toJSON?: unknown }).toJSON === "function" ? "call its toJSON(), or " : "";
+  return {
+    what: `an instance of ${cls}, whose prototype holds ${someNames(members)} (they would be lost)`,
+    fix: `${toJson}pass plain data, e.g. { ...value } of the fields you need`,
+  };
 }
 
 function walkEncode(state: EncodeState, v: unknown): Json {
@@ -163,9 +211,16 @@ function walkEncode(state: EncodeState, v: unknown): Json {
   const { seen, path } = state;
   const earlier = seen.get(obj);
   if (earlier) return { [TAG]: "ref", path: earlier };
-  if ((obj as Record<symbol, unknown>)[FROM_BRAND] === true) {
+  const brand = (obj as Record<symbol, unknown>)[FROM_BRAND];
+  if (brand === true) {
     const ref = obj as unknown as { id: string; path: readonly (string | number)[] };
     return { [TAG]: "from", id: ref.id, path: [...ref.path] };
+  }
+  if (brand === HANDLE_MARK && state.strict) {
+    const id = (obj as { id?: unknown }).id;
+    if (state.role === "output")
+      notData(state, `the handle of ${String(id)}, not its output`, "to return what it computed, `const [out] = await ctx.waitForAll([handle])` and return `out`");
+    notData(state, `the handle of ${String(id)}`, `to pass what that task computes, wrap the handle in From(): From(handle), or From(handle, "a.b") for a part`, state.role === "inputs" ? ErrorCodes.INVALID_INPUT : undefined);
   }
   // Only ancestors are in `seen`: a value reached twice on different branches
   // (a DAG, not a cycle) is written twice; only true cycles become refs.
@@ -214,12 +269,19 @@ function walkEncode(state: EncodeState, v: unknown): Json {
       const e = serializeError(obj);
       return { [TAG]: "error", v: { name: e.name, message: e.message, code: e.code, stack: e.stack ?? null } };
     }
+    const proto = Object.getPrototypeOf(obj) as object | null;
+    const problem = proto !== Object.prototype && proto !== null ? unfaithful(obj, proto) : null;
+    if (problem !== null && state.strict) notData(state, problem.what, problem.fix);
     const out: { [key: string]: Json } = {};
     const record = obj as Record<string, unknown>;
     for (const key of Object.keys(record)) {
       path.push(key);
       setOwn(out, key, walkEncode(state, record[key]));
       path.pop();
+    }
+    if (problem !== null) {
+      const ctor = (proto as { constructor?: { name?: unknown } }).constructor;
+      return { [TAG]: "instance", class: typeof ctor?.name === "string" ? ctor.name : "", v: out };
     }
     if (Object.prototype.hasOwnProperty.call(out, TAG)) return { [TAG]: "object", v: out };
     return out;
@@ -339,6 +401,7 @@ export function decode(value: Json): unknown {
         }
         case "symbol":
           return Symbol(payload as string);
+        case "instance": // lenient mode (log fields) only: the class is in the log, its own properties come back as a plain object
         case "object": {
           const inner = payload as { [k: string]: Json };
           const out: Record<string, unknown> = {};

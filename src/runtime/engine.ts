@@ -178,7 +178,7 @@ export class Engine implements EngineLink {
     const o = this.#o;
     let encoded: Json;
     try {
-      encoded = encode(inputs, { strict: true, label: `inputs of ${root.name}` });
+      encoded = encode(inputs, { strict: true, role: "inputs", label: `inputs of ${root.name}` });
     } catch (error) {
       this.#commitStarted(root, null);
       this.#error = serializeError(error);

@@ -30,6 +30,10 @@ export interface ExecutionContext {
    * `From(handle)` anywhere; the child starts when those producers succeed.
    * Ids are deterministic: `<this id>/<name>#<n>`.
    *
+   * Inputs must be data: a Promise (a missing `await`), a function, a class
+   * instance with methods throw `UNENCODABLE_INPUT`, and a handle passed
+   * without `From` throws `INVALID_INPUT`, naming the path.
+   *
    * A spawn that breaks a promise is not applied; under the `reject` policy
    * the next `waitForAll` (or the end of this task) raises the
    * `PromiseViolationError`.

@@ -1,4 +1,5 @@
 import fc from "fast-check";
+import { Readable } from "node:stream";
 import { describe, expect, test } from "vitest";
 import { decode, encode } from "../../src/events/codec.ts";
 import { ErrorCodes, TrellisError } from "../../src/errors.ts";
@@ -217,5 +218,63 @@ describe("JSON-safe codec: property", () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("JSON-safe codec: values it cannot carry faithfully are errors, never lossy copies", () => {
+  function refusal(value: unknown, options: Parameters<typeof encode>[1]): TrellisError {
+    try {
+      encode(value, options);
+    } catch (error) {
+      if (error instanceof TrellisError) return error;
+      throw error;
+    }
+    throw new Error("encode() accepted the value");
+  }
+
+  class Point {
+    constructor(
+      readonly x: number,
+      readonly y: number,
+    ) {}
+    norm(): number {
+      return Math.hypot(this.x, this.y);
+    }
+  }
+
+  test("a Promise is refused with the path and a hint at the missing await", () => {
+    const error = refusal({ items: [1, Promise.resolve(2)] }, { strict: true, role: "output", label: "output of root" });
+    expect(error.code).toBe(ErrorCodes.UNENCODABLE_OUTPUT);
+    expect(error.details["path"]).toBe("output of root.items[1]");
+    expect(error.message).toContain("a Promise");
+    expect(error.message).toContain("await");
+  });
+
+  test("a class instance with methods, a WeakMap and a stream are refused; the role picks the code", () => {
+    const point = refusal({ p: new Point(3, 4) }, { strict: true, role: "inputs", label: "inputs of sq" });
+    expect(point.code).toBe(ErrorCodes.UNENCODABLE_INPUT);
+    expect(point.details["path"]).toBe("inputs of sq.p");
+    expect(point.message).toContain("Point");
+    expect(point.message).toContain("norm");
+    expect(refusal(new WeakMap(), { strict: true }).code).toBe(ErrorCodes.NOT_SERIALIZABLE);
+    expect(refusal({ s: Readable.from(["a"]) }, { strict: true, role: "output" }).code).toBe(ErrorCodes.UNENCODABLE_OUTPUT);
+    expect(refusal({ when: new URL("https://example.com") }, { strict: true }).message).toContain("URL");
+  });
+
+  test("an instance of a data-only class is written as its own fields; plain and null-prototype objects as themselves", () => {
+    class Row {
+      constructor(readonly id: number) {}
+    }
+    expect(encode({ r: new Row(7) })).toEqual({ r: { id: 7 } });
+    const bare = Object.assign(Object.create(null) as object, { a: [1] });
+    expect(encode(bare)).toEqual({ a: [1] });
+  });
+
+  test("lenient mode (log fields) keeps the line: the class name and its own fields", () => {
+    expect(encode({ p: new Point(1, 2), q: Promise.resolve() }, { strict: false })).toEqual({
+      p: { $t: "instance", class: "Point", v: { x: 1, y: 2 } },
+      q: { $t: "instance", class: "Promise", v: {} },
+    });
+    expect(roundTrip({ p: new Point(1, 2) })).toEqual({ p: { x: 1, y: 2 } });
   });
 });
