@@ -74,9 +74,12 @@ export class ProgressReporter implements RunObserver {
       case "task.failed":
         this.#line(`task failed: ${event.data.id}: ${event.data.error.code}: ${event.data.error.message.split("\n")[0] ?? ""}`);
         return;
-      case "run.deadlock":
-        this.#line(`deadlock: ${event.data.message.split("\n")[0] ?? ""}`);
+      case "run.deadlock": {
+        // The engine's message already starts with "deadlock:".
+        const text = event.data.message.split("\n")[0] ?? "";
+        this.#line(text.startsWith("deadlock") ? text : `deadlock: ${text}`);
         return;
+      }
       case "run.finished":
         this.#ended = true;
         return;

@@ -56,3 +56,16 @@ describe("live progress", () => {
     expect(reporter.violations).toHaveLength(1);
   });
 });
+
+describe("progress lines", () => {
+  it("a deadlock line says `deadlock:` once", () => {
+    const stream = fakeStream(false, 0);
+    const reporter = new ProgressReporter({ mode: "plain", label: "demo", stream });
+    const message = "deadlock: a (waiting) waits on b; b (waiting) waits on a";
+    reporter.onEvent(
+      { v: 1, seq: 9, ts: "2026-01-01T00:00:00.000Z", runId: "r", type: "run.deadlock", data: { instances: [], message } },
+      { nodes: new Map(), counts: { pending: 0, running: 0, waiting: 0, succeeded: 0, failed: 0, skipped: 0, cancelled: 0 } } as never,
+    );
+    expect(stream.text).toBe("deadlock: a (waiting) waits on b; b (waiting) waits on a\n");
+  });
+});
