@@ -51,7 +51,7 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
     .description("run a workflow module's entry task, with live progress and a summary")
     .argument("<module>", "workflow file (.ts or .js) whose default export is the entry task")
     .option("--task <name>", "entry task instead of the default export: a named export or a registered task name")
-    .option("--input <json>", "inputs as JSON, or @file.json (default: the module's `inputs` export, else {})")
+    .option("--input <json>", "inputs as JSON, or @file.json (default: the module's `inputs` export for the default entry, else {})")
     .option("--out <dir>", "output folder for events.jsonl, dots/, pngs/ (default: outputs/<module name>)")
     .addOption(new Option("--executor <kind>", "where tasks run (default: threads)").choices(EXECUTORS))
     .addOption(new Option("--workers <n>", "worker slots (default: available parallelism)").argParser(parsePositiveInt))

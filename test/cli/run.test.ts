@@ -48,6 +48,22 @@ describe("trellis run", () => {
     expect(finished(out).output).toBe("hello ada");
   });
 
+  it("--task without --input does not feed the default entry's `inputs` export to another task: it gets {} and a note says so", async () => {
+    const out = join(tmp, "task-no-input");
+    const r = await trellis(["run", "test/fixtures/cli-ok.ts", "--executor", "inline", "--out", out, "--task", "cli_double", "--formats", "none"]);
+    const started = JSON.parse(readFileSync(join(out, "events.jsonl"), "utf8").split("\n")[0] ?? "{}") as { data: { inputs: unknown } };
+    expect(started.data.inputs).toEqual({});
+    expect(r.stderr).toContain("note: cli_double runs with {} as its inputs");
+    expect(r.stderr).toContain("--input");
+    // The default entry named by --task (its task name or export name) still takes the export.
+    for (const name of ["cli_sum", "sum"]) {
+      const byName = await trellis(["run", "test/fixtures/cli-ok.ts", "--executor", "inline", "--out", out, "--task", name, "--formats", "none"]);
+      expect(byName.code).toBe(0);
+      expect(finished(out).output).toBe(12);
+      expect(byName.stderr).not.toContain("note:");
+    }
+  });
+
   it("exits 1 when the root task fails, with the error in the summary", async () => {
     const out = join(tmp, "fails");
     const r = await trellis(["run", "test/fixtures/cli-fails.ts", "--executor", "inline", "--out", out]);

@@ -41,7 +41,8 @@ export function runOptionsFrom(flags: RunFlags, fromModule: Record<string, unkno
 export async function runCommand(moduleSpec: string, flags: RunFlags): Promise<ExitCode> {
   const mod = await loadWorkflowModule(moduleSpec);
   const entry = pickEntry(mod, flags.task);
-  const inputs = pickInputs(mod, flags.input);
+  const { inputs, note } = pickInputs(mod, flags.input, entry);
+  if (note !== null) process.stderr.write(`trellis: note: ${note}\n`);
   const options = runOptionsFrom(flags, moduleOptions(mod), join("outputs", mod.name));
   const progress = flags.progress === undefined || flags.progress === "auto" ? undefined : flags.progress;
   try {
