@@ -59,6 +59,7 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
     .addOption(new Option("--formats <list>", "image formats beside the DOT files: png, svg, png,svg or none (default: png)").argParser(parseFormats))
     .addOption(new Option("--on-violation <policy>", "what a broken promise does (default: halt)").choices(VIOLATION_POLICIES))
     .addOption(new Option("--progress <mode>", "live progress: a spinner on a terminal, plain lines otherwise").choices(PROGRESS_MODES).default("auto"))
+    .option("-q, --quiet", "hide the tasks' ctx.log(...) lines (they stay in events.jsonl)")
     .addHelpText("after", EXAMPLES_RUN)
     .action(async (module: string, flags: Record<string, unknown>) => {
       const { runCommand } = await import("./commands/run.ts");

@@ -73,6 +73,24 @@ describe("trellis run", () => {
     expect(finished(out).status).toBe("failed");
   });
 
+  it("shows ctx.log lines live with their task id (--quiet hides them), and a failed run's summary shows where and how it failed", async () => {
+    const out = join(tmp, "logs");
+    const r = await trellis(["run", "test/fixtures/cli-logs.ts", "--executor", "threads", "--workers", "1", "--out", out, "--formats", "none"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("[cli_logs] starting\n");
+    expect(r.stderr).toContain("[cli_logs/cli_flaky#1] trying { n: 1, attempt: 1 }\n");
+    expect(r.stderr).toContain("[cli_logs/cli_flaky#1] trying { n: 1, attempt: 2 }\n");
+    // The task where it went wrong, its attempts, and the line of the user's code (from a worker's stack).
+    expect(r.stdout).toContain("failed      cli_logs/cli_flaky#1 (failed after 2 attempts): TypeError: cli_flaky cannot take 1");
+    expect(r.stdout).toMatch(/^ {14}at test\/fixtures\/cli-logs\.ts:6:\d+$/m);
+    expect(r.stdout).toMatch(/error\s+TASK_FAILED: cli_logs\/cli_flaky#1 failed/);
+    expect(r.stdout).toMatch(/slowest\s+\S+ \d+ ms/);
+    const quiet = await trellis(["run", "test/fixtures/cli-logs.ts", "--executor", "inline", "--out", out, "--formats", "none", "--quiet"]);
+    expect(quiet.code).toBe(1);
+    expect(quiet.stderr).not.toContain("trying");
+    expect(readFileSync(join(out, "events.jsonl"), "utf8")).toContain('"message":"trying"');
+  });
+
   it("exits 2 when a promise halts the run, with the violation's figures in the summary", async () => {
     const out = join(tmp, "violation");
     const r = await trellis(["run", "demos/map_reduce_spawn_violation.ts", "--executor", "inline", "--out", out]);

@@ -24,6 +24,8 @@ export interface RunFlags {
   readonly formats?: ImageFormat[];
   readonly onViolation?: "halt" | "reject";
   readonly progress?: "auto" | ProgressMode;
+  /** Hide the tasks' `ctx.log(...)` lines (they stay in events.jsonl). */
+  readonly quiet?: boolean;
 }
 
 /** Run options from the module's `options` export, overridden by the flags. */
@@ -46,7 +48,8 @@ export async function runCommand(moduleSpec: string, flags: RunFlags): Promise<E
   const options = runOptionsFrom(flags, moduleOptions(mod), join("outputs", mod.name));
   const progress = flags.progress === undefined || flags.progress === "auto" ? undefined : flags.progress;
   try {
-    const reported = await runAndReport(entry, inputs, options, progress === undefined ? { label: mod.name } : { label: mod.name, progress });
+    const report = { label: mod.name, logs: flags.quiet !== true };
+    const reported = await runAndReport(entry, inputs, options, progress === undefined ? report : { ...report, progress });
     return reported.exitCode;
   } catch (error) {
     // Bad options from the module's `options` export, or an --out that cannot be written.
