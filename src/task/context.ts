@@ -22,7 +22,11 @@ export interface ExecutionContext {
   readonly task: string;
   /** 1 for the first attempt, 2 for the first retry, ... */
   readonly attempt: number;
-  /** Fires when the task is cancelled (halt, run cancel, timeout). */
+  /**
+   * Fires when the task is cancelled (halt, run cancel) or times out. Its
+   * `reason` is a `TaskCancelledError` (or a `TaskTimeoutError`), which
+   * `signal.throwIfAborted()` throws.
+   */
   readonly signal: AbortSignal;
 
   /**

@@ -1,6 +1,6 @@
 import { describe, expect, test, vi } from "vitest";
 import type { TaskHandle, TrellisError, TrellisEvent } from "trellis";
-import { ErrorCodes, From, TaskFailedError, run, task, hasCode } from "trellis";
+import { ErrorCodes, From, TaskCancelledError, TaskFailedError, run, task, hasCode } from "trellis";
 import { deferred } from "../helpers/deferred.ts";
 
 const inline = { executor: "inline", keepEvents: true } as const;
@@ -295,6 +295,27 @@ describe("run options", () => {
     expect(result.status).toBe("cancelled");
     expect(result.counts.cancelled).toBe(1);
     expect(sawAbort).toBe(true);
+  });
+
+  test("a cancelled task observes a TaskCancelledError: the signal's reason, thrown by signal.throwIfAborted()", async () => {
+    const controller = new AbortController();
+    const started = deferred();
+    let thrown: unknown;
+    const hang = task({ name: "eng_hang_reason" }, async (ctx) => {
+      started.resolve();
+      await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve()));
+      try {
+        ctx.signal.throwIfAborted();
+      } catch (error) {
+        thrown = error;
+      }
+    });
+    const pending = run(hang, {}, { ...inline, signal: controller.signal });
+    await started.promise;
+    controller.abort();
+    expect((await pending).status).toBe("cancelled");
+    expect(thrown).toBeInstanceOf(TaskCancelledError);
+    expect((thrown as TaskCancelledError).code).toBe(ErrorCodes.TASK_CANCELLED);
   });
 });
 
