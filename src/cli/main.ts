@@ -28,7 +28,8 @@ Examples:
   trellis run demos/branch_violation.ts --on-violation reject
 
 Exit codes: 0 succeeded, 1 failed, 2 halted by a promise, 64 bad usage,
-65 malformed data, 66 missing file, 73 cannot write --out, 130 interrupted.`;
+65 malformed data, 66 missing file or module, 70 a bug in Trellis,
+73 cannot write --out, 130 interrupted.`;
 
 function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: (name: string) => void): Command {
   const program = new Command("trellis")
