@@ -16,6 +16,8 @@ export const ErrorCodes = {
   UNKNOWN_INSTANCE: "UNKNOWN_INSTANCE",
   INVALID_INPUT: "INVALID_INPUT",
   NOT_SERIALIZABLE: "NOT_SERIALIZABLE",
+  UNENCODABLE_INPUT: "UNENCODABLE_INPUT",
+  UNENCODABLE_OUTPUT: "UNENCODABLE_OUTPUT",
   TASK_FAILED: "TASK_FAILED",
   TASK_TIMEOUT: "TASK_TIMEOUT",
   TASK_CANCELLED: "TASK_CANCELLED",
@@ -114,7 +116,19 @@ export class SerializationError extends TrellisError {
   override name = "SerializationError";
 }
 
-/** The task was cancelled (run halted, run cancelled, or aborted by the user). */
+/**
+ * The task was cancelled: the run was halted by a broken promise or cancelled
+ * (its `signal` option, Ctrl-C). A cancelled task sees it as the reason of
+ * `ctx.signal`, so `ctx.signal.throwIfAborted()` throws it; the run's error
+ * is one too when the run was cancelled. (A task past its `timeoutMs` gets a
+ * {@link TaskTimeoutError} instead.)
+ *
+ * @example
+ * for (const item of items) {
+ *   ctx.signal.throwIfAborted(); // TaskCancelledError once the run is halted
+ *   await handle(item);
+ * }
+ */
 export class TaskCancelledError extends TrellisError {
   override name = "TaskCancelledError";
 }

@@ -110,12 +110,33 @@ export function pickEntry(mod: WorkflowModule, taskName?: string): AnyTask {
   );
 }
 
+/** The inputs of a run, and a note for the terminal when the module's `inputs` export was left out on purpose. */
+export interface PickedInputs {
+  readonly inputs: unknown;
+  readonly note: string | null;
+}
+
 /**
- * The inputs of the run: `--input` (JSON, or `@file.json`), else the module's
- * `inputs` export, else `{}`.
+ * The inputs of the run: `--input` (JSON, or `@file.json`); else the module's
+ * `inputs` export when `entry` is the module's default export (the export
+ * belongs to the default entry: another task run with `--task` has other
+ * inputs); else `{}`, with a note when an `inputs` export was passed over.
  */
-export function pickInputs(mod: WorkflowModule, raw: string | undefined, cwd = process.cwd()): unknown {
-  if (raw === undefined) return mod.exports["inputs"] ?? {};
+export function pickInputs(mod: WorkflowModule, raw: string | undefined, entry: AnyTask, cwd = process.cwd()): PickedInputs {
+  if (raw !== undefined) return { inputs: parseInputFlag(raw, cwd), note: null };
+  const exported = mod.exports["inputs"];
+  if (exported === undefined) return { inputs: {}, note: null };
+  const main = mod.exports["default"];
+  if (main === entry) return { inputs: exported, note: null };
+  const owner = isTaskDefinition(main) ? `the default entry, ${main.name}` : "the default entry";
+  return {
+    inputs: {},
+    note: `${entry.name} runs with {} as its inputs: the \`inputs\` export of "${mod.spec}" is for ${owner}; pass --input '{...}' to give ${entry.name} its own`,
+  };
+}
+
+/** `--input JSON` or `--input @file.json`. */
+function parseInputFlag(raw: string, cwd: string): unknown {
   let text = raw;
   let where = "--input";
   if (raw.startsWith("@")) {

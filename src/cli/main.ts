@@ -28,7 +28,8 @@ Examples:
   trellis run demos/branch_violation.ts --on-violation reject
 
 Exit codes: 0 succeeded, 1 failed, 2 halted by a promise, 64 bad usage,
-65 malformed data, 66 missing file, 73 cannot write --out, 130 interrupted.`;
+65 malformed data, 66 missing file or module, 70 a bug in Trellis,
+73 cannot write --out, 130 interrupted.`;
 
 function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: (name: string) => void): Command {
   const program = new Command("trellis")
@@ -51,7 +52,7 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
     .description("run a workflow module's entry task, with live progress and a summary")
     .argument("<module>", "workflow file (.ts or .js) whose default export is the entry task")
     .option("--task <name>", "entry task instead of the default export: a named export or a registered task name")
-    .option("--input <json>", "inputs as JSON, or @file.json (default: the module's `inputs` export, else {})")
+    .option("--input <json>", "inputs as JSON, or @file.json (default: the module's `inputs` export for the default entry, else {})")
     .option("--out <dir>", "output folder for events.jsonl, dots/, pngs/ (default: outputs/<module name>)")
     .addOption(new Option("--executor <kind>", "where tasks run (default: threads)").choices(EXECUTORS))
     .addOption(new Option("--workers <n>", "worker slots (default: available parallelism)").argParser(parsePositiveInt))
@@ -59,6 +60,7 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
     .addOption(new Option("--formats <list>", "image formats beside the DOT files: png, svg, png,svg or none (default: png)").argParser(parseFormats))
     .addOption(new Option("--on-violation <policy>", "what a broken promise does (default: halt)").choices(VIOLATION_POLICIES))
     .addOption(new Option("--progress <mode>", "live progress: a spinner on a terminal, plain lines otherwise").choices(PROGRESS_MODES).default("auto"))
+    .option("-q, --quiet", "hide the tasks' ctx.log(...) lines (they stay in events.jsonl)")
     .addHelpText("after", EXAMPLES_RUN)
     .action(async (module: string, flags: Record<string, unknown>) => {
       const { runCommand } = await import("./commands/run.ts");

@@ -3,14 +3,19 @@
  * terminal: one spinner line (ora) with the counts by status and the elapsed
  * time. In CI or a pipe: plain lines, one when something goes wrong (a broken
  * promise, a failed task, a deadlock) and a counts line every few seconds for
- * long runs. Either way it records the violations for the summary.
+ * long runs. `ctx.log(...)` lines show as they happen, prefixed with the
+ * task's id (`logs: false` hides them). Either way it records what the summary
+ * needs: the violations, the task that failed first, and how long each task
+ * ran.
  */
 import type { Ora } from "ora";
+import { ErrorCodes } from "../errors.ts";
+import { decode } from "../events/codec.ts";
 import type { TrellisEvent } from "../events/types.ts";
 import type { Plan } from "../plan/plan.ts";
 import type { RunObserver } from "../runtime/engine.ts";
-import { describeCounts, describeDuration, describeViolation } from "./summary.ts";
-import type { ViolationNote } from "./summary.ts";
+import { describeCounts, describeDuration, describeValue, describeViolation } from "./summary.ts";
+import type { FailureNote, TaskTime, ViolationNote } from "./summary.ts";
 
 /** `tty`: a live spinner line; `plain`: log lines; `off`: nothing (the summary still prints). */
 export type ProgressMode = "tty" | "plain" | "off";
@@ -32,10 +37,25 @@ export interface ProgressOptions {
   readonly stream?: NodeJS.WriteStream;
   /** Seconds between counts lines in plain mode. Default 5. */
   readonly plainEverySeconds?: number;
+  /** Show `ctx.log(...)` lines as they happen (`--quiet` turns them off), whatever the mode. Default `true`. */
+  readonly logs?: boolean;
+  /** Clock for task durations, in milliseconds. Default `performance.now`. */
+  readonly now?: () => number;
+}
+
+/** One `ctx.log` line: `[root/square#3] reduced { sum: 91 }`. */
+export function describeLog(id: string, message: string, fields: unknown): string {
+  const empty = fields === null || fields === undefined || (typeof fields === "object" && Object.keys(fields).length === 0);
+  return `[${id}] ${message}${empty ? "" : ` ${describeValue(fields)}`}`;
 }
 
 export class ProgressReporter implements RunObserver {
   readonly violations: ViolationNote[] = [];
+  /** The task that failed first with an error of its own (not a child's failure passed up), if any. */
+  failure: FailureNote | null = null;
+  /** Per task: since when it runs (while it holds a slot) and for how long it ran before. */
+  readonly #times = new Map<string, { since: number; ms: number }>();
+  readonly #now: () => number;
   readonly #o: ProgressOptions;
   readonly #stream: NodeJS.WriteStream;
   #plan: Plan | null = null;
@@ -48,6 +68,28 @@ export class ProgressReporter implements RunObserver {
     this.#stream = options.stream ?? process.stderr;
     const canRedraw = this.#stream.isTTY === true && this.#stream.columns > 0;
     this.#o = options.mode === "tty" && !canRedraw ? { ...options, mode: "plain" } : options;
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /** The `n` tasks that ran longest (time holding a slot: a parent suspended in `waitForAll` is not counted), longest first. */
+  slowest(n = 3): TaskTime[] {
+    const now = this.#now();
+    const all: TaskTime[] = [];
+    for (const [id, t] of this.#times) all.push({ id, ms: Number.isNaN(t.since) ? t.ms : t.ms + now - t.since });
+    return all.sort((a, b) => b.ms - a.ms || (a.id < b.id ? -1 : 1)).slice(0, n);
+  }
+
+  #ran(id: string): void {
+    const t = this.#times.get(id);
+    if (t) t.since = this.#now();
+    else this.#times.set(id, { since: this.#now(), ms: 0 });
+  }
+
+  #paused(id: string): void {
+    const t = this.#times.get(id);
+    if (!t || Number.isNaN(t.since)) return;
+    t.ms += this.#now() - t.since;
+    t.since = Number.NaN;
   }
 
   /** Starts the spinner (tty) or the periodic counts line (plain). */
@@ -67,16 +109,36 @@ export class ProgressReporter implements RunObserver {
   onEvent(event: TrellisEvent, plan: Plan): void {
     this.#plan = plan;
     switch (event.type) {
+      case "task.started":
+      case "task.resumed":
+        this.#ran(event.data.id);
+        return;
+      case "task.waiting":
+      case "task.succeeded":
+      case "task.cancelled":
+      case "task.retrying":
+        this.#paused(event.data.id);
+        return;
+      case "task.log":
+        if (this.#o.logs !== false) this.#print(describeLog(event.data.id, event.data.message, decode(event.data.fields)));
+        return;
       case "promise.violated":
         this.violations.push(event.data);
         this.#line(`broken promise: ${describeViolation(event.data)}`);
         return;
       case "task.failed":
+        this.#paused(event.data.id);
+        // A parent that re-throws a child's TaskFailedError is not where it went wrong.
+        if (this.failure === null || (this.failure.error.code === ErrorCodes.TASK_FAILED && event.data.error.code !== ErrorCodes.TASK_FAILED))
+          this.failure = { id: event.data.id, attempt: event.data.attempt, error: event.data.error };
         this.#line(`task failed: ${event.data.id}: ${event.data.error.code}: ${event.data.error.message.split("\n")[0] ?? ""}`);
         return;
-      case "run.deadlock":
-        this.#line(`deadlock: ${event.data.message.split("\n")[0] ?? ""}`);
+      case "run.deadlock": {
+        // The engine's message already starts with "deadlock:".
+        const text = event.data.message.split("\n")[0] ?? "";
+        this.#line(text.startsWith("deadlock") ? text : `deadlock: ${text}`);
         return;
+      }
       case "run.finished":
         this.#ended = true;
         return;
@@ -113,9 +175,14 @@ export class ProgressReporter implements RunObserver {
     if (this.#spinner) this.#spinner.text = this.#text();
   }
 
-  /** A line that stays: above the spinner on a terminal, as is in plain mode. */
+  /** A progress line that stays: above the spinner on a terminal, as is in plain mode, nothing when progress is off. */
   #line(text: string): void {
     if (this.#o.mode === "off") return;
+    this.#print(text);
+  }
+
+  /** A line above the spinner, whatever the mode. */
+  #print(text: string): void {
     if (this.#spinner) {
       this.#spinner.clear();
       this.#stream.write(`${text}\n`);

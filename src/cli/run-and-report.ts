@@ -22,6 +22,8 @@ export interface ReportOptions {
   readonly stdout?: NodeJS.WritableStream;
   /** Where progress goes. Default stderr. */
   readonly stderr?: NodeJS.WriteStream;
+  /** Show `ctx.log(...)` lines on stderr as they happen. Default `true` (`--quiet` sets `false`). */
+  readonly logs?: boolean;
 }
 
 export interface ReportedRun<O> {
@@ -36,7 +38,12 @@ export interface ReportedRun<O> {
  */
 export async function runAndReport<I, O>(root: TaskDefinition<I, O>, inputs: I, options: RunOptions, report: ReportOptions): Promise<ReportedRun<O>> {
   const stderr = report.stderr ?? process.stderr;
-  const reporter = new ProgressReporter({ mode: report.progress ?? detectProgressMode(stderr), label: report.label, stream: stderr });
+  const reporter = new ProgressReporter({
+    mode: report.progress ?? detectProgressMode(stderr),
+    label: report.label,
+    stream: stderr,
+    logs: report.logs ?? true,
+  });
   const controller = new AbortController();
   if (options.signal) options.signal.addEventListener("abort", () => controller.abort(options.signal?.reason), { once: true });
   let interrupts = 0;
@@ -65,6 +72,8 @@ export async function runAndReport<I, O>(root: TaskDefinition<I, O>, inputs: I, 
     durationMs: result.durationMs,
     violations: reporter.violations,
     out,
+    failure: reporter.failure,
+    slowest: reporter.slowest(),
   });
   (report.stdout ?? process.stdout).write(`${text}\n`);
   return { result, exitCode: exitCodeFor(result.status), violations: reporter.violations };

@@ -4,7 +4,8 @@
  * are. Pure formatting: takes data, returns text.
  */
 import { existsSync, readdirSync } from "node:fs";
-import { join, relative } from "node:path";
+import { isAbsolute, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import { inspect } from "node:util";
 import type { SerializedError } from "../errors.ts";
 import type { Json } from "../events/codec.ts";
@@ -13,6 +14,20 @@ import { TaskStatuses } from "../events/types.ts";
 
 /** A broken promise, as recorded from its `promise.violated` event. */
 export type ViolationNote = EventDataMap["promise.violated"];
+
+/** The task a failed run went wrong in, from its `task.failed` event. */
+export interface FailureNote {
+  readonly id: string;
+  /** The attempt that failed last (retries included). */
+  readonly attempt: number;
+  readonly error: SerializedError;
+}
+
+/** How long one task ran. */
+export interface TaskTime {
+  readonly id: string;
+  readonly ms: number;
+}
 
 /** What the summary shows. */
 export interface SummaryInput {
@@ -26,6 +41,10 @@ export interface SummaryInput {
   readonly violations: readonly ViolationNote[];
   /** The output folder, when there is one. */
   readonly out: string | null;
+  /** The task that failed first with an error of its own; shown when the run did not succeed. */
+  readonly failure?: FailureNote | null;
+  /** The tasks that ran longest, longest first; shown when the run did not succeed. */
+  readonly slowest?: readonly TaskTime[];
 }
 
 /** `LimitedSpawns(square, 5)`, `OnlySpecificNodesAllowed(square, cube)`, ... */
@@ -120,6 +139,48 @@ export function describeOutputs(out: string, cwd = process.cwd()): string {
   return `${shown}/${parts.length > 0 ? `  ${parts.join(", ")}` : ""}`;
 }
 
+/** `420 ms` under a second, `1.25 s` above. */
+export function describeTaskTime(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : describeDuration(ms);
+}
+
+/** Trellis's own folders: frames in them are not the user's code. */
+const OWN_DIRS = ["src", "bin"].map((d) => fileURLToPath(new URL(`../../${d}/`, import.meta.url)));
+
+/**
+ * The first frame of `stack` in the user's code, as `file:line:col` (relative
+ * to `cwd` when inside it): not Node's internals, not a dependency, not
+ * Trellis itself. `null` when there is none (a worker crash, a timeout).
+ */
+export function userFrame(stack: string | undefined, cwd = process.cwd(), ownDirs: readonly string[] = OWN_DIRS): string | null {
+  if (stack === undefined) return null;
+  for (const line of stack.split("\n")) {
+    const m = /^\s*at (?:.*? \()?(.+?):(\d+):(\d+)\)?\s*$/.exec(line);
+    if (!m) continue;
+    let file = m[1] as string;
+    if (file.startsWith("file://")) {
+      try {
+        file = fileURLToPath(file);
+      } catch {
+        continue;
+      }
+    }
+    if (!isAbsolute(file) || file.includes("/node_modules/") || ownDirs.some((d) => file.startsWith(d))) continue;
+    const rel = relative(cwd, file);
+    return `${rel.startsWith("..") ? file : rel}:${m[2]}:${m[3]}`;
+  }
+  return null;
+}
+
+/** `cli_boom (attempt 2): RangeError: boom` and, on the next line, where in the user's code. */
+export function describeFailure(f: FailureNote, cwd = process.cwd()): string[] {
+  const attempt = f.attempt > 1 ? `failed after ${f.attempt} attempts` : "attempt 1";
+  const lines = [`${f.id} (${attempt}): ${f.error.name}: ${f.error.message.split("\n")[0] ?? ""}`];
+  const at = userFrame(f.error.stack, cwd);
+  if (at !== null) lines.push(`at ${at}`);
+  return lines;
+}
+
 const HEADLINE: Record<RunStatus, string> = {
   succeeded: "succeeded",
   failed: "FAILED",
@@ -135,7 +196,13 @@ export function formatSummary(s: SummaryInput): string {
   row("tasks", describeCounts(s.counts));
   if (s.violations.length === 0) row("violations", "none");
   else s.violations.forEach((v, i) => row(i === 0 ? "violations" : "", describeViolation(v)));
-  if (s.error && s.status !== "succeeded" && s.status !== "halted") row("error", `${s.error.code}: ${s.error.message.split("\n")[0] ?? ""}`);
+  const failed = s.status !== "succeeded";
+  const f = failed ? (s.failure ?? null) : null;
+  if (f !== null) describeFailure(f).forEach((line, i) => row(i === 0 ? "failed" : "", line));
+  // The run's own error, unless it is the failed task's error again.
+  const same = f !== null && s.error !== null && f.error.code === s.error.code && f.error.message === s.error.message;
+  if (s.error && failed && s.status !== "halted" && !same) row("error", `${s.error.code}: ${s.error.message.split("\n")[0] ?? ""}`);
+  if (failed && s.slowest && s.slowest.length > 0) row("slowest", s.slowest.map((t) => `${t.id} ${describeTaskTime(t.ms)}`).join(", "));
   if (s.out !== null) row("outputs", describeOutputs(s.out));
   return lines.join("\n");
 }

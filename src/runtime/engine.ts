@@ -8,6 +8,7 @@ import {
   DeadlockError,
   ErrorCodes,
   PromiseViolationError,
+  TaskCancelledError,
   TaskFailedError,
   TaskTimeoutError,
   TrellisError,
@@ -196,7 +197,7 @@ export class Engine implements EngineLink {
     const o = this.#o;
     let encoded: Json;
     try {
-      encoded = encode(inputs, { strict: true, label: `inputs of ${root.name}` });
+      encoded = encode(inputs, { strict: true, role: "inputs", label: `inputs of ${root.name}` });
     } catch (error) {
       this.#commitStarted(root, null);
       this.#error = serializeError(error);
@@ -833,7 +834,8 @@ export class Engine implements EngineLink {
     this.#scheduler.drain();
     for (const t of this.#retryTimers) clearTimeout(t);
     this.#retryTimers.clear();
-    const cancelled = serializeError(new TrellisError(ErrorCodes.TASK_CANCELLED, reason));
+    // The reason of every cancelled task's ctx.signal (what signal.throwIfAborted() throws).
+    const cancelled = serializeError(new TaskCancelledError(ErrorCodes.TASK_CANCELLED, reason));
     for (const node of [...this.plan.nodes.values()]) {
       if (isFinished(node.status)) continue;
       const live = this.#live.get(node.id);

@@ -12,7 +12,7 @@ import type { ExecutionContext, SpawnOptions, WaitOptions } from "../task/contex
 import type { AnyTask, TaskDefinition } from "../task/define.ts";
 import { isTaskDefinition } from "../task/define.ts";
 import type { OutputsOf, TaskHandle } from "../task/from.ts";
-import { FROM_BRAND } from "../task/from.ts";
+import { FROM_BRAND, makeHandle } from "../task/from.ts";
 import type { SpawnRequest, StartTask, TaskOutcome, WaitOutcome } from "./executor.ts";
 
 /** The engine, as seen from inside one attempt. */
@@ -184,7 +184,7 @@ class Context implements ExecutionContext {
       const found: string[] = [];
       collectProducers(inputs, this.runId, found, new Set());
       if (found.length > 0) producers = found;
-      encoded = encode(inputs, { strict: true, label: `inputs of ${def.name}` });
+      encoded = encode(inputs, { strict: true, role: "inputs", label: `inputs of ${def.name}` });
     }
     const labels = options.labels === undefined ? NONE : checkedLabels(this.id, options.labels);
     this.#counters ??= new Map();
@@ -192,7 +192,7 @@ class Context implements ExecutionContext {
     this.#counters.set(def.name, n);
     const id = `${this.id}/${def.name}#${n}`;
     this.#port.spawn({ id, task: def.name, inputs: encoded, producers, labels, priority: options.priority ?? null });
-    return { id, task: def.name, runId: this.runId };
+    return makeHandle<O>(id, def.name, this.runId);
   }
 
   async waitForAll<const H extends readonly TaskHandle<unknown>[]>(handles: H, options?: WaitOptions): Promise<OutputsOf<H>> {
@@ -252,7 +252,7 @@ class Context implements ExecutionContext {
 
   emit(value: unknown): void {
     this.#open("emit");
-    this.#port.emit(encode(value, { strict: true, label: `output of ${this.id}` }));
+    this.#port.emit(encode(value, { strict: true, role: "output", label: `output of ${this.id}` }));
   }
 }
 
@@ -268,7 +268,7 @@ const NULL_OUTPUT: TaskOutcome = Object.freeze({ ok: true, output: null });
 function outcomeOf(start: StartTask, value: unknown): TaskOutcome {
   if (value === null) return NULL_OUTPUT;
   try {
-    return { ok: true, output: encodeSimple(value) ?? encode(value, { strict: true, label: `output of ${start.id}` }) };
+    return { ok: true, output: encodeSimple(value) ?? encode(value, { strict: true, role: "output", label: `output of ${start.id}` }) };
   } catch (error) {
     return { ok: false, error: serializeError(error) };
   }

@@ -52,13 +52,21 @@ export interface ExecutionContext {
   readonly task: string;
   /** 1 for the first attempt, 2 for the first retry, ... */
   readonly attempt: number;
-  /** Fires when the task is cancelled (halt, run cancel, timeout). */
+  /**
+   * Fires when the task is cancelled (halt, run cancel) or times out. Its
+   * `reason` is a `TaskCancelledError` (or a `TaskTimeoutError`), which
+   * `signal.throwIfAborted()` throws.
+   */
   readonly signal: AbortSignal;
 
   /**
    * Adds a child instance and returns its typed handle at once. Inputs may hold
    * `From(handle)` anywhere; the child starts when those producers succeed.
    * Ids are deterministic: `<this id>/<name>#<n>`.
+   *
+   * Inputs must be data: a Promise (a missing `await`), a function, a class
+   * instance with methods throw `UNENCODABLE_INPUT`, and a handle passed
+   * without `From` throws `INVALID_INPUT`, naming the path.
    *
    * A spawn that breaks a promise is not applied; under the `reject` policy
    * the next `waitForAll` (or the end of this task) raises the

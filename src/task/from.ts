@@ -18,8 +18,21 @@ export interface TaskHandle<O> {
   readonly [outputType]?: O;
 }
 
-/** Marks a `From` reference so the codec can find it anywhere inside inputs. */
+/**
+ * Marks a `From` reference (value `true`) so the codec can find it anywhere
+ * inside inputs, and a handle (value {@link HANDLE_MARK}) so a handle passed
+ * without `From` is an error instead of a copy of its id. One symbol for
+ * both: the codec's fast path reads one property per object, not two.
+ */
 export const FROM_BRAND = Symbol.for("trellis.from");
+
+/** The {@link FROM_BRAND} value of a handle returned by `ctx.spawn`. */
+export const HANDLE_MARK = "handle";
+
+/** A handle, marked so the codec can tell it from data (the mark is a symbol key: invisible to JSON, spread and `Object.keys`). */
+export function makeHandle<O>(id: string, task: string, runId: string): TaskHandle<O> {
+  return { id, task, runId, [FROM_BRAND]: HANDLE_MARK } as TaskHandle<O>;
+}
 
 /**
  * A stand-in for another instance's output (or a part of it, with `path`).

@@ -36,6 +36,17 @@ describe("trellis: every user error is one line and a usage exit code", () => {
     expect(expectOneLine(r.stderr)).toContain("test/fixtures/cli-nope.ts");
   });
 
+  it("a module whose own import is missing exits 66 (as docs/cli.md says) and names the import", async () => {
+    // .mts: the temporary folder has no package.json saying "type": "module".
+    const file = join(tmp, "imports-missing.mts");
+    writeFileSync(file, 'import { helper } from "./not-there.ts";\nexport default helper;\n');
+    const r = await trellis(["run", file]);
+    expect(r.code).toBe(66);
+    const line = expectOneLine(r.stderr);
+    expect(line).toContain("not-there.ts");
+    expect(line).toContain("install or fix that import");
+  });
+
   it("a module without an entry exits 64 and suggests --task with the tasks it has", async () => {
     const r = await trellis(["run", "test/fixtures/cli-no-entry.ts"]);
     expect(r.code).toBe(64);

@@ -48,6 +48,22 @@ describe("trellis run", () => {
     expect(finished(out).output).toBe("hello ada");
   });
 
+  it("--task without --input does not feed the default entry's `inputs` export to another task: it gets {} and a note says so", async () => {
+    const out = join(tmp, "task-no-input");
+    const r = await trellis(["run", "test/fixtures/cli-ok.ts", "--executor", "inline", "--out", out, "--task", "cli_double", "--formats", "none"]);
+    const started = JSON.parse(readFileSync(join(out, "events.jsonl"), "utf8").split("\n")[0] ?? "{}") as { data: { inputs: unknown } };
+    expect(started.data.inputs).toEqual({});
+    expect(r.stderr).toContain("note: cli_double runs with {} as its inputs");
+    expect(r.stderr).toContain("--input");
+    // The default entry named by --task (its task name or export name) still takes the export.
+    for (const name of ["cli_sum", "sum"]) {
+      const byName = await trellis(["run", "test/fixtures/cli-ok.ts", "--executor", "inline", "--out", out, "--task", name, "--formats", "none"]);
+      expect(byName.code).toBe(0);
+      expect(finished(out).output).toBe(12);
+      expect(byName.stderr).not.toContain("note:");
+    }
+  });
+
   it("exits 1 when the root task fails, with the error in the summary", async () => {
     const out = join(tmp, "fails");
     const r = await trellis(["run", "test/fixtures/cli-fails.ts", "--executor", "inline", "--out", out]);
@@ -55,6 +71,24 @@ describe("trellis run", () => {
     expect(r.stdout).toContain("FAILED");
     expect(r.stdout).toContain("cli_boom always fails");
     expect(finished(out).status).toBe("failed");
+  });
+
+  it("shows ctx.log lines live with their task id (--quiet hides them), and a failed run's summary shows where and how it failed", async () => {
+    const out = join(tmp, "logs");
+    const r = await trellis(["run", "test/fixtures/cli-logs.ts", "--executor", "threads", "--workers", "1", "--out", out, "--formats", "none"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("[cli_logs] starting\n");
+    expect(r.stderr).toContain("[cli_logs/cli_flaky#1] trying { n: 1, attempt: 1 }\n");
+    expect(r.stderr).toContain("[cli_logs/cli_flaky#1] trying { n: 1, attempt: 2 }\n");
+    // The task where it went wrong, its attempts, and the line of the user's code (from a worker's stack).
+    expect(r.stdout).toContain("failed      cli_logs/cli_flaky#1 (failed after 2 attempts): TypeError: cli_flaky cannot take 1");
+    expect(r.stdout).toMatch(/^ {14}at test\/fixtures\/cli-logs\.ts:6:\d+$/m);
+    expect(r.stdout).toMatch(/error\s+TASK_FAILED: cli_logs\/cli_flaky#1 failed/);
+    expect(r.stdout).toMatch(/slowest\s+\S+ \d+ ms/);
+    const quiet = await trellis(["run", "test/fixtures/cli-logs.ts", "--executor", "inline", "--out", out, "--formats", "none", "--quiet"]);
+    expect(quiet.code).toBe(1);
+    expect(quiet.stderr).not.toContain("trying");
+    expect(readFileSync(join(out, "events.jsonl"), "utf8")).toContain('"message":"trying"');
   });
 
   it("exits 2 when a promise halts the run, with the violation's figures in the summary", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test, vi } from "vitest";
-import type { TrellisError, TrellisEvent } from "trellis";
-import { ErrorCodes, From, TaskFailedError, run, task, hasCode } from "trellis";
+import type { TaskHandle, TrellisError, TrellisEvent } from "trellis";
+import { ErrorCodes, From, TaskCancelledError, TaskFailedError, run, task, hasCode } from "trellis";
 import { deferred } from "../helpers/deferred.ts";
 
 const inline = { executor: "inline", keepEvents: true } as const;
@@ -132,9 +132,13 @@ describe("running a workflow (inline executor)", () => {
 
   test("From on a handle of another run, and non-serialisable inputs, are clear errors at spawn", async () => {
     let foreign: unknown;
-    const first = task({ name: "eng_first" }, async (ctx) => ctx.spawn(double, { x: 1 }));
-    const firstRun = await run(first, {}, inline);
-    const handle = firstRun.output as ReturnType<typeof double.fn> extends never ? never : { id: string; task: string; runId: string };
+    let handle: TaskHandle<number> | undefined;
+    const first = task({ name: "eng_first" }, async (ctx) => {
+      handle = ctx.spawn(double, { x: 1 }); // kept past the run: a handle of another run
+      await ctx.waitForAll([handle]);
+      return 1;
+    });
+    await run(first, {}, inline);
     const errors: string[] = [];
     const second = task({ name: "eng_second" }, async (ctx) => {
       try {
@@ -153,14 +157,14 @@ describe("running a workflow (inline executor)", () => {
     const result = await run(second, {}, inline);
     expect(result.status).toBe("succeeded");
     expect(hasCode(foreign, ErrorCodes.UNKNOWN_INSTANCE)).toBe(true);
-    expect(errors).toEqual([ErrorCodes.NOT_SERIALIZABLE, ErrorCodes.NOT_SERIALIZABLE]);
+    expect(errors).toEqual([ErrorCodes.UNENCODABLE_INPUT, ErrorCodes.UNENCODABLE_INPUT]);
   });
 
-  test("an output that cannot be encoded fails that task with NOT_SERIALIZABLE", async () => {
+  test("an output that cannot be encoded fails that task with UNENCODABLE_OUTPUT", async () => {
     const fnOut = task({ name: "eng_fn_out" }, async () => () => 1);
     const result = await run(fnOut, {}, inline);
     expect(result.status).toBe("failed");
-    expect(result.error?.code).toBe(ErrorCodes.NOT_SERIALIZABLE);
+    expect(result.error?.code).toBe(ErrorCodes.UNENCODABLE_OUTPUT);
   });
 
   test("spawning a definition the engine does not know is an UNKNOWN_TASK error at the next wait", async () => {
@@ -291,5 +295,100 @@ describe("run options", () => {
     expect(result.status).toBe("cancelled");
     expect(result.counts.cancelled).toBe(1);
     expect(sawAbort).toBe(true);
+  });
+
+  test("a cancelled task observes a TaskCancelledError: the signal's reason, thrown by signal.throwIfAborted()", async () => {
+    const controller = new AbortController();
+    const started = deferred();
+    let thrown: unknown;
+    const hang = task({ name: "eng_hang_reason" }, async (ctx) => {
+      started.resolve();
+      await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve()));
+      try {
+        ctx.signal.throwIfAborted();
+      } catch (error) {
+        thrown = error;
+      }
+    });
+    const pending = run(hang, {}, { ...inline, signal: controller.signal });
+    await started.promise;
+    controller.abort();
+    expect((await pending).status).toBe("cancelled");
+    expect(thrown).toBeInstanceOf(TaskCancelledError);
+    expect((thrown as TaskCancelledError).code).toBe(ErrorCodes.TASK_CANCELLED);
+  });
+});
+
+describe("data that would arrive silently wrong is an error", () => {
+  test("a task whose output holds a Promise (a forgotten await) fails with UNENCODABLE_OUTPUT naming the path", async () => {
+    const forgot = task({ name: "eng_forgot_await" }, async () => ({ parts: [1, 2].map(async (x) => x * 2) }));
+    const result = await run(forgot, {}, inline);
+    expect(result.status).toBe("failed");
+    expect(result.error?.code).toBe(ErrorCodes.UNENCODABLE_OUTPUT);
+    expect(result.error?.message).toContain("output of eng_forgot_await.parts[0] is a Promise");
+    expect(result.error?.message).toContain("await");
+    expect(eventsOf(result.events, "task.succeeded")).toHaveLength(0);
+  });
+
+  test("emit() of a Promise and spawn inputs holding one are refused the same way", async () => {
+    const emitter = task({ name: "eng_emit_promise" }, async (ctx) => {
+      ctx.emit(Promise.resolve(1));
+      return 1;
+    });
+    const emitted = await run(emitter, {}, inline);
+    expect(emitted.status).toBe("failed");
+    expect(emitted.error?.code).toBe(ErrorCodes.UNENCODABLE_OUTPUT);
+    let code: string | undefined;
+    const parent = task({ name: "eng_spawn_promise" }, async (ctx) => {
+      try {
+        ctx.spawn(double, { x: Promise.resolve(1) } as never);
+      } catch (error) {
+        code = (error as TrellisError).code;
+      }
+      return 0;
+    });
+    expect((await run(parent, {}, inline)).status).toBe("succeeded");
+    expect(code).toBeDefined();
+    expect(code).toBe(ErrorCodes.UNENCODABLE_INPUT);
+    const rootInputs = await run(double, { x: 1, when: Promise.resolve() } as never, inline);
+    expect(rootInputs.status).toBe("failed");
+    expect(rootInputs.error?.code).toBe(ErrorCodes.UNENCODABLE_INPUT);
+  });
+
+  test("a handle passed in inputs without From is an INVALID_INPUT error that says to wrap it in From()", async () => {
+    const sum = task({ name: "eng_sum_parts" }, async (_ctx, { parts }: { parts: number[] }) => parts.reduce((a, b) => a + b, 0));
+    let error: TrellisError | undefined;
+    const parent = task({ name: "eng_bare_handle" }, async (ctx) => {
+      const parts = [1, 2].map((x) => ctx.spawn(double, { x }));
+      try {
+        ctx.spawn(sum, { parts } as never); // what a .js file can do: no compiler to catch it
+      } catch (e) {
+        error = e as TrellisError;
+      }
+      const whole = ctx.spawn(sum, { parts: parts.map((p) => From(p)) });
+      return (await ctx.waitForAll([whole]))[0];
+    });
+    const result = await run(parent, {}, inline);
+    expect(result.output).toBe(6);
+    expect(error?.code).toBe(ErrorCodes.INVALID_INPUT);
+    expect(error?.details["path"]).toBe("inputs of eng_sum_parts.parts[0]");
+    expect(error?.message).toContain("From(handle)");
+    expect(error?.message).toContain("eng_bare_handle/eng_double#1");
+    // As the whole inputs too (the flat fast path sees the mark).
+    let whole: TrellisError | undefined;
+    const direct = task({ name: "eng_bare_handle_direct" }, async (ctx) => {
+      const h = ctx.spawn(double, { x: 1 });
+      try {
+        ctx.spawn(double, h as never);
+      } catch (e) {
+        whole = e as TrellisError;
+      }
+      await ctx.waitForAll([h]);
+      return h; // and as an output: the parent would get an id, not the value
+    });
+    const returned = await run(direct, {}, inline);
+    expect(whole?.code).toBe(ErrorCodes.INVALID_INPUT);
+    expect(returned.error?.code).toBe(ErrorCodes.UNENCODABLE_OUTPUT);
+    expect(returned.error?.message).toContain("waitForAll");
   });
 });

@@ -10,6 +10,7 @@ import {
   execCycle,
   execEmitParent,
   execFlaky,
+  execForgetsAwait,
   execHaltParent,
   execHangs,
   execLimitedWait,
@@ -111,10 +112,18 @@ describe.each(ALL_EXECUTORS)("executor contract: %s", (executor) => {
     expect(deadlock?.data.instances.map((i) => i.id).sort()).toEqual(["exec_cycle", "exec_cycle/exec_cycle_child#1"]);
   });
 
-  test("an output that cannot be encoded fails that task with NOT_SERIALIZABLE", async () => {
+  test("an output that cannot be encoded fails that task with UNENCODABLE_OUTPUT", async () => {
     const result = await run(execReturnsFunction, {}, { executor, workers: 1, keepEvents: true });
     expect(result.status).toBe("failed");
-    expect(eventFor(result, "task.failed", "exec_returns_function").data.error.code).toBe(ErrorCodes.NOT_SERIALIZABLE);
+    expect(eventFor(result, "task.failed", "exec_returns_function").data.error.code).toBe(ErrorCodes.UNENCODABLE_OUTPUT);
+  });
+
+  test("an output holding a Promise (a forgotten await) fails that task with UNENCODABLE_OUTPUT, naming the path", async () => {
+    const result = await run(execForgetsAwait, {}, { executor, workers: 1, keepEvents: true });
+    expect(result.status).toBe("failed");
+    const error = eventFor(result, "task.failed", "exec_forgets_await").data.error;
+    expect(error.code).toBe(ErrorCodes.UNENCODABLE_OUTPUT);
+    expect(error.message).toContain("output of exec_forgets_await.parts[0] is a Promise");
   });
 
   test("a halt fires the AbortSignal of running tasks", async () => {

@@ -24,6 +24,8 @@ export interface RunFlags {
   readonly formats?: ImageFormat[];
   readonly onViolation?: "halt" | "reject";
   readonly progress?: "auto" | ProgressMode;
+  /** Hide the tasks' `ctx.log(...)` lines (they stay in events.jsonl). */
+  readonly quiet?: boolean;
 }
 
 /** Run options from the module's `options` export, overridden by the flags. */
@@ -41,11 +43,13 @@ export function runOptionsFrom(flags: RunFlags, fromModule: Record<string, unkno
 export async function runCommand(moduleSpec: string, flags: RunFlags): Promise<ExitCode> {
   const mod = await loadWorkflowModule(moduleSpec);
   const entry = pickEntry(mod, flags.task);
-  const inputs = pickInputs(mod, flags.input);
+  const { inputs, note } = pickInputs(mod, flags.input, entry);
+  if (note !== null) process.stderr.write(`trellis: note: ${note}\n`);
   const options = runOptionsFrom(flags, moduleOptions(mod), join("outputs", mod.name));
   const progress = flags.progress === undefined || flags.progress === "auto" ? undefined : flags.progress;
   try {
-    const reported = await runAndReport(entry, inputs, options, progress === undefined ? { label: mod.name } : { label: mod.name, progress });
+    const report = { label: mod.name, logs: flags.quiet !== true };
+    const reported = await runAndReport(entry, inputs, options, progress === undefined ? report : { ...report, progress });
     return reported.exitCode;
   } catch (error) {
     // Bad options from the module's `options` export, or an --out that cannot be written.

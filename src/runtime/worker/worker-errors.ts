@@ -24,6 +24,29 @@ const OOM = /out of memory|heap limit|ERR_WORKER_OUT_OF_MEMORY/i;
 /** Why a worker died, in `details.reason` of a `WORKER_CRASH` error. */
 export type CrashReason = "exit" | "signal" | "out-of-memory" | "uncaught-error" | "unresponsive";
 
+/** What a signal that ended a worker process usually means. */
+function signalWords(signal: string): { what: string; fix: string } {
+  switch (signal) {
+    case "SIGABRT":
+      return {
+        what: "aborted (SIGABRT: process.abort() or a crash in native code)",
+        fix: "look for process.abort() or a native addon in the task; the native trace is in the log (the error's details.stderr)",
+      };
+    case "SIGSEGV":
+    case "SIGBUS":
+    case "SIGILL":
+    case "SIGFPE":
+      return { what: `crashed in native code (${signal})`, fix: "look for a native addon in the task; the native trace, if any, is in the log (the error's details.stderr)" };
+    case "SIGKILL":
+      return {
+        what: "was killed by SIGKILL (the system's out-of-memory killer, or another process)",
+        fix: "check the machine's memory and what else may kill processes",
+      };
+    default:
+      return { what: `was killed by ${signal}`, fix: "something outside the task stopped its process" };
+  }
+}
+
 /** Words for how a worker went away, and the matching advice. */
 export function describeLoss(loss: WorkerLoss): { reason: CrashReason; what: string; fix: string; cause: SerializedError | null } {
   switch (loss.kind) {
@@ -47,14 +70,17 @@ export function describeLoss(loss: WorkerLoss): { reason: CrashReason; what: str
         return {
           reason: "out-of-memory",
           what: "ran out of memory",
-          fix: "use less memory in the task or raise the executor's maxOldGenerationSizeMb",
+          fix: "use less memory in the task or raise the executor's maxOldGenerationSizeMb (V8's report is in the log: the error's details.stderr)",
           cause: loss.error,
         };
-      const how = loss.signal !== null ? `was killed by ${loss.signal}` : `exited with code ${String(loss.code)}`;
+      if (loss.signal !== null) {
+        const words = signalWords(loss.signal);
+        return { reason: "signal", what: `${words.what}${loss.error ? ` (${loss.error.message})` : ""}`, fix: words.fix, cause: loss.error };
+      }
       const tail = loss.stderr.trim().split("\n").slice(-3).join(" | ");
       return {
-        reason: loss.signal !== null ? "signal" : "exit",
-        what: `${how}${loss.error ? ` (${loss.error.message})` : ""}${tail ? `; last stderr: ${tail}` : ""}`,
+        reason: "exit",
+        what: `exited with code ${String(loss.code)}${loss.error ? ` (${loss.error.message})` : ""}${tail ? `; last stderr: ${tail}` : ""}`,
         fix: "do not call process.exit() in a task; throw an error instead",
         cause: loss.error,
       };
@@ -72,7 +98,8 @@ export function crashError(ref: TaskRef, worker: string, loss: WorkerLoss): Seri
   const error = new WorkerCrashError(
     ErrorCodes.WORKER_CRASH,
     `${ref.id} (attempt ${ref.attempt}) failed because its worker (${worker}) ${what}. The pool replaced the worker; ${fix}`,
-    { id: ref.id, attempt: ref.attempt, worker, reason },
+    // What the worker printed as it died (a native trace) goes to the log, not into the one-line message.
+    loss.kind === "exit" && loss.stderr.trim() !== "" ? { id: ref.id, attempt: ref.attempt, worker, reason, stderr: loss.stderr } : { id: ref.id, attempt: ref.attempt, worker, reason },
   );
   return withCause(error, cause);
 }
