@@ -3,8 +3,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ExitCodes } from "../../src/cli/exit-codes.ts";
-import { main } from "../../src/cli/main.ts";
+import { ExitCodes } from "../../dist/cli/exit-codes.js";
+import { main } from "../../dist/cli/main.js";
 import { ROOT } from "./cli-process.ts";
 
 const cliDoc = readFileSync(join(ROOT, "docs", "cli.md"), "utf8");

@@ -3,7 +3,7 @@
 import { describe, expect, test, vi } from "vitest";
 import { ErrorCodes, ProcessExecutor, ThreadExecutor, run } from "trellis";
 import type { PoolOptions } from "trellis";
-import { WorkerStderr } from "../../src/runtime/processes/process-transport.ts";
+import { WorkerStderr } from "../../dist/runtime/processes/process-transport.js";
 import { execCrashParent } from "../fixtures/exec-faults.ts";
 import { WORKER_EXECUTORS, eventFor, eventsOf } from "./helpers.ts";
 
