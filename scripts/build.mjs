@@ -5,7 +5,7 @@
 // rasteriser, the CommonJS entry) and compiles the demos to dist/demos/.
 // Incremental: a second build with nothing changed takes about a second.
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -33,6 +33,8 @@ function copyPlain(dir) {
     if (entry.isDirectory()) copyPlain(path);
     else if (PLAIN.test(entry.name)) {
       const target = join(dist, relative(src, path));
+      // Unchanged files are left alone: a test run may be reading them.
+      if (existsSync(target) && readFileSync(target).equals(readFileSync(path))) continue;
       mkdirSync(dirname(target), { recursive: true });
       copyFileSync(path, target);
     }

@@ -44,7 +44,7 @@ export async function loadWorkflowModule(spec: string, cwd = process.cwd()): Pro
     throw new CliError(ExitCodes.NO_INPUT, `"${spec}" is a folder, not a workflow module; name a .ts or .js file, e.g. trellis run ${relative(cwd, path) || "."}/main.ts`);
   let exports: Record<string, unknown>;
   try {
-    if (isTypeScriptModule(path)) await useTypeScriptLoader();
+    if (isTypeScriptModule(path)) await useTypeScriptLoader([path]);
     exports = commonJsExports((await import(pathToFileURL(path).href)) as Record<string, unknown>);
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;

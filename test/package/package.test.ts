@@ -62,7 +62,9 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "trellis-package-"));
   project = join(work, "project");
   mkdirSync(project);
-  const packed = await sh("npm", ["pack", "--silent", "--pack-destination", work], ROOT, 180_000);
+  // dist/ is fresh (the global setup built it); --ignore-scripts keeps `prepare`
+  // from rebuilding it while other test files read it.
+  const packed = await sh("npm", ["pack", "--silent", "--ignore-scripts", "--pack-destination", work], ROOT, 180_000);
   expect(packed.code, packed.stderr).toBe(0);
   tarball = join(work, packed.stdout.trim().split("\n").at(-1) ?? "");
 
@@ -99,61 +101,64 @@ describe("the packed tarball", () => {
   });
 });
 
-describe.each(["20", "24", "26"])("on Node %s", (major) => {
+describe.concurrent.each(["20", "24", "26"])("on Node %s", (major) => {
   const node = (): string => nodes[major] ?? "";
 
-  it("plain `node app.mjs` runs a workflow library from node_modules/ on every executor", async () => {
-    for (const executor of ["inline", "threads", "processes"]) {
-      const out = await sh(node(), ["app.mjs", executor], project);
-      expect({ executor, ...(lastJson(out) as object) }).toEqual({ executor, status: "succeeded", output: 9, error: null });
-    }
+  it("plain `node app.mjs` runs a workflow library from node_modules/ on every executor, and `require(\"trellis\")` works", async () => {
+    const [app, required] = await Promise.all([sh(node(), ["app.mjs", "inline", "threads", "processes"], project), sh(node(), ["require.cjs"], project)]);
+    const runs = app.stdout.trim().split("\n").map((l) => JSON.parse(l) as unknown);
+    expect(runs, app.stderr).toEqual(["inline", "threads", "processes"].map((executor) => ({ executor, status: "succeeded", output: 9, error: null })));
+    expect(lastJson(required)).toEqual({ status: "succeeded", output: 42 });
+    expect(required.stderr).toBe("");
   });
 
-  it("`require(\"trellis\")` works in a CommonJS file", async () => {
-    const out = await sh(node(), ["require.cjs"], project);
-    expect(lastJson(out)).toEqual({ status: "succeeded", output: 42 });
-    expect(out.stderr).toBe("");
-  });
-
-  it("`trellis run` runs a .mjs workflow, a CommonJS .ts workflow and a .mts one", async () => {
-    const mjs = await sh(node(), [trellisBin(), "run", "flow.mjs", "--snapshots", "none"], project);
-    expect(mjs.code, mjs.stderr).toBe(0);
-    expect(mjs.stdout).toMatch(/output\s+12/);
-    const ts = await sh(node(), [trellisBin(), "run", "flow.ts", "--snapshots", "none", "--executor", "processes"], project);
+  it("`trellis run` runs a CommonJS .ts workflow on worker processes", async () => {
+    const ts = await sh(node(), [trellisBin(), "run", "flow.ts", "--snapshots", "none", "--executor", "processes", "--out", `outputs/flow-ts-node${major}`], project);
     expect(ts.code, ts.stderr).toBe(0);
     expect(ts.stdout).toMatch(/output\s+18/);
-    const mts = await sh(node(), [trellisBin(), "run", "flow-esm.mts", "--snapshots", "none"], project);
-    expect(mts.code, mts.stderr).toBe(0);
-    expect(mts.stdout).toMatch(/output\s+6/);
   });
 });
 
-describe("in the user's project (Node 20)", () => {
-  it("`npx trellis run` of a .mjs workflow loads no TypeScript loader and no rasteriser, inline or in a worker", async () => {
-    for (const executor of ["inline", "threads"]) {
-      const out = await sh("npx", ["trellis", "run", "probe.mjs", "--snapshots", "none", "--executor", executor], project);
+describe.concurrent("in the user's project (Node 20)", () => {
+  it("`npx trellis run` runs a .mjs workflow, a CommonJS .ts one and a .mts one", async () => {
+    const [mjs, ts, mts] = await Promise.all([
+      sh("npx", ["trellis", "run", "flow.mjs", "--snapshots", "none", "--out", "outputs/flow-mjs"], project),
+      sh("npx", ["trellis", "run", "flow.ts", "--snapshots", "none", "--out", "outputs/flow-ts"], project),
+      sh("npx", ["trellis", "run", "flow-esm.mts", "--snapshots", "none"], project),
+    ]);
+    expect(mjs.code, mjs.stderr).toBe(0);
+    expect(mjs.stdout).toMatch(/output\s+12/);
+    expect(ts.code, ts.stderr).toBe(0);
+    expect(ts.stdout).toMatch(/output\s+18/);
+    expect(mts.code, mts.stderr).toBe(0);
+    expect(mts.stdout).toMatch(/output\s+6/);
+  });
+
+  it("a .mjs workflow loads no TypeScript loader and no rasteriser, inline or in a worker; a .ts one does load the loader", async () => {
+    writeFileSync(join(project, "probe-ts.ts"), 'export { default } from "./probe.mjs";\n');
+    const run = (file: string, executor: string): Promise<Ran> => sh(process.execPath, [trellisBin(), "run", file, "--snapshots", "none", "--executor", executor, "--out", `outputs/${file}-${executor}`], project);
+    const [inline, threads, ts] = await Promise.all([run("probe.mjs", "inline"), run("probe.mjs", "threads"), run("probe-ts.ts", "inline")]);
+    for (const out of [inline, threads]) {
       expect(out.code, out.stderr).toBe(0);
       expect(out.stdout).toMatch(/tsLoader: false/);
       expect(out.stdout).toMatch(/rasteriser: false/);
     }
     // The probe can tell: a .ts workflow does load the loader.
-    writeFileSync(join(project, "probe-ts.ts"), 'export { default } from "./probe.mjs";\n');
-    const ts = await sh("npx", ["trellis", "run", "probe-ts.ts", "--snapshots", "none", "--executor", "inline"], project);
     expect(ts.code, ts.stderr).toBe(0);
     expect(ts.stdout).toMatch(/tsLoader: true/);
   });
 
-  it("`npx trellis run` of a workflow library from node_modules/ runs on threads and processes", async () => {
+  it("`trellis run` of a workflow library from node_modules/ runs on threads and processes", async () => {
     writeFileSync(join(project, "lib-flow.mjs"), 'export { pipeline as default } from "wf-lib";\nexport const inputs = { xs: [1, 2, 3] };\n');
-    for (const executor of ["threads", "processes"]) {
-      const out = await sh("npx", ["trellis", "run", "lib-flow.mjs", "--snapshots", "none", "--executor", executor], project);
+    const outs = await Promise.all(["threads", "processes"].map((executor) => sh(process.execPath, [trellisBin(), "run", "lib-flow.mjs", "--snapshots", "none", "--executor", executor, "--out", `outputs/lib-${executor}`], project)));
+    for (const out of outs) {
       expect(out.code, out.stderr).toBe(0);
       expect(out.stdout).toMatch(/output\s+9/);
     }
   });
 
   it("a CommonJS .ts file with top-level await gets one line that says to rename it .mts", async () => {
-    const out = await sh("npx", ["trellis", "run", "tla.ts"], project);
+    const out = await sh(process.execPath, [trellisBin(), "run", "tla.ts"], project);
     expect(out.code).toBe(65);
     expect(out.stderr.trim().split("\n")).toHaveLength(1);
     expect(out.stderr).toMatch(/top-level await.*CommonJS.*\.mts/);

@@ -15,6 +15,6 @@ globalThis[Symbol.for("trellis.inWorker")] = true;
 const boot = workerData ?? JSON.parse(process.argv[2] ?? "{}");
 const ext = existsSync(new URL("./worker-main.js", import.meta.url)) ? "js" : "ts";
 if (ext === "ts") (await import("tsx/esm/api")).register();
-if (boot.typescript === true) await (await import(new URL(`../loader/typescript.${ext}`, import.meta.url).href)).useTypeScriptLoader();
+if (boot.typescript === true) await (await import(new URL(`../loader/typescript.${ext}`, import.meta.url).href)).useTypeScriptLoader(boot.modules);
 const { main } = await import(new URL(`./worker-main.${ext}`, import.meta.url).href);
 main();
