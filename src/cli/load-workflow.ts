@@ -8,7 +8,7 @@ import { basename, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { AnyTask } from "../task/define.ts";
 import { isTaskDefinition } from "../task/define.ts";
-import { isTypeScriptModule, useTypeScriptLoader } from "../runtime/loader/typescript.ts";
+import { importModule } from "../runtime/loader/typescript.ts";
 import { registry } from "../task/registry.ts";
 import { CliError } from "./cli-error.ts";
 import { ExitCodes } from "./exit-codes.ts";
@@ -44,8 +44,7 @@ export async function loadWorkflowModule(spec: string, cwd = process.cwd()): Pro
     throw new CliError(ExitCodes.NO_INPUT, `"${spec}" is a folder, not a workflow module; name a .ts or .js file, e.g. trellis run ${relative(cwd, path) || "."}/main.ts`);
   let exports: Record<string, unknown>;
   try {
-    if (isTypeScriptModule(path)) await useTypeScriptLoader([path]);
-    exports = commonJsExports((await import(pathToFileURL(path).href)) as Record<string, unknown>);
+    exports = commonJsExports(await importModule(pathToFileURL(path).href));
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;
     if (code === "ERR_MODULE_NOT_FOUND")

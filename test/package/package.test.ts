@@ -101,7 +101,10 @@ describe("the packed tarball", () => {
   });
 });
 
-describe.concurrent.each(["20", "24", "26"])("on Node %s", (major) => {
+/** Each test starts several Node processes at once, side by side with the rest of the suite on 2 cores. */
+const SLOW = { timeout: 240_000 };
+
+describe.concurrent.each(["20", "24", "26"])("on Node %s", SLOW, (major) => {
   const node = (): string => nodes[major] ?? "";
 
   it("plain `node app.mjs` runs a workflow library from node_modules/ on every executor, and `require(\"trellis\")` works", async () => {
@@ -112,14 +115,20 @@ describe.concurrent.each(["20", "24", "26"])("on Node %s", (major) => {
     expect(required.stderr).toBe("");
   });
 
-  it("`trellis run` runs a CommonJS .ts workflow on worker processes", async () => {
-    const ts = await sh(node(), [trellisBin(), "run", "flow.ts", "--snapshots", "none", "--executor", "processes", "--out", `outputs/flow-ts-node${major}`], project);
+  it("`trellis run` runs TypeScript: a CommonJS .ts workflow on processes, a .mts one on threads, and one that type stripping refuses", async () => {
+    const run = (file: string, executor: string): Promise<Ran> =>
+      sh(node(), [trellisBin(), "run", file, "--snapshots", "none", "--executor", executor, "--out", `outputs/${file}-${executor}-node${major}`], project);
+    const [ts, mts, fallback] = await Promise.all([run("flow.ts", "processes"), run("flow-esm.mts", "threads"), run("fallback.mts", "threads")]);
     expect(ts.code, ts.stderr).toBe(0);
     expect(ts.stdout).toMatch(/output\s+18/);
+    expect(mts.code, mts.stderr).toBe(0);
+    expect(mts.stdout).toMatch(/output\s+6/);
+    expect(fallback.code, fallback.stderr).toBe(0);
+    expect(fallback.stdout).toMatch(/output\s+42/);
   });
 });
 
-describe.concurrent("in the user's project (Node 20)", () => {
+describe.concurrent("in the user's project (Node 20)", SLOW, () => {
   it("`npx trellis run` runs a .mjs workflow, a CommonJS .ts one and a .mts one", async () => {
     const [mjs, ts, mts] = await Promise.all([
       sh("npx", ["trellis", "run", "flow.mjs", "--snapshots", "none", "--out", "outputs/flow-mjs"], project),

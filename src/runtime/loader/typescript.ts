@@ -1,8 +1,15 @@
 /**
- * Loading TypeScript workflow modules. Trellis itself is plain JavaScript
- * (dist/); a TypeScript loader (tsx) is registered only when a `.ts` module is
- * about to be imported, in the CLI and in each worker whose run has one, so a
- * `.js`/`.mjs` workflow never pays for it (registering tsx costs ~0.3 s of CPU).
+ * Loading workflow modules, TypeScript included. Trellis itself is plain
+ * JavaScript (dist/), so a `.js`/`.mjs` workflow loads with no TypeScript
+ * loader at all. A `.ts` module is imported:
+ *
+ * - with Node's own type stripping where this Node has it (22.18+, 24, 26)
+ *   and the module is an ES module: no loader to start;
+ * - through tsx otherwise (Node 20; CommonJS TypeScript; and, as a fallback,
+ *   whatever type stripping refuses: `enum`s, `.js` specifiers that name
+ *   `.ts` files, TypeScript under node_modules/). tsx is registered only then,
+ *   in the thread that needs it (the CLI, or a worker), since registering it
+ *   costs ~0.3 s of CPU per thread on Node 20.
  */
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -44,6 +51,46 @@ export function isCommonJsTypeScript(pathOrUrl: string): boolean {
   return /\.tsx?$/.test(path) && packageType(path) !== "module";
 }
 
+/** This Node strips types from `.ts` files by itself (`process.features.typescript`, Node 22.18+). */
+const NATIVE = Boolean((process.features as { typescript?: unknown }).typescript);
+
+/**
+ * Errors with which type stripping refuses a module that tsx can load; they
+ * all happen before any module of the graph is evaluated, so loading it again
+ * through tsx runs nothing twice.
+ */
+const NEEDS_LOADER = new Set([
+  "ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX",
+  "ERR_INVALID_TYPESCRIPT_SYNTAX",
+  "ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING",
+  "ERR_MODULE_NOT_FOUND",
+  "ERR_UNKNOWN_FILE_EXTENSION",
+]);
+
+/** Query added to a module's URL when it is loaded again through tsx (its tasks' `module` then carries it to the workers). */
+const TSX_MARK = "trellis-tsx";
+
+/**
+ * Imports a workflow or task module (`url` a `file:` URL): natively when it is
+ * JavaScript or type stripping can take it, else through tsx (see above).
+ * Errors of the module itself are thrown as they come.
+ */
+export async function importModule(url: string): Promise<Record<string, unknown>> {
+  if (!isTypeScriptModule(url)) return (await import(url)) as Record<string, unknown>;
+  if (NATIVE && !isCommonJsTypeScript(url) && !url.includes(TSX_MARK)) {
+    try {
+      return (await import(url)) as Record<string, unknown>;
+    } catch (error) {
+      if (!NEEDS_LOADER.has(String((error as { code?: unknown } | null)?.code))) throw error;
+    }
+    // The failed attempt stays in the module cache under `url`: ask for a fresh one.
+    await useTypeScriptLoader([url]);
+    return (await import(`${url}${url.includes("?") ? "&" : "?"}${TSX_MARK}`)) as Record<string, unknown>;
+  }
+  await useTypeScriptLoader([url]);
+  return (await import(url)) as Record<string, unknown>;
+}
+
 let esm: Promise<void> | undefined;
 let cjs: Promise<void> | undefined;
 
@@ -56,7 +103,7 @@ let cjs: Promise<void> | undefined;
  * such a module's `require("trellis")`; importing the package entry first
  * publishes this instance for `index.cjs` to hand out instead.
  */
-export async function useTypeScriptLoader(modules: readonly string[]): Promise<void> {
+async function useTypeScriptLoader(modules: readonly string[]): Promise<void> {
   esm ??= import("tsx/esm/api").then(({ register }) => {
     register();
   });

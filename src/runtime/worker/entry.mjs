@@ -4,17 +4,13 @@
 // 1. Mark this thread as a worker BEFORE any user module is imported, so a
 //    workflow module that calls run() at top level fails with RUN_IN_WORKER
 //    instead of starting a second run (see ../worker-flag.ts).
-// 2. Register a TypeScript loader only when the boot data asks for one (some
-//    task module is .ts): a .js workflow's workers start without it. Trellis
-//    running from its own .ts sources (not the package) needs one first.
-// 3. Hand over to worker-main.
+// 2. Hand over to worker-main, which imports the task modules (through a
+//    TypeScript loader only for those that need one: ../loader/typescript.ts).
+//    Trellis running from its own .ts sources, not the package, needs tsx first.
 import { existsSync } from "node:fs";
-import { workerData } from "node:worker_threads";
 
 globalThis[Symbol.for("trellis.inWorker")] = true;
-const boot = workerData ?? JSON.parse(process.argv[2] ?? "{}");
 const ext = existsSync(new URL("./worker-main.js", import.meta.url)) ? "js" : "ts";
 if (ext === "ts") (await import("tsx/esm/api")).register();
-if (boot.typescript === true) await (await import(new URL(`../loader/typescript.${ext}`, import.meta.url).href)).useTypeScriptLoader(boot.modules);
 const { main } = await import(new URL(`./worker-main.${ext}`, import.meta.url).href);
 main();

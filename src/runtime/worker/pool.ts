@@ -17,7 +17,6 @@ import type { HostToWorker, WorkerBoot, WorkerToHost } from "./protocol.ts";
 import { unreachable } from "./protocol.ts";
 import type { WorkerLoss } from "./worker-errors.ts";
 import { crashError, loadError, loadLostError } from "./worker-errors.ts";
-import { isTypeScriptModule } from "../loader/typescript.ts";
 
 /** How a transport reports a worker that ended. */
 export interface WorkerExit {
@@ -140,7 +139,6 @@ export class PoolExecutor implements Executor {
   readonly #loadTimeoutMs: number;
   #link: EngineLink | undefined;
   #modules: readonly string[] = [];
-  #typescript = false;
   #workers: PoolWorker[] = [];
   readonly #attempts = new Map<string, Attempt>();
   /** Attempts waiting for a worker (all workers loading, or suspected stuck). */
@@ -184,7 +182,6 @@ export class PoolExecutor implements Executor {
   async start(link: EngineLink, modules: readonly string[]): Promise<void> {
     this.#link = link;
     this.#modules = [...modules];
-    this.#typescript = modules.some(isTypeScriptModule);
     for (let i = 0; i < this.workers; i++) this.#workers.push(this.#spawn());
     try {
       await Promise.all(this.#workers.map((w) => w.loaded));
@@ -261,7 +258,7 @@ export class PoolExecutor implements Executor {
     let handle: WorkerHandle;
     try {
       handle = this.#transport.spawn(
-        { modules: this.#modules, typescript: this.#typescript },
+        { modules: this.#modules },
         {
           message: (batch) => {
             if (worker.state === "ready") {

@@ -64,8 +64,6 @@ export type WorkerToHost =
 export interface WorkerBoot {
   /** URLs of the modules that define the tasks, imported in order. */
   readonly modules: readonly string[];
-  /** Register a TypeScript loader before importing them (some module is `.ts`). */
-  readonly typescript: boolean;
 }
 
 /** The worker's end of the link to the host (see `threads/thread-channel.ts`, `processes/process-channel.ts`). */

@@ -15,6 +15,7 @@ import type { SpawnRequest, StartTask, TaskOutcome, WaitOutcome } from "../execu
 import type { TaskPort } from "../task-runner.ts";
 import { LazyAbort, runAttempt } from "../task-runner.ts";
 import { Outbox, afterTurn } from "./outbox.ts";
+import { importModule } from "../loader/typescript.ts";
 import type { HostToWorker, WorkerChannel, WorkerToHost } from "./protocol.ts";
 import { unreachable } from "./protocol.ts";
 
@@ -117,7 +118,7 @@ export class WorkerHost {
     for (const module of modules) {
       this.#loading = module;
       try {
-        await import(module);
+        await importModule(module);
       } catch (error) {
         this.#out.push({ type: "loadFailed", module, error: serializeError(error) });
         return;
