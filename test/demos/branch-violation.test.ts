@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import branchOrBreak, { inputs } from "../../demos/branch_violation.ts";
+import branchOrBreak, { inputs } from "../../dist/demos/branch_violation.js";
 import { EXECUTORS, eventsOf, sharedRun } from "./demo-run.ts";
 
 describe.each(EXECUTORS)("demo branch_violation (%s)", (executor) => {

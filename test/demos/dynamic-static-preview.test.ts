@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { computeGhosts } from "../../dist/promises/ghosts.js";
-import mainPipeline, { inputs } from "../../demos/dynamic_static_preview.ts";
+import mainPipeline, { inputs } from "../../dist/demos/dynamic_static_preview.js";
 import { EXECUTORS, edgeCount, eventsOf, replay, sharedRun } from "./demo-run.ts";
 
 describe.each(EXECUTORS)("demo dynamic_static_preview (%s)", (executor) => {

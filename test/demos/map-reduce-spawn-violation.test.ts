@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import squareBatch, { inputs } from "../../demos/map_reduce_spawn_violation.ts";
+import squareBatch, { inputs } from "../../dist/demos/map_reduce_spawn_violation.js";
 import { EXECUTORS, eventsOf, sharedRun } from "./demo-run.ts";
 
 describe.each(EXECUTORS)("demo map_reduce_spawn_violation (%s)", (executor) => {

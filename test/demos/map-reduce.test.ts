@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { TrellisEvent } from "trellis";
-import squareBatch, { inputs } from "../../demos/map_reduce.ts";
+import squareBatch, { inputs } from "../../dist/demos/map_reduce.js";
 import { EXECUTORS, edgeCount, eventsOf, sharedRun } from "./demo-run.ts";
 
 /** The most instances carrying `label` that were running at once, replaying the log. */

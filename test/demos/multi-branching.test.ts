@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { computeGhosts } from "../../dist/promises/ghosts.js";
-import classify, { inputs } from "../../demos/multi_branching.ts";
+import classify, { inputs } from "../../dist/demos/multi_branching.js";
 import { EXECUTORS, eventsOf, replay, sharedRun } from "./demo-run.ts";
 
 describe.each(EXECUTORS)("demo multi_branching (%s)", (executor) => {

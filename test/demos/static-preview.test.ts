@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import A, { inputs } from "../../demos/static_preview.ts";
+import A, { inputs } from "../../dist/demos/static_preview.js";
 import { EXECUTORS, edgeCount, eventsOf, replay, sharedRun } from "./demo-run.ts";
 
 describe.each(EXECUTORS)("demo static_preview (%s)", (executor) => {
