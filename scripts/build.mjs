@@ -4,6 +4,8 @@
 // JavaScript files of src/ that tsc does not emit (worker entries, the
 // rasteriser, the CommonJS entry) and compiles the demos to dist/demos/.
 // Incremental: a second build with nothing changed takes about a second.
+// `--test` also compiles the test fixtures that workers import (see
+// tsconfig.fixtures.json); `npm test` and the suite's global setup pass it.
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -18,7 +20,11 @@ const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
 // tsc's incremental state says nothing about dist/: without dist, build anew.
 if (!existsSync(join(dist, "index.js"))) rmSync(join(root, ".tmp", "build"), { recursive: true, force: true });
 
-for (const project of ["tsconfig.build.json", "tsconfig.demos.json"]) {
+const projects = ["tsconfig.build.json", "tsconfig.demos.json"];
+if (process.argv.includes("--test")) projects.push("tsconfig.fixtures.json");
+if (!existsSync(join(root, ".tmp", "fixtures")) && existsSync(join(root, ".tmp", "build", "fixtures.tsbuildinfo"))) rmSync(join(root, ".tmp", "build", "fixtures.tsbuildinfo"));
+
+for (const project of projects) {
   const r = spawnSync(process.execPath, [tsc, "-b", project], { cwd: root, stdio: "inherit" });
   if (r.status !== 0) {
     console.error(`build: tsc -b ${project} failed (exit ${r.status ?? r.signal}); fix the errors above`);

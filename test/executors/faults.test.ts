@@ -4,7 +4,7 @@ import { describe, expect, test, vi } from "vitest";
 import { ErrorCodes, ProcessExecutor, ThreadExecutor, run } from "trellis";
 import type { PoolOptions } from "trellis";
 import { WorkerStderr } from "../../dist/runtime/processes/process-transport.js";
-import { execCrashParent } from "../fixtures/exec-faults.ts";
+import { execCrashParent } from "../../.tmp/fixtures/exec-faults.js";
 import { WORKER_EXECUTORS, eventFor, eventsOf } from "./helpers.ts";
 
 const make = (kind: (typeof WORKER_EXECUTORS)[number], options: PoolOptions) =>
@@ -91,7 +91,7 @@ describe.each(WORKER_EXECUTORS)("worker faults: %s", (kind) => {
     expect(r.child.code).toBe(ErrorCodes.WORKER_CRASH);
     expect(r.child.details?.["reason"]).toBe("uncaught-error");
     expect(r.child.cause?.name).toBe("Error");
-    expect(r.child.cause?.stack).toContain("exec-faults.ts");
+    expect(r.child.cause?.stack).toMatch(/exec-faults\.[jt]s/);
     expectRecovered(r, "uncaught-error");
   });
 

@@ -10,8 +10,8 @@ import { PoolExecutor } from "../../dist/runtime/worker/pool.js";
 import type { PoolOptions, Transport } from "../../dist/runtime/worker/pool.js";
 import type { HostToWorker, WorkerToHost } from "../../dist/runtime/worker/protocol.js";
 import { AUTO_SLOTS } from "../../dist/runtime/worker/pool.js";
-import { execBusyFanout, execFanout } from "../fixtures/exec-bench.ts";
-import { execSpinsForever } from "../fixtures/exec-faults.ts";
+import { execBusyFanout, execFanout } from "../../.tmp/fixtures/exec-bench.js";
+import { execSpinsForever } from "../../.tmp/fixtures/exec-faults.js";
 import { WORKER_EXECUTORS, eventsOf } from "./helpers.ts";
 import type { RunResult } from "trellis";
 

@@ -4,9 +4,9 @@
 import { describe, expect, test } from "vitest";
 import { ErrorCodes, TaskRegistry, run } from "trellis";
 import type { AnyTask } from "trellis";
-import { execLoadBroken, execLoadMisplaced, execLoadMissing } from "../fixtures/exec-load-broken.ts";
-import { execLoadRun } from "../fixtures/exec-load-run.ts";
-import { execLoadRunFloating } from "../fixtures/exec-load-run-floating.ts";
+import { execLoadBroken, execLoadMisplaced, execLoadMissing } from "../../.tmp/fixtures/exec-load-broken.js";
+import { execLoadRun } from "../../.tmp/fixtures/exec-load-run.js";
+import { execLoadRunFloating } from "../../.tmp/fixtures/exec-load-run-floating.js";
 import { WORKER_EXECUTORS, eventFor } from "./helpers.ts";
 
 function only(def: AnyTask): TaskRegistry {
@@ -21,7 +21,7 @@ describe.each(WORKER_EXECUTORS)("worker loading: %s", (executor) => {
     expect(result.status).toBe("failed");
     expect(result.error?.code).toBe(ErrorCodes.WORKER_LOAD);
     expect(result.error?.details?.["module"]).toBe(execLoadBroken.module);
-    expect(result.error?.message).toContain("exec-load-broken.ts");
+    expect(result.error?.message).toMatch(/exec-load-broken\.[jt]s/);
     expect(result.error?.cause?.message).toBe("this module needs the main program (simulated)");
   });
 

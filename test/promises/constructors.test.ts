@@ -11,8 +11,8 @@ import {
   TrellisError,
 } from "trellis";
 import { checkPromiseSpec, referencedTasks } from "../../dist/promises/constructors.js";
-import type { ProgramOutput } from "../fixtures/prom-tasks.ts";
-import { promA, promB, promBadDefPromise } from "../fixtures/prom-tasks.ts";
+import type { ProgramOutput } from "../../.tmp/fixtures/prom-tasks.js";
+import { promA, promB, promBadDefPromise } from "../../.tmp/fixtures/prom-tasks.js";
 import { eventsOf, ofType, runKept } from "./helpers.ts";
 
 /** The code of what `fn` throws (fails when it does not throw a TrellisError). */

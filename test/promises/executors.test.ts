@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import type { ExecutorKind } from "trellis";
 import { ErrorCodes } from "trellis";
-import { promBatch } from "../fixtures/prom-tasks.ts";
+import { promBatch } from "../../.tmp/fixtures/prom-tasks.js";
 import { eventsOf, ofType, runKept } from "./helpers.ts";
 
 const executors: readonly ExecutorKind[] = ["threads", "processes"];

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { Plan, RunObserver, TrellisEvent } from "trellis";
 import { LimitedSpawns, OnlySpecificEdgesAllowed, OnlySpecificNodesAllowed, foldEvents } from "trellis";
 import { computeGhosts } from "../../dist/promises/ghosts.js";
-import type { Program } from "../fixtures/prom-tasks.ts";
-import { promA, promClassify } from "../fixtures/prom-tasks.ts";
+import type { Program } from "../../.tmp/fixtures/prom-tasks.js";
+import { promA, promClassify } from "../../.tmp/fixtures/prom-tasks.js";
 import { PlanBuilder, eventsOf, runKept } from "./helpers.ts";
 
 /** Records the ghost labels after every event, and keeps only the changes. */

@@ -6,8 +6,8 @@
 import { describe, expect, it } from "vitest";
 import type { ExecutorKind } from "trellis";
 import { MaxParallelism } from "trellis";
-import type { Program } from "../fixtures/prom-tasks.ts";
-import { promA, promLabelledRoot, promSelfCapped } from "../fixtures/prom-tasks.ts";
+import type { Program } from "../../.tmp/fixtures/prom-tasks.js";
+import { promA, promLabelledRoot, promSelfCapped } from "../../.tmp/fixtures/prom-tasks.js";
 import { Scheduler } from "../../dist/scheduler/scheduler.js";
 import { eventsOf, maxRunningPerLabel, ofType, runKept } from "./helpers.ts";
 

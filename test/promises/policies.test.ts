@@ -13,8 +13,8 @@ import {
   OnlySpecificNodesAllowed,
   foldEvents,
 } from "trellis";
-import type { ChildSpec, Program, ProgramOutput } from "../fixtures/prom-tasks.ts";
-import { promA, promBatch, promDefGuard, promS1, promStatic } from "../fixtures/prom-tasks.ts";
+import type { ChildSpec, Program, ProgramOutput } from "../../.tmp/fixtures/prom-tasks.js";
+import { promA, promBatch, promDefGuard, promS1, promStatic } from "../../.tmp/fixtures/prom-tasks.js";
 import { eventsOf, ofType, runKept } from "./helpers.ts";
 
 type Scope = "descendants" | "global";

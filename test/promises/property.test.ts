@@ -23,8 +23,8 @@ import {
   OnlySpecificNodesAllowed,
   foldEvents,
 } from "trellis";
-import type { ChildSpec, Program, ProgramOutput, ProgramTask } from "../fixtures/prom-tasks.ts";
-import { promA, promS1 } from "../fixtures/prom-tasks.ts";
+import type { ChildSpec, Program, ProgramOutput, ProgramTask } from "../../.tmp/fixtures/prom-tasks.js";
+import { promA, promS1 } from "../../.tmp/fixtures/prom-tasks.js";
 import { eventsOf, normalise, ofType, runKept } from "./helpers.ts";
 import { audit } from "./oracle.ts";
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { buildDot, previewPlan, run } from "trellis";
 import type { RunResult, TrellisEvent } from "trellis";
 import { FrameSelector } from "../../dist/render/frames.js";
-import { DEMOS } from "../fixtures/render-demos.ts";
+import { DEMOS } from "../../.tmp/fixtures/render-demos.js";
 import { layout, nodeKind, parseDot } from "./render-helpers.ts";
 
 interface Drawn {

@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ErrorCodes, TrellisError, renderLog, run } from "trellis";
 import type { AnyTask, SnapshotPolicy } from "trellis";
-import { DEMOS } from "../fixtures/render-demos.ts";
-import { fanRoot } from "../fixtures/render-shapes.ts";
+import { DEMOS } from "../../.tmp/fixtures/render-demos.js";
+import { fanRoot } from "../../.tmp/fixtures/render-shapes.js";
 import { LogBuilder, filesUnder, layout, tempDir } from "./render-helpers.ts";
 
 /** A clock that moves 1 ms per reading: timestamps (and so `auto` spacing) are the same in every run. */

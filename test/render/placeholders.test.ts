@@ -3,7 +3,7 @@ import { run } from "trellis";
 import type { TrellisEvent } from "trellis";
 import { STATUS_FILL } from "../../dist/render/dot-text.js";
 import { FrameSelector } from "../../dist/render/frames.js";
-import { repRoot } from "../fixtures/render-shapes.ts";
+import { repRoot } from "../../.tmp/fixtures/render-shapes.js";
 import { nodeKind, parseDot } from "./render-helpers.ts";
 
 const ROOT = "render_rep_root";

@@ -3,7 +3,7 @@ import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildDot, previewPlan, renderPreview, run } from "trellis";
 import { MAX_FILE_NAME, safeFileName } from "../../dist/render/render-preview.js";
-import { pvTop, ran, repRoot } from "../fixtures/render-shapes.ts";
+import { pvTop, ran, repRoot } from "../../.tmp/fixtures/render-shapes.js";
 import { decodePng, filesUnder, layout, nodeKind, parseDot, tempDir } from "./render-helpers.ts";
 
 const TOP = "render_pv_top";

@@ -4,8 +4,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ErrorCodes, TrellisError, createSnapshotObserver, run } from "trellis";
 import type { SnapshotPolicy } from "trellis";
-import { DEMOS } from "../fixtures/render-demos.ts";
-import { WEIRD_CHILD, WEIRD_ROOT, weirdRoot } from "../fixtures/render-shapes.ts";
+import { DEMOS } from "../../.tmp/fixtures/render-demos.js";
+import { WEIRD_CHILD, WEIRD_ROOT, weirdRoot } from "../../.tmp/fixtures/render-shapes.js";
 import { decodePng, filesUnder, layout, svgTexts, tempDir } from "./render-helpers.ts";
 
 const [mapReduce, mapInputs] = DEMOS["map_reduce"] as NonNullable<(typeof DEMOS)[string]>;
