@@ -23,7 +23,9 @@ import { missingRow } from "./lib/row.ts";
 import { textTable } from "./lib/table.ts";
 
 export const STARTUP_GROUP = "Start-up";
+/** Fresh processes per command (the median is reported); 3 in quick mode. */
 const RUNS = 5;
+const QUICK_RUNS = 3;
 const BIN = join(REPO_ROOT, "bin", "trellis.mjs");
 
 interface Timing {
@@ -54,12 +56,12 @@ function timeOnce(node: string, args: readonly string[], cwd: string): Promise<T
   });
 }
 
-async function median(node: string, args: readonly string[], cwd: string): Promise<Timing & { walls: number[] }> {
+async function median(node: string, args: readonly string[], cwd: string, count: number): Promise<Timing & { walls: number[] }> {
   const runs: Timing[] = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await timeOnce(node, args, cwd));
+  for (let i = 0; i < count; i++) runs.push(await timeOnce(node, args, cwd));
   const walls = runs.map((r) => r.wallMs).sort((a, b) => a - b);
   const cpus = runs.map((r) => r.cpuMs).sort((a, b) => a - b);
-  const mid = Math.floor(RUNS / 2);
+  const mid = Math.floor(count / 2);
   return { wallMs: walls[mid] ?? 0, cpuMs: cpus[mid] ?? 0, walls };
 }
 
@@ -118,7 +120,8 @@ function nodes(): [string, string][] {
   return out;
 }
 
-export async function startupRows(_options: BenchOptions): Promise<BenchRow[]> {
+export async function startupRows(options: BenchOptions): Promise<BenchRow[]> {
+  const count = options.quick ? QUICK_RUNS : RUNS;
   const rows: BenchRow[] = [];
   const scratch = mkdtempSync(join(tmpdir(), "trellis-startup-"));
   // one.mjs imports "trellis": it must sit where the package resolves, so inside the repository.
@@ -134,7 +137,7 @@ export async function startupRows(_options: BenchOptions): Promise<BenchRow[]> {
         const targets = primary ? [c.wallTargetMs !== undefined ? `≤ ${c.wallTargetMs} ms wall` : null, c.cpuTargetMs !== undefined ? `≤ ${c.cpuTargetMs} ms CPU` : null, c.floorTimes !== undefined ? `≤ ${c.floorTimes}× node -e 0 wall` : null].filter((t) => t !== null) : [];
         const target = targets.length > 0 ? targets.join(", ") : undefined;
         try {
-          const m = await median(node, args, REPO_ROOT);
+          const m = await median(node, args, REPO_ROOT, count);
           if (c.args(scratch)[0] === "-e") floorMs = m.wallMs;
           const vsFloor = floorMs !== null ? m.wallMs / floorMs : null;
           let met: boolean | null = null;
@@ -150,7 +153,7 @@ export async function startupRows(_options: BenchOptions): Promise<BenchRow[]> {
             metrics: { "wall ms": m.wallMs, "CPU ms": m.cpuMs, "× floor (wall)": vsFloor },
             ...(target !== undefined ? { target, met, headline: "wall ms" } : {}),
             command: `${primary ? "" : `${node} `}${c.command}`,
-            note: `median of ${RUNS} (wall ${m.walls.map((w) => Math.round(w)).join(" / ")} ms)`,
+            note: `median of ${count} (wall ${m.walls.map((w) => Math.round(w)).join(" / ")} ms)`,
             digits: { "× floor (wall)": 2 },
           });
         } catch (error) {
@@ -166,6 +169,6 @@ export async function startupRows(_options: BenchOptions): Promise<BenchRow[]> {
 }
 
 if (isEntry(import.meta.url)) {
-  const rows = await startupRows({ quick: false });
+  const rows = await startupRows({ quick: process.argv.includes("--quick") });
   console.log(textTable(STARTUP_GROUP, rows));
 }

@@ -13,6 +13,7 @@ import { BREAKDOWN_GROUP, GROUP as MEMORY, HEAP_CAP } from "./memory.ts";
 import { GROUP as OVERHEAD } from "./overhead.ts";
 import { GROUP as LIMIT } from "./physical-limit.ts";
 import { GROUP as PROFILE } from "./profile.ts";
+import { STARTUP_GROUP } from "./startup.ts";
 
 export const PROMISES_GROUP = "Promise validation cost per diff";
 export const SNAPSHOTS_GROUP = "Snapshots";
@@ -166,6 +167,18 @@ const snapshots: GroupText = {
   method: "From `bench/snapshots.ts` (render helper): run time with snapshots off, `steps` and `all`, for 100 and 1,000 tasks.",
 };
 
+const startup: GroupText = {
+  title: "Start-up",
+  method:
+    "Whole `trellis` commands from the built package (`bin/trellis.mjs` → `dist/`), each the median of 5 fresh processes run one after the other, beside `node -e 0` (the floor) in the same run. Wall time from spawn to exit; CPU is user + system time of the command and every process it started (bash's `times`), worker threads included. `map_reduce` is the demo: 6 squares sleeping 40 ms each, at most 2 at once, so about 0.15 s of the wall time is the demo's own waiting. Rows for other Node binaries (`TRELLIS_BENCH_NODES`) measure the same commands on Node 24 and 26, where TypeScript loads with Node's own type stripping instead of tsx.",
+  onMiss: (rows) => {
+    const row = (prefix: string): BenchRow | undefined => rows.find((r) => r.name.startsWith(prefix) && r.name.endsWith(process.version));
+    const ts = row("trellis run demos/map_reduce.ts --snapshots none");
+    const js = row("trellis run dist/demos/map_reduce.js --snapshots none");
+    return `On Node 20 a \`.ts\` workflow is loaded through tsx in the CLI and again in each worker thread (Node 20 has no type stripping, and a thread does not inherit its parent's loader): the same demo compiled to JavaScript takes ${cell(js, "CPU ms")} ms of CPU against ${cell(ts, "CPU ms")} ms for the \`.ts\` file. The PNG rows add the embedded Graphviz and resvg in the image worker (27 frames). Plan: start the workers while the CLI loads the workflow, start a second worker only when a second slot is needed, and bundle dist/ to cut module loading; on Node 24 and 26 (the rows below) the loader cost is gone.`;
+  },
+};
+
 /** Prose per group name. */
 export const TEXTS: ReadonlyMap<string, GroupText> = new Map([
   [OVERHEAD, overhead],
@@ -177,4 +190,5 @@ export const TEXTS: ReadonlyMap<string, GroupText> = new Map([
   [MEMORY, memory],
   [BREAKDOWN_GROUP, breakdown],
   [PROFILE, profile],
+  [STARTUP_GROUP, startup],
 ]);
