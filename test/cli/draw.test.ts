@@ -21,14 +21,14 @@ describe("trellis preview and render", () => {
   });
 
   it("preview of a module without an entry is a usage error", async () => {
-    const r = await trellis(["preview", "test/fixtures/cli-no-entry.ts"]);
+    const r = await trellis(["preview", ".tmp/fixtures/cli-no-entry.js"]);
     expect(r.code).toBe(64);
     expect(expectOneLine(r.stderr)).toContain("--task");
   });
 
   it("render redraws a run's snapshots identical to the live ones, or one --step", async () => {
     const live = join(tmp, "live");
-    expect((await trellis(["run", "test/fixtures/cli-ok.ts", "--executor", "inline", "--out", live, "--formats", "none"])).code).toBe(0);
+    expect((await trellis(["run", ".tmp/fixtures/cli-ok.js", "--executor", "inline", "--out", live, "--formats", "none"])).code).toBe(0);
     const again = join(tmp, "again");
     const r = await trellis(["render", join(live, "events.jsonl"), "--out", again, "--formats", "none"]);
     expect(r.code).toBe(0);
@@ -49,7 +49,7 @@ describe("trellis preview and render", () => {
 
   it("render of a log whose last line is cut off (a killed run) draws the events before it, warns, and exits 0", async () => {
     const live = join(tmp, "cut");
-    expect((await trellis(["run", "test/fixtures/cli-ok.ts", "--executor", "inline", "--out", live, "--formats", "none", "--snapshots", "all"])).code).toBe(0);
+    expect((await trellis(["run", ".tmp/fixtures/cli-ok.js", "--executor", "inline", "--out", live, "--formats", "none", "--snapshots", "all"])).code).toBe(0);
     const lines = readFileSync(join(live, "events.jsonl"), "utf8").trimEnd().split("\n");
     const log = join(tmp, "cut.jsonl");
     writeFileSync(log, [...lines.slice(0, -1), (lines.at(-1) as string).slice(0, 30)].join("\n"));
@@ -62,9 +62,9 @@ describe("trellis preview and render", () => {
 
   it("run with --formats none after a run with PNGs: the old PNGs go, and the summary counts only this run's files", async () => {
     const out = join(tmp, "owned");
-    const first = await trellis(["run", "test/fixtures/cli-ok.ts", "--executor", "inline", "--out", out]);
+    const first = await trellis(["run", ".tmp/fixtures/cli-ok.js", "--executor", "inline", "--out", out]);
     expect(first.stdout).toMatch(/pngs\/ \(\d+\)/);
-    const second = await trellis(["run", "test/fixtures/cli-ok.ts", "--executor", "inline", "--out", out, "--formats", "none"]);
+    const second = await trellis(["run", ".tmp/fixtures/cli-ok.js", "--executor", "inline", "--out", out, "--formats", "none"]);
     expect(second.code).toBe(0);
     expect(second.stdout).not.toContain("pngs/");
     expect(readdirSync(join(out, "pngs"))).toEqual([]);

@@ -19,7 +19,7 @@ function finished(out: string): { status: string; output: unknown } {
 describe("trellis run", () => {
   it("runs the default export over the module's inputs, prints a summary and writes the log", async () => {
     const out = join(tmp, "ok");
-    const r = await trellis(["run", "test/fixtures/cli-ok.ts", "--executor", "inline", "--out", out]);
+    const r = await trellis(["run", ".tmp/fixtures/cli-ok.js", "--executor", "inline", "--out", out]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("cli-ok: succeeded");
     expect(r.stdout).toMatch(/output\s+12/);
@@ -35,29 +35,29 @@ describe("trellis run", () => {
 
   it("takes --input JSON, --input @file and --task by task name or export name", async () => {
     const out = join(tmp, "input");
-    const r = await trellis(["run", "test/fixtures/cli-ok.ts", "--executor", "inline", "--out", out, "--input", '{"values":[10,20]}']);
+    const r = await trellis(["run", ".tmp/fixtures/cli-ok.js", "--executor", "inline", "--out", out, "--input", '{"values":[10,20]}']);
     expect(r.code).toBe(0);
     expect(finished(out).output).toBe(60);
     const file = join(tmp, "inputs.json");
     writeFileSync(file, JSON.stringify({ x: 21 }));
-    const byName = await trellis(["run", "test/fixtures/cli-ok.ts", "--executor", "inline", "--out", out, "--task", "cli_double", "--input", `@${file}`]);
+    const byName = await trellis(["run", ".tmp/fixtures/cli-ok.js", "--executor", "inline", "--out", out, "--task", "cli_double", "--input", `@${file}`]);
     expect(byName.code).toBe(0);
     expect(finished(out).output).toBe(42);
-    const byExport = await trellis(["run", "test/fixtures/cli-no-entry.ts", "--executor", "inline", "--out", out, "--task", "greet", "--input", '{"who":"ada"}']);
+    const byExport = await trellis(["run", ".tmp/fixtures/cli-no-entry.js", "--executor", "inline", "--out", out, "--task", "greet", "--input", '{"who":"ada"}']);
     expect(byExport.code).toBe(0);
     expect(finished(out).output).toBe("hello ada");
   });
 
   it("--task without --input does not feed the default entry's `inputs` export to another task: it gets {} and a note says so", async () => {
     const out = join(tmp, "task-no-input");
-    const r = await trellis(["run", "test/fixtures/cli-ok.ts", "--executor", "inline", "--out", out, "--task", "cli_double", "--formats", "none"]);
+    const r = await trellis(["run", ".tmp/fixtures/cli-ok.js", "--executor", "inline", "--out", out, "--task", "cli_double", "--formats", "none"]);
     const started = JSON.parse(readFileSync(join(out, "events.jsonl"), "utf8").split("\n")[0] ?? "{}") as { data: { inputs: unknown } };
     expect(started.data.inputs).toEqual({});
     expect(r.stderr).toContain("note: cli_double runs with {} as its inputs");
     expect(r.stderr).toContain("--input");
     // The default entry named by --task (its task name or export name) still takes the export.
     for (const name of ["cli_sum", "sum"]) {
-      const byName = await trellis(["run", "test/fixtures/cli-ok.ts", "--executor", "inline", "--out", out, "--task", name, "--formats", "none"]);
+      const byName = await trellis(["run", ".tmp/fixtures/cli-ok.js", "--executor", "inline", "--out", out, "--task", name, "--formats", "none"]);
       expect(byName.code).toBe(0);
       expect(finished(out).output).toBe(12);
       expect(byName.stderr).not.toContain("note:");
@@ -66,7 +66,7 @@ describe("trellis run", () => {
 
   it("exits 1 when the root task fails, with the error in the summary", async () => {
     const out = join(tmp, "fails");
-    const r = await trellis(["run", "test/fixtures/cli-fails.ts", "--executor", "inline", "--out", out]);
+    const r = await trellis(["run", ".tmp/fixtures/cli-fails.js", "--executor", "inline", "--out", out]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("FAILED");
     expect(r.stdout).toContain("cli_boom always fails");
