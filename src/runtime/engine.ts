@@ -23,6 +23,7 @@ import type { EventDataMap, EventType, PlanDiff, PromiseSpec, RunStatus, Trellis
 import { EVENT_VERSION, isFinished } from "../events/types.ts";
 import type { EventSink } from "../events/writer.ts";
 import { applyEvent } from "../plan/fold.ts";
+import type { RunObserver } from "../plan/observer.ts";
 import type { Plan, PlanNode } from "../plan/plan.ts";
 import { createPlan, nextOpenPlaceholder } from "../plan/plan.ts";
 import { expandPreview } from "../preview/placeholders.ts";
@@ -35,7 +36,6 @@ import type { TaskRegistry } from "../task/registry.ts";
 import type { EngineLink, Executor, SpawnRequest, TaskOutcome, TaskRef, WaitOutcome } from "./executor.ts";
 import { WaitIndex } from "./wait-index.ts";
 
-/** Watches a run: gets every event after it is folded, and a call at the end of each scheduler step. */
 /** A definition's labels plus a spawn's extra ones; the definition's own array when there are none (no copy per instance). */
 function mergeLabels(own: readonly string[], extra: readonly string[]): readonly string[] {
   return extra.length === 0 ? own : [...new Set([...own, ...extra])];
@@ -65,13 +65,6 @@ function isUndefinedTag(v: Json): boolean {
 
 /** Consecutive microtask steps before one goes through the event loop. */
 const MICRO_STEPS = 512;
-
-export interface RunObserver {
-  onEvent?(event: TrellisEvent, plan: Plan): void;
-  onStep?(plan: Plan): void;
-  /** Called once when the run ended; the run waits for it (e.g. pending images). */
-  close?(plan: Plan): Promise<void>;
-}
 
 export interface EngineOptions {
   readonly runId: string;

@@ -22,10 +22,12 @@ let registered: Promise<void> | undefined;
  *
  * tsx's `require` hook would compile a second, CommonJS copy of Trellis for
  * such a module's `require("trellis")`; importing the package entry first
- * publishes this instance for `index.cjs` to hand out instead.
+ * publishes this instance for `index.cjs` to hand out instead. The caller
+ * (the CLI, a worker's entry) passes that import as `loadPackageEntry`: the
+ * entry sits above this layer, so this module does not import it.
  */
-export function useTypeScriptLoader(): Promise<void> {
-  registered ??= Promise.all([import("tsx/esm/api"), import("tsx/cjs/api"), import("../../index.ts")]).then(([esm, cjs]) => {
+export function useTypeScriptLoader(loadPackageEntry: () => Promise<unknown>): Promise<void> {
+  registered ??= Promise.all([import("tsx/esm/api"), import("tsx/cjs/api"), loadPackageEntry()]).then(([esm, cjs]) => {
     esm.register();
     cjs.register();
   });
