@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: [".tmp/**", "node_modules/**", "outputs/**", "coverage/**", "dist/**", "docs/**", "**/*.mjs", "**/*.cjs", "test/fixtures/user-project/**"] },
+  { ignores: [".tmp/**", "node_modules/**", "outputs/**", "coverage/**", "dist/**", "docs/**", "**/*.mjs", "**/*.cjs", "test/fixtures/user-project/**", "test/fixtures/types/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -8,5 +8,8 @@ export default defineConfig({
     pool: "forks",
     globalSetup: ["test/setup/build.ts"],
     setupFiles: ["test/setup/validate-logs.ts"],
+    // Type tests (*.test-d.ts) are type-checked, not run: an expectation the
+    // types break fails its test (test/types/type-tests-fail.test.ts proves it).
+    typecheck: { enabled: true, include: ["test/**/*.test-d.ts"], exclude: ["test/fixtures/**"], tsconfig: "tsconfig.typetests.json" },
   },
 });

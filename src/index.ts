@@ -6,7 +6,7 @@ export { task } from "./task/define.ts";
 export type { TaskDefinition, TaskOptions, TaskFn, AnyTask, InputsOf, OutputOf } from "./task/define.ts";
 export { From } from "./task/from.ts";
 export type { TaskHandle, FromRef, Wired, OutputsOf } from "./task/from.ts";
-export type { ExecutionContext, SpawnOptions, WaitOptions } from "./task/context.ts";
+export type { ExecutionContext, SpawnOptions, WaitOptions } from "./task/types.ts";
 export { registry, TaskRegistry } from "./task/registry.ts";
 export {
   LimitedSpawns,
@@ -17,10 +17,12 @@ export {
   OnlySpecificEdgesAllowed,
 } from "./promises/constructors.ts";
 export type { PromiseOptions } from "./promises/constructors.ts";
-export { run, isMain, createExecutor } from "./runtime/run.ts";
-export { runIfMain } from "./cli/run-if-main.ts";
-export type { RunOptions, RunResult } from "./runtime/run.ts";
-export type { RunObserver } from "./runtime/engine.ts";
+export { run } from "./run.ts";
+export { isMain, createExecutor } from "./runtime/run.ts";
+export { runIfMain } from "./report/run-if-main.ts";
+export type { RunOptions } from "./run.ts";
+export type { RunResult } from "./runtime/run.ts";
+export type { RunObserver } from "./plan/observer.ts";
 export type { Executor, ExecutorKind, EngineLink } from "./runtime/executor.ts";
 export { ThreadExecutor } from "./runtime/threads/thread-executor.ts";
 export { ProcessExecutor } from "./runtime/processes/process-executor.ts";

@@ -2,7 +2,7 @@
  * An error the user of the command line caused and can fix. The CLI prints
  * its message as one line (no stack) and exits with its code.
  */
-import type { ExitCode } from "./exit-codes.ts";
+import type { ExitCode } from "../report/exit-codes.ts";
 
 export class CliError extends Error {
   override name = "CliError";

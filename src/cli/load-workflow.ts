@@ -11,7 +11,7 @@ import { isTaskDefinition } from "../task/define.ts";
 import { importModule } from "../runtime/loader/typescript.ts";
 import { registry } from "../task/registry.ts";
 import { CliError } from "./cli-error.ts";
-import { ExitCodes } from "./exit-codes.ts";
+import { ExitCodes } from "../report/exit-codes.ts";
 
 /** A loaded workflow module. */
 export interface WorkflowModule {
@@ -44,7 +44,7 @@ export async function loadWorkflowModule(spec: string, cwd = process.cwd()): Pro
     throw new CliError(ExitCodes.NO_INPUT, `"${spec}" is a folder, not a workflow module; name a .ts or .js file, e.g. trellis run ${relative(cwd, path) || "."}/main.ts`);
   let exports: Record<string, unknown>;
   try {
-    exports = commonJsExports(await importModule(pathToFileURL(path).href));
+    exports = commonJsExports(await importModule(pathToFileURL(path).href, () => import("../index.ts")));
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;
     if (code === "ERR_MODULE_NOT_FOUND")

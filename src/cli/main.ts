@@ -8,8 +8,8 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { TrellisError } from "../errors.ts";
 import { CliError } from "./cli-error.ts";
-import { ExitCodes } from "./exit-codes.ts";
-import type { ExitCode } from "./exit-codes.ts";
+import { ExitCodes } from "../report/exit-codes.ts";
+import type { ExitCode } from "../report/exit-codes.ts";
 import { EXECUTORS, PROGRESS_MODES, SNAPSHOT_POLICIES, VIOLATION_POLICIES, parseFormats, parsePositiveInt, parseStep } from "./parse-flags.ts";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };

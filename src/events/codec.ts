@@ -33,7 +33,7 @@
  */
 import { ErrorCodes, SerializationError, serializeError } from "../errors.ts";
 import type { ErrorCode } from "../errors.ts";
-import { FROM_BRAND, HANDLE_MARK } from "../task/from.ts";
+import { FROM_BRAND, HANDLE_MARK } from "./brand.ts";
 
 /** A JSON value, as written to the log. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

@@ -36,7 +36,7 @@ function invalid(kind: string, message: string, details: Record<string, unknown>
   throw new TrellisError(ErrorCodes.INVALID_PROMISE, `${kind}: ${message}`, { promise: kind, ...details });
 }
 
-function scopeOf(kind: string, options: PromiseOptions | undefined): PromiseScope {
+function scopeOption(kind: string, options: PromiseOptions | undefined): PromiseScope {
   if (options === undefined) return "descendants";
   if (typeof options !== "object" || options === null || Array.isArray(options))
     invalid(kind, `options must be an object like { scope: "global" }, got ${show(options)}`, { option: "options" });
@@ -70,7 +70,7 @@ function nameOf(kind: string, def: unknown, where: string): string {
  */
 export function LimitedSpawns(def: AnyTask | string, k: number, options?: PromiseOptions): PromiseSpec {
   const kind = "LimitedSpawns";
-  return { kind, task: nameOf(kind, def, "def"), limit: limitOf(kind, k, 0), scope: scopeOf(kind, options) };
+  return { kind, task: nameOf(kind, def, "def"), limit: limitOf(kind, k, 0), scope: scopeOption(kind, options) };
 }
 
 /**
@@ -86,7 +86,7 @@ export function MaxParallelism(label: string, k: number, options?: PromiseOption
   const kind = "MaxParallelism";
   if (typeof label !== "string" || label.length === 0)
     invalid(kind, `label must be a non-empty string, got ${show(label)}`, { option: "label" });
-  return { kind, label, limit: limitOf(kind, k, 1), scope: scopeOf(kind, options) };
+  return { kind, label, limit: limitOf(kind, k, 1), scope: scopeOption(kind, options) };
 }
 
 /**
@@ -96,7 +96,7 @@ export function MaxParallelism(label: string, k: number, options?: PromiseOption
  * @example task({ name: "fixed", calls: [a, b], promises: [NoNewNodes()] }, fn)
  */
 export function NoNewNodes(options?: PromiseOptions): PromiseSpec {
-  return { kind: "NoNewNodes", scope: scopeOf("NoNewNodes", options) };
+  return { kind: "NoNewNodes", scope: scopeOption("NoNewNodes", options) };
 }
 
 /**
@@ -107,7 +107,7 @@ export function NoNewNodes(options?: PromiseOptions): PromiseSpec {
  * @example ctx.promise(NoNewEdges())
  */
 export function NoNewEdges(options?: PromiseOptions): PromiseSpec {
-  return { kind: "NoNewEdges", scope: scopeOf("NoNewEdges", options) };
+  return { kind: "NoNewEdges", scope: scopeOption("NoNewEdges", options) };
 }
 
 /**
@@ -120,7 +120,7 @@ export function OnlySpecificNodesAllowed(defs: readonly (AnyTask | string)[], op
   const kind = "OnlySpecificNodesAllowed";
   if (!Array.isArray(defs) || defs.length === 0) invalid(kind, "the list of allowed definitions must be a non-empty array", { option: "defs" });
   const tasks = [...new Set(defs.map((d: unknown, i) => nameOf(kind, d, `defs[${i}]`)))];
-  return { kind, tasks, scope: scopeOf(kind, options) };
+  return { kind, tasks, scope: scopeOption(kind, options) };
 }
 
 /**
@@ -148,7 +148,7 @@ export function OnlySpecificEdgesAllowed(
       edges.push(pair);
     }
   });
-  return { kind, edges, scope: scopeOf(kind, options) };
+  return { kind, edges, scope: scopeOption(kind, options) };
 }
 
 /**

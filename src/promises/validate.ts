@@ -9,6 +9,7 @@
  * summary is exact (smallest limit, intersection of whitelists), so that walk
  * always finds one.
  */
+import { ErrorCodes, PromiseViolationError } from "../errors.ts";
 import type { Json } from "../events/codec.ts";
 import type { DiffEdge, DiffNode, PlanDiff } from "../events/types.ts";
 import type { DeclaredPromise, Plan } from "../plan/plan.ts";
@@ -175,4 +176,14 @@ export function capsFor(plan: Plan, id: string): readonly Cap[] {
     cache.set(key, caps);
   }
   return caps;
+}
+
+/** The error a broken promise gives the task `by` that spawned `task` (thrown in it under `reject`, the run's error under `halt`). */
+export function violationError(violation: Violation, by: string, task: string): PromiseViolationError {
+  const { promise: p, details } = violation;
+  return new PromiseViolationError(
+    ErrorCodes.PROMISE_VIOLATION,
+    `${by} broke ${p.spec.kind} (declared by ${p.owner}) by spawning ${task}: ${JSON.stringify(details)}`,
+    { promise: p.spec.kind, owner: p.owner, by, ...details },
+  );
 }

@@ -3,7 +3,9 @@
  * answered in the order they were sent.
  */
 import type { SerializedError } from "../errors.ts";
-import type { LayoutEngine } from "./images.ts";
+
+/** Which Graphviz lays the graph out: the embedded one (default) or a `dot` on the PATH. */
+export type LayoutEngine = "wasm" | "system";
 
 /** Draw one DOT source and write the files named (null: not asked for). */
 export interface ImageJob {
@@ -12,8 +14,8 @@ export interface ImageJob {
   readonly svg: string | null;
 }
 
-export type HostToWorker = { readonly type: "render"; readonly id: number; readonly job: ImageJob; readonly layout: LayoutEngine };
+export type HostToImageWorker = { readonly type: "render"; readonly id: number; readonly job: ImageJob; readonly layout: LayoutEngine };
 
-export type WorkerToHost =
+export type ImageWorkerToHost =
   | { readonly type: "done"; readonly id: number }
   | { readonly type: "failed"; readonly id: number; readonly error: SerializedError };

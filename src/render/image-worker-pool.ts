@@ -8,7 +8,7 @@
  */
 import { Worker } from "node:worker_threads";
 import type { SerializedError } from "../errors.ts";
-import type { HostToWorker, ImageJob, WorkerToHost } from "./image-protocol.ts";
+import type { HostToImageWorker, ImageJob, ImageWorkerToHost } from "./image-protocol.ts";
 import type { LayoutEngine } from "./images.ts";
 
 /** The worker stops after this long without a job. */
@@ -43,7 +43,7 @@ class ImageWorkerPool {
 
   #start(): Worker {
     const worker = new Worker(new URL("./image-worker.mjs", import.meta.url));
-    worker.on("message", (msg: WorkerToHost) => {
+    worker.on("message", (msg: ImageWorkerToHost) => {
       const busy = this.#busy;
       this.#busy = null;
       this.#losses = 0;
@@ -73,7 +73,7 @@ class ImageWorkerPool {
       if (next) {
         this.#worker ??= this.#start();
         this.#busy = next;
-        const msg: HostToWorker = { type: "render", id: next.id, job: next.job, layout: next.layout };
+        const msg: HostToImageWorker = { type: "render", id: next.id, job: next.job, layout: next.layout };
         this.#worker.postMessage(msg);
       }
     }

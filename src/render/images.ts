@@ -12,17 +12,15 @@
  * worker); this module gives it types and Trellis errors.
  */
 import { ErrorCodes, TrellisError } from "../errors.ts";
-import type { ImageJob } from "./image-protocol.ts";
+import type { ImageJob, LayoutEngine } from "./image-protocol.ts";
 import { bundledFont, layoutSvg, loadGraphviz, rasterise, writeImages as rasterWrite } from "./raster.mjs";
 
 export { bundledFont, loadGraphviz };
+export type { LayoutEngine };
 
 /** Image formats a snapshot can have besides its DOT file. */
 export type ImageFormat = "png" | "svg";
 export const IMAGE_FORMATS: readonly ImageFormat[] = ["png", "svg"];
-
-/** Which Graphviz lays the graph out: the embedded one (default) or a `dot` on the PATH. */
-export type LayoutEngine = "wasm" | "system";
 
 export interface ImageOptions {
   /** Default `"wasm"`. `"system"` runs `dot -Tsvg` and fails with `RENDER` when it is missing. */

@@ -10,7 +10,7 @@ import { join, resolve } from "node:path";
 import { ErrorCodes, TrellisError } from "../errors.ts";
 import { ensureWritableDir } from "../events/output-dir.ts";
 import type { TrellisEvent } from "../events/types.ts";
-import type { RunObserver } from "../runtime/engine.ts";
+import type { RunObserver } from "../plan/observer.ts";
 import type { Frame, SnapshotPolicy } from "./frames.ts";
 import { FrameSelector, SNAPSHOT_POLICIES } from "./frames.ts";
 import type { ImageSink } from "./image-sink.ts";

@@ -1,5 +1,8 @@
 /**
- * `run(task, inputs, options)`: the public entry point of the engine.
+ * `runEngine(task, inputs, options, attach)`: checks the options, opens the
+ * log, starts the executor and the engine, and closes everything at the end.
+ * The public `run()` (src/run.ts) calls it with the snapshot observer of
+ * render/ as `attach`: this layer knows observers only by their interface.
  */
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
@@ -16,18 +19,15 @@ import type { TaskDefinition } from "../task/define.ts";
 import { isTaskDefinition } from "../task/define.ts";
 import { registry as defaultRegistry } from "../task/registry.ts";
 import type { TaskRegistry } from "../task/registry.ts";
-import type { RunObserver } from "./engine.ts";
+import type { RunObserver } from "../plan/observer.ts";
 import { Engine } from "./engine.ts";
 import type { Executor, ExecutorKind } from "./executor.ts";
 import { ExecutorKinds } from "./executor.ts";
 import { InlineExecutor } from "./inline-executor.ts";
 import { inWorker } from "./worker-flag.ts";
-import type { SnapshotPolicy } from "../render/frames.ts";
-import type { ImageFormat } from "../render/images.ts";
-import { checkSnapshotOptions, createSnapshotObserver } from "../render/snapshots.ts";
 
-/** Options of {@link run}. */
-export interface RunOptions {
+/** Options of {@link runEngine}: those of `run()` but the snapshots. */
+export interface EngineRunOptions {
   /** Folder for `events.jsonl` (and snapshots). Default: none; nothing is written. */
   readonly out?: string;
   /** Where task functions run. Default `threads`. */
@@ -48,16 +48,16 @@ export interface RunOptions {
   readonly registry?: TaskRegistry;
   /** Clock for event timestamps, in epoch milliseconds (tests). Default `Date.now`. */
   readonly now?: () => number;
-  /**
-   * Snapshots under `out` (`dots/`, `pngs/`): `auto` (default when `out` is given), `all`, `steps`, `final` or `none`.
-   * Nothing without `out`. The frames of an earlier run in `out` are removed first, also under `none`.
-   */
-  readonly snapshots?: SnapshotPolicy;
-  /** Images drawn for each snapshot. Default `["png"]`. */
-  readonly formats?: readonly ImageFormat[];
 }
 
-/** What {@link run} resolves with. */
+/**
+ * What the caller of {@link runEngine} adds to a run: called once, after the
+ * options are checked and before the log is opened (so it may still throw
+ * without leaving anything open). It returns an observer to attach, or null.
+ */
+export type AttachObserver = () => RunObserver | null;
+
+/** What `run()` resolves with. */
 export interface RunResult<O> {
   readonly runId: string;
   readonly status: RunStatus;
@@ -104,18 +104,12 @@ export async function createExecutor(kind: ExecutorKind, workers: number, regist
 }
 
 /**
- * Runs `root` with `inputs` until no instance can make progress.
+ * Runs `root` with `inputs` until no instance can make progress: `run()`
+ * without the snapshots, which its caller attaches through `attach`.
  *
- * @example
- * const result = await run(squareBatch, { numbers: [1, 2, 3] }, { out: "outputs/map_reduce" });
- * if (result.status === "succeeded") console.log(result.output);
- *
- * @throws TrellisError `RUN_IN_WORKER` when called inside a Trellis worker
- *   (a workflow module that calls `run` at top level is being loaded by a
- *   worker: guard the call with `runIfMain(import.meta.url, ...)`);
- *   `INVALID_OPTION` for a bad option; `OUTPUT_DIR` when `out` cannot be written.
+ * @throws TrellisError `RUN_IN_WORKER`, `INVALID_OPTION`, `OUTPUT_DIR`: see `run()`.
  */
-export async function run<I, O>(root: TaskDefinition<I, O>, inputs: I, options: RunOptions = {}): Promise<RunResult<O>> {
+export async function runEngine<I, O>(root: TaskDefinition<I, O>, inputs: I, options: EngineRunOptions, attach: AttachObserver | null): Promise<RunResult<O>> {
   if (inWorker())
     throw new TrellisError(
       ErrorCodes.RUN_IN_WORKER,
@@ -136,13 +130,9 @@ export async function run<I, O>(root: TaskDefinition<I, O>, inputs: I, options: 
   runCounters.set(root.name, n);
   const runId = options.runId ?? `${root.name}-${n}`;
 
-  checkSnapshotOptions(options.snapshots, options.formats);
+  // The caller's observer first: it holds nothing open yet if the event log then fails.
+  const attached = attach ? attach() : null;
   const memory = options.keepEvents ? new MemorySink() : null;
-  // Snapshots first: they hold nothing open yet if the event log then fails.
-  // Also under "none": the observer then only removes an earlier run's frames.
-  const snapshotObserver =
-    options.out !== undefined ? createSnapshotObserver({ out: options.out, policy: options.snapshots ?? "auto", formats: options.formats ?? ["png"] }) : null;
-  const snapshots = options.snapshots === "none" ? null : snapshotObserver;
   const file = options.out !== undefined ? new JsonlWriter(join(resolve(options.out), "events.jsonl")) : null;
   // The log file alone (the usual case) is the sink itself: no wrapper call per event.
   const sink: EventSink = file !== null && memory === null ? file : {
@@ -166,7 +156,7 @@ export async function run<I, O>(root: TaskDefinition<I, O>, inputs: I, options: 
   if (executor.kind !== "inline") {
     for (const def of registry.all()) if (def.module && !modules.includes(def.module)) modules.push(def.module);
   }
-  const observers = snapshots ? [...(options.observers ?? []), snapshots] : (options.observers ?? []);
+  const observers = attached ? [...(options.observers ?? []), attached] : (options.observers ?? []);
   const engine = new Engine({
     runId,
     executor,

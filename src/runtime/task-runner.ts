@@ -8,11 +8,12 @@ import { ErrorCodes, TrellisError, WaitAbortedError, deserializeError, hasCode, 
 import type { Json } from "../events/codec.ts";
 import { decode, encode, encodeSimple } from "../events/codec.ts";
 import type { PromiseSpec } from "../events/types.ts";
-import type { ExecutionContext, SpawnOptions, WaitOptions } from "../task/context.ts";
+import type { ExecutionContext, SpawnOptions, WaitOptions } from "../task/types.ts";
 import type { AnyTask, TaskDefinition } from "../task/define.ts";
 import { isTaskDefinition } from "../task/define.ts";
 import type { OutputsOf, TaskHandle } from "../task/from.ts";
-import { FROM_BRAND, makeHandle } from "../task/from.ts";
+import { FROM_BRAND } from "../events/brand.ts";
+import { makeHandle } from "../task/from.ts";
 import type { SpawnRequest, StartTask, TaskOutcome, WaitOutcome } from "./executor.ts";
 
 /** The engine, as seen from inside one attempt. */

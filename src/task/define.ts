@@ -3,68 +3,11 @@
  * checked when they are defined.
  */
 import { ErrorCodes, TaskDefinitionError } from "../errors.ts";
-import type { PromiseSpec } from "../events/types.ts";
-import type { ExecutionContext } from "./context.ts";
 import { moduleOfCaller } from "./module-of-caller.ts";
 import { registry } from "./registry.ts";
+import type { AnyTask, TaskDefinition, TaskFn, TaskOptions } from "./types.ts";
 
-declare const types: unique symbol;
-
-/** The function of a task: gets its context and its (resolved) inputs. */
-export type TaskFn<I, O> = (ctx: ExecutionContext, inputs: I) => O | Promise<O>;
-
-/** Any definition, whatever its input and output types. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- variance: a definition of any I/O must be accepted here
-export type AnyTask = TaskDefinition<any, any>;
-
-/** Options of {@link task}. */
-export interface TaskOptions {
-  /** Unique name in the registry; used in ids (`parent/name#n`), the log and drawings. Must not contain `/`, `#` or control characters. */
-  readonly name: string;
-  /** Labels every instance carries (for `MaxParallelism`). Default none. */
-  readonly labels?: readonly string[];
-  /** The instance may not change the plan beyond its declared preview: attaches `NoNewNodes` and `NoNewEdges`. Default `false`. */
-  readonly static?: boolean;
-  /** Definitions this task is expected to spawn: drawn as placeholders before the children exist. */
-  readonly calls?: readonly AnyTask[];
-  /** Expected data edges between entries of `calls`, drawn with the placeholders. */
-  readonly edges?: readonly (readonly [AnyTask, AnyTask])[];
-  /** Promises applied when each instance starts (and shown in previews). */
-  readonly promises?: readonly PromiseSpec[];
-  /** Extra attempts after a failure. Default 0. */
-  readonly retries?: number;
-  /** Delay before the first retry, doubled for each further one (capped at 30 s). Default 100 ms. */
-  readonly retryDelayMs?: number;
-  /** Fail the attempt (and abort its signal) after this long. Default: no limit. */
-  readonly timeoutMs?: number;
-  /** Higher runs first among ready instances. Default 0 (then creation order). */
-  readonly priority?: number;
-  /** URL of the module that defines the task, for workers to import. Default: found from the call site. */
-  readonly module?: string;
-}
-
-/** A registered task definition, typed by its inputs `I` and output `O`. */
-export interface TaskDefinition<I, O> {
-  readonly kind: "trellis.task";
-  readonly name: string;
-  readonly fn: TaskFn<I, O>;
-  readonly labels: readonly string[];
-  readonly static: boolean;
-  readonly calls: readonly AnyTask[];
-  readonly edges: readonly (readonly [AnyTask, AnyTask])[];
-  readonly promises: readonly PromiseSpec[];
-  readonly retries: number;
-  readonly retryDelayMs: number;
-  readonly timeoutMs: number | undefined;
-  readonly priority: number;
-  /** File URL of the defining module, or null when unknown (then only the inline executor can run it). */
-  readonly module: string | null;
-  /** Phantom: input and output types, for the compiler only. */
-  readonly [types]?: { inputs: I; output: O };
-}
-
-export type InputsOf<T> = T extends TaskDefinition<infer I, unknown> ? I : never;
-export type OutputOf<T> = T extends TaskDefinition<never, infer O> ? Awaited<O> : never;
+export type { AnyTask, InputsOf, OutputOf, TaskDefinition, TaskFn, TaskOptions } from "./types.ts";
 
 // eslint-disable-next-line no-control-regex -- control characters are exactly what must be refused
 const NAME_FORBIDDEN = /[/#\u0000-\u001f\u007f]/;

@@ -3,6 +3,7 @@
  * another's inputs.
  */
 import { ErrorCodes, TrellisError } from "../errors.ts";
+import { FROM_BRAND, HANDLE_MARK } from "../events/brand.ts";
 
 declare const outputType: unique symbol;
 
@@ -17,17 +18,6 @@ export interface TaskHandle<O> {
   /** Phantom: carries the output type for the compiler; never set. */
   readonly [outputType]?: O;
 }
-
-/**
- * Marks a `From` reference (value `true`) so the codec can find it anywhere
- * inside inputs, and a handle (value {@link HANDLE_MARK}) so a handle passed
- * without `From` is an error instead of a copy of its id. One symbol for
- * both: the codec's fast path reads one property per object, not two.
- */
-export const FROM_BRAND = Symbol.for("trellis.from");
-
-/** The {@link FROM_BRAND} value of a handle returned by `ctx.spawn`. */
-export const HANDLE_MARK = "handle";
 
 /** A handle, marked so the codec can tell it from data (the mark is a symbol key: invisible to JSON, spread and `Object.keys`). */
 export function makeHandle<O>(id: string, task: string, runId: string): TaskHandle<O> {

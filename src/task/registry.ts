@@ -3,7 +3,7 @@
  * own; a worker fills it by importing the modules that define the tasks.
  */
 import { ErrorCodes, TaskDefinitionError, TrellisError } from "../errors.ts";
-import type { AnyTask } from "./define.ts";
+import type { AnyTask } from "./types.ts";
 
 export class TaskRegistry {
   readonly #byName = new Map<string, AnyTask>();

@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ExitCodes } from "../../dist/cli/exit-codes.js";
+import { ExitCodes } from "../../dist/report/exit-codes.js";
 import { main } from "../../dist/cli/main.js";
 import { ROOT } from "./cli-process.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { detectProgressMode, ProgressReporter } from "../../dist/cli/progress.js";
+import { detectProgressMode, ProgressReporter } from "../../dist/report/progress.js";
 
 /** A stand-in for process.stderr that records what is written. */
 function fakeStream(isTTY: boolean, columns: number): NodeJS.WriteStream & { text: string } {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { describeFailure, formatSummary, userFrame } from "../../dist/cli/summary.js";
-import type { SummaryInput } from "../../dist/cli/summary.js";
+import { describeFailure, formatSummary, userFrame } from "../../dist/report/summary.js";
+import type { SummaryInput } from "../../dist/report/summary.js";
 
 const counts = { pending: 0, running: 0, waiting: 0, succeeded: 1, failed: 2, skipped: 0, cancelled: 0 };
 

@@ -12,14 +12,14 @@ import { isDeepStrictEqual } from "node:util";
 import type { Json } from "../../events/codec.ts";
 import type { EventOf } from "../../events/types.ts";
 import { CliError } from "../cli-error.ts";
-import type { ExitCode } from "../exit-codes.ts";
-import { ExitCodes } from "../exit-codes.ts";
+import type { ExitCode } from "../../report/exit-codes.ts";
+import { ExitCodes } from "../../report/exit-codes.ts";
 import { DEMOS } from "../demo-list.ts";
 import type { DemoExpectation } from "../demo-list.ts";
-import type { ProgressMode } from "../progress.ts";
-import { detectProgressMode } from "../progress.ts";
+import type { ProgressMode } from "../../report/progress.ts";
+import { detectProgressMode } from "../../report/progress.ts";
 import { readEventLog } from "../../render/read-log.ts";
-import { countFiles, describeDuration, describeFigures, describeValue } from "../summary.ts";
+import { countFiles, describeDuration, describeFigures, describeValue } from "../../report/summary.ts";
 
 /** The package root: bin/ and dist/ live there, whatever the current folder. */
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));

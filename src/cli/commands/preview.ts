@@ -7,8 +7,8 @@ import { join, relative } from "node:path";
 import { ErrorCodes, TrellisError } from "../../errors.ts";
 import { renderPreview } from "../../render/render-preview.ts";
 import { CliError } from "../cli-error.ts";
-import type { ExitCode } from "../exit-codes.ts";
-import { ExitCodes } from "../exit-codes.ts";
+import type { ExitCode } from "../../report/exit-codes.ts";
+import { ExitCodes } from "../../report/exit-codes.ts";
 import { loadWorkflowModule, pickEntry } from "../load-workflow.ts";
 import type { ImageFormat } from "../parse-flags.ts";
 

@@ -9,10 +9,10 @@ import type { SnapshotPolicy } from "../../render/frames.ts";
 import { renderLog } from "../../render/render-log.ts";
 import type { RenderLogOptions } from "../../render/render-log.ts";
 import { CliError } from "../cli-error.ts";
-import type { ExitCode } from "../exit-codes.ts";
-import { ExitCodes } from "../exit-codes.ts";
+import type { ExitCode } from "../../report/exit-codes.ts";
+import { ExitCodes } from "../../report/exit-codes.ts";
 import type { ImageFormat } from "../parse-flags.ts";
-import { describeOutputs } from "../summary.ts";
+import { describeOutputs } from "../../report/summary.ts";
 
 export interface RenderFlags {
   readonly out?: string;

@@ -5,14 +5,14 @@
  */
 import { join } from "node:path";
 import { ErrorCodes, TrellisError } from "../../errors.ts";
-import type { RunOptions } from "../../runtime/run.ts";
+import type { RunOptions } from "../../run.ts";
 import { CliError } from "../cli-error.ts";
-import type { ExitCode } from "../exit-codes.ts";
-import { ExitCodes } from "../exit-codes.ts";
+import type { ExitCode } from "../../report/exit-codes.ts";
+import { ExitCodes } from "../../report/exit-codes.ts";
 import { loadWorkflowModule, moduleOptions, pickEntry, pickInputs } from "../load-workflow.ts";
 import type { ImageFormat } from "../parse-flags.ts";
-import type { ProgressMode } from "../progress.ts";
-import { runAndReport } from "../run-and-report.ts";
+import type { ProgressMode } from "../../report/progress.ts";
+import { runAndReport } from "../../report/run-and-report.ts";
 
 export interface RunFlags {
   readonly task?: string;

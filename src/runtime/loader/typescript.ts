@@ -73,9 +73,11 @@ const TSX_MARK = "trellis-tsx";
 /**
  * Imports a workflow or task module (`url` a `file:` URL): natively when it is
  * JavaScript or type stripping can take it, else through tsx (see above).
- * Errors of the module itself are thrown as they come.
+ * `loadPackageEntry` imports Trellis's own entry (index), for CommonJS
+ * TypeScript (see {@link useTypeScriptLoader}). Errors of the module itself
+ * are thrown as they come.
  */
-export async function importModule(url: string): Promise<Record<string, unknown>> {
+export async function importModule(url: string, loadPackageEntry: () => Promise<unknown>): Promise<Record<string, unknown>> {
   if (!isTypeScriptModule(url)) return (await import(url)) as Record<string, unknown>;
   if (NATIVE && !isCommonJsTypeScript(url) && !url.includes(TSX_MARK)) {
     try {
@@ -84,10 +86,10 @@ export async function importModule(url: string): Promise<Record<string, unknown>
       if (!NEEDS_LOADER.has(String((error as { code?: unknown } | null)?.code))) throw error;
     }
     // The failed attempt stays in the module cache under `url`: ask for a fresh one.
-    await useTypeScriptLoader([url]);
+    await useTypeScriptLoader([url], loadPackageEntry);
     return (await import(`${url}${url.includes("?") ? "&" : "?"}${TSX_MARK}`)) as Record<string, unknown>;
   }
-  await useTypeScriptLoader([url]);
+  await useTypeScriptLoader([url], loadPackageEntry);
   return (await import(url)) as Record<string, unknown>;
 }
 
@@ -101,15 +103,17 @@ let cjs: Promise<void> | undefined;
  *
  * tsx's `require` hook would compile a second, CommonJS copy of Trellis for
  * such a module's `require("trellis")`; importing the package entry first
- * publishes this instance for `index.cjs` to hand out instead.
+ * publishes this instance for `index.cjs` to hand out instead. The caller
+ * (the CLI, a worker's entry) passes that import as `loadPackageEntry`: the
+ * entry sits above this layer, so this module does not import it.
  */
-async function useTypeScriptLoader(modules: readonly string[]): Promise<void> {
+async function useTypeScriptLoader(modules: readonly string[], loadPackageEntry: () => Promise<unknown>): Promise<void> {
   esm ??= import("tsx/esm/api").then(({ register }) => {
     register();
   });
   await esm;
   if (!modules.some(isCommonJsTypeScript)) return;
-  cjs ??= Promise.all([import("tsx/cjs/api"), import("../../index.ts")]).then(([{ register }]) => {
+  cjs ??= Promise.all([import("tsx/cjs/api"), loadPackageEntry()]).then(([{ register }]) => {
     register();
   });
   await cjs;

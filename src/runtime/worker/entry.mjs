@@ -13,4 +13,4 @@ globalThis[Symbol.for("trellis.inWorker")] = true;
 const ext = existsSync(new URL("./worker-main.js", import.meta.url)) ? "js" : "ts";
 if (ext === "ts") (await import("tsx/esm/api")).register();
 const { main } = await import(new URL(`./worker-main.${ext}`, import.meta.url).href);
-main();
+main(() => import(new URL(`../../index.${ext}`, import.meta.url).href));

@@ -4,21 +4,21 @@
  * batching the fire-and-forget traffic (spawn, log, emit, run, resume) is what
  * makes small tasks cheap.
  */
-export type Scheduler = (flush: () => void) => void;
+export type FlushTiming = (flush: () => void) => void;
 
 /** Flush after the current microtasks: the host's engine step queues every start synchronously. */
-export const afterMicrotasks: Scheduler = (flush) => queueMicrotask(flush);
+export const afterMicrotasks: FlushTiming = (flush) => queueMicrotask(flush);
 
 /** Flush in the next check phase: inside a worker, many attempts finish across several microtask hops. */
-export const afterTurn: Scheduler = (flush) => void setImmediate(flush);
+export const afterTurn: FlushTiming = (flush) => void setImmediate(flush);
 
 export class Outbox<T> {
   #items: T[] = [];
   #scheduled = false;
   readonly #send: (batch: T[]) => void;
-  readonly #schedule: Scheduler;
+  readonly #schedule: FlushTiming;
 
-  constructor(send: (batch: T[]) => void, schedule: Scheduler) {
+  constructor(send: (batch: T[]) => void, schedule: FlushTiming) {
     this.#send = send;
     this.#schedule = schedule;
   }

@@ -113,12 +113,13 @@ export class WorkerHost {
   }
 
   /** Imports the task modules, then reports `ready` or `loadFailed`. */
-  async load(modules: readonly string[]): Promise<void> {
+  /** Imports the task modules in order (see `importModule` for `loadPackageEntry`), then says `ready`. */
+  async load(modules: readonly string[], loadPackageEntry: () => Promise<unknown>): Promise<void> {
     this.#modules = modules;
     for (const module of modules) {
       this.#loading = module;
       try {
-        await importModule(module);
+        await importModule(module, loadPackageEntry);
       } catch (error) {
         this.#out.push({ type: "loadFailed", module, error: serializeError(error) });
         return;

@@ -1,15 +1,15 @@
 /**
  * Starts the worker side: picks the channel of this kind of worker, installs
  * the handlers that turn an uncaught error into a `fatal` message, and
- * imports the task modules. Called by `entry.mjs` once TypeScript loading is
- * registered.
+ * imports the task modules. Called by `entry.mjs`, which passes the import of
+ * the package entry (a layer above this one) for the TypeScript loader.
  */
 import { parentPort } from "node:worker_threads";
 import { processChannel } from "../processes/process-channel.ts";
 import { threadChannel } from "../threads/thread-channel.ts";
 import { WorkerHost } from "./worker-host.ts";
 
-export function main(): void {
+export function main(loadPackageEntry: () => Promise<unknown>): void {
   const channel = parentPort ? threadChannel(parentPort) : processChannel();
   const host = new WorkerHost(channel);
   // An error no task awaits (a throw from a timer, a floating rejection) may
@@ -24,5 +24,5 @@ export function main(): void {
   };
   process.on("uncaughtException", die);
   process.on("unhandledRejection", die);
-  void host.load(channel.boot.modules);
+  void host.load(channel.boot.modules, loadPackageEntry);
 }

@@ -13,7 +13,7 @@ import { ErrorCodes } from "../errors.ts";
 import { decode } from "../events/codec.ts";
 import type { TrellisEvent } from "../events/types.ts";
 import type { Plan } from "../plan/plan.ts";
-import type { RunObserver } from "../runtime/engine.ts";
+import type { RunObserver } from "../plan/observer.ts";
 import { describeCounts, describeDuration, describeValue, describeViolation } from "./summary.ts";
 import type { FailureNote, TaskTime, ViolationNote } from "./summary.ts";
 

@@ -3,8 +3,9 @@
  * `trellis run` and {@link runIfMain}.
  */
 import { resolve } from "node:path";
-import type { RunOptions, RunResult } from "../runtime/run.ts";
-import { run } from "../runtime/run.ts";
+import type { RunOptions } from "../run.ts";
+import { run } from "../run.ts";
+import type { RunResult } from "../runtime/run.ts";
 import type { TaskDefinition } from "../task/define.ts";
 import type { ExitCode } from "./exit-codes.ts";
 import { exitCodeFor } from "./exit-codes.ts";

@@ -1,0 +1,41 @@
+/**
+ * The types at the edge of the engine: what it is built with and what it
+ * resolves with.
+ */
+import type { SerializedError } from "../errors.ts";
+import type { Json } from "../events/codec.ts";
+import type { RunStatus, ViolationPolicy } from "../events/types.ts";
+import type { EventSink } from "../events/writer.ts";
+import type { RunObserver } from "../plan/observer.ts";
+import type { Plan } from "../plan/plan.ts";
+import type { TaskRegistry } from "../task/registry.ts";
+import type { Executor } from "./executor.ts";
+
+export interface EngineOptions {
+  readonly runId: string;
+  readonly executor: Executor;
+  readonly registry: TaskRegistry;
+  readonly sink: EventSink;
+  readonly onViolation: ViolationPolicy;
+  readonly observers: readonly RunObserver[];
+  readonly signal: AbortSignal | undefined;
+  /** Epoch milliseconds for event timestamps. */
+  readonly now: () => number;
+}
+
+/** A queued resume of a suspended task (a start is queued as the plan node itself: no entry object per task). */
+export interface ResumeEntry {
+  readonly id: string;
+  readonly priority: number;
+  readonly order: number;
+  readonly resume: true;
+}
+
+/** The summary of a finished run, as the engine sees it. */
+export interface EngineResult {
+  readonly status: RunStatus;
+  readonly output: Json;
+  readonly error: SerializedError | null;
+  readonly plan: Plan;
+  readonly durationMs: number;
+}
