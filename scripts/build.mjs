@@ -2,7 +2,9 @@
 // The package build (`npm run build`, also run by `prepare`): compiles src/
 // to dist/ (JavaScript, declarations, source maps), copies the plain
 // JavaScript files of src/ that tsc does not emit (worker entries, the
-// rasteriser, the CommonJS entry) and compiles the demos to dist/demos/.
+// rasteriser, the CommonJS entry), every file of an `assets/` folder (the
+// viewer's page: HTML, CSS, browser JavaScript), and compiles the demos to
+// dist/demos/.
 // Incremental: a second build with nothing changed takes about a second.
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
@@ -27,11 +29,11 @@ for (const project of ["tsconfig.build.json", "tsconfig.demos.json"]) {
 }
 
 const PLAIN = /\.(mjs|cjs|d\.mts|d\.cts)$/;
-function copyPlain(dir) {
+function copyPlain(dir, inAssets = false) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) copyPlain(path);
-    else if (PLAIN.test(entry.name)) {
+    if (entry.isDirectory()) copyPlain(path, inAssets || entry.name === "assets");
+    else if (inAssets || PLAIN.test(entry.name)) {
       const target = join(dist, relative(src, path));
       mkdirSync(dirname(target), { recursive: true });
       copyFileSync(path, target);

@@ -10,8 +10,10 @@ import { computeGhosts } from "../promises/ghosts.ts";
 import type { DrawEdge, DrawNode, Drawing, EdgeStyle } from "./drawing.ts";
 import { drawDetailed } from "./drawing.ts";
 import type { RawDot } from "./dot-text.ts";
-import { FONT_FAMILY, GRAY, GRAY_TEXT, STATUS_FILL, dotAttrs, dotId, dotLabel, dotTooltip } from "./dot-text.ts";
+import { FONT_FAMILY, GRAY, GRAY_TEXT, REFUSED_RED, STATUS_FILL, dotAttrs, dotId, dotLabel, dotTooltip } from "./dot-text.ts";
 import { drawGrouped } from "./grouped.ts";
+import type { RefusedSpawn } from "./refused.ts";
+import { withRefused } from "./refused.ts";
 
 /** Above this many instances a plan is drawn grouped (see {@link DotOptions.groupAbove}). */
 export const DEFAULT_GROUP_ABOVE = 100;
@@ -32,6 +34,8 @@ export interface DotOptions {
    * costs ~0.5 s per PNG).
    */
   readonly groupAbove?: number;
+  /** Spawns broken promises refused, drawn as red ghosts (see `refused.ts`). Default none. */
+  readonly refused?: readonly RefusedSpawn[];
 }
 
 const EDGE_ATTRS: Readonly<Record<EdgeStyle, readonly (readonly [string, string])[]>> = {
@@ -49,6 +53,10 @@ const EDGE_ATTRS: Readonly<Record<EdgeStyle, readonly (readonly [string, string]
     ["style", "dotted"],
     ["color", GRAY],
   ],
+  refused: [
+    ["style", "dotted"],
+    ["color", REFUSED_RED],
+  ],
 };
 
 function nodeLine(n: DrawNode): string {
@@ -65,6 +73,9 @@ function nodeLine(n: DrawNode): string {
       break;
     case "ghost":
       attrs.push(["style", "dotted,rounded"], ["color", GRAY], ["fontcolor", GRAY_TEXT]);
+      break;
+    case "refused":
+      attrs.push(["style", "dotted,rounded,bold"], ["color", REFUSED_RED], ["fontcolor", REFUSED_RED]);
       break;
     default: {
       const never: never = n.kind;
@@ -134,7 +145,8 @@ export function drawingToDot(drawing: Drawing, captionLines: readonly string[]):
 export function drawPlan(plan: Plan, options: DotOptions = {}): Drawing {
   const ghosts = options.ghosts ?? computeGhosts(plan);
   const groupAbove = options.groupAbove ?? DEFAULT_GROUP_ABOVE;
-  return plan.nodes.size > groupAbove ? drawGrouped(plan, ghosts) : drawDetailed(plan, ghosts);
+  const drawing = plan.nodes.size > groupAbove ? drawGrouped(plan, ghosts) : drawDetailed(plan, ghosts);
+  return options.refused ? withRefused(drawing, options.refused) : drawing;
 }
 
 /**
@@ -145,6 +157,11 @@ export function drawPlan(plan: Plan, options: DotOptions = {}): Drawing {
  * writeFileSync("plan.dot", dot);
  */
 export function buildDot(plan: Plan, options: DotOptions = {}): string {
+  return buildDrawingAndDot(plan, options).dot;
+}
+
+/** {@link buildDot} with the drawing it wrote, for callers that map drawn nodes back to the plan (the viewer). */
+export function buildDrawingAndDot(plan: Plan, options: DotOptions = {}): { drawing: Drawing; dot: string } {
   const drawing = drawPlan(plan, options);
-  return drawingToDot(drawing, caption(plan, drawing, options.title));
+  return { drawing, dot: drawingToDot(drawing, caption(plan, drawing, options.title)) };
 }
