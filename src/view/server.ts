@@ -50,6 +50,8 @@ export interface ViewerOptions {
   readonly follow?: boolean;
   /** Ignore the log the file holds now until a new run replaces it (see {@link LogTail}). Default false. */
   readonly skipExisting?: boolean;
+  /** How often to look at the log besides file-system notifications, in ms. Default 250. */
+  readonly pollMs?: number;
   /** Plans with more instances are drawn grouped. Default: the DOT builder's (100). */
   readonly groupAbove?: number;
 }
@@ -172,7 +174,7 @@ function sendJson(res: ServerResponse, value: unknown): void {
  */
 export async function startViewer(options: ViewerOptions): Promise<Viewer> {
   const follow = options.follow ?? true;
-  const tail = new LogTail(options.log, { follow, skipExisting: options.skipExisting ?? false });
+  const tail = new LogTail(options.log, { follow, skipExisting: options.skipExisting ?? false, ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}) });
   const assetsDir = new URL("./assets/", import.meta.url);
   const cursor = new PlanCursor();
   const svgCache = new Map<string, { svg: string; nodes: DrawnNode[] }>();
