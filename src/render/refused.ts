@@ -19,6 +19,8 @@ export interface RefusedSpawn {
   readonly parent: string;
   /** `LimitedSpawns(square, 5): limit 5, attempted 6`. */
   readonly reason: string;
+  /** The broken promise: `LimitedSpawns(square, 5)`. */
+  readonly promise: string;
   /** `seq` of the `promise.violated` event. */
   readonly seq: number;
 }
@@ -36,6 +38,14 @@ export function violationReason(v: ViolationNote): string {
   }
 }
 
+function promiseText(v: ViolationNote): string {
+  try {
+    return describePromise(v.spec);
+  } catch {
+    return String(v.promise);
+  }
+}
+
 /**
  * The refused spawns of the events, in log order. Reads the violation events
  * defensively: their payload is not checked by the log reader.
@@ -47,10 +57,11 @@ export function refusedSpawns(events: Iterable<TrellisEvent>): RefusedSpawn[] {
     const diff: unknown = e.data.diff;
     if (!isRecord(diff) || !Array.isArray(diff["nodes"])) continue;
     const reason = violationReason(e.data);
+    const promise = promiseText(e.data);
     for (const n of diff["nodes"] as unknown[]) {
       if (!isRecord(n) || typeof n["id"] !== "string" || typeof n["task"] !== "string") continue;
       const parent = typeof n["parent"] === "string" ? n["parent"] : typeof e.data.by === "string" ? e.data.by : "";
-      out.push({ id: n["id"], task: n["task"], parent, reason, seq: e.seq });
+      out.push({ id: n["id"], task: n["task"], parent, reason, promise, seq: e.seq });
     }
   }
   return out;
@@ -68,7 +79,7 @@ export function withRefused(drawing: Drawing, refused: readonly RefusedSpawn[]):
   }
   for (const e of drawing.edges) b.addEdge(e.from, e.to, e.style);
   for (const r of refused) {
-    const name = b.addNode(`${r.id}\u0000refused`, { kind: "refused", label: [r.task, "refused"], status: null, tooltip: `${r.id} refused: ${r.reason}` });
+    const name = b.addNode(`${r.id}/!refused`, { kind: "refused", label: [r.task, `refused: ${r.promise}`], status: null, tooltip: `${r.id} refused: ${r.reason}` });
     if (drawn.has(r.parent)) b.addEdge(r.parent, name, "refused");
   }
   return { ...drawing, nodes: b.nodes, edges: b.edges };
