@@ -161,11 +161,17 @@ function violationsOf(events: readonly TrellisEvent[]): ViolationView[] {
   return out;
 }
 
+/** Violations per promise id. */
+function brokenCounts(events: readonly TrellisEvent[]): Map<number, number> {
+  const broken = new Map<number, number>();
+  for (const e of events) if (e.type === "promise.violated" && typeof e.data.pid === "number") broken.set(e.data.pid, (broken.get(e.data.pid) ?? 0) + 1);
+  return broken;
+}
+
 /** Every promise declared up to the step, with its use, and every violation. */
 export function promisePanel(plan: Plan, events: readonly TrellisEvent[]): PromisePanel {
   const violations = violationsOf(events);
-  const broken = new Map<number, number>();
-  for (const v of violations) if (v.pid !== null) broken.set(v.pid, (broken.get(v.pid) ?? 0) + 1);
+  const broken = brokenCounts(events);
   return { promises: plan.promises.map((p) => promiseUse(plan, p, broken.get(p.pid) ?? 0)), violations };
 }
 
@@ -246,7 +252,8 @@ export function nodeDetails(plan: Plan, events: readonly TrellisEvent[], id: str
     }
   }
   if (runningSince !== null) runningMs += last - runningSince;
-  const promises = scopeOf(plan, id).promises.map((p) => promiseUse(plan, p, 0));
+  const broken = brokenCounts(events);
+  const promises = scopeOf(plan, id).promises.map((p) => promiseUse(plan, p, broken.get(p.pid) ?? 0));
   return {
     id: node.id,
     task: node.task,
