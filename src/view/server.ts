@@ -33,11 +33,12 @@ import type { Plan } from "../plan/plan.ts";
 import { createPlan } from "../plan/plan.ts";
 import type { DrawKind } from "../render/drawing.ts";
 import { buildDrawingAndDot } from "../render/dot.ts";
-import { dotToSvg } from "../render/images.ts";
+import { dotToSvg, layoutDot } from "../render/images.ts";
 import { refusedSpawns } from "../render/refused.ts";
 import { describeEvent, eventSubject } from "./describe-event.ts";
 import { nodeDetails, promisePanel, searchNodes, taskStream } from "./inspect.ts";
 import { LogTail } from "./log-tail.ts";
+import { StableLayout, instanceId } from "./stable-layout.ts";
 
 export interface ViewerOptions {
   /** The run's `events.jsonl`. */
@@ -112,12 +113,6 @@ const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
 /** Drawn SVGs kept per viewer: stepping back and forth over a few hundred steps costs no layout. */
 const SVG_CACHE_SIZE = 400;
 
-/** The instance a drawn node's name stands for: its id, without the suffix that kept names unique (see `DrawingBuilder`). */
-function instanceId(name: string): string {
-  const cut = name.indexOf("\u0000");
-  return cut < 0 ? name : name.slice(0, cut);
-}
-
 function stepView(e: TrellisEvent): StepView {
   return { seq: e.seq, ts: e.ts, type: e.type, text: describeEvent(e), subject: eventSubject(e) };
 }
@@ -177,7 +172,9 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
   const tail = new LogTail(options.log, { follow, skipExisting: options.skipExisting ?? false, ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}) });
   const assetsDir = new URL("./assets/", import.meta.url);
   const cursor = new PlanCursor();
-  const svgCache = new Map<string, { svg: string; nodes: DrawnNode[] }>();
+  const svgCache = new Map<string, { svg: string; nodes: DrawnNode[]; pinned: boolean }>();
+  const dotOptions = options.groupAbove !== undefined ? { groupAbove: options.groupAbove } : {};
+  const stable = new StableLayout((dot) => layoutDot(dot, { format: "json", engine: "dot" }), dotOptions);
   const streams = new Set<ServerResponse>();
   const host = options.host ?? "127.0.0.1";
 
@@ -195,7 +192,8 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
   });
 
   tail.onChange((change) => {
-    if (change.reset) svgCache.clear();
+    // New events may move the places of the union layout: draw again.
+    svgCache.clear();
     const data = `data: ${JSON.stringify(message(change.from))}\n\n`;
     for (const res of streams) res.write(data);
   });
@@ -208,19 +206,23 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
   };
   const planAt = (n: number): Plan => cursor.at(tail.events, n, tail.generation);
 
-  const drawStep = async (n: number): Promise<{ svg: string; nodes: DrawnNode[] }> => {
+  const drawStep = async (n: number): Promise<{ svg: string; nodes: DrawnNode[]; pinned: boolean }> => {
     const key = `${tail.generation}:${n}`;
     const hit = svgCache.get(key);
     if (hit) return hit;
-    const events = tail.events.slice(0, n);
+    stable.extend(tail.events, tail.generation);
+    const pin = await stable.pinFor();
+    // From here to the layout nothing awaits: the shared cursor's plan is this step's.
     const plan = planAt(n);
-    const { drawing, dot } = buildDrawingAndDot(plan, {
-      refused: refusedSpawns(events),
-      ...(options.groupAbove !== undefined ? { groupAbove: options.groupAbove } : {}),
+    let pinned = false;
+    const { drawing, dot } = buildDrawingAndDot(plan, { ...dotOptions, refused: refusedSpawns(tail.events.slice(0, n)) }, (d) => {
+      const layout = pin?.(plan, d);
+      pinned = layout !== undefined;
+      return layout;
     });
     const nodes = drawing.nodes.map((d) => ({ kind: d.kind, ref: d.kind === "instance" ? instanceId(d.name) : null, tooltip: d.tooltip }));
-    const svg = await dotToSvg(dot);
-    const drawn = { svg, nodes };
+    const svg = pinned ? await layoutDot(dot, { format: "svg", engine: "neato", pinned: true }) : await dotToSvg(dot);
+    const drawn = { svg, nodes, pinned };
     if (svgCache.size >= SVG_CACHE_SIZE) svgCache.delete(svgCache.keys().next().value as string);
     svgCache.set(key, drawn);
     return drawn;

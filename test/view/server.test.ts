@@ -130,14 +130,34 @@ describe("the viewer's server", () => {
     );
     expect(body.problem).toBeNull();
 
-    const step = JSON.parse((await get(`${v.url}api/step?n=${lines.length}`)).body) as { svg: string; nodes: { kind: string; ref: string | null }[] };
+    const step = JSON.parse((await get(`${v.url}api/step?n=${lines.length}`)).body) as { svg: string; pinned: boolean; nodes: { kind: string; ref: string | null }[] };
     expect(step.svg).toContain("<svg");
     expect(step.nodes.filter((n) => n.kind === "instance").map((n) => n.ref)).toContain("view_main/view_stats#1");
     expect(step.nodes.filter((n) => n.kind === "refused")).toHaveLength(1);
+    // Pinned to the union layout; its invisible corners are not drawn as nodes.
+    expect(step.pinned).toBe(true);
     expect((step.svg.match(/class="node"/g) ?? []).length).toBe(step.nodes.length);
     // The HTML task name is escaped in the SVG, never markup.
     expect(step.svg).toContain("&lt;img src=x onerror=alert(1)&gt;");
     expect(step.svg).not.toContain("<img");
+  });
+
+  it("keeps each node where it was from step to step", async () => {
+    const v = await viewer({ log, follow: false });
+    const at = async (n: number) => JSON.parse((await get(`${v.url}api/step?n=${n}`)).body) as { svg: string; pinned: boolean };
+    /** Where the label of the node with this title is drawn. */
+    const where = (svg: string, title: string): string => {
+      const group = svg.split('<g id="node').find((g) => g.includes(`<title>${title}</title>`));
+      const text = group === undefined ? null : /<text [^>]*x="([-\d.]+)" y="([-\d.]+)"/.exec(group);
+      if (!text) throw new Error(`no node ${title} in the drawing`);
+      return `${text[1]},${text[2]}`;
+    };
+    const early = await at(8);
+    const late = await at(lines.length);
+    expect(early.pinned && late.pinned).toBe(true);
+    expect(where(early.svg, "view_main")).toBe(where(late.svg, "view_main"));
+    expect(where(early.svg, "view_main/view_square#2")).toBe(where(late.svg, "view_main/view_square#2"));
+    expect(/viewBox="([^"]+)"/.exec(early.svg)?.[1]).toBe(/viewBox="([^"]+)"/.exec(late.svg)?.[1]);
   });
 
   it("decodes outputs and gathers a task's history, logs and error for its panel", async () => {
