@@ -16,6 +16,7 @@ const LAYERS = [
   ["render", "^src/render/"],
   ["run", "^src/run\\.ts$"],
   ["report", "^src/report/"],
+  ["view", "^src/view/"],
   ["index", "^src/index\\.(ts|cjs)$"],
   ["cli", "^src/cli/"],
 ];

@@ -2,7 +2,9 @@
 // The package build (`npm run build`, also run by `prepare`): compiles src/
 // to dist/ (JavaScript, declarations, source maps), copies the plain
 // JavaScript files of src/ that tsc does not emit (worker entries, the
-// rasteriser, the CommonJS entry) and compiles the demos to dist/demos/.
+// rasteriser, the CommonJS entry), every file of an `assets/` folder (the
+// viewer's page: HTML, CSS, browser JavaScript), and compiles the demos to
+// dist/demos/.
 // Incremental: a second build with nothing changed takes about a second.
 // `--test` also compiles the test fixtures that workers import (see
 // tsconfig.fixtures.json); `npm test` and the suite's global setup pass it.
@@ -33,11 +35,11 @@ for (const project of projects) {
 }
 
 const PLAIN = /\.(mjs|cjs|d\.mts|d\.cts)$/;
-function copyPlain(dir) {
+function copyPlain(dir, inAssets = false) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) copyPlain(path);
-    else if (PLAIN.test(entry.name)) {
+    if (entry.isDirectory()) copyPlain(path, inAssets || entry.name === "assets");
+    else if (inAssets || PLAIN.test(entry.name)) {
       const target = join(dist, relative(src, path));
       // Unchanged files are left alone: a test run may be reading them.
       if (existsSync(target) && readFileSync(target).equals(readFileSync(path))) continue;

@@ -1,5 +1,5 @@
 /**
- * The `trellis` command line: `run`, `preview`, `render` and `demos`, built
+ * The `trellis` command line: `run`, `preview`, `render`, `view` and `demos`, built
  * with commander. Every error a user can cause is one line on stderr that
  * names the problem and the fix, with a usage exit code (see exit-codes.ts);
  * only a bug in Trellis prints a stack (exit 70).
@@ -10,7 +10,7 @@ import { TrellisError } from "../errors.ts";
 import { CliError } from "./cli-error.ts";
 import { ExitCodes } from "../report/exit-codes.ts";
 import type { ExitCode } from "../report/exit-codes.ts";
-import { EXECUTORS, PROGRESS_MODES, SNAPSHOT_POLICIES, VIOLATION_POLICIES, parseFormats, parsePositiveInt, parseStep } from "./parse-flags.ts";
+import { EXECUTORS, PROGRESS_MODES, SNAPSHOT_POLICIES, VIOLATION_POLICIES, parseFormats, parsePort, parsePositiveInt, parseStep } from "./parse-flags.ts";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
@@ -61,6 +61,10 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
     .addOption(new Option("--on-violation <policy>", "what a broken promise does (default: halt)").choices(VIOLATION_POLICIES))
     .addOption(new Option("--progress <mode>", "live progress: a spinner on a terminal, plain lines otherwise").choices(PROGRESS_MODES).default("auto"))
     .option("-q, --quiet", "hide the tasks' ctx.log(...) lines (they stay in events.jsonl)")
+    .option("--view", "watch the run live in the browser: serve the viewer while it runs, and after it until Ctrl-C")
+    .addOption(new Option("--port <n>", "the viewer's port with --view (default: a free one)").argParser(parsePort))
+    .option("--host <address>", "the viewer's address with --view (default: 127.0.0.1, this machine only)")
+    .option("--open", "with --view, open the viewer in the default browser")
     .addHelpText("after", EXAMPLES_RUN)
     .action(async (module: string, flags: Record<string, unknown>) => {
       const { runCommand } = await import("./commands/run.ts");
@@ -88,6 +92,17 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
     .action(async (events: string, flags: Record<string, unknown>) => {
       const { renderCommand } = await import("./commands/render.ts");
       setCode(await renderCommand(events, flags));
+    });
+
+  sub("view")
+    .description("watch a run's plan grow in the browser, step by step, live while the log grows")
+    .argument("<out>", "a run's output folder (or its events.jsonl)")
+    .addOption(new Option("--port <n>", "port to listen on (default: a free one)").argParser(parsePort))
+    .option("--host <address>", "address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 shares the log with your network)")
+    .option("--open", "open the viewer in the default browser")
+    .action(async (out: string, flags: Record<string, unknown>) => {
+      const { viewCommand } = await import("./commands/view.ts");
+      setCode(await viewCommand(out, flags));
     });
 
   sub("demos")

@@ -20,6 +20,13 @@ export function parsePositiveInt(value: string): number {
   return n;
 }
 
+/** `--port 8080`: 0 (a free port) to 65535. */
+export function parsePort(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n > 65535) throw new InvalidArgumentError(`expected a port from 0 (any free port) to 65535, got "${value}".`);
+  return n;
+}
+
 /** `--step 12`: a snapshot number, as in `dots/000012.dot` (1, 2, ...). */
 export function parseStep(value: string): number {
   const n = Number(value);

@@ -28,6 +28,9 @@ export const GRAY = "#8c8c8c";
 /** Text of placeholders and ghosts. */
 export const GRAY_TEXT = "#737373";
 
+/** Outline and text of a refused spawn (a red ghost). */
+export const REFUSED_RED = "#d62728";
+
 /** Longest label line drawn; longer user strings are cut with an ellipsis. */
 export const MAX_LABEL_CHARS = 48;
 

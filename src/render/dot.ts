@@ -10,8 +10,10 @@ import { computeGhosts } from "../promises/ghosts.ts";
 import type { DrawEdge, DrawNode, Drawing, EdgeStyle } from "./drawing.ts";
 import { drawDetailed } from "./drawing.ts";
 import type { RawDot } from "./dot-text.ts";
-import { FONT_FAMILY, GRAY, GRAY_TEXT, STATUS_FILL, dotAttrs, dotId, dotLabel, dotTooltip } from "./dot-text.ts";
+import { FONT_FAMILY, GRAY, GRAY_TEXT, REFUSED_RED, STATUS_FILL, dotAttrs, dotId, dotLabel, dotTooltip } from "./dot-text.ts";
 import { drawGrouped } from "./grouped.ts";
+import type { RefusedSpawn } from "./refused.ts";
+import { withRefused } from "./refused.ts";
 
 /** Above this many instances a plan is drawn grouped (see {@link DotOptions.groupAbove}). */
 export const DEFAULT_GROUP_ABOVE = 100;
@@ -32,6 +34,8 @@ export interface DotOptions {
    * costs ~0.5 s per PNG).
    */
   readonly groupAbove?: number;
+  /** Spawns broken promises refused, drawn as red ghosts (see `refused.ts`). Default none. */
+  readonly refused?: readonly RefusedSpawn[];
 }
 
 const EDGE_ATTRS: Readonly<Record<EdgeStyle, readonly (readonly [string, string])[]>> = {
@@ -49,9 +53,28 @@ const EDGE_ATTRS: Readonly<Record<EdgeStyle, readonly (readonly [string, string]
     ["style", "dotted"],
     ["color", GRAY],
   ],
+  refused: [
+    ["style", "dotted"],
+    ["color", REFUSED_RED],
+  ],
 };
 
-function nodeLine(n: DrawNode): string {
+/**
+ * Fixed places for a drawing's nodes and edges (Graphviz `pos`, in points),
+ * so that successive states of one plan keep their nodes where they were:
+ * the viewer lays out the union of every state once and pins each state to
+ * it (`neato -n2` keeps given positions). See `view/stable-layout.ts`.
+ */
+export interface PinnedLayout {
+  /** `pos` of each drawn node, by drawn name. */
+  readonly nodes: ReadonlyMap<string, string>;
+  /** `pos` of each edge (its spline), by `from\u0000to` drawn names. */
+  readonly edges: ReadonlyMap<string, string>;
+  /** The bounding box every state is drawn in: `x0,y0,x1,y1`. */
+  readonly bb: string;
+}
+
+function nodeLine(n: DrawNode, pos?: string): string {
   const attrs: [string, string | number | RawDot][] = [["label", { raw: dotLabel(n.label) }]];
   switch (n.kind) {
     case "instance":
@@ -66,17 +89,21 @@ function nodeLine(n: DrawNode): string {
     case "ghost":
       attrs.push(["style", "dotted,rounded"], ["color", GRAY], ["fontcolor", GRAY_TEXT]);
       break;
+    case "refused":
+      attrs.push(["style", "dotted,rounded,bold"], ["color", REFUSED_RED], ["fontcolor", REFUSED_RED]);
+      break;
     default: {
       const never: never = n.kind;
       return never;
     }
   }
   attrs.push(["tooltip", { raw: dotTooltip(n.tooltip) }]);
+  if (pos !== undefined) attrs.push(["pos", `${pos}!`]);
   return `  ${dotId(n.name)}${dotAttrs(attrs)};`;
 }
 
-function edgeLine(e: DrawEdge): string {
-  return `  ${dotId(e.from)} -> ${dotId(e.to)}${dotAttrs(EDGE_ATTRS[e.style])};`;
+function edgeLine(e: DrawEdge, pos?: string): string {
+  return `  ${dotId(e.from)} -> ${dotId(e.to)}${dotAttrs(pos === undefined ? EDGE_ATTRS[e.style] : [...EDGE_ATTRS[e.style], ["pos", pos]])};`;
 }
 
 /** The caption under the drawing: title, then counts by status and violations. */
@@ -89,8 +116,8 @@ function caption(plan: Plan, drawing: Drawing, title: string | undefined): strin
   return parts.length > 0 ? [head, parts.join(" · ")] : [head];
 }
 
-/** Writes a drawing as DOT. */
-export function drawingToDot(drawing: Drawing, captionLines: readonly string[]): string {
+/** Writes a drawing as DOT; with `pinned`, at those places (lay it out with `neato -n2`). */
+export function drawingToDot(drawing: Drawing, captionLines: readonly string[], pinned?: PinnedLayout): string {
   const graph: [string, string | number | RawDot][] = [
     ["rankdir", "LR"],
     ["fontname", FONT_FAMILY],
@@ -124,9 +151,22 @@ export function drawingToDot(drawing: Drawing, captionLines: readonly string[]):
       ["arrowsize", 0.6],
     ])};`,
   ];
-  for (const n of drawing.nodes) lines.push(nodeLine(n));
-  for (const e of drawing.edges) lines.push(edgeLine(e));
-  lines.push("}", "");
+  if (!pinned) {
+    for (const n of drawing.nodes) lines.push(nodeLine(n));
+    for (const e of drawing.edges) lines.push(edgeLine(e));
+    lines.push("}", "");
+    return lines.join("\n");
+  }
+  for (const n of drawing.nodes) lines.push(nodeLine(n, pinned.nodes.get(n.name)));
+  for (const e of drawing.edges) lines.push(edgeLine(e, pinned.edges.get(`${e.from}\u0000${e.to}`)));
+  // Two invisible corners hold every state to the same box, so nothing shifts when the plan is smaller.
+  const [x0, y0, x1, y1] = pinned.bb.split(",");
+  lines.push(
+    `  "\u2063corner-a" [style=invis, label="", width=0.01, height=0.01, fixedsize=true, pos="${x0},${y0}!"];`,
+    `  "\u2063corner-b" [style=invis, label="", width=0.01, height=0.01, fixedsize=true, pos="${x1},${y1}!"];`,
+    "}",
+    "",
+  );
   return lines.join("\n");
 }
 
@@ -134,7 +174,8 @@ export function drawingToDot(drawing: Drawing, captionLines: readonly string[]):
 export function drawPlan(plan: Plan, options: DotOptions = {}): Drawing {
   const ghosts = options.ghosts ?? computeGhosts(plan);
   const groupAbove = options.groupAbove ?? DEFAULT_GROUP_ABOVE;
-  return plan.nodes.size > groupAbove ? drawGrouped(plan, ghosts) : drawDetailed(plan, ghosts);
+  const drawing = plan.nodes.size > groupAbove ? drawGrouped(plan, ghosts) : drawDetailed(plan, ghosts);
+  return options.refused ? withRefused(drawing, options.refused) : drawing;
 }
 
 /**
@@ -145,6 +186,14 @@ export function drawPlan(plan: Plan, options: DotOptions = {}): Drawing {
  * writeFileSync("plan.dot", dot);
  */
 export function buildDot(plan: Plan, options: DotOptions = {}): string {
+  return buildDrawingAndDot(plan, options).dot;
+}
+
+/**
+ * {@link buildDot} with the drawing it wrote, for callers that map drawn
+ * nodes back to the plan (the viewer); `pin` may give the drawing fixed places.
+ */
+export function buildDrawingAndDot(plan: Plan, options: DotOptions = {}, pin?: (drawing: Drawing) => PinnedLayout | undefined): { drawing: Drawing; dot: string } {
   const drawing = drawPlan(plan, options);
-  return drawingToDot(drawing, caption(plan, drawing, options.title));
+  return { drawing, dot: drawingToDot(drawing, caption(plan, drawing, options.title), pin?.(drawing)) };
 }

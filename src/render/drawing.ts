@@ -11,7 +11,8 @@ import type { Plan, PlanNode } from "../plan/plan.ts";
 import type { Ghost } from "../promises/ghosts.ts";
 import { MAX_LABEL_CHARS } from "./dot-text.ts";
 
-export type DrawKind = "instance" | "group" | "placeholder" | "ghost";
+/** `refused`: a spawn a promise refused (see `refused.ts`), drawn as a red ghost. */
+export type DrawKind = "instance" | "group" | "placeholder" | "ghost" | "refused";
 
 /** One node of a drawing. `name` is unique in the drawing. */
 export interface DrawNode {
@@ -27,9 +28,10 @@ export interface DrawNode {
 /**
  * `data` solid black, `lineage` dashed gray, `preview-data` a declared edge
  * that touches a placeholder (solid gray), `preview-lineage` parent to
- * placeholder (dashed gray), `ghost` owner to ghost (dotted gray).
+ * placeholder (dashed gray), `ghost` owner to ghost (dotted gray), `refused`
+ * the spawning task to a refused spawn (dotted red).
  */
-export type EdgeStyle = "data" | "lineage" | "preview-data" | "preview-lineage" | "ghost";
+export type EdgeStyle = "data" | "lineage" | "preview-data" | "preview-lineage" | "ghost" | "refused";
 
 export interface DrawEdge {
   readonly from: string;

@@ -17,6 +17,8 @@ import type { Plan } from "../plan/plan.ts";
 import { createPlan } from "../plan/plan.ts";
 import type { DotOptions } from "./dot.ts";
 import { DEFAULT_GROUP_ABOVE, buildDot } from "./dot.ts";
+import type { RefusedSpawn } from "./refused.ts";
+import { refusedSpawns } from "./refused.ts";
 
 /**
  * When snapshots are taken:
@@ -139,6 +141,7 @@ export class FrameSelector {
   #burst: string[] = [];
   #burstSeqs: number[] = [];
   #burstOverflow = false;
+  readonly #refused: RefusedSpawn[] = [];
 
   constructor(options: FrameSelectorOptions = {}) {
     this.#policy = options.policy ?? "auto";
@@ -159,6 +162,8 @@ export class FrameSelector {
     let frames: Frame[] | null = null;
     if (cls === "change" && this.#open !== null) frames = this.#close(event.type);
     applyEvent(this.plan, event as TrellisEvent);
+    // A refused spawn never reaches the plan: it is drawn from its violation, as a red ghost, from then on.
+    if (event.type === "promise.violated") this.#refused.push(...refusedSpawns([event as TrellisEvent]));
     this.#lastTs = event.ts;
     if (Number.isNaN(this.#startMs)) this.#startMs = Date.parse(event.ts);
     if (cls === "change") this.#open = event.type;
@@ -178,7 +183,7 @@ export class FrameSelector {
   #frame(out: Frame[], dot?: string, seq = this.plan.seq): void {
     const n = ++this.#count;
     const wanted = this.#only === undefined || this.#only === n;
-    out.push({ n, seq, dot: wanted ? (dot ?? buildDot(this.plan, this.#dot)) : "" });
+    out.push({ n, seq, dot: wanted ? (dot ?? this.#buildDot()) : "" });
     this.#lastFrameMs = Date.parse(this.#lastTs);
   }
 
@@ -226,7 +231,7 @@ export class FrameSelector {
       if (!this.#burstFromSmall) {
         if (this.#due(n)) this.#frame(out);
       } else if (small && !this.#burstOverflow) {
-        this.#burst.push(buildDot(this.plan, this.#dot));
+        this.#burst.push(this.#buildDot());
         this.#burstSeqs.push(this.plan.seq);
       } else {
         this.#burstOverflow = true;
@@ -243,6 +248,10 @@ export class FrameSelector {
     this.#burstOverflow = false;
     this.#inBurst = false;
     if (next === null || small || grewPastSmall || this.#due(n)) this.#frame(out);
+  }
+
+  #buildDot(): string {
+    return buildDot(this.plan, this.#refused.length === 0 ? this.#dot : { ...this.#dot, refused: this.#refused });
   }
 
   /** `auto` beyond the small plan: has enough run time passed since the last frame (see {@link autoGapMs})? */

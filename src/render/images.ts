@@ -44,6 +44,21 @@ export async function dotToSvg(dot: string, options: ImageOptions = {}): Promise
 }
 
 /**
+ * Lays out `dot` with the embedded Graphviz in another format or engine:
+ * `json` positions from `dot` (the viewer's union layout), or `svg` from
+ * `neato` keeping the given positions (`pinned`: `neato -n2`).
+ * @throws TrellisError `RENDER` when Graphviz rejects the source.
+ */
+export async function layoutDot(dot: string, how: { format: "svg" | "json"; engine: "dot" | "neato"; pinned?: boolean }): Promise<string> {
+  try {
+    const gv = await loadGraphviz();
+    return gv.layout(dot, how.format, how.engine, how.pinned === true ? { nop: 2 } : undefined);
+  } catch (error) {
+    throw renderError(`Graphviz could not lay out the graph: ${(error as Error).message}`, error);
+  }
+}
+
+/**
  * Rasterises an SVG with the bundled font (and, for characters it lacks,
  * the system's fonts and those of `TRELLIS_FONT_DIRS`).
  * @throws TrellisError `RENDER` when the SVG cannot be read.

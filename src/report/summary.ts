@@ -8,12 +8,14 @@ import { isAbsolute, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { inspect } from "node:util";
 import type { SerializedError } from "../errors.ts";
-import type { Json } from "../events/codec.ts";
-import type { Counts, EventDataMap, PromiseSpec, RunStatus } from "../events/types.ts";
+import type { Counts, RunStatus } from "../events/types.ts";
 import { TaskStatuses } from "../events/types.ts";
 
-/** A broken promise, as recorded from its `promise.violated` event. */
-export type ViolationNote = EventDataMap["promise.violated"];
+import type { ViolationNote } from "../promises/describe.ts";
+import { describeViolation } from "../promises/describe.ts";
+
+export type { ViolationNote } from "../promises/describe.ts";
+export { describeFigures, describePromise, describeViolation } from "../promises/describe.ts";
 
 /** The task a failed run went wrong in, from its `task.failed` event. */
 export interface FailureNote {
@@ -45,61 +47,6 @@ export interface SummaryInput {
   readonly failure?: FailureNote | null;
   /** The tasks that ran longest, longest first; shown when the run did not succeed. */
   readonly slowest?: readonly TaskTime[];
-}
-
-/** `LimitedSpawns(square, 5)`, `OnlySpecificNodesAllowed(square, cube)`, ... */
-export function describePromise(spec: PromiseSpec): string {
-  switch (spec.kind) {
-    case "LimitedSpawns":
-      return `LimitedSpawns(${spec.task}, ${spec.limit})`;
-    case "MaxParallelism":
-      return `MaxParallelism("${spec.label}", ${spec.limit})`;
-    case "NoNewNodes":
-    case "NoNewEdges":
-      return `${spec.kind}()`;
-    case "OnlySpecificNodesAllowed":
-      return `OnlySpecificNodesAllowed(${spec.tasks.join(", ")})`;
-    case "OnlySpecificEdgesAllowed":
-      return `OnlySpecificEdgesAllowed(${spec.edges.map(([a, b]) => `${a}→${b}`).join(", ")})`;
-    default: {
-      const never: never = spec;
-      return never;
-    }
-  }
-}
-
-function list(value: Json | undefined): string[] {
-  if (!Array.isArray(value)) return [];
-  return value.map((v) => (Array.isArray(v) ? v.map(String).join("→") : String(v)));
-}
-
-/** The figures of a violation: `limit 5, attempted 6`, `refused rogue`, ... */
-export function describeFigures(v: ViolationNote): string {
-  const d = v.details;
-  switch (v.promise) {
-    case "LimitedSpawns":
-      return `limit ${String(d["limit"])}, attempted ${String(d["attempted"])}`;
-    case "NoNewNodes":
-      return `new node ${list(d["tasks"]).join(", ")}`;
-    case "NoNewEdges":
-      return `new edge ${list(d["edges"]).join(", ")}`;
-    case "OnlySpecificNodesAllowed":
-      return `refused ${list(d["tasks"]).join(", ")} (allowed: ${list(d["allowed"]).join(", ")})`;
-    case "OnlySpecificEdgesAllowed":
-      return `refused ${list(d["edges"]).join(", ")} (allowed: ${list(d["allowed"]).join(", ")})`;
-    case "MaxParallelism":
-      return JSON.stringify(d);
-    default: {
-      const never: never = v.promise;
-      return never;
-    }
-  }
-}
-
-/** One line for a violation: `LimitedSpawns(square, 5) of square_batch broken by square_batch: limit 5, attempted 6`. */
-export function describeViolation(v: ViolationNote): string {
-  const policy = v.policy === "reject" ? " (rejected; the run went on)" : "";
-  return `${describePromise(v.spec)} of ${v.owner} broken by ${v.by}: ${describeFigures(v)}${policy}`;
 }
 
 /** `5 succeeded, 1 cancelled` (statuses with a non-zero count, in status order). */

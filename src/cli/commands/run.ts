@@ -3,7 +3,8 @@
  * progress, then prints the summary. Exit code: 0 succeeded, 1 failed,
  * 2 halted by a promise.
  */
-import { join } from "node:path";
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { ErrorCodes, TrellisError } from "../../errors.ts";
 import type { RunOptions } from "../../run.ts";
 import { CliError } from "../cli-error.ts";
@@ -13,6 +14,7 @@ import { loadWorkflowModule, moduleOptions, pickEntry, pickInputs } from "../loa
 import type { ImageFormat } from "../parse-flags.ts";
 import type { ProgressMode } from "../../report/progress.ts";
 import { runAndReport } from "../../report/run-and-report.ts";
+import type { Viewer } from "../../view/server.ts";
 
 export interface RunFlags {
   readonly task?: string;
@@ -26,6 +28,11 @@ export interface RunFlags {
   readonly progress?: "auto" | ProgressMode;
   /** Hide the tasks' `ctx.log(...)` lines (they stay in events.jsonl). */
   readonly quiet?: boolean;
+  /** Serve the viewer for this run (and after it, until Ctrl-C). */
+  readonly view?: boolean;
+  readonly port?: number;
+  readonly host?: string;
+  readonly open?: boolean;
 }
 
 /** Run options from the module's `options` export, overridden by the flags. */
@@ -47,14 +54,39 @@ export async function runCommand(moduleSpec: string, flags: RunFlags): Promise<E
   if (note !== null) process.stderr.write(`trellis: note: ${note}\n`);
   const options = runOptionsFrom(flags, moduleOptions(mod), join("outputs", mod.name));
   const progress = flags.progress === undefined || flags.progress === "auto" ? undefined : flags.progress;
+  if (flags.view !== true && (flags.port !== undefined || flags.host !== undefined || flags.open === true))
+    throw new CliError(ExitCodes.USAGE, "--port, --host and --open are options of the viewer; add --view (trellis run <module> --view --port 8080)");
+  const viewer = flags.view === true ? await startLiveViewer(String(options.out), flags) : null;
   try {
     const report = { label: mod.name, logs: flags.quiet !== true };
     const reported = await runAndReport(entry, inputs, options, progress === undefined ? report : { ...report, progress });
+    if (viewer) {
+      process.stderr.write(`trellis: the viewer stays open at ${viewer.url}; Ctrl-C to stop it\n`);
+      const { untilInterrupted } = await import("./view.ts");
+      await untilInterrupted();
+    }
     return reported.exitCode;
   } catch (error) {
     // Bad options from the module's `options` export, or an --out that cannot be written.
     if (error instanceof TrellisError && error.code === ErrorCodes.INVALID_OPTION) throw new CliError(ExitCodes.USAGE, `${error.message}; fix the \`options\` export of "${moduleSpec}" or the flag`);
     if (error instanceof TrellisError && error.code === ErrorCodes.OUTPUT_DIR) throw new CliError(ExitCodes.CANT_CREATE, error.message);
     throw error;
+  } finally {
+    await viewer?.close();
   }
+}
+
+/** The viewer of `run --view`: it shows the log this run writes, not the one an earlier run left in the folder. */
+async function startLiveViewer(out: string, flags: RunFlags): Promise<Viewer> {
+  try {
+    mkdirSync(out, { recursive: true });
+  } catch {
+    // The run reports an --out it cannot write; the viewer polls until the log appears.
+  }
+  // Loaded only with --view: a plain run never pays for the server.
+  const { announce, startViewerForCli } = await import("./view.ts");
+  const viewFlags = { ...(flags.port !== undefined ? { port: flags.port } : {}), ...(flags.host !== undefined ? { host: flags.host } : {}), open: flags.open === true };
+  const viewer = await startViewerForCli(resolve(out, "events.jsonl"), viewFlags, { skipExisting: true });
+  announce(viewer, viewFlags, (line) => process.stderr.write(`trellis: ${line} (live)\n`));
+  return viewer;
 }

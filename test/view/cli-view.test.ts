@@ -1,0 +1,155 @@
+/**
+ * `trellis view` and `trellis run --view` as a user runs them: the URL they
+ * print, the log they serve, Ctrl-C, and the one-line errors.
+ */
+import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { copyFileSync, mkdirSync } from "node:fs";
+import { createServer } from "node:net";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import type { LogMessage } from "../../dist/view/server.js";
+import { ROOT, expectOneLine, trellis } from "../cli/cli-process.ts";
+import { runLog, tempDir } from "./view-helpers.ts";
+
+const BIN = fileURLToPath(new URL("../../bin/trellis.mjs", import.meta.url));
+
+interface Started {
+  readonly child: ChildProcess;
+  readonly url: string;
+  /** Resolves with the exit code and what it wrote. */
+  readonly exited: Promise<{ code: number | null; stdout: string; stderr: string }>;
+  /** Resolves when the output so far matches. */
+  waitFor(pattern: RegExp, stream: "stdout" | "stderr"): Promise<string>;
+}
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+});
+
+/** Starts the command and resolves once it printed the viewer's URL on `stream`. */
+async function start(args: readonly string[], stream: "stdout" | "stderr"): Promise<Started> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, CI: "1", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  const text = { stdout: "", stderr: "" };
+  const waiters: (() => void)[] = [];
+  for (const s of ["stdout", "stderr"] as const)
+    child[s]?.on("data", (chunk: Buffer) => {
+      text[s] += chunk.toString("utf8");
+      for (const w of waiters.splice(0)) w();
+    });
+  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on("close", (code) => {
+      resolve({ code, ...text });
+      for (const w of waiters.splice(0)) w();
+    }),
+  );
+  const waitFor = async (pattern: RegExp, s: "stdout" | "stderr"): Promise<string> => {
+    for (;;) {
+      const m = pattern.exec(text[s]);
+      if (m) return m[1] ?? m[0];
+      if (child.exitCode !== null) throw new Error(`the command ended (exit ${child.exitCode}) without printing ${pattern}:\n${text.stdout}\n${text.stderr}`);
+      await new Promise<void>((resolve) => waiters.push(resolve));
+    }
+  };
+  const url = await waitFor(/viewer: (http:\/\/127\.0\.0\.1:\d+\/)/, stream);
+  return { child, url, exited, waitFor };
+}
+
+/** Reads the viewer's stream until a message says the run finished. */
+async function untilFinished(url: string): Promise<LogMessage[]> {
+  const controller = new AbortController();
+  const res = await fetch(`${url}api/stream`, { signal: controller.signal });
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  const messages: LogMessage[] = [];
+  let buffer = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("the stream ended before run.finished");
+      buffer += decoder.decode(value, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const data = buffer.slice(0, end).split("\n").find((l) => l.startsWith("data: "));
+        buffer = buffer.slice(end + 2);
+        if (data === undefined) continue;
+        const m = JSON.parse(data.slice(6)) as LogMessage;
+        messages.push(m);
+        if (m.steps.some((s) => s.type === "run.finished")) return messages;
+      }
+    }
+  } finally {
+    controller.abort();
+  }
+}
+
+describe("trellis view", () => {
+  it("serves a run's output folder on 127.0.0.1 until Ctrl-C", async () => {
+    const log = await runLog();
+    const out = tempDir();
+    copyFileSync(log, join(out, "events.jsonl"));
+    const s = await start(["view", out], "stdout");
+    const body = (await (await fetch(`${s.url}api/log`)).json()) as LogMessage;
+    expect(body.runId).toBe("view_main-1");
+    expect(body.steps.at(-1)?.type).toBe("run.finished");
+    expect((await fetch(s.url)).status).toBe(200);
+    s.child.kill("SIGINT");
+    const done = await s.exited;
+    expect(done.code).toBe(0);
+    expect(done.stderr).toBe("");
+  });
+
+  it("fails in one line for a missing folder, a folder without a log, a bad port and a port in use", async () => {
+    const missing = await trellis(["view", "no/such/folder"]);
+    expect(missing.code).toBe(66);
+    expect(expectOneLine(missing.stderr)).toContain('cannot find "no/such/folder"');
+
+    const empty = tempDir();
+    const noLog = await trellis(["view", empty]);
+    expect(noLog.code).toBe(66);
+    expect(expectOneLine(noLog.stderr)).toContain("holds no events.jsonl");
+
+    const badPort = await trellis(["view", empty, "--port", "99999"]);
+    expect(badPort.code).toBe(64);
+    expect(expectOneLine(badPort.stderr)).toContain("expected a port from 0");
+
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    try {
+      const out = tempDir();
+      copyFileSync(await runLog(), join(out, "events.jsonl"));
+      const inUse = await trellis(["view", out, "--port", String((taken.address() as AddressInfo).port)]);
+      expect(inUse.code).toBe(64);
+      expect(expectOneLine(inUse.stderr)).toMatch(/cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE.*pick another --port/);
+    } finally {
+      taken.close();
+    }
+  });
+});
+
+describe("trellis run --view", () => {
+  it("serves the run in progress, and after it until Ctrl-C; the exit code is the run's", async () => {
+    const out = join(tempDir(), "run");
+    mkdirSync(out);
+    // An earlier run's log in the folder is not shown as this run's.
+    copyFileSync(await runLog(), join(out, "events.jsonl"));
+    const s = await start(["run", "test/fixtures/cli-ok.ts", "--executor", "inline", "--out", out, "--formats", "none", "--progress", "off", "--view"], "stderr");
+    const messages = await untilFinished(s.url);
+    expect(messages.every((m) => m.runId === "" || m.runId === "cli_sum-1")).toBe(true);
+    await s.waitFor(/the viewer stays open at/, "stderr");
+    s.child.kill("SIGINT");
+    const done = await s.exited;
+    expect(done.code).toBe(0);
+    expect(done.stdout).toContain("cli-ok: succeeded");
+  });
+
+  it("refuses viewer flags without --view", async () => {
+    const r = await trellis(["run", "test/fixtures/cli-ok.ts", "--port", "8080"]);
+    expect(r.code).toBe(64);
+    expect(expectOneLine(r.stderr)).toContain("add --view");
+  });
+});
