@@ -162,8 +162,11 @@ export class PoolExecutor implements Executor {
 
   /** The scheduler's slots now: workers × slots per worker (see {@link PoolOptions.slotsPerWorker}). */
   get concurrency(): number {
-    const perWorker = this.#fixedSlots ?? (this.#runMsAverage < SHORT_RUN_MS ? AUTO_SLOTS : 1);
-    return this.workers * perWorker;
+    return this.workers * this.#slotsPerWorker();
+  }
+
+  #slotsPerWorker(): number {
+    return this.#fixedSlots ?? (this.#runMsAverage < SHORT_RUN_MS ? AUTO_SLOTS : 1);
   }
 
   /**
@@ -179,10 +182,15 @@ export class PoolExecutor implements Executor {
     this.#runMsAverage = avg === Number.POSITIVE_INFINITY ? sample : avg + (sample - avg) * RUN_MS_WEIGHT;
   }
 
+  /**
+   * Starts one worker and waits for it to load the task modules; the others
+   * start when attempts need their slots ({@link #grow}), so a run of a few
+   * tasks does not pay for workers it never uses.
+   */
   async start(link: EngineLink, modules: readonly string[]): Promise<void> {
     this.#link = link;
     this.#modules = [...modules];
-    for (let i = 0; i < this.workers; i++) this.#workers.push(this.#spawn());
+    this.#workers.push(this.#spawn());
     try {
       await Promise.all(this.#workers.map((w) => w.loaded));
     } catch (error) {
@@ -200,8 +208,21 @@ export class PoolExecutor implements Executor {
       return;
     }
     const worker = this.#pick();
-    if (worker) this.#assign(worker, task);
-    else this.#pending.push(task);
+    if (worker && (worker.busy < this.#slotsPerWorker() || !this.#canGrow())) this.#assign(worker, task);
+    else {
+      this.#pending.push(task);
+      this.#grow();
+    }
+  }
+
+  /** The pool may start another worker: fewer than `workers` run, and none is still loading. */
+  #canGrow(): boolean {
+    return !this.#closing && this.#broken === null && this.#workers.length < this.workers && !this.#workers.some((w) => w.state === "loading");
+  }
+
+  /** Starts one more worker when every running one is full (see {@link start}). */
+  #grow(): void {
+    if (this.#canGrow()) this.#replace();
   }
 
   resume(ref: TaskRef, waitId: number, outcome: WaitOutcome): void {
@@ -347,6 +368,10 @@ export class PoolExecutor implements Executor {
     while (this.#pending.length > 0) {
       const worker = this.#pick();
       if (!worker) return;
+      if (worker.busy >= this.#slotsPerWorker() && this.#workers.length < this.workers) {
+        this.#grow(); // wait for a slot: the one a finished attempt frees, or a new worker's
+        return;
+      }
       this.#assign(worker, this.#pending.shift() as StartTask);
     }
   }
@@ -420,7 +445,9 @@ export class PoolExecutor implements Executor {
         const a = this.#find(m.id, m.attempt, worker);
         if (a) this.#forget(a);
         this.#ran(m.runMs);
-        return link.finished({ id: m.id, attempt: m.attempt }, m.outcome);
+        link.finished({ id: m.id, attempt: m.attempt }, m.outcome);
+        if (this.#pending.length > 0) this.#drain();
+        return;
       }
       case "pong":
         if (worker.ping?.seq === m.seq) {
