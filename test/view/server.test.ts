@@ -160,6 +160,21 @@ describe("the viewer's server", () => {
     expect(/viewBox="([^"]+)"/.exec(early.svg)?.[1]).toBe(/viewBox="([^"]+)"/.exec(late.svg)?.[1]);
   });
 
+  it("draws a big plan grouped, with counts per status, and finds its instances by id or definition", async () => {
+    const v = await viewer({ log, follow: false, groupAbove: 3 });
+    const step = JSON.parse((await get(`${v.url}api/step`)).body) as { svg: string; nodes: { kind: string; tooltip: string }[] };
+    const group = step.nodes.find((n) => n.kind === "group");
+    expect(group?.tooltip).toBe("2 instances of view_square under view_main");
+    expect(step.svg).toContain("view_square ×2");
+    expect(step.svg).toContain("2 ✓");
+    const found = JSON.parse((await get(`${v.url}api/search?q=SQUARE`)).body) as { id: string; status: string }[];
+    expect(found).toEqual([
+      { id: "view_main/view_square#1", task: "view_square", status: "succeeded" },
+      { id: "view_main/view_square#2", task: "view_square", status: "succeeded" },
+    ]);
+    expect(JSON.parse((await get(`${v.url}api/search?q=square&n=5`)).body)).toHaveLength(1);
+  });
+
   it("decodes outputs and gathers a task's history, logs and error for its panel", async () => {
     const v = await viewer({ log, follow: false });
     const stats = JSON.parse((await get(`${v.url}api/node?id=${encodeURIComponent("view_main/view_stats#1")}`)).body);
