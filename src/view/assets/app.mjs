@@ -152,12 +152,15 @@ async function show(n) {
   const token = ++state.token;
   if (n === 0) {
     $("graph").replaceChildren(h("p", { className: "muted" }, state.problem && state.steps.length === 0 ? "nothing to draw" : "no event yet"));
+    $("graph").dataset.step = "0";
     return;
   }
   try {
     const [drawn, promises, lanes] = await Promise.all([getJson(`/api/step?n=${n}`), getJson(`/api/promises?n=${n}`), getJson(`/api/lanes?n=${n}`)]);
     if (token !== state.token) return;
     drawGraph(drawn);
+    // The step the drawing shows (tests and the benchmark wait for it).
+    $("graph").dataset.step = String(n);
     drawPromises(promises);
     drawLanes(lanes);
     const last = state.steps[n - 1];
