@@ -13,7 +13,7 @@
  *
  * Options: `--quick`; `--out <file>` (default docs/benchmarks.md);
  * `--only <group,...>` with group keys overhead, limit, dask, promises,
- * makespan, snapshots, memory, profile, startup (the note then holds those only);
+ * makespan, snapshots, memory, profile, startup, viewer (the note then holds those only);
  * `--save <file.json>` keeps the measured rows; `--from <file.json>` writes
  * the note again from saved rows without measuring (to revise its prose).
  */
@@ -37,6 +37,7 @@ import { physicalLimitRows } from "./physical-limit.ts";
 import { profileRows } from "./profile.ts";
 import { STARTUP_GROUP, startupRows } from "./startup.ts";
 import { PROMISES_GROUP, SNAPSHOTS_GROUP, TEXTS } from "./texts.ts";
+import { VIEWER_GROUP, viewerRows } from "./viewer.ts";
 
 interface Step {
   readonly key: string;
@@ -72,6 +73,7 @@ const STEPS: readonly Step[] = [
   { key: "memory", group: "Memory", run: (o) => memoryRows(o) },
   { key: "profile", group: "Profile", run: (o) => profileRows(o) },
   { key: "startup", group: STARTUP_GROUP, run: (o) => startupRows(o) },
+  { key: "viewer", group: VIEWER_GROUP, run: (o) => viewerRows(o) },
 ];
 
 /** Runs the selected groups, prints each table as it completes, writes the note; returns every row. */
