@@ -36,6 +36,8 @@ export interface DotOptions {
   readonly groupAbove?: number;
   /** Spawns broken promises refused, drawn as red ghosts (see `refused.ts`). Default none. */
   readonly refused?: readonly RefusedSpawn[];
+  /** In a grouped drawing, the groups (by {@link DrawNode.group} key) drawn as their members instead (the viewer's expanded groups). */
+  readonly expanded?: ReadonlySet<string>;
 }
 
 const EDGE_ATTRS: Readonly<Record<EdgeStyle, readonly (readonly [string, string])[]>> = {
@@ -174,7 +176,7 @@ export function drawingToDot(drawing: Drawing, captionLines: readonly string[], 
 export function drawPlan(plan: Plan, options: DotOptions = {}): Drawing {
   const ghosts = options.ghosts ?? computeGhosts(plan);
   const groupAbove = options.groupAbove ?? DEFAULT_GROUP_ABOVE;
-  const drawing = plan.nodes.size > groupAbove ? drawGrouped(plan, ghosts) : drawDetailed(plan, ghosts);
+  const drawing = plan.nodes.size > groupAbove ? drawGrouped(plan, ghosts, options.expanded) : drawDetailed(plan, ghosts);
   return options.refused ? withRefused(drawing, options.refused) : drawing;
 }
 

@@ -23,6 +23,13 @@ export interface DrawNode {
   /** Fill (instances and groups). */
   readonly status: TaskStatus | null;
   readonly tooltip: string;
+  /**
+   * In a grouped drawing: the key of the group this node is (kind `group`),
+   * or of the expanded group it is a member of (see `DotOptions.expanded`).
+   */
+  readonly group?: string;
+  /** Members of the group (kind `group` only). */
+  readonly size?: number;
 }
 
 /**

@@ -16,6 +16,8 @@ interface Group {
   readonly key: string;
   readonly task: string;
   readonly first: PlanNode;
+  /** The key of the expanded group this member belongs to. */
+  readonly expandedFrom?: string;
   size: number;
   readonly counts: Record<TaskStatus, number>;
 }
@@ -55,18 +57,24 @@ function zeroCounts(): Record<TaskStatus, number> {
   return c;
 }
 
-/** The grouped drawing of `plan` (see the module docs). */
-export function drawGrouped(plan: Plan, ghosts: readonly Ghost[]): Drawing {
+/**
+ * The grouped drawing of `plan` (see the module docs). The groups whose keys
+ * are in `expanded` are drawn as their members, one node each (their own
+ * children grouped under each of them); each member's node carries the key.
+ */
+export function drawGrouped(plan: Plan, ghosts: readonly Ghost[], expanded: ReadonlySet<string> = new Set()): Drawing {
   const groupOf = new Map<string, Group>();
   const groups: Group[] = [];
   const byKey = new Map<string, Group>();
   for (const node of plan.nodes.values()) {
     const parentGroup = node.parent === null ? undefined : groupOf.get(node.parent);
     // "/" cannot occur in a definition name, so keys of different paths never meet.
-    const key = parentGroup ? `${parentGroup.key}/${node.task}` : node.id;
+    const shared = parentGroup ? `${parentGroup.key}/${node.task}` : node.id;
+    // A member of an expanded group is a group of its own, keyed by its id.
+    const key = expanded.has(shared) ? node.id : shared;
     let g = byKey.get(key);
     if (!g) {
-      g = { key, task: node.task, first: node, size: 0, counts: zeroCounts() };
+      g = { key, task: node.task, first: node, size: 0, counts: zeroCounts(), ...(key !== shared ? { expandedFrom: shared } : {}) };
       byKey.set(key, g);
       groups.push(g);
     }
@@ -83,12 +91,20 @@ export function drawGrouped(plan: Plan, ghosts: readonly Ghost[]): Drawing {
     const label = labels[i] as string[];
     const name =
       g.size === 1
-        ? b.addNode(g.first.id, { kind: "instance", label, status: g.first.status, tooltip: `${g.first.id} (${g.first.status})` })
+        ? b.addNode(g.first.id, {
+            kind: "instance",
+            label,
+            status: g.first.status,
+            tooltip: `${g.first.id} (${g.first.status})`,
+            ...(g.expandedFrom !== undefined ? { group: g.expandedFrom } : {}),
+          })
         : b.addNode(`${g.key}/*`, {
             kind: "group",
             label: [...label, countsLine(g.counts)],
             status: groupStatus(g.counts),
             tooltip: `${g.size} instances of ${g.task} under ${g.first.parent ?? "the root"}`,
+            group: g.key,
+            size: g.size,
           });
     groupName.set(g, name);
   });

@@ -15,7 +15,7 @@
  * |---|---|
  * | `/api/log` | the steps so far (`seq`, `ts`, `type`, `text`, `subject`), the problem, whether the last line is partial |
  * | `/api/stream` | the same as server-sent events: the whole log first, then each addition (or a reset) |
- * | `/api/step?n=` | the plan at step n laid out as SVG, with the drawn nodes in SVG order |
+ * | `/api/step?n=&expand=` | the plan at step n laid out as SVG, with the drawn nodes in SVG order; each `expand` (repeatable) a group drawn as its members |
  * | `/api/node?n=&id=` | one instance in detail |
  * | `/api/promises?n=` | every promise with its use, and the violations |
  * | `/api/lanes?n=` | the task stream |
@@ -96,7 +96,14 @@ export interface DrawnNode {
   /** The instance it is, for instances; null for groups, placeholders and ghosts. */
   readonly ref: string | null;
   readonly tooltip: string;
+  /** The group's key (a group), or the key of the expanded group it is a member of; else null. */
+  readonly group: string | null;
+  /** Members of a group; null for other nodes. */
+  readonly size: number | null;
 }
+
+/** Groups with more members are not drawn one by one (Graphviz would take long over them); the page says so. */
+export const EXPAND_MAX = 300;
 
 export const CONTENT_SECURITY_POLICY =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
@@ -206,8 +213,8 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
   };
   const planAt = (n: number): Plan => cursor.at(tail.events, n, tail.generation);
 
-  const drawStep = async (n: number): Promise<{ svg: string; nodes: DrawnNode[]; pinned: boolean }> => {
-    const key = `${tail.generation}:${n}`;
+  const drawStep = async (n: number, expanded: ReadonlySet<string> = new Set()): Promise<{ svg: string; nodes: DrawnNode[]; pinned: boolean }> => {
+    const key = `${tail.generation}:${n}:${JSON.stringify([...expanded].sort())}`;
     const hit = svgCache.get(key);
     if (hit) return hit;
     stable.extend(tail.events, tail.generation);
@@ -215,12 +222,19 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
     // From here to the layout nothing awaits: the shared cursor's plan is this step's.
     const plan = planAt(n);
     let pinned = false;
-    const { drawing, dot } = buildDrawingAndDot(plan, { ...dotOptions, refused: refusedSpawns(tail.events.slice(0, n)) }, (d) => {
-      const layout = pin?.(plan, d);
+    const { drawing, dot } = buildDrawingAndDot(plan, { ...dotOptions, refused: refusedSpawns(tail.events.slice(0, n)), expanded }, (d) => {
+      // Expanded members have no place in the union layout (it holds the collapsed drawing): lay such a step out alone.
+      const layout = expanded.size === 0 ? pin?.(plan, d) : undefined;
       pinned = layout !== undefined;
       return layout;
     });
-    const nodes = drawing.nodes.map((d) => ({ kind: d.kind, ref: d.kind === "instance" ? instanceId(d.name) : null, tooltip: d.tooltip }));
+    const nodes = drawing.nodes.map((d) => ({
+      kind: d.kind,
+      ref: d.kind === "instance" ? instanceId(d.name) : null,
+      tooltip: d.tooltip,
+      group: d.group ?? null,
+      size: d.size ?? null,
+    }));
     const svg = pinned ? await layoutDot(dot, { format: "svg", engine: "neato", pinned: true }) : await dotToSvg(dot);
     const drawn = { svg, nodes, pinned };
     if (svgCache.size >= SVG_CACHE_SIZE) svgCache.delete(svgCache.keys().next().value as string);
@@ -234,8 +248,8 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
         return sendJson(res, message(0));
       case "/api/step": {
         const n = stepOf(url);
-        const drawn = await drawStep(n);
-        return sendJson(res, { n, ...drawn });
+        const drawn = await drawStep(n, new Set(url.searchParams.getAll("expand")));
+        return sendJson(res, { n, expandMax: EXPAND_MAX, ...drawn });
       }
       case "/api/node": {
         const n = stepOf(url);

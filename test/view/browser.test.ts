@@ -46,8 +46,8 @@ afterEach(async () => {
   }
 });
 
-async function openViewer(path: string, follow = false): Promise<Opened> {
-  const viewer = await startViewer({ log: path, follow });
+async function openViewer(path: string, follow = false, groupAbove?: number): Promise<Opened> {
+  const viewer = await startViewer({ log: path, follow, ...(groupAbove !== undefined ? { groupAbove } : {}) });
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   const o: Opened = { page, viewer, dialogs: [], errors: [] };
   opened.push(o);
@@ -168,6 +168,33 @@ describe("the viewer page", () => {
     expect(await page.locator("#node-panel b, #search-results img, #graph img").count()).toBe(0);
     expect(await page.evaluate(() => document.querySelectorAll("script").length)).toBe(1);
     expect(dialogs).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it("expands a group of a grouped drawing to its members on click, and collapses it back", async () => {
+    const { page, errors } = await openViewer(log, false, 3);
+    const group = page.locator("#graph g.node.kind-group", { hasText: "view_square ×2" });
+    await group.waitFor();
+    expect(await page.locator("#graph g.node[data-id^='view_main/view_square#']").count()).toBe(0);
+    await group.click();
+    await page.waitForSelector("#graph g.node[data-id='view_main/view_square#2']");
+    expect(await drawnIds(page)).toEqual(expect.arrayContaining(["view_main/view_square#1", "view_main/view_square#2"]));
+    expect(await page.locator("#graph g.node[data-member='view_main/view_square']").count()).toBe(2);
+    expect(await page.locator("#graph g.node.kind-group", { hasText: "view_square" }).count()).toBe(0);
+    const collapse = page.locator("#expanded button");
+    expect(await collapse.textContent()).toBe("▾ 2 instances of view_square under view_main");
+    // A member is a task like any other: its panel opens on click, and the group stays expanded from step to step.
+    await page.click("#graph g.node[data-id='view_main/view_square#1']");
+    await waitText(page, "#node-panel .node-id", "view_main/view_square#1");
+    await page.locator("#graph-wrap").click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press("ArrowLeft");
+    await waitText(page, "#step-label", `step ${lines.length - 1} of`);
+    await page.waitForSelector(`#graph[data-step="${lines.length - 1}"] g.node[data-id='view_main/view_square#2']`);
+
+    await collapse.click();
+    await group.waitFor();
+    expect(await page.locator("#graph g.node[data-id^='view_main/view_square#']").count()).toBe(0);
+    await page.waitForSelector("#expanded", { state: "hidden" });
     expect(errors).toEqual([]);
   });
 

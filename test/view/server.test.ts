@@ -162,11 +162,15 @@ describe("the viewer's server", () => {
 
   it("draws a big plan grouped, with counts per status, and finds its instances by id or definition", async () => {
     const v = await viewer({ log, follow: false, groupAbove: 3 });
-    const step = JSON.parse((await get(`${v.url}api/step`)).body) as { svg: string; nodes: { kind: string; tooltip: string }[] };
+    const step = JSON.parse((await get(`${v.url}api/step`)).body) as { svg: string; nodes: { kind: string; tooltip: string; group: string | null; size: number | null }[] };
     const group = step.nodes.find((n) => n.kind === "group");
     expect(group?.tooltip).toBe("2 instances of view_square under view_main");
     expect(step.svg).toContain("view_square ×2");
     expect(step.svg).toContain("2 ✓");
+    expect(group).toMatchObject({ group: "view_main/view_square", size: 2 });
+    const expanded = JSON.parse((await get(`${v.url}api/step?expand=${encodeURIComponent("view_main/view_square")}`)).body) as { nodes: { kind: string; ref: string | null; group: string | null }[] };
+    expect(expanded.nodes.filter((n) => n.kind === "group")).toEqual([]);
+    expect(expanded.nodes.filter((n) => n.group === "view_main/view_square").map((n) => n.ref)).toEqual(["view_main/view_square#1", "view_main/view_square#2"]);
     const found = JSON.parse((await get(`${v.url}api/search?q=SQUARE`)).body) as { id: string; status: string }[];
     expect(found).toEqual([
       { id: "view_main/view_square#1", task: "view_square", status: "succeeded" },

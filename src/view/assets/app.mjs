@@ -35,6 +35,8 @@ const state = {
   token: 0,
   matches: new Set(),
   connected: false,
+  /** Groups drawn as their members: key → what the group was ("12 instances of square under main"). */
+  expanded: new Map(),
 };
 
 // ---------- the log: a stream of steps ----------
@@ -156,9 +158,10 @@ async function show(n) {
     return;
   }
   try {
-    const [drawn, promises, lanes] = await Promise.all([getJson(`/api/step?n=${n}`), getJson(`/api/promises?n=${n}`), getJson(`/api/lanes?n=${n}`)]);
+    const [drawn, promises, lanes] = await Promise.all([getJson(`/api/step?n=${n}${[...state.expanded.keys()].map((k) => `&expand=${encodeURIComponent(k)}`).join("")}`), getJson(`/api/promises?n=${n}`), getJson(`/api/lanes?n=${n}`)]);
     if (token !== state.token) return;
     drawGraph(drawn);
+    drawExpanded();
     // The step the drawing shows (tests and the benchmark wait for it).
     $("graph").dataset.step = String(n);
     drawPromises(promises);
@@ -207,9 +210,15 @@ function drawGraph(drawn) {
       if (state.matches.has(info.ref)) g.classList.add("match");
     }
     g.dataset.tooltip = info.tooltip;
+    if (info.kind === "group" && info.group !== null) {
+      g.dataset.group = info.group;
+      g.classList.add("expandable");
+    }
+    if (info.kind === "instance" && info.group !== null) g.dataset.member = info.group;
     g.addEventListener("click", () => {
       if (info.ref !== null) select(info.ref);
-      else showOther(info);
+      else if (info.kind === "group" && info.group !== null && info.size !== null && info.size <= drawn.expandMax) expand(info.group, info.tooltip);
+      else showOther(info, drawn.expandMax);
     });
   });
   $("graph").replaceChildren(svg);
@@ -245,9 +254,40 @@ function select(id) {
   void showNode(id, state.token);
 }
 
-function showOther(info) {
+function showOther(info, expandMax) {
   const panel = $("node-panel");
-  panel.replaceChildren(h("h2", {}, info.kind === "group" ? "Group" : info.kind), h("p", {}, info.tooltip));
+  const tooMany =
+    info.kind === "group" && info.size !== null && info.size > expandMax
+      ? h("p", { className: "muted" }, `Too many to draw one by one (more than ${expandMax}); find them with the search.`)
+      : "";
+  panel.replaceChildren(h("h2", {}, info.kind === "group" ? "Group" : info.kind), h("p", {}, info.tooltip), tooMany);
+}
+
+// ---------- expanded groups ----------
+
+/** Draws a group as its members, at the step shown. */
+function expand(key, what) {
+  state.expanded.set(key, what);
+  void show(state.step);
+}
+
+/** Draws the group and every group expanded inside it collapsed again. */
+function collapse(key) {
+  // Groups inside it have keys that start with its own (`main/square/…`) or with a member's id (`main/square#3/…`).
+  const inside = (k) => k === key || (k.startsWith(key) && (k[key.length] === "/" || k[key.length] === "#"));
+  for (const k of [...state.expanded.keys()]) if (inside(k)) state.expanded.delete(k);
+  void show(state.step);
+}
+
+/** One button per expanded group, above the drawing, to collapse it. */
+function drawExpanded() {
+  const bar = $("expanded");
+  bar.hidden = state.expanded.size === 0;
+  bar.replaceChildren(
+    ...[...state.expanded].map(([key, what]) =>
+      h("button", { type: "button", className: "collapse", title: "draw the group as one node again", dataset: { group: key }, onclick: () => collapse(key) }, `▾ ${what}`),
+    ),
+  );
 }
 
 async function showNode(id, token) {
