@@ -6,9 +6,14 @@
  * one page per demo; each demo runs once (`trellis run`, inline, no
  * snapshots) in its own process, as task names are unique per process and
  * the demos share some.
+ *
+ * It also takes the README's screenshots of the viewer (map_reduce at its
+ * last step; map_reduce_spawn_violation with its refused spawn drawn as a
+ * red ghost): always into the test's temporary folder, and into
+ * docs/images/viewer-<demo>.png when TRELLIS_UPDATE_SCREENSHOTS=1.
  */
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
@@ -33,6 +38,22 @@ afterAll(async () => {
 });
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
+const SHOTS = tempDir("trellis-view-shots-");
+const UPDATE_SCREENSHOTS = process.env["TRELLIS_UPDATE_SCREENSHOTS"] === "1";
+
+/** The demos the README shows in the viewer, at their last step, and what must be drawn before the picture is taken. */
+const SCREENSHOTS: Readonly<Record<string, string>> = {
+  map_reduce: "#graph g.node[data-id='square_batch/sum_reduce#1']",
+  map_reduce_spawn_violation: "#graph g.node.kind-refused",
+};
+
+/** Saves the page as it is to the temporary folder, and to docs/images/ when asked; returns the temporary file. */
+async function screenshot(page: Page, name: string): Promise<string> {
+  const file = join(SHOTS, `viewer-${name}.png`);
+  await page.screenshot({ path: file });
+  if (UPDATE_SCREENSHOTS) copyFileSync(file, join(REPO, "docs", "images", `viewer-${name}.png`));
+  return file;
+}
 
 /** Runs a compiled demo inline and returns its log's path and events (a violation demo halts: exit code 2). */
 async function demoLog(name: string): Promise<{ log: string; events: TrellisEvent[] }> {
@@ -81,6 +102,15 @@ describe("the viewer page on each demo", () => {
           const drawing = drawPlan(plan, { refused: refusedSpawns(prefix) });
           const drawn = await drawnCounts(page);
           expect({ k, ...drawn }).toEqual({ k, nodes: drawing.nodes.length, instances: plan.nodes.size, edges: drawing.edges.length });
+        }
+        const shown = SCREENSHOTS[name];
+        if (shown !== undefined) {
+          await goTo(page, events.length);
+          // Selected, so the task panel shows it too.
+          await page.click(shown);
+          await page.waitForSelector("#node-panel .node-id, #node-panel h2:text-is('refused')");
+          await page.waitForSelector("#promise-panel h2");
+          expect(existsSync(await screenshot(page, name))).toBe(true);
         }
         expect(errors).toEqual([]);
       } finally {
