@@ -109,7 +109,9 @@ describe("the viewer page on each demo", () => {
           // Selected, so the task panel shows it too.
           await page.click(shown);
           await page.waitForSelector("#node-panel .node-id, #node-panel h2:text-is('refused')");
-          await page.waitForSelector("#promise-panel h2");
+          // The panels come after the picture.
+          await page.locator("#promise-panel h2", { hasText: /^Promises \(\d+\)$/ }).waitFor();
+          await page.waitForSelector("#lanes .bar");
           expect(existsSync(await screenshot(page, name))).toBe(true);
         }
         expect(errors).toEqual([]);

@@ -158,12 +158,18 @@ async function show(n) {
     return;
   }
   try {
-    const [drawn, promises, lanes] = await Promise.all([getJson(`/api/step?n=${n}${[...state.expanded.keys()].map((k) => `&expand=${encodeURIComponent(k)}`).join("")}`), getJson(`/api/promises?n=${n}`), getJson(`/api/lanes?n=${n}`)]);
+    const expand = [...state.expanded.keys()].map((k) => `&expand=${encodeURIComponent(k)}`).join("");
+    const asked = [getJson(`/api/step?n=${n}${expand}`), getJson(`/api/promises?n=${n}`), getJson(`/api/lanes?n=${n}`)];
+    // The picture first, as soon as it comes (the task stream of a big run takes longer); one failure is reported once.
+    for (const p of asked) p.catch(() => {});
+    const drawn = await asked[0];
     if (token !== state.token) return;
     drawGraph(drawn);
     drawExpanded();
     // The step the drawing shows (tests and the benchmark wait for it).
     $("graph").dataset.step = String(n);
+    const [promises, lanes] = await Promise.all(asked.slice(1));
+    if (token !== state.token) return;
     drawPromises(promises);
     drawLanes(lanes);
     const last = state.steps[n - 1];
