@@ -32,7 +32,9 @@ export const WaitEndReasons = ["completed", "failed", "timeout", "aborted"] as c
 export type WaitEndReason = (typeof WaitEndReasons)[number];
 
 export type EdgeKind = "data" | "lineage";
-export type ViolationPolicy = "halt" | "reject";
+export const ViolationPolicies = ["halt", "reject"] as const;
+/** What a broken promise does (SPEC section 5). */
+export type ViolationPolicy = (typeof ViolationPolicies)[number];
 export type PromiseScope = "descendants" | "global";
 
 /** A promise as data: what is written to the log and crosses to workers. */
