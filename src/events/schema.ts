@@ -5,8 +5,9 @@
  *   `Static` of {@link EventPayloads}),
  * - the shipped `schema/events.schema.json` (`npm run schema` writes it from
  *   {@link eventLogSchema}; a test fails when the shipped file is stale),
- * - the checks the tests run on every log they write, and the property test
- *   that holds the byte writer (`line.ts`) to these shapes.
+ * - the reader's check of every line (`render/read-log.ts`, through
+ *   `conforms.ts`), the checks the tests run on every log they write, and
+ *   the property test that holds the byte writer (`line.ts`) to these shapes.
  *
  * Shapes used in several payloads (errors, promises, diffs, counts) are
  * `definitions` of the document, referenced by `$ref`; their TypeScript types

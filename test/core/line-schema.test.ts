@@ -9,6 +9,8 @@ import { EventLines, JsonBytes } from "../../dist/events/line.js";
 import { eventLogSchema } from "../../dist/events/schema.js";
 import type { TrellisEvent } from "../../dist/events/types.js";
 import { EVENT_TYPES } from "../../dist/events/vocabulary.js";
+import { nonConformance } from "../../dist/events/conforms.js";
+import { parseLogLine } from "../../dist/render/read-log.js";
 
 /** Fixed so a failure reproduces; set LINE_SCHEMA_SEED to explore others. */
 const SEED = Number(process.env["LINE_SCHEMA_SEED"] ?? 20261202);
@@ -104,5 +106,34 @@ describe("event lines against the schema", () => {
       }),
       { numRuns: 1000, seed: SEED },
     );
+  });
+
+  test("the reader's check agrees with a JSON Schema validator, on valid events and on broken ones", () => {
+    const validate = new Ajv({ allErrors: true, strict: false }).compile(document);
+    /** Breaks one thing in `data`: drops a field, gives one a value of the wrong type, or adds one. */
+    const broken = fc.tuple(anyEvent, fc.nat(), fc.constantFrom("drop", "retype", "extra")).map(([event, pick, how]) => {
+      const data = { ...(event.data as Record<string, unknown>) };
+      const keys = Object.keys(data);
+      const key = keys[pick % Math.max(1, keys.length)];
+      if (how === "extra" || key === undefined) data["unexpected"] = 1;
+      else if (how === "drop") delete data[key];
+      else data[key] = typeof data[key] === "string" ? 7 : "seven";
+      return { ...event, data } as unknown as TrellisEvent;
+    });
+    fc.assert(
+      fc.property(fc.oneof(anyEvent, broken), (event) => {
+        const parsed = JSON.parse(JSON.stringify(event)) as Record<string, unknown>;
+        const i = EVENT_TYPES.indexOf(event.type);
+        const payload = (document.allOf[i] as (typeof document.allOf)[number]).then.properties.data;
+        const mine = nonConformance(payload, parsed["data"], document.definitions, "data");
+        expect(mine === null).toBe(validate(parsed));
+      }),
+      { numRuns: 1000, seed: SEED },
+    );
+  });
+
+  test("the reader refuses a line whose data breaks the schema, naming the line and the field", () => {
+    const line = JSON.stringify({ v: 1, seq: 1, ts: "2026-01-01T00:00:00.000Z", runId: "r", type: "task.failed", data: { id: "a", attempt: 1, error: { name: "E", message: "m" } } });
+    expect(() => parseLogLine(line, 1, 1, "x.jsonl")).toThrow(/x\.jsonl:1: task\.failed: data\.error\.code is missing/);
   });
 });
