@@ -29,57 +29,106 @@ function hasType(v: unknown, type: string): boolean {
   }
 }
 
+/** A compiled schema: null when the value conforms, else what is wrong, starting with the path below the value (`.code is missing`). */
+export type Conformance = (value: unknown) => string | null;
+
 /**
- * Where `value` breaks `schema` (a path such as `data.error.code` and what
- * is wrong), or null when it conforms. `$ref`s name `definitions`.
+ * Compiles `schema` once into a check; `$ref`s name `definitions` (compiled
+ * once each, so a recursive definition is fine). The reader runs the check on
+ * every line: no path is built unless something is wrong.
  */
-export function nonConformance(schema: Schema, value: unknown, definitions: Readonly<Record<string, Schema>>, path = "value"): string | null {
-  for (const key of Object.keys(schema)) if (!KNOWN.has(key)) throw new Error(`conforms: the schema uses "${key}" at ${path}, which this checker does not know; teach it`);
-  const ref = schema["$ref"];
-  if (typeof ref === "string") {
-    const target = definitions[ref.replace("#/definitions/", "")];
-    if (!target) throw new Error(`conforms: no definition for ${ref}`);
-    return nonConformance(target, value, definitions, path);
-  }
-  if ("const" in schema && value !== schema["const"]) return `${path} must be ${JSON.stringify(schema["const"])}`;
-  const choices = schema["enum"];
-  if (Array.isArray(choices) && !choices.includes(value)) return `${path} must be one of ${choices.map((c) => JSON.stringify(c)).join(", ")}`;
-  const alternatives = schema["oneOf"];
-  if (Array.isArray(alternatives)) {
-    const matching = (alternatives as Schema[]).filter((s) => nonConformance(s, value, definitions, path) === null).length;
-    if (matching !== 1) return `${path} must match exactly one of its ${alternatives.length} forms (it matches ${matching})`;
-  }
-  const type = schema["type"];
-  if (type !== undefined) {
-    const types = Array.isArray(type) ? (type as string[]) : [type as string];
-    if (!types.some((t) => hasType(value, t))) return `${path} must be ${types.join(" or ")}, got ${typeOf(value)}`;
-  }
-  const minimum = schema["minimum"];
-  if (typeof minimum === "number" && typeof value === "number" && value < minimum) return `${path} must be at least ${minimum}`;
-  if (Array.isArray(value)) {
-    const min = schema["minItems"];
-    const max = schema["maxItems"];
-    if (typeof min === "number" && value.length < min) return `${path} must have at least ${min} items`;
-    if (typeof max === "number" && value.length > max) return `${path} must have at most ${max} items`;
-    const items = schema["items"] as Schema | undefined;
-    if (items)
-      for (let i = 0; i < value.length; i++) {
-        const problem = nonConformance(items, value[i], definitions, `${path}[${i}]`);
-        if (problem) return problem;
-      }
-  } else if (typeOf(value) === "object") {
-    const object = value as Record<string, unknown>;
-    const properties = (schema["properties"] ?? {}) as Record<string, Schema>;
-    for (const key of (schema["required"] ?? []) as string[]) if (!(key in object)) return `${path}.${key} is missing`;
-    for (const key of Object.keys(object)) {
-      const property = properties[key];
-      if (property === undefined) {
-        if (schema["additionalProperties"] === false) return `${path}.${key} is not a field of this event`;
-        continue;
-      }
-      const problem = nonConformance(property, object[key], definitions, `${path}.${key}`);
-      if (problem) return problem;
+export function compileSchema(schema: Schema, definitions: Readonly<Record<string, Schema>>): Conformance {
+  const compiled = new Map<string, Conformance>();
+  const byRef = (name: string): Conformance => {
+    let check = compiled.get(name);
+    if (check === undefined) {
+      const target = definitions[name];
+      if (!target) throw new Error(`conforms: no definition for #/definitions/${name}`);
+      compiled.set(name, (v) => (check as Conformance)(v)); // a recursive reference resolves to the finished check
+      check = compile(target);
+      compiled.set(name, check);
     }
-  }
-  return null;
+    return check;
+  };
+  const compile = (s: Schema): Conformance => {
+    for (const key of Object.keys(s)) if (!KNOWN.has(key)) throw new Error(`conforms: the schema uses "${key}", which this checker does not know; teach it`);
+    const checks: Conformance[] = [];
+    const ref = s["$ref"];
+    if (typeof ref === "string") {
+      const name = ref.replace("#/definitions/", "");
+      let resolved: Conformance | undefined;
+      checks.push((v) => (resolved ??= byRef(name))(v));
+    }
+    if ("const" in s) {
+      const c = s["const"];
+      checks.push((v) => (v === c ? null : ` must be ${JSON.stringify(c)}`));
+    }
+    const choices = s["enum"];
+    if (Array.isArray(choices)) checks.push((v) => (choices.includes(v) ? null : ` must be one of ${choices.map((c) => JSON.stringify(c)).join(", ")}`));
+    const alternatives = s["oneOf"];
+    if (Array.isArray(alternatives)) {
+      const forms = (alternatives as Schema[]).map(compile);
+      checks.push((v) => {
+        let matching = 0;
+        for (const f of forms) if (f(v) === null) matching++;
+        return matching === 1 ? null : ` must match exactly one of its ${forms.length} forms (it matches ${matching})`;
+      });
+    }
+    const type = s["type"];
+    if (type !== undefined) {
+      const types = Array.isArray(type) ? (type as string[]) : [type as string];
+      checks.push((v) => {
+        for (const t of types) if (hasType(v, t)) return null;
+        return ` must be ${types.join(" or ")}, got ${typeOf(v)}`;
+      });
+    }
+    const minimum = s["minimum"];
+    if (typeof minimum === "number") checks.push((v) => (typeof v === "number" && v < minimum ? ` must be at least ${minimum}` : null));
+    const min = s["minItems"];
+    const max = s["maxItems"];
+    const items = s["items"] === undefined ? undefined : compile(s["items"] as Schema);
+    if (typeof min === "number" || typeof max === "number" || items)
+      checks.push((v) => {
+        if (!Array.isArray(v)) return null;
+        if (typeof min === "number" && v.length < min) return ` must have at least ${min} items`;
+        if (typeof max === "number" && v.length > max) return ` must have at most ${max} items`;
+        if (items)
+          for (let i = 0; i < v.length; i++) {
+            const problem = items(v[i]);
+            if (problem !== null) return `[${i}]${problem}`;
+          }
+        return null;
+      });
+    const properties = s["properties"] as Record<string, Schema> | undefined;
+    const required = (s["required"] ?? []) as string[];
+    const closed = s["additionalProperties"] === false;
+    if (properties || required.length > 0 || closed) {
+      const byKey = new Map(Object.entries(properties ?? {}).map(([k, p]) => [k, compile(p)]));
+      checks.push((v) => {
+        if (typeOf(v) !== "object") return null;
+        const o = v as Record<string, unknown>;
+        for (let i = 0; i < required.length; i++) if (!((required[i] as string) in o)) return `.${required[i] as string} is missing`;
+        for (const key in o) {
+          const check = byKey.get(key);
+          if (check === undefined) {
+            if (closed) return `.${key} is not a field of this event`;
+            continue;
+          }
+          const problem = check(o[key]);
+          if (problem !== null) return `.${key}${problem}`;
+        }
+        return null;
+      });
+    }
+    if (checks.length === 0) return () => null;
+    if (checks.length === 1) return checks[0] as Conformance;
+    return (v) => {
+      for (let i = 0; i < checks.length; i++) {
+        const problem = (checks[i] as Conformance)(v);
+        if (problem !== null) return problem;
+      }
+      return null;
+    };
+  };
+  return compile(schema);
 }

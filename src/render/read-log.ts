@@ -9,7 +9,8 @@
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { ErrorCodes, TrellisError } from "../errors.ts";
-import { nonConformance } from "../events/conforms.ts";
+import { compileSchema } from "../events/conforms.ts";
+import type { Conformance } from "../events/conforms.ts";
 import { eventLogSchema } from "../events/schema.ts";
 import type { TrellisEvent } from "../events/types.ts";
 import { EVENT_TYPES, EVENT_VERSION } from "../events/types.ts";
@@ -31,7 +32,9 @@ const KNOWN = new Set<string>(EVENT_TYPES);
 
 /** The schema of each event type's `data`, and the shared definitions: the reader checks what the writer is held to. */
 const SCHEMA = eventLogSchema() as { allOf: { then: { properties: { data: Record<string, unknown> } } }[]; definitions: Record<string, Record<string, unknown>> };
-const PAYLOADS = new Map(EVENT_TYPES.map((type, i) => [type as string, (SCHEMA.allOf[i] as (typeof SCHEMA.allOf)[number]).then.properties.data]));
+const PAYLOADS = new Map(
+  EVENT_TYPES.map((type, i) => [type as string, compileSchema((SCHEMA.allOf[i] as (typeof SCHEMA.allOf)[number]).then.properties.data, SCHEMA.definitions)]),
+);
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -71,8 +74,8 @@ export function parseLogLine(text: string, line: number, expectedSeq: number, pa
   if (!isObject(data)) throw formatError(path, line, "envelope field `data` must be an object");
   const stamp = typeof ts === "string" ? ts : "";
   if (!KNOWN.has(type)) return { kind: "unknown", line, type, seq, ts: stamp };
-  const problem = nonConformance(PAYLOADS.get(type) as Record<string, unknown>, data, SCHEMA.definitions, "data");
-  if (problem) throw formatError(path, line, `${type}: ${problem}`);
+  const problem = (PAYLOADS.get(type) as Conformance)(data);
+  if (problem !== null) throw formatError(path, line, `${type}: data${problem}`);
   return { kind: "event", line, event: { ...value, ts: stamp } as unknown as TrellisEvent };
 }
 
