@@ -4,14 +4,16 @@
  * one line and exit code 64.
  */
 import { InvalidArgumentError } from "commander";
+import { ViolationPolicies } from "../events/types.ts";
+import { SNAPSHOT_POLICIES } from "../render/snapshot-policy.ts";
+import { IMAGE_FORMATS } from "../render/images.ts";
+import type { ImageFormat } from "../render/images.ts";
+import { ExecutorKinds } from "../runtime/executor.ts";
 
-export const EXECUTORS = ["inline", "threads", "processes"] as const;
-export const SNAPSHOT_POLICIES = ["auto", "all", "steps", "final", "none"] as const;
-export const VIOLATION_POLICIES = ["halt", "reject"] as const;
+// One list per option, defined where the option is used; the CLI offers the same choices.
+export { ExecutorKinds as EXECUTORS, IMAGE_FORMATS, SNAPSHOT_POLICIES, ViolationPolicies as VIOLATION_POLICIES };
+export type { ImageFormat };
 export const PROGRESS_MODES = ["auto", "tty", "plain", "off"] as const;
-export const IMAGE_FORMATS = ["png", "svg"] as const;
-
-export type ImageFormat = (typeof IMAGE_FORMATS)[number];
 
 /** `--workers 4`: a positive integer. */
 export function parsePositiveInt(value: string): number {

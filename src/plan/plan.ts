@@ -69,6 +69,27 @@ export interface DeclaredPromise {
   readonly spec: PromiseSpec;
 }
 
+/**
+ * What the layers above derive from a plan and keep to answer fast (the
+ * promise scope index, the ghosts' sources): held by the plan itself, so it
+ * lives and dies with it and two plans (two runs in one process) never share
+ * any. Each user keeps its own key; the fold never touches it, and it has no
+ * enumerable state, so plans compare equal whatever was derived from them.
+ */
+export class Derived {
+  readonly #slots = new Map<symbol, unknown>();
+
+  /** The value kept under `key`, made by `make` on first use. */
+  get<T>(key: symbol, make: () => T): T {
+    let value = this.#slots.get(key) as T | undefined;
+    if (value === undefined) {
+      value = make();
+      this.#slots.set(key, value);
+    }
+    return value;
+  }
+}
+
 export interface Plan {
   runId: string;
   root: string | null;
@@ -89,6 +110,8 @@ export interface Plan {
   readonly counts: Counts;
   violations: number;
   output: Json | undefined;
+  /** Indexes other layers keep for this plan (see {@link Derived}). */
+  readonly derived: Derived;
 }
 
 /** Shared by every node without children, so a leaf costs no Map or array; the fold swaps in its own on the first child. */
@@ -113,6 +136,7 @@ export function createPlan(runId = ""): Plan {
     counts: emptyCounts(),
     violations: 0,
     output: undefined,
+    derived: new Derived(),
   };
 }
 

@@ -110,19 +110,16 @@ interface Sources {
   readonly live: DeclaredPromise[];
 }
 
-const sources = new WeakMap<Plan, Sources>();
+const GHOST_SOURCES = Symbol("ghost sources");
+const newSources = (): Sources => ({ seen: 0, live: [] });
 
 /**
  * Ghost-giving promises whose owner has not finished, in declaration order.
- * Kept per plan and compacted on each call: an owner that finished never
+ * Kept with the plan (`plan.derived`) and compacted on each call: an owner that finished never
  * runs again, so a run with many finished owners does not rescan them.
  */
 function liveSources(plan: Plan): readonly DeclaredPromise[] {
-  let src = sources.get(plan);
-  if (!src) {
-    src = { seen: 0, live: [] };
-    sources.set(plan, src);
-  }
+  const src = plan.derived.get(GHOST_SOURCES, newSources);
   for (let i = src.seen; i < plan.promises.length; i++) {
     const p = plan.promises[i] as DeclaredPromise;
     const k = p.spec.kind;

@@ -5,15 +5,14 @@
  * of the plan or of the promise list.
  *
  * The plan is only changed by the event fold (`plan/fold.ts`), which knows
- * nothing of this index; so the index lives beside the plan in a WeakMap and
- * catches up lazily. Promises are only ever appended to `plan.promises`, so
+ * nothing of this index; so the index lives beside the plan, in the plan's
+ * `derived` slots, and catches up lazily. Promises are only ever appended to `plan.promises`, so
  * its length is a version stamp: a summary built at that length is valid
  * until another promise is declared. After that, a summary is rebuilt only if
  * its owner or an ancestor gained a promise; otherwise it is re-stamped, so a
  * promise declared in one subtree costs the others one walk up their chain.
  */
 import type { DeclaredPromise, Plan } from "../plan/plan.ts";
-import { createPlan } from "../plan/plan.ts";
 import type { Cap } from "../scheduler/scheduler.ts";
 
 /** Every promise in the scope of one instance, pre-combined for the hot path. */
@@ -101,23 +100,37 @@ interface Entry {
   summary: ScopeSummary;
 }
 
-interface Index {
+/** The promise index of one plan. */
+export interface Index {
   readonly entries: Map<string, Entry>;
   global: { stamp: number; count: number; summary: ScopeSummary };
   /** Global-scope promises, in pid order; `seen` of `plan.promises` were looked at. */
   readonly globals: DeclaredPromise[];
   seen: number;
+  /** The last entry found: a parent usually spawns its children one after another. */
+  lastId: string;
+  lastEntry: Entry | null;
+  /** Caps of multi-label instances, per scope summary and label set (see `capsFor`). */
+  readonly multiLabelCaps: WeakMap<ScopeSummary, Map<string, readonly Cap[]>>;
 }
 
-const indexes = new WeakMap<Plan, Index>();
+const SCOPE_INDEX = Symbol("promise scope index");
 
-function indexOf(plan: Plan): Index {
-  let index = indexes.get(plan);
-  if (!index) {
-    index = { entries: new Map(), global: { stamp: 0, count: 0, summary: EMPTY_SUMMARY }, globals: [], seen: 0 };
-    indexes.set(plan, index);
-  }
-  return index;
+function newIndex(): Index {
+  return {
+    entries: new Map(),
+    global: { stamp: 0, count: 0, summary: EMPTY_SUMMARY },
+    globals: [],
+    seen: 0,
+    lastId: "",
+    lastEntry: null,
+    multiLabelCaps: new WeakMap(),
+  };
+}
+
+/** The promise index of `plan`, kept with it. */
+export function indexOf(plan: Plan): Index {
+  return plan.derived.get(SCOPE_INDEX, newIndex);
 }
 
 function intersect<T>(a: ReadonlySet<T> | null, b: ReadonlySet<T>): Set<T> {
@@ -258,12 +271,6 @@ function ownScoped(plan: Plan, id: string): readonly DeclaredPromise[] {
 
 const chainScratch: string[] = [];
 
-/** The last entry found; weakly tied to its plan so a finished run's plan can be collected. */
-let lastHit: { plan: WeakRef<Plan>; id: string; entry: Entry } = {
-  plan: new WeakRef(createPlan()),
-  id: "",
-  entry: { stamp: -1, base: EMPTY_SUMMARY, own: 0, summary: EMPTY_SUMMARY },
-};
 
 /**
  * The summary of every promise in scope of instance `id` (its own with
@@ -273,13 +280,14 @@ let lastHit: { plan: WeakRef<Plan>; id: string; entry: Entry } = {
 export function scopeOf(plan: Plan, id: string): ScopeSummary {
   const stamp = plan.promises.length;
   if (stamp === 0) return EMPTY_SUMMARY;
-  // A parent usually spawns its children one after another: remember the last answer.
-  const last = lastHit;
-  if (last.id === id && last.entry.stamp === stamp && last.plan.deref() === plan) return last.entry.summary;
   const index = indexOf(plan);
+  // A parent usually spawns its children one after another: remember the last answer.
+  const last = index.lastEntry;
+  if (last !== null && index.lastId === id && last.stamp === stamp) return last.summary;
   const hit = index.entries.get(id);
   if (hit !== undefined && hit.stamp === stamp) {
-    lastHit = { plan: new WeakRef(plan), id, entry: hit };
+    index.lastId = id;
+    index.lastEntry = hit;
     return hit.summary;
   }
   if (!plan.nodes.has(id)) return globalSummary(plan, index, stamp);

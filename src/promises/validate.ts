@@ -15,7 +15,7 @@ import type { DiffEdge, DiffNode, PlanDiff } from "../events/types.ts";
 import type { DeclaredPromise, Plan } from "../plan/plan.ts";
 import type { Cap } from "../scheduler/scheduler.ts";
 import type { ScopeSummary } from "./scope-index.ts";
-import { scopeOf } from "./scope-index.ts";
+import { indexOf, scopeOf } from "./scope-index.ts";
 
 /** A broken promise and the figures that show how. */
 export interface Violation {
@@ -141,8 +141,6 @@ export function validateDiff(plan: Plan, diff: PlanDiff): Violation | null {
 
 const NO_CAPS: readonly Cap[] = [];
 
-/** Caps of multi-label instances, per scope summary and label set (summaries never change, so neither do these). */
-const multiLabelCaps = new WeakMap<ScopeSummary, Map<string, readonly Cap[]>>();
 
 /**
  * Label caps (from `MaxParallelism` promises in scope) that apply to instance
@@ -159,6 +157,8 @@ export function capsFor(plan: Plan, id: string): readonly Cap[] {
   const s = node.parent !== null && !plan.promisesByOwner.has(id) ? scopeOf(plan, node.parent) : scopeOf(plan, id);
   if (s.caps === null) return NO_CAPS;
   if (node.labels.length === 1) return s.caps.get(node.labels[0] as string) ?? NO_CAPS;
+  // Per scope summary and label set, kept in the plan's index (summaries never change, so neither do these).
+  const multiLabelCaps = indexOf(plan).multiLabelCaps;
   let cache = multiLabelCaps.get(s);
   if (!cache) {
     cache = new Map();

@@ -19,24 +19,10 @@ import type { DotOptions } from "./dot.ts";
 import { DEFAULT_GROUP_ABOVE, buildDot } from "./dot.ts";
 import type { RefusedSpawn } from "./refused.ts";
 import { refusedSpawns } from "./refused.ts";
+import type { SnapshotPolicy } from "./snapshot-policy.ts";
 
-/**
- * When snapshots are taken:
- * - `all`: after every change.
- * - `steps`: once per scheduler wave (the tasks the scheduler started, after
- *   the results and spawns that let them start), read from the log.
- * - `final`: the end state only.
- * - `none`: no snapshot.
- * - `auto` (default): every change while the plan has at most 30 instances;
- *   a burst of spawns that takes the plan past 30 is one frame; beyond 30,
- *   frames spaced by run time, read from the event timestamps: at least 4×
- *   what the frame costs to draw and 1/8 of the run so far (so frames grow
- *   with the log of the run's length), and past 200 frames further and
- *   further apart; always the end state. Drawing stays a small share of the
- *   run, and the frames are still a pure function of the log.
- */
-export type SnapshotPolicy = "auto" | "all" | "steps" | "final" | "none";
-export const SNAPSHOT_POLICIES: readonly SnapshotPolicy[] = ["auto", "all", "steps", "final", "none"];
+export { SNAPSHOT_POLICIES } from "./snapshot-policy.ts";
+export type { SnapshotPolicy } from "./snapshot-policy.ts";
 
 /** `auto` draws every change up to this many instances. */
 export const AUTO_SMALL_PLAN = 30;

@@ -19,8 +19,8 @@ export { bundledFont, loadGraphviz };
 export type { LayoutEngine };
 
 /** Image formats a snapshot can have besides its DOT file. */
-export type ImageFormat = "png" | "svg";
-export const IMAGE_FORMATS: readonly ImageFormat[] = ["png", "svg"];
+export const IMAGE_FORMATS = ["png", "svg"] as const;
+export type ImageFormat = (typeof IMAGE_FORMATS)[number];
 
 export interface ImageOptions {
   /** Default `"wasm"`. `"system"` runs `dot -Tsvg` and fails with `RENDER` when it is missing. */

@@ -1,13 +1,18 @@
 /**
- * Reads `events.jsonl` line by line, checking each line enough that the fold
+ * Reads `events.jsonl` line by line, checking each line so that the fold
  * can trust it: the envelope (`v`, gap-free `seq` from 1, `type`, `data`)
- * and, for known types, the fields the plan is built from. Event types this
- * version does not know (a log from a newer Trellis) are reported, not fatal.
+ * and, for known types, the whole `data` against the log's schema
+ * (`events/schema.ts`, the definition the writer is tested against). Event
+ * types this version does not know (a log from a newer Trellis) are
+ * reported, not fatal.
  */
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { ErrorCodes, TrellisError } from "../errors.ts";
-import type { EventType, TrellisEvent } from "../events/types.ts";
+import { compileSchema } from "../events/conforms.ts";
+import type { Conformance } from "../events/conforms.ts";
+import { eventLogSchema } from "../events/schema.ts";
+import type { TrellisEvent } from "../events/types.ts";
 import { EVENT_TYPES, EVENT_VERSION } from "../events/types.ts";
 
 /**
@@ -23,80 +28,16 @@ export type LogLine =
 /** Envelope versions (`v`) this Trellis reads. A new major version is an incompatible format. */
 export const SUPPORTED_LOG_VERSIONS: readonly number[] = [EVENT_VERSION];
 
-type Check = "string" | "string?" | "number" | "strings" | "array" | "object" | "edgeKind";
-
-/** Fields of each known type that the fold and the renderer read. */
-const FIELDS: Readonly<Record<EventType, Readonly<Record<string, Check>>>> = {
-  "run.started": { root: "string" },
-  "task.created": { id: "string", task: "string", parent: "string?", labels: "strings", placeholder: "string?", priority: "number" },
-  "edge.created": { from: "string", to: "string", kind: "edgeKind" },
-  "preview.materialized": { owner: "string", placeholders: "array", edges: "array" },
-  "preview.pruned": { owner: "string", placeholders: "strings" },
-  "promise.declared": { pid: "number", owner: "string", source: "string", promise: "object" },
-  "task.started": { id: "string", attempt: "number" },
-  "task.waiting": { id: "string", on: "strings" },
-  "task.resumed": { id: "string" },
-  "task.log": { id: "string" },
-  "task.warning": { id: "string" },
-  "task.emitted": { id: "string" },
-  "task.retrying": { id: "string", attempt: "number" },
-  "task.succeeded": { id: "string" },
-  "task.failed": { id: "string" },
-  "task.skipped": { id: "string" },
-  "task.cancelled": { id: "string" },
-  "promise.violated": {},
-  "run.deadlock": {},
-  "run.finished": { status: "string" },
-};
-
 const KNOWN = new Set<string>(EVENT_TYPES);
+
+/** The schema of each event type's `data`, and the shared definitions: the reader checks what the writer is held to. */
+const SCHEMA = eventLogSchema() as { allOf: { then: { properties: { data: Record<string, unknown> } } }[]; definitions: Record<string, Record<string, unknown>> };
+const PAYLOADS = new Map(
+  EVENT_TYPES.map((type, i) => [type as string, compileSchema((SCHEMA.allOf[i] as (typeof SCHEMA.allOf)[number]).then.properties.data, SCHEMA.definitions)]),
+);
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function passes(check: Check, v: unknown): boolean {
-  switch (check) {
-    case "string":
-      return typeof v === "string";
-    case "string?":
-      return v === null || typeof v === "string";
-    case "number":
-      return typeof v === "number";
-    case "strings":
-      return Array.isArray(v) && v.every((x) => typeof x === "string");
-    case "array":
-      return Array.isArray(v);
-    case "object":
-      return isObject(v);
-    case "edgeKind":
-      return v === "data" || v === "lineage";
-    default: {
-      const never: never = check;
-      return never;
-    }
-  }
-}
-
-const isStr = (v: unknown) => typeof v === "string";
-
-/** Deeper checks where the renderer walks nested data. Returns what is wrong, or null. */
-function nestedProblem(type: EventType, data: Record<string, unknown>): string | null {
-  if (type === "preview.materialized") {
-    const phs = data["placeholders"] as unknown[];
-    if (!phs.every((p) => isObject(p) && isStr(p["id"]) && isStr(p["task"]) && isStr(p["parent"]))) return "data.placeholders must be {id, task, parent} strings";
-    const edges = data["edges"] as unknown[];
-    if (!edges.every((e) => isObject(e) && isStr(e["from"]) && isStr(e["to"]))) return "data.edges must be {from, to} strings";
-  }
-  if (type === "promise.declared") {
-    const p = data["promise"] as Record<string, unknown>;
-    if (!isStr(p["kind"])) return "data.promise.kind must be a string";
-    if (p["kind"] === "LimitedSpawns" && !(isStr(p["task"]) && typeof p["limit"] === "number")) return "LimitedSpawns needs task and limit";
-    if (p["kind"] === "OnlySpecificNodesAllowed" && !passes("strings", p["tasks"])) return "OnlySpecificNodesAllowed needs tasks";
-    if (p["kind"] === "OnlySpecificEdgesAllowed" && !(Array.isArray(p["edges"]) && p["edges"].every((e) => Array.isArray(e) && e.length === 2 && e.every(isStr))))
-      return "OnlySpecificEdgesAllowed needs edges";
-  }
-  return null;
 }
 
 function formatError(path: string, line: number, what: string, details: Record<string, unknown> = {}): TrellisError {
@@ -133,11 +74,8 @@ export function parseLogLine(text: string, line: number, expectedSeq: number, pa
   if (!isObject(data)) throw formatError(path, line, "envelope field `data` must be an object");
   const stamp = typeof ts === "string" ? ts : "";
   if (!KNOWN.has(type)) return { kind: "unknown", line, type, seq, ts: stamp };
-  const fields = FIELDS[type as EventType];
-  for (const [key, check] of Object.entries(fields))
-    if (!passes(check, data[key])) throw formatError(path, line, `${type}: field data.${key} is missing or not a ${check.replace("?", " or null")}`);
-  const nested = nestedProblem(type as EventType, data);
-  if (nested) throw formatError(path, line, `${type}: ${nested}`);
+  const problem = (PAYLOADS.get(type) as Conformance)(data);
+  if (problem !== null) throw formatError(path, line, `${type}: data${problem}`);
   return { kind: "event", line, event: { ...value, ts: stamp } as unknown as TrellisEvent };
 }
 

@@ -12,6 +12,7 @@ import { ErrorCodes, TrellisError } from "../errors.ts";
 import type { SerializedError } from "../errors.ts";
 import { decode } from "../events/codec.ts";
 import type { Counts, RunStatus, ViolationPolicy } from "../events/types.ts";
+import { ViolationPolicies } from "../events/types.ts";
 import type { EventSink } from "../events/writer.ts";
 import { JsonlWriter, MemorySink } from "../events/writer.ts";
 import type { Plan } from "../plan/plan.ts";
@@ -118,7 +119,8 @@ export async function runEngine<I, O>(root: TaskDefinition<I, O>, inputs: I, opt
   if (!isTaskDefinition(root)) invalidOption("root", "a task definition made with task()", typeof root);
   const registry = options.registry ?? defaultRegistry;
   const onViolation = options.onViolation ?? "halt";
-  if (onViolation !== "halt" && onViolation !== "reject") invalidOption("onViolation", '"halt" or "reject"', onViolation);
+  if (!(ViolationPolicies as readonly string[]).includes(onViolation))
+    invalidOption("onViolation", ViolationPolicies.map((p) => JSON.stringify(p)).join(" or "), onViolation);
   const executorOption = options.executor ?? "threads";
   if (typeof executorOption === "string" && !(ExecutorKinds as readonly string[]).includes(executorOption))
     invalidOption("executor", `one of ${ExecutorKinds.join(", ")}`, executorOption);

@@ -5,6 +5,7 @@ import { describe, expect, test } from "vitest";
 import type { EventOf, TrellisEvent } from "trellis";
 import { From, LimitedSpawns, run, task } from "trellis";
 import { WaitEndReasons } from "../../dist/events/types.js";
+import { eventLogSchema } from "../../dist/events/schema.js";
 import { outputProblems } from "../helpers/log-outputs.ts";
 import { logProblems } from "../helpers/log-schema.ts";
 
@@ -26,6 +27,11 @@ const root = task({ name: "schema_root", calls: [item] }, async (ctx) => {
 });
 
 describe("the JSON Schema of the log", () => {
+  test("the shipped file is the one generated from src/events/schema.ts (run `npm run schema` after changing it)", () => {
+    const shipped = readFileSync(new URL("../../schema/events.schema.json", import.meta.url), "utf8");
+    expect(shipped).toBe(`${JSON.stringify(eventLogSchema(), null, 2)}\n`);
+  });
+
   test("describes every line the engine writes, including failures and violations", async () => {
     const out = mkdtempSync(join(tmpdir(), "schema-"));
     const result = await run(root, {}, { executor: "inline", out });
