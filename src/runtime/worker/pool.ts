@@ -162,11 +162,8 @@ export class PoolExecutor implements Executor {
 
   /** The scheduler's slots now: workers × slots per worker (see {@link PoolOptions.slotsPerWorker}). */
   get concurrency(): number {
-    return this.workers * this.#slotsPerWorker();
-  }
-
-  #slotsPerWorker(): number {
-    return this.#fixedSlots ?? (this.#runMsAverage < SHORT_RUN_MS ? AUTO_SLOTS : 1);
+    const perWorker = this.#fixedSlots ?? (this.#runMsAverage < SHORT_RUN_MS ? AUTO_SLOTS : 1);
+    return this.workers * perWorker;
   }
 
   /**
@@ -182,15 +179,10 @@ export class PoolExecutor implements Executor {
     this.#runMsAverage = avg === Number.POSITIVE_INFINITY ? sample : avg + (sample - avg) * RUN_MS_WEIGHT;
   }
 
-  /**
-   * Starts one worker and waits for it to load the task modules; the others
-   * start when attempts need their slots ({@link #grow}), so a run of a few
-   * tasks does not pay for workers it never uses.
-   */
   async start(link: EngineLink, modules: readonly string[]): Promise<void> {
     this.#link = link;
     this.#modules = [...modules];
-    this.#workers.push(this.#spawn());
+    for (let i = 0; i < this.workers; i++) this.#workers.push(this.#spawn());
     try {
       await Promise.all(this.#workers.map((w) => w.loaded));
     } catch (error) {
@@ -208,21 +200,8 @@ export class PoolExecutor implements Executor {
       return;
     }
     const worker = this.#pick();
-    if (worker && (worker.busy < this.#slotsPerWorker() || !this.#canGrow())) this.#assign(worker, task);
-    else {
-      this.#pending.push(task);
-      this.#grow();
-    }
-  }
-
-  /** The pool may start another worker: fewer than `workers` run, and none is still loading. */
-  #canGrow(): boolean {
-    return !this.#closing && this.#broken === null && this.#workers.length < this.workers && !this.#workers.some((w) => w.state === "loading");
-  }
-
-  /** Starts one more worker when every running one is full (see {@link start}). */
-  #grow(): void {
-    if (this.#canGrow()) this.#replace();
+    if (worker) this.#assign(worker, task);
+    else this.#pending.push(task);
   }
 
   resume(ref: TaskRef, waitId: number, outcome: WaitOutcome): void {
@@ -368,10 +347,6 @@ export class PoolExecutor implements Executor {
     while (this.#pending.length > 0) {
       const worker = this.#pick();
       if (!worker) return;
-      if (worker.busy >= this.#slotsPerWorker() && this.#workers.length < this.workers) {
-        this.#grow(); // wait for a slot: the one a finished attempt frees, or a new worker's
-        return;
-      }
       this.#assign(worker, this.#pending.shift() as StartTask);
     }
   }
@@ -445,9 +420,7 @@ export class PoolExecutor implements Executor {
         const a = this.#find(m.id, m.attempt, worker);
         if (a) this.#forget(a);
         this.#ran(m.runMs);
-        link.finished({ id: m.id, attempt: m.attempt }, m.outcome);
-        if (this.#pending.length > 0) this.#drain();
-        return;
+        return link.finished({ id: m.id, attempt: m.attempt }, m.outcome);
       }
       case "pong":
         if (worker.ping?.seq === m.seq) {
