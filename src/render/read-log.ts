@@ -6,12 +6,11 @@
  * types this version does not know (a log from a newer Trellis) are
  * reported, not fatal.
  */
-import { createReadStream } from "node:fs";
+import { createReadStream, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { ErrorCodes, TrellisError } from "../errors.ts";
 import { compileSchema } from "../events/conforms.ts";
 import type { Conformance } from "../events/conforms.ts";
-import { eventLogSchema } from "../events/schema.ts";
 import type { TrellisEvent } from "../events/types.ts";
 import { EVENT_TYPES, EVENT_VERSION } from "../events/types.ts";
 
@@ -30,11 +29,24 @@ export const SUPPORTED_LOG_VERSIONS: readonly number[] = [EVENT_VERSION];
 
 const KNOWN = new Set<string>(EVENT_TYPES);
 
-/** The schema of each event type's `data`, and the shared definitions: the reader checks what the writer is held to. */
-const SCHEMA = eventLogSchema() as { allOf: { then: { properties: { data: Record<string, unknown> } } }[]; definitions: Record<string, Record<string, unknown>> };
-const PAYLOADS = new Map(
-  EVENT_TYPES.map((type, i) => [type as string, compileSchema((SCHEMA.allOf[i] as (typeof SCHEMA.allOf)[number]).then.properties.data, SCHEMA.definitions)]),
-);
+type LogSchema = { allOf: { then: { properties: { data: Record<string, unknown> } } }[]; definitions: Record<string, Record<string, unknown>> };
+let payloads: Map<string, Conformance> | undefined;
+
+/**
+ * The check of each event type's `data`, compiled on first use from the
+ * shipped `schema/events.schema.json`: the file generated from
+ * `events/schema.ts` (a test keeps it up to date), so the reader checks what
+ * the writer is held to without loading TypeBox, which would cost every
+ * process and worker ~0.1 s at start-up.
+ */
+function payloadChecks(): Map<string, Conformance> {
+  if (payloads) return payloads;
+  const schema = JSON.parse(readFileSync(new URL("../../schema/events.schema.json", import.meta.url), "utf8")) as LogSchema;
+  payloads = new Map(
+    EVENT_TYPES.map((type, i) => [type as string, compileSchema((schema.allOf[i] as LogSchema["allOf"][number]).then.properties.data, schema.definitions)]),
+  );
+  return payloads;
+}
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -74,7 +86,7 @@ export function parseLogLine(text: string, line: number, expectedSeq: number, pa
   if (!isObject(data)) throw formatError(path, line, "envelope field `data` must be an object");
   const stamp = typeof ts === "string" ? ts : "";
   if (!KNOWN.has(type)) return { kind: "unknown", line, type, seq, ts: stamp };
-  const problem = (PAYLOADS.get(type) as Conformance)(data);
+  const problem = (payloadChecks().get(type) as Conformance)(data);
   if (problem !== null) throw formatError(path, line, `${type}: data${problem}`);
   return { kind: "event", line, event: { ...value, ts: stamp } as unknown as TrellisEvent };
 }

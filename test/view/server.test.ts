@@ -237,7 +237,7 @@ describe("LogTail", () => {
     await tail.start();
     expect(tail.events).toHaveLength(3);
     expect(tail.problem?.line).toBe(4);
-    expect(tail.problem?.message).toContain("task.started: field data.id is missing");
+    expect(tail.problem?.message).toContain("task.started: data.id is missing");
   });
 
   it("reads a cut-off last line as cut, not as an error, when it reads once", async () => {
