@@ -136,6 +136,16 @@ const HEADLINE: Record<RunStatus, string> = {
 };
 
 /** The whole summary, one fact a line. */
+/**
+ * `CODE: first line of the message`, without the message's own lower-case
+ * repeat of the code (a deadlock's message starts with "deadlock:").
+ */
+export function codeAndMessage(code: string, message: string): string {
+  const first = message.split("\n")[0] ?? "";
+  const repeat = `${code.toLowerCase()}: `;
+  return `${code}: ${first.toLowerCase().startsWith(repeat) ? first.slice(repeat.length) : first}`;
+}
+
 export function formatSummary(s: SummaryInput): string {
   const lines = [`${s.label}: ${HEADLINE[s.status]} in ${describeDuration(s.durationMs)}`];
   const row = (key: string, value: string) => lines.push(`  ${key.padEnd(11)} ${value}`);
@@ -148,7 +158,7 @@ export function formatSummary(s: SummaryInput): string {
   if (f !== null) describeFailure(f).forEach((line, i) => row(i === 0 ? "failed" : "", line));
   // The run's own error, unless it is the failed task's error again.
   const same = f !== null && s.error !== null && f.error.code === s.error.code && f.error.message === s.error.message;
-  if (s.error && failed && s.status !== "halted" && !same) row("error", `${s.error.code}: ${s.error.message.split("\n")[0] ?? ""}`);
+  if (s.error && failed && s.status !== "halted" && !same) row("error", codeAndMessage(s.error.code, s.error.message));
   if (failed && s.slowest && s.slowest.length > 0) row("slowest", s.slowest.map((t) => `${t.id} ${describeTaskTime(t.ms)}`).join(", "));
   if (s.out !== null) row("outputs", describeOutputs(s.out));
   return lines.join("\n");

@@ -92,8 +92,10 @@ function describeUnchecked(e: TrellisEvent): string {
       return `${e.data.id} cancelled: ${str(e.data.reason)}`;
     case "promise.violated":
       return `broken promise: ${describeViolation(e.data)}`;
-    case "run.deadlock":
-      return `deadlock: ${str(e.data.message)}`;
+    case "run.deadlock": {
+      const message = str(e.data.message);
+      return message.startsWith("deadlock") ? message : `deadlock: ${message}`; // the engine's message names it already
+    }
     case "run.finished":
       return `run ${e.data.status}${e.data.status === "succeeded" ? `: ${valueText(e.data.output, 80)}` : ""}`;
     default: {

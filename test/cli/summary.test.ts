@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeFailure, formatSummary, userFrame } from "../../dist/report/summary.js";
+import { codeAndMessage, describeFailure, formatSummary, userFrame } from "../../dist/report/summary.js";
 import type { SummaryInput } from "../../dist/report/summary.js";
 
 const counts = { pending: 0, running: 0, waiting: 0, succeeded: 1, failed: 2, skipped: 0, cancelled: 0 };
@@ -54,6 +54,11 @@ describe("summary of a failed run", () => {
     expect(rootOnly).not.toContain("slowest");
     // A run that succeeded shows none of it.
     expect(formatSummary({ ...input, status: "succeeded", error: null })).not.toMatch(/failed |slowest/);
+  });
+
+  it("names the error's code once: a deadlock's message already starts with 'deadlock:'", () => {
+    expect(codeAndMessage("DEADLOCK", "deadlock: a (waiting) waits on a/b#1")).toBe("DEADLOCK: a (waiting) waits on a/b#1");
+    expect(codeAndMessage("TASK_FAILED", "a/b#1 failed: boom\nat x")).toBe("TASK_FAILED: a/b#1 failed: boom");
   });
 
   it("a failure on the first attempt says so", () => {
