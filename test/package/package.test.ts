@@ -92,6 +92,17 @@ afterAll(() => {
 
 const trellisBin = (): string => join(project, "node_modules", "trellis", "bin", "trellis.mjs");
 
+/** `node <installed bin> run FILE` in the project, without drawings, into its own `outputs/OUT`. */
+function trellisRun(node: string, file: string, executor: string, out: string): Promise<Ran> {
+  return sh(node, [trellisBin(), "run", file, "--snapshots", "none", "--executor", executor, "--out", `outputs/${out}`], project);
+}
+
+/** The run exited 0 and its summary shows `output  <value>`. */
+function expectOutput(run: Ran, value: number): void {
+  expect(run.code, run.stderr).toBe(0);
+  expect(run.stdout).toMatch(new RegExp(`output\\s+${value}`));
+}
+
 describe("the packed tarball", () => {
   it("holds only dist/, bin/, schema/, the README, the licence and package.json", async () => {
     const list = await sh("tar", ["tzf", tarball], work);
@@ -116,15 +127,11 @@ describe.concurrent.each(["20", "24", "26"])("on Node %s", SLOW, (major) => {
   });
 
   it("`trellis run` runs TypeScript: a CommonJS .ts workflow on processes, a .mts one on threads, and one that type stripping refuses", async () => {
-    const run = (file: string, executor: string): Promise<Ran> =>
-      sh(node(), [trellisBin(), "run", file, "--snapshots", "none", "--executor", executor, "--out", `outputs/${file}-${executor}-node${major}`], project);
+    const run = (file: string, executor: string): Promise<Ran> => trellisRun(node(), file, executor, `${file}-${executor}-node${major}`);
     const [ts, mts, fallback] = await Promise.all([run("flow.ts", "processes"), run("flow-esm.mts", "threads"), run("fallback.mts", "threads")]);
-    expect(ts.code, ts.stderr).toBe(0);
-    expect(ts.stdout).toMatch(/output\s+18/);
-    expect(mts.code, mts.stderr).toBe(0);
-    expect(mts.stdout).toMatch(/output\s+6/);
-    expect(fallback.code, fallback.stderr).toBe(0);
-    expect(fallback.stdout).toMatch(/output\s+42/);
+    expectOutput(ts, 18);
+    expectOutput(mts, 6);
+    expectOutput(fallback, 42);
   });
 });
 
@@ -135,17 +142,14 @@ describe.concurrent("in the user's project (Node 20)", SLOW, () => {
       sh("npx", ["trellis", "run", "flow.ts", "--snapshots", "none", "--out", "outputs/flow-ts"], project),
       sh("npx", ["trellis", "run", "flow-esm.mts", "--snapshots", "none"], project),
     ]);
-    expect(mjs.code, mjs.stderr).toBe(0);
-    expect(mjs.stdout).toMatch(/output\s+12/);
-    expect(ts.code, ts.stderr).toBe(0);
-    expect(ts.stdout).toMatch(/output\s+18/);
-    expect(mts.code, mts.stderr).toBe(0);
-    expect(mts.stdout).toMatch(/output\s+6/);
+    expectOutput(mjs, 12);
+    expectOutput(ts, 18);
+    expectOutput(mts, 6);
   });
 
   it("a .mjs workflow loads no TypeScript loader and no rasteriser, inline or in a worker; a .ts one does load the loader", async () => {
     writeFileSync(join(project, "probe-ts.ts"), 'export { default } from "./probe.mjs";\n');
-    const run = (file: string, executor: string): Promise<Ran> => sh(process.execPath, [trellisBin(), "run", file, "--snapshots", "none", "--executor", executor, "--out", `outputs/${file}-${executor}`], project);
+    const run = (file: string, executor: string): Promise<Ran> => trellisRun(process.execPath, file, executor, `${file}-${executor}`);
     const [inline, threads, ts] = await Promise.all([run("probe.mjs", "inline"), run("probe.mjs", "threads"), run("probe-ts.ts", "inline")]);
     for (const out of [inline, threads]) {
       expect(out.code, out.stderr).toBe(0);
@@ -159,11 +163,8 @@ describe.concurrent("in the user's project (Node 20)", SLOW, () => {
 
   it("`trellis run` of a workflow library from node_modules/ runs on threads and processes", async () => {
     writeFileSync(join(project, "lib-flow.mjs"), 'export { pipeline as default } from "wf-lib";\nexport const inputs = { xs: [1, 2, 3] };\n');
-    const outs = await Promise.all(["threads", "processes"].map((executor) => sh(process.execPath, [trellisBin(), "run", "lib-flow.mjs", "--snapshots", "none", "--executor", executor, "--out", `outputs/lib-${executor}`], project)));
-    for (const out of outs) {
-      expect(out.code, out.stderr).toBe(0);
-      expect(out.stdout).toMatch(/output\s+9/);
-    }
+    const outs = await Promise.all(["threads", "processes"].map((executor) => trellisRun(process.execPath, "lib-flow.mjs", executor, `lib-${executor}`)));
+    for (const out of outs) expectOutput(out, 9);
   });
 
   it("a CommonJS .ts file with top-level await gets one line that says to rename it .mts", async () => {

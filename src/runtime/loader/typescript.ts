@@ -18,14 +18,14 @@ import { fileURLToPath } from "node:url";
 /** Extensions that need a TypeScript loader. */
 const TYPESCRIPT = /\.[cm]?tsx?$/;
 
-function pathOf(pathOrUrl: string): string {
-  const bare = pathOrUrl.replace(/[?#].*$/, "");
-  return bare.startsWith("file:") ? fileURLToPath(bare) : bare;
+/** `pathOrUrl` without its query or fragment. */
+function bare(pathOrUrl: string): string {
+  return pathOrUrl.replace(/[?#].*$/, "");
 }
 
 /** True when `pathOrUrl` (a path or a `file:` URL, with or without a query) names a TypeScript file. */
 export function isTypeScriptModule(pathOrUrl: string): boolean {
-  return TYPESCRIPT.test(pathOrUrl.replace(/[?#].*$/, ""));
+  return TYPESCRIPT.test(bare(pathOrUrl));
 }
 
 /** The `type` of the package.json nearest to `file`, or undefined. */
@@ -46,7 +46,8 @@ function packageType(file: string): unknown {
  * `"type": "module"` (what `npm init -y` writes is `"commonjs"`).
  */
 export function isCommonJsTypeScript(pathOrUrl: string): boolean {
-  const path = pathOf(pathOrUrl);
+  const file = bare(pathOrUrl);
+  const path = file.startsWith("file:") ? fileURLToPath(file) : file;
   if (/\.cts$/.test(path)) return true;
   return /\.tsx?$/.test(path) && packageType(path) !== "module";
 }
@@ -79,17 +80,18 @@ const TSX_MARK = "trellis-tsx";
  */
 export async function importModule(url: string, loadPackageEntry: () => Promise<unknown>): Promise<Record<string, unknown>> {
   if (!isTypeScriptModule(url)) return (await import(url)) as Record<string, unknown>;
-  if (NATIVE && !isCommonJsTypeScript(url) && !url.includes(TSX_MARK)) {
+  const commonJs = isCommonJsTypeScript(url); // reads package.json files: once per module
+  if (NATIVE && !commonJs && !url.includes(TSX_MARK)) {
     try {
       return (await import(url)) as Record<string, unknown>;
     } catch (error) {
       if (!NEEDS_LOADER.has(String((error as { code?: unknown } | null)?.code))) throw error;
     }
     // The failed attempt stays in the module cache under `url`: ask for a fresh one.
-    await useTypeScriptLoader([url], loadPackageEntry);
+    await useTypeScriptLoader(false, loadPackageEntry);
     return (await import(`${url}${url.includes("?") ? "&" : "?"}${TSX_MARK}`)) as Record<string, unknown>;
   }
-  await useTypeScriptLoader([url], loadPackageEntry);
+  await useTypeScriptLoader(commonJs, loadPackageEntry);
   return (await import(url)) as Record<string, unknown>;
 }
 
@@ -97,9 +99,9 @@ let esm: Promise<void> | undefined;
 let cjs: Promise<void> | undefined;
 
 /**
- * Registers tsx in this thread for the modules about to be loaded, once:
- * its ESM loader always, and its `require` hook too when one of them is
- * CommonJS TypeScript. Idempotent; cheap after the first call.
+ * Registers tsx in this thread, once: its ESM loader always, and its
+ * `require` hook too when the module about to be loaded is CommonJS
+ * TypeScript. Idempotent; cheap after the first call.
  *
  * tsx's `require` hook would compile a second, CommonJS copy of Trellis for
  * such a module's `require("trellis")`; importing the package entry first
@@ -107,12 +109,12 @@ let cjs: Promise<void> | undefined;
  * (the CLI, a worker's entry) passes that import as `loadPackageEntry`: the
  * entry sits above this layer, so this module does not import it.
  */
-async function useTypeScriptLoader(modules: readonly string[], loadPackageEntry: () => Promise<unknown>): Promise<void> {
+async function useTypeScriptLoader(commonJs: boolean, loadPackageEntry: () => Promise<unknown>): Promise<void> {
   esm ??= import("tsx/esm/api").then(({ register }) => {
     register();
   });
   await esm;
-  if (!modules.some(isCommonJsTypeScript)) return;
+  if (!commonJs) return;
   cjs ??= Promise.all([import("tsx/cjs/api"), loadPackageEntry()]).then(([{ register }]) => {
     register();
   });
