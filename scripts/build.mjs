@@ -19,14 +19,16 @@ const src = join(root, "src");
 const dist = join(root, "dist");
 const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
 
-// tsc's incremental state says nothing about dist/: without dist, build anew.
-if (!existsSync(join(dist, "index.js"))) rmSync(join(root, ".tmp", "build"), { recursive: true, force: true });
+/** Each tsc project, a file its output must hold, and its incremental state. */
+const PROJECTS = [
+  { project: "tsconfig.build.json", output: "dist/index.js", info: "src" },
+  { project: "tsconfig.demos.json", output: "dist/demos/map_reduce.js", info: "demos" },
+  ...(process.argv.includes("--test") ? [{ project: "tsconfig.fixtures.json", output: ".tmp/fixtures/exec-basic.js", info: "fixtures" }] : []),
+];
 
-const projects = ["tsconfig.build.json", "tsconfig.demos.json"];
-if (process.argv.includes("--test")) projects.push("tsconfig.fixtures.json");
-if (!existsSync(join(root, ".tmp", "fixtures")) && existsSync(join(root, ".tmp", "build", "fixtures.tsbuildinfo"))) rmSync(join(root, ".tmp", "build", "fixtures.tsbuildinfo"));
-
-for (const project of projects) {
+for (const { project, output, info } of PROJECTS) {
+  // tsc's incremental state says nothing about the output: when it is gone, build that project anew.
+  if (!existsSync(join(root, output))) rmSync(join(root, ".tmp", "build", `${info}.tsbuildinfo`), { force: true });
   const r = spawnSync(process.execPath, [tsc, "-b", project], { cwd: root, stdio: "inherit" });
   if (r.status !== 0) {
     console.error(`build: tsc -b ${project} failed (exit ${r.status ?? r.signal}); fix the errors above`);
