@@ -6,7 +6,7 @@
 import type { TrellisEvent } from "../events/types.ts";
 import { isFinished } from "../events/types.ts";
 import type { Plan, PlanNode } from "./plan.ts";
-import { NO_CHILDREN, NO_CHILD_COUNTS, createPlan } from "./plan.ts";
+import { NO_CHILDREN, NO_CHILD_COUNTS, createPlan, isAvailable } from "./plan.ts";
 
 function setStatus(plan: Plan, node: PlanNode, status: PlanNode["status"]): void {
   plan.counts[node.status]--;
@@ -18,6 +18,16 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const list = map.get(key);
   if (list) list.push(value);
   else map.set(key, [value]);
+}
+
+/** `node`'s output just became available: each consumer has one producer less to wait for. */
+function produced(plan: Plan, node: PlanNode): void {
+  const consumers = plan.consumers.get(node.id);
+  if (consumers === undefined) return;
+  for (let i = 0; i < consumers.length; i++) {
+    const consumer = plan.nodes.get(consumers[i] as string);
+    if (consumer !== undefined) consumer.producersLeft--;
+  }
 }
 
 function removePlaceholderTree(plan: Plan, id: string, state: "taken" | "removed"): void {
@@ -66,6 +76,7 @@ export function applyEvent(plan: Plan, event: TrellisEvent, about?: PlanNode): v
         children: NO_CHILDREN as string[],
         childCounts: NO_CHILD_COUNTS as Map<string, number>,
         reason: undefined,
+        producersLeft: 0,
       };
       plan.nodes.set(d.id, node);
       plan.counts.pending++;
@@ -97,6 +108,9 @@ export function applyEvent(plan: Plan, event: TrellisEvent, about?: PlanNode): v
       if (kind === "data") {
         push(plan.producers, to, from);
         push(plan.consumers, from, to);
+        const producer = plan.nodes.get(from);
+        const consumer = plan.nodes.get(to);
+        if (consumer !== undefined && (producer === undefined || !isAvailable(producer))) consumer.producersLeft++;
       }
       return;
     }
@@ -151,9 +165,10 @@ export function applyEvent(plan: Plan, event: TrellisEvent, about?: PlanNode): v
     }
     case "task.emitted": {
       const node = nodeOf(plan, event.data.id, about);
-      if (!node) return;
+      if (!node || node.emitted) return; // only the first emit counts (the engine never writes a second)
       node.output = event.data.output;
       node.emitted = true;
+      produced(plan, node);
       return;
     }
     case "task.retrying": {
@@ -170,6 +185,7 @@ export function applyEvent(plan: Plan, event: TrellisEvent, about?: PlanNode): v
       node.output = event.data.output; // for a task that emitted, the engine writes the emitted value here
       node.waitingOn = undefined;
       setStatus(plan, node, "succeeded");
+      if (!node.emitted) produced(plan, node); // an emit made the output available already
       if (node.id === plan.root) plan.output = node.output;
       return;
     }

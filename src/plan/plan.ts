@@ -34,6 +34,18 @@ export interface PlanNode {
   childCounts: Map<string, number>;
   /** Why it was skipped or cancelled. */
   reason: string | undefined;
+  /**
+   * How many of its data producers have no output yet ({@link isAvailable}).
+   * Kept by the fold, so readiness is part of the plan: a pending instance
+   * with none left is ready (`scheduler/readiness.ts`), in a live run and in a
+   * plan folded from a log alike.
+   */
+  producersLeft: number;
+}
+
+/** True when `node`'s output is available to its consumers and to waits: it succeeded, or published it with `emit`. */
+export function isAvailable(node: PlanNode): boolean {
+  return node.status === "succeeded" || node.emitted;
 }
 
 export interface PlanEdge {

@@ -24,7 +24,7 @@ import { expandPreview } from "../preview/placeholders.ts";
 import { declaredPromises, promiseProblem } from "../promises/declared.ts";
 import { capsFor, validateDiff, violationError } from "../promises/validate.ts";
 import { deadlockMessage, endStatus, isDeadlocked, rootFailure, stuckInstances, unfinishedCount } from "../scheduler/deadlock.ts";
-import { Blockers, blockingCount, deadProducer } from "../scheduler/readiness.ts";
+import { deadProducer, isReady } from "../scheduler/readiness.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import type { AnyTask } from "../task/define.ts";
 import type { LiveTask } from "./attempts.ts";
@@ -42,7 +42,6 @@ export class Engine implements EngineLink {
   readonly #log: Committer;
   readonly #scheduler: Scheduler<PlanNode | ResumeEntry>;
   readonly #attempts = new Attempts();
-  readonly #blockers = new Blockers();
   readonly #waits = new Waits();
   #pid = 0;
   readonly #loop = new StepLoop(() => this.#step(), () => this.#tick());
@@ -112,8 +111,7 @@ export class Engine implements EngineLink {
     if (producers.length > 0) {
       const dead = deadProducer(this.plan, producers);
       if (dead) return this.#settle(node, "skipped", `producer ${dead.id} ${dead.status}`);
-      const blocking = blockingCount(this.plan, producers);
-      if (blocking > 0) return this.#blockers.block(id, blocking);
+      if (node.producersLeft > 0) return; // the fold counts them down; #available queues it
     }
     this.#scheduler.push(node);
   }
@@ -233,15 +231,14 @@ export class Engine implements EngineLink {
     }
   }
 
-  /** `node`'s output became available (it succeeded or emitted). */
+  /** `node`'s output became available (it succeeded or emitted; the fold counted its consumers down). */
   #available(node: PlanNode): void {
     const consumers = this.plan.consumers.get(node.id);
     if (consumers)
-      for (const c of consumers)
-        if (this.#blockers.unblock(c)) {
-          const consumer = this.plan.nodes.get(c) as PlanNode;
-          if (consumer.status === "pending") this.#scheduler.push(consumer);
-        }
+      for (const c of consumers) {
+        const consumer = this.plan.nodes.get(c) as PlanNode;
+        if (isReady(consumer)) this.#scheduler.push(consumer); // node was its last producer without an output
+      }
     const records = this.#waits.take(node);
     if (records === undefined) return;
     if (Array.isArray(records)) for (const r of records) this.#oneLess(r);
@@ -258,8 +255,7 @@ export class Engine implements EngineLink {
   #dead(node: PlanNode): void {
     const consumers = this.plan.consumers.get(node.id);
     if (consumers)
-      for (const c of consumers)
-        if (this.#blockers.forget(c)) this.#settle(this.plan.nodes.get(c) as PlanNode, "skipped", `producer ${node.id} ${node.status}`);
+      for (const c of consumers) this.#settle(this.plan.nodes.get(c) as PlanNode, "skipped", `producer ${node.id} ${node.status}`);
     const records = this.#waits.take(node);
     if (records === undefined) return;
     const outcome: WaitOutcome = { ok: false, error: failedChildError(node) };
@@ -366,7 +362,6 @@ export class Engine implements EngineLink {
     const id = node.id;
     const live = this.#attempts.get(id);
     if (live) this.#endAttempt(id, live);
-    this.#blockers.forget(id);
     const emittedBefore = node.emitted;
     if (status === "succeeded") this.#log.commit("task.succeeded", { id, output: output ?? null }, node);
     else if (status === "failed") this.#log.commit("task.failed", { id, attempt: node.attempt, error: error ?? serializeError(new Error("unknown failure")) }, node);

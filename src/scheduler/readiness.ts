@@ -1,17 +1,36 @@
 /**
  * Readiness (SPEC section 4): an instance is ready when the output of every
  * producer is available (it succeeded, or published it with `emit`); it can
- * never run when a producer finished without one. Pure functions over the
- * plan, plus {@link Blockers}, the incremental form the run loop uses so a
- * finished producer costs a look at its consumers, not a scan of the plan.
- * {@link readyIds} is the plain definition both are tested against.
+ * never run when a producer finished without one.
+ *
+ * The fold keeps the count of each instance's producers without an output
+ * (`PlanNode.producersLeft`), so readiness is read off the plan, live or
+ * folded from a log: {@link isReady}, {@link readyNodes}. The run loop keeps
+ * no counter of its own. {@link readyIds} and {@link blockingCount} are the
+ * plain definitions, O(plan) and O(producers), that the fold's counts are
+ * tested against (test/core/decisions.test.ts).
  */
 import { isFinished } from "../events/types.ts";
 import type { Plan, PlanNode } from "../plan/plan.ts";
+import { isAvailable } from "../plan/plan.ts";
 
-/** True when `node`'s output is available to its consumers and to waits. */
-export function isAvailable(node: PlanNode): boolean {
-  return node.status === "succeeded" || node.emitted;
+// Defined beside PlanNode (the fold needs it); readiness is where callers look for it.
+export { isAvailable };
+
+/** True when `node` is pending and every producer has an output: it may start. O(1), from the fold's count. */
+export function isReady(node: PlanNode): boolean {
+  return node.status === "pending" && node.producersLeft === 0;
+}
+
+/**
+ * The ready instances of a plan, in creation order: what a run resumed from a
+ * folded plan queues first. (A pending instance with a producer that died is
+ * not ready: see {@link deadProducer}.)
+ */
+export function readyNodes(plan: Plan): PlanNode[] {
+  const out: PlanNode[] = [];
+  for (const node of plan.nodes.values()) if (isReady(node)) out.push(node);
+  return out;
 }
 
 /** The first of `producers` that finished without an output (so its consumer can never run), or `undefined`. */
@@ -23,7 +42,7 @@ export function deadProducer(plan: Plan, producers: readonly string[]): PlanNode
   return undefined;
 }
 
-/** How many of `producers` have no output yet. */
+/** How many of `producers` have no output yet. The definition of `PlanNode.producersLeft`. */
 export function blockingCount(plan: Plan, producers: readonly string[]): number {
   let n = 0;
   for (let i = 0; i < producers.length; i++) if (!isAvailable(plan.nodes.get(producers[i] as string) as PlanNode)) n++;
@@ -39,41 +58,4 @@ export function readyIds(plan: Plan): string[] {
     if (producers.every((p) => isAvailable(plan.nodes.get(p) as PlanNode))) out.push(node.id);
   }
   return out;
-}
-
-/**
- * How many producers without output each blocked instance still has. The run
- * loop calls {@link block} when it creates an instance that has some,
- * {@link unblock} for each consumer of a producer whose output became
- * available, and {@link forget} when an instance ends or a producer died.
- */
-export class Blockers {
-  readonly #left = new Map<string, number>();
-
-  /** Instances still blocked. */
-  get size(): number {
-    return this.#left.size;
-  }
-
-  /** `id` waits for `count` (> 0) producers. */
-  block(id: string, count: number): void {
-    this.#left.set(id, count);
-  }
-
-  /** One producer of `id` became available: true when it was the last one `id` waited for. */
-  unblock(id: string): boolean {
-    const left = this.#left.get(id);
-    if (left === undefined) return false;
-    if (left <= 1) {
-      this.#left.delete(id);
-      return true;
-    }
-    this.#left.set(id, left - 1);
-    return false;
-  }
-
-  /** Stops tracking `id`; true when it was blocked. */
-  forget(id: string): boolean {
-    return this.#left.size > 0 && this.#left.delete(id);
-  }
 }

@@ -1,12 +1,12 @@
 // The pure decisions of the run loop against naive models over random plans:
-// readiness (scheduler/readiness.ts), the end of a run and deadlocks
+// readiness (scheduler/readiness.ts and the fold's count of producers left), the end of a run and deadlocks
 // (scheduler/deadlock.ts), a spawn's diff (plan/diff.ts) and the retry
 // policy (runtime/attempts.ts).
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { applyEvent, createPlan } from "trellis";
-import type { Plan, TrellisEvent } from "trellis";
-import { Blockers, blockingCount, deadProducer, readyIds } from "../../dist/scheduler/readiness.js";
+import type { Plan, PlanNode, TrellisEvent } from "trellis";
+import { blockingCount, deadProducer, isReady, readyIds, readyNodes } from "../../dist/scheduler/readiness.js";
 import { endStatus, isDeadlocked, stuckInstances } from "../../dist/scheduler/deadlock.js";
 import { spawnDiff } from "../../dist/plan/diff.js";
 import { MAX_RETRY_DELAY_MS, retryDelay } from "../../dist/runtime/attempts.js";
@@ -93,69 +93,74 @@ describe("readiness", () => {
           const dead = n.producers.find((p) => !available(nodes[p] as GenNode) && FINISHED.has((nodes[p] as GenNode).status));
           expect(deadProducer(plan, producers)?.id).toBe(dead === undefined ? undefined : id(dead));
           expect(blockingCount(plan, producers)).toBe(n.producers.filter((p) => !available(nodes[p] as GenNode)).length);
+          expect(plan.nodes.get(id(i))?.producersLeft).toBe(blockingCount(plan, producers));
         });
       }),
       { numRuns: 300, seed: SEED },
     );
   });
 
-  it("Blockers, fed as the run loop feeds it, always queues exactly the ready instances", () => {
-    const genRun = fc.record({
-      producers: fc.array(fc.uniqueArray(fc.nat(40), { maxLength: 4 }), { minLength: 1, maxLength: 30 }),
-      order: fc.array(fc.nat(1000), { maxLength: 60 }),
-      emits: fc.array(fc.boolean(), { maxLength: 60 }),
+  it("the fold's count of producers without output equals the definition after every event of random runs, and queues each ready instance once", () => {
+    // A run as a sequence of random steps, each a few events: spawn an instance whose producers are any
+    // earlier instances (whatever their state), start a queued one, emit, succeed, fail, or skip one.
+    const genSteps = fc.array(fc.record({ op: fc.nat(5), pick: fc.nat(1000), producers: fc.uniqueArray(fc.nat(1000), { maxLength: 4 }) }), {
+      minLength: 1,
+      maxLength: 80,
     });
     fc.assert(
-      fc.property(genRun, ({ producers, order, emits }) => {
-        const nodes: GenNode[] = producers.map((picks, i) => ({
-          producers: i === 0 ? [] : [...new Set(picks.map((p) => p % i))],
-          status: "pending",
-          emitted: false,
-          waitsOn: [],
-        }));
-        const plan = planOf(nodes);
-        let seq = plan.seq;
+      fc.property(genSteps, (steps) => {
+        const plan = createPlan("prop");
+        let seq = 0;
         const fold = (type: string, data: unknown): void =>
           applyEvent(plan, { v: 1, seq: ++seq, ts: "", runId: "prop", type, data } as unknown as TrellisEvent);
-        const blockers = new Blockers();
-        const queued = new Set<string>();
-        for (let i = 0; i < nodes.length; i++) {
-          const count = blockingCount(plan, plan.producers.get(id(i)) ?? []);
-          if (count > 0) blockers.block(id(i), count);
-          else queued.add(id(i));
-        }
-        const started = new Set<string>();
-        // What the engine does when an output becomes available: unblock each consumer, queue it when it was the last.
+        fold("run.started", { root: "n0", task: "t", inputs: null, options: { executor: "inline", workers: 1, onViolation: "halt" } });
+        // What the run loop does with readiness now that the fold keeps it: queue an instance at its
+        // creation when nothing blocks it, and a consumer when a producer's output makes it ready.
+        const queued: string[] = [];
+        const queue = (nid: string): void => {
+          expect(queued, `${nid} queued twice`).not.toContain(nid);
+          queued.push(nid);
+        };
         const availableNow = (nid: string): void => {
-          for (const c of plan.consumers.get(nid) ?? []) if (blockers.unblock(c)) queued.add(c);
+          for (const c of plan.consumers.get(nid) ?? []) if (isReady(plan.nodes.get(c) as PlanNode)) queue(c);
         };
         const check = (): void => {
-          const pendingQueued = [...queued].filter((q) => plan.nodes.get(q)?.status === "pending").sort();
-          expect(pendingQueued).toEqual([...readyIds(plan)].sort());
+          for (const node of plan.nodes.values()) expect(node.producersLeft, node.id).toBe(blockingCount(plan, plan.producers.get(node.id) ?? []));
+          expect(readyNodes(plan).map((n) => n.id)).toEqual(readyIds(plan));
+          expect(queued.filter((q) => plan.nodes.get(q)?.status === "pending").sort()).toEqual([...readyIds(plan)].sort());
         };
-        check();
-        order.forEach((pick, k) => {
-          const candidates = [...queued].filter((q) => !started.has(q) || plan.nodes.get(q)?.status === "running");
-          if (candidates.length === 0) return;
-          const nid = candidates[pick % candidates.length] as string;
-          const node = plan.nodes.get(nid);
-          if (!node) return;
-          if (node.status === "pending") {
-            started.add(nid);
-            fold("task.started", { id: nid, attempt: 1 });
-            if (emits[k]) {
-              fold("task.emitted", { id: nid, output: 1 });
-              availableNow(nid);
-            }
-          } else if (node.status === "running") {
+        const nodes = (): PlanNode[] => [...plan.nodes.values()];
+        const pickOf = (list: readonly PlanNode[], pick: number): PlanNode | undefined => list[pick % Math.max(1, list.length)];
+        for (const { op, pick, producers } of steps) {
+          const all = nodes();
+          if (op === 0 || all.length === 0) {
+            const nid = id(all.length);
+            fold("task.created", { id: nid, task: "t", parent: all.length === 0 ? null : "n0", labels: [], inputs: null, placeholder: null, priority: 0 });
+            const from = all.length === 0 ? [] : [...new Set(producers.map((p) => id(p % all.length)))];
+            for (const p of from) fold("edge.created", { from: p, to: nid, kind: "data" });
+            if (deadProducer(plan, from)) fold("task.skipped", { id: nid, because: "a producer died" });
+            else if (isReady(plan.nodes.get(nid) as PlanNode)) queue(nid);
+          } else {
+            const node = pickOf(
+              all.filter((n) => (op === 1 ? queued.includes(n.id) && n.status === "pending" : op === 5 ? n.status === "pending" : n.status === "running")),
+              pick,
+            );
+            if (node === undefined) continue;
             const emittedBefore = node.emitted;
-            fold("task.succeeded", { id: nid, output: 1 });
-            if (!emittedBefore) availableNow(nid);
+            if (op === 1) fold("task.started", { id: node.id, attempt: 1 });
+            else if (op === 2) {
+              fold("task.emitted", { id: node.id, output: 1 });
+              if (!emittedBefore) availableNow(node.id);
+            } else if (op === 3) {
+              fold("task.succeeded", { id: node.id, output: 1 });
+              if (!emittedBefore) availableNow(node.id);
+            } else if (op === 4) fold("task.failed", { id: node.id, attempt: 1, error: { name: "Error", message: "x", code: "X", stack: "" } });
+            else fold("task.skipped", { id: node.id, because: "x" });
           }
           check();
-        });
+        }
       }),
-      { numRuns: 200, seed: SEED },
+      { numRuns: 300, seed: SEED },
     );
   });
 });
