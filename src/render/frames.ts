@@ -10,6 +10,13 @@
  * and the events that complete it join it (the new node's edges and
  * preview, pruned placeholders, promises). A frame is the state at the end
  * of a change, so a node is never drawn without its edges.
+ *
+ * A change is known to have ended only when the next one starts, so a frame
+ * is drawn from the plan as it was *before* that event. The selector keeps no
+ * plan for a live run: the snapshot observer hands it the run's own plan just
+ * before the engine folds each event ({@link FrameSelector.before}), so every
+ * event is folded once. A replay ({@link FrameSelector.push}) folds into a
+ * plan the selector makes for it.
  */
 import type { EventType, TrellisEvent } from "../events/types.ts";
 import { applyEvent } from "../plan/fold.ts";
@@ -106,10 +113,10 @@ export function estimatedDrawMs(n: number, groupAbove: number): number {
   return n <= groupAbove ? 30 + 4 * n : 40 + n / 50;
 }
 
-/** Folds events into its own plan and says which states are snapshots (see the module docs). */
+/** Says which states of a plan are snapshots, event by event, and draws them (see the module docs). */
 export class FrameSelector {
-  /** The plan as of the last event pushed. */
-  readonly plan: Plan = createPlan();
+  /** The plan {@link push} folds into (a replay); never made in a live run. */
+  #own: Plan | null = null;
   readonly #policy: SnapshotPolicy;
   readonly #dot: Omit<DotOptions, "ghosts">;
   readonly #only: number | undefined;
@@ -141,13 +148,25 @@ export class FrameSelector {
     return this.#count;
   }
 
-  /** Applies one event; returns the frames it completed (states before it). */
+  /** A replay: returns the frames `event` completed (states before it), then folds it into the selector's own plan. */
   push(event: TrellisEvent | { readonly type: string; readonly seq: number; readonly ts: string }): readonly Frame[] {
+    if (this.#policy === "none") return NO_FRAMES;
+    const plan = (this.#own ??= createPlan());
+    const frames = this.before(event, plan);
+    applyEvent(plan, event as TrellisEvent);
+    return frames;
+  }
+
+  /**
+   * A live run: `plan` is the run's plan as it is before `event`, which the
+   * caller folds into it next. Returns the frames `event` completed, drawn
+   * from `plan`; changes nothing in it.
+   */
+  before(event: TrellisEvent | { readonly type: string; readonly seq: number; readonly ts: string }, plan: Plan): readonly Frame[] {
     if (this.#policy === "none") return NO_FRAMES;
     const cls = classOf(event.type);
     let frames: Frame[] | null = null;
-    if (cls === "change" && this.#open !== null) frames = this.#close(event.type);
-    applyEvent(this.plan, event as TrellisEvent);
+    if (cls === "change" && this.#open !== null) frames = this.#close(event.type, plan);
     // A refused spawn never reaches the plan: it is drawn from its violation, as a red ghost, from then on.
     if (event.type === "promise.violated") this.#refused.push(...refusedSpawns([event as TrellisEvent]));
     this.#lastTs = event.ts;
@@ -157,39 +176,39 @@ export class FrameSelector {
     return frames ?? NO_FRAMES;
   }
 
-  /** The end of the events: returns the last frames (the final state). Idempotent. */
-  end(): readonly Frame[] {
+  /** The end of the events: returns the last frames, drawn from `plan`, the final state (by default the plan {@link push} folded). Idempotent. */
+  end(plan: Plan = (this.#own ??= createPlan())): readonly Frame[] {
     if (this.#ended || this.#policy === "none") return NO_FRAMES;
     this.#ended = true;
-    const frames = this.#open !== null ? this.#close(null) : [];
+    const frames = this.#open !== null ? this.#close(null, plan) : [];
     this.#open = null;
     return frames;
   }
 
-  #frame(out: Frame[], dot?: string, seq = this.plan.seq): void {
+  #frame(out: Frame[], plan: Plan, dot?: string, seq = plan.seq): void {
     const n = ++this.#count;
     const wanted = this.#only === undefined || this.#only === n;
-    out.push({ n, seq, dot: wanted ? (dot ?? this.#buildDot()) : "" });
+    out.push({ n, seq, dot: wanted ? (dot ?? this.#buildDot(plan)) : "" });
     this.#lastFrameMs = Date.parse(this.#lastTs);
   }
 
   /** The open change ended; `next` is the type of the change that follows (null at the end). */
-  #close(next: string | null): Frame[] {
+  #close(next: string | null, plan: Plan): Frame[] {
     const started = this.#open as string;
     this.#open = null;
     const out: Frame[] = [];
     switch (this.#policy) {
       case "all":
-        this.#frame(out);
+        this.#frame(out, plan);
         break;
       case "steps":
-        if (next === null || (isStart(started) && !isStart(next))) this.#frame(out);
+        if (next === null || (isStart(started) && !isStart(next))) this.#frame(out, plan);
         break;
       case "final":
-        if (next === null) this.#frame(out);
+        if (next === null) this.#frame(out, plan);
         break;
       case "auto":
-        this.#auto(out, started, next);
+        this.#auto(out, started, next, plan);
         break;
       case "none":
         break;
@@ -201,11 +220,11 @@ export class FrameSelector {
     return out;
   }
 
-  #auto(out: Frame[], started: string, next: string | null): void {
-    const n = this.plan.nodes.size;
+  #auto(out: Frame[], started: string, next: string | null, plan: Plan): void {
+    const n = plan.nodes.size;
     const small = n <= AUTO_SMALL_PLAN;
     if (started !== "task.created") {
-      if (next === null || small || this.#due(n)) this.#frame(out);
+      if (next === null || small || this.#due(n)) this.#frame(out, plan);
       return;
     }
     if (!this.#inBurst) {
@@ -215,10 +234,10 @@ export class FrameSelector {
     if (next === "task.created") {
       // Inside a burst of spawns: keep its small states, decide when it ends.
       if (!this.#burstFromSmall) {
-        if (this.#due(n)) this.#frame(out);
+        if (this.#due(n)) this.#frame(out, plan);
       } else if (small && !this.#burstOverflow) {
-        this.#burst.push(this.#buildDot());
-        this.#burstSeqs.push(this.plan.seq);
+        this.#burst.push(this.#buildDot(plan));
+        this.#burstSeqs.push(plan.seq);
       } else {
         this.#burstOverflow = true;
         this.#burst = [];
@@ -228,16 +247,16 @@ export class FrameSelector {
     }
     // The burst ended. One that took a small plan past the limit is one frame.
     const grewPastSmall = this.#burstFromSmall && (this.#burstOverflow || !small);
-    if (!grewPastSmall) this.#burst.forEach((dot, i) => this.#frame(out, dot, this.#burstSeqs[i]));
+    if (!grewPastSmall) this.#burst.forEach((dot, i) => this.#frame(out, plan, dot, this.#burstSeqs[i]));
     this.#burst = [];
     this.#burstSeqs = [];
     this.#burstOverflow = false;
     this.#inBurst = false;
-    if (next === null || small || grewPastSmall || this.#due(n)) this.#frame(out);
+    if (next === null || small || grewPastSmall || this.#due(n)) this.#frame(out, plan);
   }
 
-  #buildDot(): string {
-    return buildDot(this.plan, this.#refused.length === 0 ? this.#dot : { ...this.#dot, refused: this.#refused });
+  #buildDot(plan: Plan): string {
+    return buildDot(plan, this.#refused.length === 0 ? this.#dot : { ...this.#dot, refused: this.#refused });
   }
 
   /** `auto` beyond the small plan: has enough run time passed since the last frame (see {@link autoGapMs})? */

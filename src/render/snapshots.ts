@@ -11,6 +11,7 @@ import { ErrorCodes, TrellisError } from "../errors.ts";
 import { ensureWritableDir } from "../events/output-dir.ts";
 import type { TrellisEvent } from "../events/types.ts";
 import type { RunObserver } from "../plan/observer.ts";
+import type { Plan } from "../plan/plan.ts";
 import type { Frame, SnapshotPolicy } from "./frames.ts";
 import { FrameSelector, SNAPSHOT_POLICIES } from "./frames.ts";
 import type { ImageSink } from "./image-sink.ts";
@@ -226,11 +227,12 @@ export function createSnapshotObserver(options: SnapshotOptions): SnapshotObserv
     get dotFiles() {
       return writer.dotFiles;
     },
-    onEvent(event: TrellisEvent) {
-      take(selector.push(event));
+    // Frames are drawn from the run's own plan, before each event is folded into it: one fold per event.
+    beforeEvent(event: TrellisEvent, plan: Plan) {
+      take(selector.before(event, plan));
     },
-    async close() {
-      take(selector.end());
+    async close(plan: Plan) {
+      take(selector.end(plan));
       for (const error of await writer.drain()) onError(error);
     },
   };

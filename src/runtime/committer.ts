@@ -1,6 +1,7 @@
 /**
  * The one way a run's plan changes (docs/architecture.md): an event is
  * stamped (version, sequence number, time, run id), appended to the log,
+ * shown to the observers that draw the state before it (`beforeEvent`),
  * folded into the plan with the same `applyEvent` a replay uses, and shown
  * to the observers, in that order.
  */
@@ -18,6 +19,8 @@ export class Committer {
   #seq = 0;
   #lastMs = Number.NaN;
   #lastTs = "";
+  /** The observers with a `beforeEvent` (usually none): the per-event path skips them with one length check. */
+  readonly #before: readonly RunObserver[];
 
   constructor(
     private readonly runId: string,
@@ -27,12 +30,15 @@ export class Committer {
     private readonly now: () => number,
   ) {
     this.plan = createPlan(runId);
+    this.#before = observers.filter((o) => o.beforeEvent !== undefined);
   }
 
   /** Appends an event and folds it; `about` is the instance it is about, when the caller holds it (see {@link applyEvent}). */
   commit<K extends EventType>(type: K, data: EventDataMap[K], about?: PlanNode): void {
     const event = { v: EVENT_VERSION, seq: ++this.#seq, ts: this.#timestamp(), runId: this.runId, type, data } as unknown as TrellisEvent;
     this.sink.write(event);
+    const before = this.#before;
+    for (let i = 0; i < before.length; i++) (before[i] as RunObserver).beforeEvent?.(event, this.plan);
     applyEvent(this.plan, event, about);
     const observers = this.observers; // indexed loops on the per-event path: no iterator object per event
     for (let i = 0; i < observers.length; i++) (observers[i] as RunObserver).onEvent?.(event, this.plan);
