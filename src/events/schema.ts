@@ -10,19 +10,20 @@
  *   the property test that holds the byte writer (`line.ts`) to these shapes.
  *
  * Shapes used in several payloads (errors, promises, diffs, counts) are
- * `definitions` of the document, referenced by `$ref`; their TypeScript types
- * are the ones declared beside the code that builds them (`SerializedError`,
- * `PromiseSpec`, `PlanDiff`, `Counts`), and test/types/event-schema.test-d.ts
- * checks that each equals the `Static` of its definition here.
+ * `definitions` of the document, referenced by `$ref`. A promise's type,
+ * `PromiseSpec` (`types.ts`), is the `Static` of its definition here; the
+ * others are declared beside the code that builds them (`SerializedError`,
+ * `PlanDiff`, `Counts`), and test/types/event-schema.test-d.ts checks that
+ * each equals the `Static` of its definition.
  *
  * Not imported on the engine's paths: only by tools, tests and readers.
  */
 import { Type } from "@sinclair/typebox";
-import type { TSchema } from "@sinclair/typebox";
+import type { Static, TSchema } from "@sinclair/typebox";
 import type { SerializedError } from "../errors.ts";
 import type { Json } from "./codec.ts";
-import type { Counts, EventType, PlanDiff, PromiseSpec } from "./vocabulary.ts";
-import { EVENT_TYPES, RunStatuses, TaskStatuses, ViolationPolicies, WaitEndReasons } from "./vocabulary.ts";
+import type { Counts, EventType, PlanDiff } from "./vocabulary.ts";
+import { EVENT_TYPES, PromiseScopes, RunStatuses, TaskStatuses, ViolationPolicies, WaitEndReasons } from "./vocabulary.ts";
 
 /** A closed object: no property beyond those listed. */
 const object = <P extends Parameters<typeof Type.Object>[0]>(properties: P, description?: string) =>
@@ -42,7 +43,23 @@ const StringOrNull = Type.Unsafe<string | null>({ type: ["string", "null"] });
 /** A reference to one of {@link Definitions}, typed by the type the code declares for it. */
 const ref = <T>(name: keyof typeof Definitions) => Type.Unsafe<T>({ $ref: `#/definitions/${name}` });
 
-const Scope = oneOf(["descendants", "global"]);
+const Scope = oneOf(PromiseScopes);
+
+/** Two strings: an array of exactly two (what `minItems`/`maxItems` say), typed as the pair it is. */
+const Pair = Type.Unsafe<[string, string]>(Type.Array(Type.String(), { minItems: 2, maxItems: 2 }));
+
+/** The six promises as data, one closed object each: the schema's `promise` definition and the `PromiseSpec` type both come from these. */
+const PromiseVariants = [
+  object({ kind: Type.Literal("LimitedSpawns"), task: Type.String(), limit: Int(0), scope: Scope }),
+  object({ kind: Type.Literal("MaxParallelism"), label: Type.String(), limit: Int(0), scope: Scope }),
+  object({ kind: Type.Literal("NoNewNodes"), scope: Scope }),
+  object({ kind: Type.Literal("NoNewEdges"), scope: Scope }),
+  object({ kind: Type.Literal("OnlySpecificNodesAllowed"), tasks: Strings, scope: Scope }),
+  object({ kind: Type.Literal("OnlySpecificEdgesAllowed"), edges: Type.Array(Pair), scope: Scope }),
+];
+
+/** `T` with every property and array read-only, tuples kept: promises are values the engine never changes. */
+type Frozen<T> = T extends object ? { readonly [K in keyof T]: Frozen<T[K]> } : T;
 
 /** The shared shapes, as `definitions` of the document. */
 export const Definitions = {
@@ -54,15 +71,9 @@ export const Definitions = {
     details: Type.Optional(Type.Unsafe<Readonly<Record<string, unknown>>>({ type: "object" })),
     cause: Type.Optional(Type.Unsafe<SerializedError>({ $ref: "#/definitions/error" })),
   }),
-  promise: Type.Unsafe<PromiseSpec>({
-    oneOf: [
-      object({ kind: Type.Literal("LimitedSpawns"), task: Type.String(), limit: Int(0), scope: Scope }),
-      object({ kind: Type.Literal("MaxParallelism"), label: Type.String(), limit: Int(0), scope: Scope }),
-      object({ kind: Type.Literal("NoNewNodes"), scope: Scope }),
-      object({ kind: Type.Literal("NoNewEdges"), scope: Scope }),
-      object({ kind: Type.Literal("OnlySpecificNodesAllowed"), tasks: Strings, scope: Scope }),
-      object({ kind: Type.Literal("OnlySpecificEdgesAllowed"), edges: Type.Array(Type.Array(Type.String(), { minItems: 2, maxItems: 2 })), scope: Scope }),
-    ].map((s) => {
+  // Written as `oneOf` of the variants (TypeBox's union would say `anyOf`), typed as the union of their static types.
+  promise: Type.Unsafe<Frozen<Static<(typeof PromiseVariants)[number]>>>({
+    oneOf: PromiseVariants.map((s) => {
       const { additionalProperties, type, properties, required } = s;
       return { type, properties: Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, stripLiteral(v)])), required, additionalProperties };
     }),
@@ -83,6 +94,7 @@ function stripLiteral(s: TSchema): object {
 }
 
 const ErrorRef = ref<SerializedError>("error");
+const PromiseRef = ref<Static<(typeof Definitions)["promise"]>>("promise");
 
 /** The payload (`data`) of each event type. */
 export const EventPayloads = {
@@ -112,7 +124,7 @@ export const EventPayloads = {
     pid: Int(0),
     owner: Type.String(),
     source: oneOf(["definition", "context", "static"]),
-    promise: ref<PromiseSpec>("promise"),
+    promise: PromiseRef,
   }),
   "task.started": object({ id: Type.String(), attempt: Int(1) }),
   "task.waiting": object({ id: Type.String(), on: Strings }),
@@ -136,7 +148,7 @@ export const EventPayloads = {
   "promise.violated": object({
     pid: Int(0),
     promise: oneOf(["LimitedSpawns", "MaxParallelism", "NoNewNodes", "NoNewEdges", "OnlySpecificNodesAllowed", "OnlySpecificEdgesAllowed"]),
-    spec: ref<PromiseSpec>("promise"),
+    spec: PromiseRef,
     owner: Type.String(),
     by: Type.String(),
     diff: ref<PlanDiff>("diff"),

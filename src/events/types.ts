@@ -6,7 +6,7 @@
  * Schema shipped in `schema/events.schema.json`.
  */
 import type { Static } from "@sinclair/typebox";
-import type { EventPayloads } from "./schema.ts";
+import type { Definitions, EventPayloads } from "./schema.ts";
 import type { Counts, EventType, TaskStatus } from "./vocabulary.ts";
 
 export { EVENT_TYPES, RunStatuses, TaskStatuses, ViolationPolicies, WaitEndReasons } from "./vocabulary.ts";
@@ -18,9 +18,7 @@ export type {
   EventType,
   PlaceholderSpec,
   PlanDiff,
-  PromiseKind,
   PromiseScope,
-  PromiseSpec,
   RunStatus,
   TaskStatus,
   ViolationPolicy,
@@ -34,6 +32,12 @@ export const EVENT_VERSION = 1;
 export function isFinished(status: TaskStatus): boolean {
   return status === "succeeded" || status === "failed" || status === "skipped" || status === "cancelled";
 }
+
+/** A promise as data: what is written to the log and crosses to workers. The static type of its definition in `schema.ts`. */
+export type PromiseSpec = Static<(typeof Definitions)["promise"]>;
+
+/** The name of a promise: `LimitedSpawns`, `MaxParallelism`, ... */
+export type PromiseKind = PromiseSpec["kind"];
 
 /** The payload of each event type: the static type of its definition in `schema.ts`. */
 export type EventDataMap = { -readonly [K in EventType]: Static<(typeof EventPayloads)[K]> };

@@ -1,7 +1,8 @@
 /**
- * The words of the event log: statuses, reasons, policies, promises as data,
+ * The words of the event log: statuses, reasons, policies, promise scopes,
  * diffs, and the event types. The lowest module of events/: the schema
- * (`schema.ts`) and the event types (`types.ts`) both build on it.
+ * (`schema.ts`) and the event types (`types.ts`) both build on it. (A
+ * promise as data, `PromiseSpec`, is derived from its schema in `types.ts`.)
  */
 
 /** Every event type, in the order a run usually writes them. */
@@ -50,22 +51,9 @@ export type EdgeKind = "data" | "lineage";
 export const ViolationPolicies = ["halt", "reject"] as const;
 /** What a broken promise does (SPEC section 5). */
 export type ViolationPolicy = (typeof ViolationPolicies)[number];
-export type PromiseScope = "descendants" | "global";
-
-/** A promise as data: what is written to the log and crosses to workers. */
-export type PromiseSpec =
-  | { readonly kind: "LimitedSpawns"; readonly task: string; readonly limit: number; readonly scope: PromiseScope }
-  | { readonly kind: "MaxParallelism"; readonly label: string; readonly limit: number; readonly scope: PromiseScope }
-  | { readonly kind: "NoNewNodes"; readonly scope: PromiseScope }
-  | { readonly kind: "NoNewEdges"; readonly scope: PromiseScope }
-  | { readonly kind: "OnlySpecificNodesAllowed"; readonly tasks: readonly string[]; readonly scope: PromiseScope }
-  | {
-      readonly kind: "OnlySpecificEdgesAllowed";
-      readonly edges: readonly (readonly [string, string])[];
-      readonly scope: PromiseScope;
-    };
-
-export type PromiseKind = PromiseSpec["kind"];
+export const PromiseScopes = ["descendants", "global"] as const;
+/** Which instances a promise covers: its owner's descendants, or the whole plan. */
+export type PromiseScope = (typeof PromiseScopes)[number];
 
 /** A placeholder of a preview: `parent` is an instance id or another placeholder's id. */
 export interface PlaceholderSpec {

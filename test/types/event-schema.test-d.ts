@@ -6,8 +6,17 @@ import type { Static } from "@sinclair/typebox";
 import { describe, expectTypeOf, test } from "vitest";
 import type { EventType, SerializedError, PlanDiff, PromiseSpec, Json } from "trellis";
 import type { Definitions } from "../../dist/events/schema.js";
-import type { EventDataMap } from "../../dist/events/types.js";
-import type { Counts, EdgeKind, PlaceholderSpec, PromiseKind, RunStatus, TaskStatus, ViolationPolicy, WaitEndReason } from "../../dist/events/vocabulary.js";
+import type { EventDataMap, PromiseKind } from "../../dist/events/types.js";
+import type { Counts, EdgeKind, PlaceholderSpec, PromiseScope, RunStatus, TaskStatus, ViolationPolicy, WaitEndReason } from "../../dist/events/vocabulary.js";
+
+/** A promise as data, as it was written by hand before the schema became its source too. */
+type HandWrittenPromise =
+  | { readonly kind: "LimitedSpawns"; readonly task: string; readonly limit: number; readonly scope: PromiseScope }
+  | { readonly kind: "MaxParallelism"; readonly label: string; readonly limit: number; readonly scope: PromiseScope }
+  | { readonly kind: "NoNewNodes"; readonly scope: PromiseScope }
+  | { readonly kind: "NoNewEdges"; readonly scope: PromiseScope }
+  | { readonly kind: "OnlySpecificNodesAllowed"; readonly tasks: readonly string[]; readonly scope: PromiseScope }
+  | { readonly kind: "OnlySpecificEdgesAllowed"; readonly edges: readonly (readonly [string, string])[]; readonly scope: PromiseScope };
 
 /** The payloads as they were written by hand before the schema became their source. */
 interface HandWritten {
@@ -85,5 +94,14 @@ describe("event payload types derived from the schema", () => {
     expectTypeOf<Static<(typeof Definitions)["promise"]>>().toEqualTypeOf<PromiseSpec>();
     expectTypeOf<Static<(typeof Definitions)["counts"]>>().toEqualTypeOf<Counts>();
     expectTypeOf<Static<(typeof Definitions)["diff"]>>().toEqualTypeOf<Mutable<PlanDiff>>();
+  });
+
+  test("a promise's type is derived from its schema, not declared beside it: the six kinds with their fields, read-only", () => {
+    expectTypeOf<PromiseSpec>().toEqualTypeOf<HandWrittenPromise>();
+    expectTypeOf<PromiseKind>().toEqualTypeOf<"LimitedSpawns" | "MaxParallelism" | "NoNewNodes" | "NoNewEdges" | "OnlySpecificNodesAllowed" | "OnlySpecificEdgesAllowed">();
+    expectTypeOf<Extract<PromiseSpec, { kind: "OnlySpecificEdgesAllowed" }>["edges"][number]>().toEqualTypeOf<readonly [string, string]>();
+    expectTypeOf<EventDataMap["promise.declared"]["promise"]>().toEqualTypeOf<PromiseSpec>();
+    expectTypeOf<EventDataMap["promise.violated"]["spec"]>().toEqualTypeOf<PromiseSpec>();
+    expectTypeOf<EventDataMap["promise.violated"]["promise"]>().toEqualTypeOf<PromiseKind>();
   });
 });
