@@ -1,15 +1,18 @@
 // The pure decisions of the run loop against naive models over random plans:
-// readiness (scheduler/readiness.ts and the fold's count of producers left), the end of a run and deadlocks
+// readiness (scheduler/readiness.ts and the fold's count of producers left), waits
+// (runtime/waits.ts), the end of a run and deadlocks
 // (scheduler/deadlock.ts), a spawn's diff (plan/diff.ts) and the retry
 // policy (runtime/attempts.ts).
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { applyEvent, createPlan } from "trellis";
 import type { Plan, PlanNode, TrellisEvent } from "trellis";
-import { blockingCount, deadProducer, isReady, readyIds, readyNodes } from "../../dist/scheduler/readiness.js";
+import { blockingCount, deadProducer, isAvailable, isReady, readyIds, readyNodes } from "../../dist/scheduler/readiness.js";
 import { endStatus, isDeadlocked, stuckInstances } from "../../dist/scheduler/deadlock.js";
 import { spawnDiff } from "../../dist/plan/diff.js";
 import { MAX_RETRY_DELAY_MS, retryDelay } from "../../dist/runtime/attempts.js";
+import type { WaitRecord } from "../../dist/runtime/waits.js";
+import { Waits, failedChildError, newWaitRecord, selfWaitError, unfinishedOf, unknownWaitError } from "../../dist/runtime/waits.js";
 
 /** Fixed so a failure reproduces (deterministic tests); set DECISIONS_SEED to explore others. */
 const SEED = Number(process.env["DECISIONS_SEED"] ?? 20261202);
@@ -158,6 +161,61 @@ describe("readiness", () => {
             else fold("task.skipped", { id: node.id, because: "x" });
           }
           check();
+        }
+      }),
+      { numRuns: 300, seed: SEED },
+    );
+  });
+});
+
+describe("waits", () => {
+  it("a wait registers on exactly the instances without output, is refused as the first bad id says, and is answered when the last of them has an output", () => {
+    const genWaits = fc.array(fc.record({ by: fc.nat(30), picks: fc.array(fc.nat(34), { maxLength: 5 }) }), { minLength: 1, maxLength: 6 });
+    fc.assert(
+      fc.property(genPlan, genWaits, fc.array(fc.nat(1000), { maxLength: 30 }), (nodes, waits, order) => {
+        const plan = planOf(nodes);
+        let seq = plan.seq;
+        const waitsOf = new Waits();
+        // The naive model: scan the ids in order; the first self-wait, unknown id or dead instance refuses the wait.
+        const open: { record: WaitRecord; on: string[] }[] = [];
+        waits.forEach(({ by, picks }, w) => {
+          const waiter = id(by % nodes.length);
+          const ids = picks.map((p) => id(p % (nodes.length + 1))); // one id past the plan's last instance: unknown
+          let expected: string[] | string = [];
+          for (const i of ids) {
+            const node = plan.nodes.get(i);
+            if (i === waiter) expected = selfWaitError(i).code;
+            else if (!node) expected = unknownWaitError(waiter, i).code;
+            else if (!isAvailable(node) && FINISHED.has(node.status)) expected = failedChildError(node).code;
+            else if (!isAvailable(node) && !expected.includes(i)) expected.push(i);
+            if (typeof expected === "string") break;
+          }
+          const record = newWaitRecord(waiter, 1, w);
+          const got = waitsOf.register(plan, record, ids);
+          if (typeof expected === "string") {
+            expect(Array.isArray(got) ? got : got.code).toBe(expected);
+            return;
+          }
+          expect(got).toEqual(expected);
+          expect(record.remaining).toBe(expected.length);
+          expect(unfinishedOf(record)).toEqual(expected);
+          if (expected.length > 0) open.push({ record, on: expected });
+        });
+        // Outputs arrive in a random order: each wait is taken off each instance once, and answered with its last one.
+        for (const pick of order) {
+          const candidates = [...plan.nodes.values()].filter((n) => !isAvailable(n) && !FINISHED.has(n.status));
+          const node = candidates[pick % Math.max(1, candidates.length)];
+          if (node === undefined) break;
+          applyEvent(plan, { v: 1, seq: ++seq, ts: "", runId: "prop", type: "task.succeeded", data: { id: node.id, output: 1 } } as unknown as TrellisEvent);
+          const taken = waitsOf.take(node);
+          const records = taken === undefined ? [] : Array.isArray(taken) ? taken : [taken];
+          expect(new Set(records)).toEqual(new Set(open.filter((o) => o.on.includes(node.id)).map((o) => o.record)));
+          for (const r of records) r.remaining--;
+          for (const { record, on } of open) {
+            const left = on.filter((i) => !isAvailable(plan.nodes.get(i) as PlanNode));
+            expect(unfinishedOf(record)).toEqual(left);
+            expect(record.remaining).toBe(left.length);
+          }
         }
       }),
       { numRuns: 300, seed: SEED },
