@@ -21,7 +21,7 @@ export { run } from "./run.ts";
 export { isMain, createExecutor } from "./runtime/run.ts";
 export { runIfMain } from "./report/run-if-main.ts";
 export type { RunOptions } from "./run.ts";
-export type { RunResult } from "./runtime/run.ts";
+export type { CacheOption, RunResult } from "./runtime/run.ts";
 export type { RunObserver } from "./plan/observer.ts";
 export type { Executor, ExecutorKind, EngineLink } from "./runtime/executor.ts";
 export { ThreadExecutor } from "./runtime/threads/thread-executor.ts";

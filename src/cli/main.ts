@@ -59,6 +59,8 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
     .addOption(new Option("--snapshots <policy>", "which steps are drawn (default: auto)").choices(SNAPSHOT_POLICIES))
     .addOption(new Option("--formats <list>", "image formats beside the DOT files: png, svg, png,svg or none (default: png)").argParser(parseFormats))
     .addOption(new Option("--on-violation <policy>", "what a broken promise does (default: halt)").choices(VIOLATION_POLICIES))
+    .option("--cache <dir>", "results cache: reuse the outputs of earlier runs stored in <dir> for every task that has the same code and inputs, and store new ones there")
+    .option("--no-cache", "use no results cache, not even for tasks defined with cache: true")
     .addOption(new Option("--progress <mode>", "live progress: a spinner on a terminal, plain lines otherwise").choices(PROGRESS_MODES).default("auto"))
     .option("-q, --quiet", "hide the tasks' ctx.log(...) lines (they stay in events.jsonl)")
     .option("--view", "watch the run live in the browser: serve the viewer while it runs, and after it until Ctrl-C")

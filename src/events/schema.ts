@@ -142,6 +142,14 @@ export const EventPayloads = {
   "task.emitted": object({ id: Type.String(), output: JsonValue }),
   "task.retrying": object({ id: Type.String(), attempt: Int(2), delayMs: Type.Number({ minimum: 0 }), error: ErrorRef }),
   "task.succeeded": object({ id: Type.String(), output: JsonValue }),
+  "task.cached": object(
+    {
+      id: Type.String(),
+      key: Type.String({ description: "The results-cache key the output was found under: 64 hex characters (SHA-256)." }),
+      output: JsonValue,
+    },
+    "The instance succeeded without running: its output was found in the results cache (instead of task.started … task.succeeded).",
+  ),
   "task.failed": object({ id: Type.String(), attempt: Int(0), error: ErrorRef }),
   "task.skipped": object({ id: Type.String(), because: Type.String() }),
   "task.cancelled": object({ id: Type.String(), reason: Type.String() }),

@@ -21,6 +21,7 @@ export const EVENT_TYPES = [
   "task.emitted",
   "task.retrying",
   "task.succeeded",
+  "task.cached",
   "task.failed",
   "task.skipped",
   "task.cancelled",

@@ -70,6 +70,7 @@ export function applyEvent(plan: Plan, event: TrellisEvent, about?: PlanNode): v
         attempt: 0,
         output: undefined,
         emitted: false,
+        cached: false,
         error: undefined,
         waitingOn: undefined,
         placeholder: d.placeholder,
@@ -186,6 +187,16 @@ export function applyEvent(plan: Plan, event: TrellisEvent, about?: PlanNode): v
       node.waitingOn = undefined;
       setStatus(plan, node, "succeeded");
       if (!node.emitted) produced(plan, node); // an emit made the output available already
+      if (node.id === plan.root) plan.output = node.output;
+      return;
+    }
+    case "task.cached": {
+      const node = nodeOf(plan, event.data.id, about);
+      if (!node || isFinished(node.status)) return;
+      node.output = event.data.output;
+      node.cached = true;
+      plan.cached++;
+      setStatus(plan, node, "succeeded");
       if (node.id === plan.root) plan.output = node.output;
       return;
     }

@@ -23,6 +23,8 @@ export interface PlanNode {
   output: Json | undefined;
   /** True once the task published its output with `emit`. */
   emitted: boolean;
+  /** True when it succeeded without running: its output came from the results cache (`task.cached`). */
+  cached: boolean;
   error: SerializedError | undefined;
   /** Ids this instance is suspended on (status `waiting`). */
   waitingOn: readonly string[] | undefined;
@@ -120,6 +122,8 @@ export interface Plan {
   readonly promises: DeclaredPromise[];
   readonly promisesByOwner: Map<string, DeclaredPromise[]>;
   readonly counts: Counts;
+  /** Instances that succeeded from the results cache (counted among `counts.succeeded` too). */
+  cached: number;
   violations: number;
   output: Json | undefined;
   /** Indexes other layers keep for this plan (see {@link Derived}). */
@@ -146,6 +150,7 @@ export function createPlan(runId = ""): Plan {
     promises: [],
     promisesByOwner: new Map(),
     counts: emptyCounts(),
+    cached: 0,
     violations: 0,
     output: undefined,
     derived: new Derived(),

@@ -23,6 +23,9 @@ export const STATUS_FILL: Readonly<Record<TaskStatus, string>> = {
   cancelled: "#ffb347",
 };
 
+/** Fill of an instance that succeeded from the results cache (drawn with a dashed outline): a paler green than run successes. */
+export const CACHED_FILL = "#cdeecd";
+
 /** Gray of lineage edges, placeholders and ghosts. */
 export const GRAY = "#8c8c8c";
 /** Text of placeholders and ghosts. */

@@ -10,7 +10,7 @@ import { computeGhosts } from "../promises/ghosts.ts";
 import type { DrawEdge, DrawNode, Drawing, EdgeStyle } from "./drawing.ts";
 import { drawDetailed } from "./drawing.ts";
 import type { RawDot } from "./dot-text.ts";
-import { FONT_FAMILY, GRAY, GRAY_TEXT, REFUSED_RED, STATUS_FILL, dotAttrs, dotId, dotLabel, dotTooltip } from "./dot-text.ts";
+import { CACHED_FILL, FONT_FAMILY, GRAY, GRAY_TEXT, REFUSED_RED, STATUS_FILL, dotAttrs, dotId, dotLabel, dotTooltip } from "./dot-text.ts";
 import { drawGrouped } from "./grouped.ts";
 import type { RefusedSpawn } from "./refused.ts";
 import { withRefused } from "./refused.ts";
@@ -80,10 +80,12 @@ function nodeLine(n: DrawNode, pos?: string): string {
   const attrs: [string, string | number | RawDot][] = [["label", { raw: dotLabel(n.label) }]];
   switch (n.kind) {
     case "instance":
-      attrs.push(["fillcolor", STATUS_FILL[n.status ?? "pending"]]);
+      if (n.cached === true) attrs.push(["fillcolor", CACHED_FILL], ["style", "rounded,filled,dashed"]);
+      else attrs.push(["fillcolor", STATUS_FILL[n.status ?? "pending"]]);
       break;
     case "group":
-      attrs.push(["fillcolor", STATUS_FILL[n.status ?? "pending"]], ["peripheries", 2]);
+      if (n.cached === true) attrs.push(["fillcolor", CACHED_FILL], ["style", "rounded,filled,dashed"], ["peripheries", 2]);
+      else attrs.push(["fillcolor", STATUS_FILL[n.status ?? "pending"]], ["peripheries", 2]);
       break;
     case "placeholder":
       attrs.push(["style", "dashed,rounded"], ["color", GRAY], ["fontcolor", GRAY_TEXT]);
@@ -112,7 +114,7 @@ function edgeLine(e: DrawEdge, pos?: string): string {
 function caption(plan: Plan, drawing: Drawing, title: string | undefined): string[] {
   const head = title ?? `${plan.runId === "" ? "plan" : plan.runId} · ${plan.status === "new" ? "not started" : plan.status}`;
   const parts: string[] = [];
-  for (const [status, n] of Object.entries(plan.counts)) if (n > 0) parts.push(`${n} ${status}`);
+  for (const [status, n] of Object.entries(plan.counts)) if (n > 0) parts.push(`${n} ${status}${status === "succeeded" && plan.cached > 0 ? ` (${plan.cached} from the cache)` : ""}`);
   if (plan.violations > 0) parts.push(`${plan.violations} violation${plan.violations === 1 ? "" : "s"}`);
   if (drawing.grouped) parts.push(`grouped view of ${drawing.instances} instances`);
   return parts.length > 0 ? [head, parts.join(" · ")] : [head];

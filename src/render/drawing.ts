@@ -22,6 +22,8 @@ export interface DrawNode {
   readonly label: readonly string[];
   /** Fill (instances and groups). */
   readonly status: TaskStatus | null;
+  /** Succeeded from the results cache without running (every member, for a group): a paler fill and a dashed outline. */
+  readonly cached?: boolean;
   readonly tooltip: string;
   /**
    * In a grouped drawing: the key of the group this node is (kind `group`),
@@ -97,10 +99,10 @@ export function shortLabel(node: Pick<PlanNode, "id" | "task">): string | null {
   return last;
 }
 
-/** Label lines of one instance: definition name, short id (and the attempt after a retry). */
+/** Label lines of one instance: definition name, short id (and the attempt after a retry, or `cached` when it did not run). */
 export function instanceLabel(node: PlanNode): string[] {
   const short = shortLabel(node);
-  const attempt = node.attempt > 1 ? `try ${node.attempt}` : null;
+  const attempt = node.cached ? "cached" : node.attempt > 1 ? `try ${node.attempt}` : null;
   const second = [short, attempt].filter((x): x is string => x !== null).join(" · ");
   return second === "" ? [node.task] : [node.task, second];
 }
@@ -160,6 +162,11 @@ export function ghostTooltip(g: Ghost): string {
   return g.kind === "budget" ? `${g.owner} may spawn ${g.left ?? 0} more ${g.task}` : `${g.owner} may spawn ${g.task}`;
 }
 
+/** The tooltip of one instance: its id and status (`succeeded from the cache` for a cached one). */
+export function instanceTooltip(node: PlanNode): string {
+  return `${node.id} (${node.cached ? "succeeded from the cache" : node.status})`;
+}
+
 /** Every instance, open placeholder and ghost of the plan. */
 export function drawDetailed(plan: Plan, ghosts: readonly Ghost[]): Drawing {
   const b = new DrawingBuilder();
@@ -167,7 +174,10 @@ export function drawDetailed(plan: Plan, ghosts: readonly Ghost[]): Drawing {
   const nodes = [...plan.nodes.values()];
   const labels = distinctLabels(nodes.map((node) => ({ path: node.id, label: instanceLabel(node) })));
   nodes.forEach((node, i) =>
-    names.set(node.id, b.addNode(node.id, { kind: "instance", label: labels[i] as string[], status: node.status, tooltip: `${node.id} (${node.status})` })),
+    names.set(
+      node.id,
+      b.addNode(node.id, { kind: "instance", label: labels[i] as string[], status: node.status, ...(node.cached ? { cached: true } : {}), tooltip: instanceTooltip(node) }),
+    ),
   );
   const phNames = new Map<string, string>();
   for (const p of plan.placeholders.values()) {

@@ -10,7 +10,7 @@ import { TaskStatuses } from "../events/types.ts";
 import type { Plan, PlanNode } from "../plan/plan.ts";
 import type { Ghost } from "../promises/ghosts.ts";
 import type { Drawing } from "./drawing.ts";
-import { DrawingBuilder, distinctLabels, ghostTooltip, instanceLabel } from "./drawing.ts";
+import { DrawingBuilder, distinctLabels, ghostTooltip, instanceLabel, instanceTooltip } from "./drawing.ts";
 
 interface Group {
   readonly key: string;
@@ -20,6 +20,8 @@ interface Group {
   readonly expandedFrom?: string;
   size: number;
   readonly counts: Record<TaskStatus, number>;
+  /** Members that succeeded from the results cache. */
+  cached: number;
 }
 
 const MARK: Readonly<Record<TaskStatus, string>> = {
@@ -44,10 +46,10 @@ export function groupStatus(counts: Readonly<Record<TaskStatus, number>>): TaskS
   return "succeeded";
 }
 
-/** `998 ✓ 2 ✗ 5 running` */
-export function countsLine(counts: Readonly<Record<TaskStatus, number>>): string {
+/** `998 ✓ 2 ✗ 5 running`; with `cached` members, `998 ✓ (990 cached) 2 ✗`. */
+export function countsLine(counts: Readonly<Record<TaskStatus, number>>, cached = 0): string {
   const parts: string[] = [];
-  for (const s of LABEL_ORDER) if (counts[s] > 0) parts.push(`${counts[s]} ${MARK[s]}`);
+  for (const s of LABEL_ORDER) if (counts[s] > 0) parts.push(`${counts[s]} ${MARK[s]}${s === "succeeded" && cached > 0 ? ` (${cached} cached)` : ""}`);
   return parts.join(" ");
 }
 
@@ -74,12 +76,13 @@ export function drawGrouped(plan: Plan, ghosts: readonly Ghost[], expanded: Read
     const key = expanded.has(shared) ? node.id : shared;
     let g = byKey.get(key);
     if (!g) {
-      g = { key, task: node.task, first: node, size: 0, counts: zeroCounts(), ...(key !== shared ? { expandedFrom: shared } : {}) };
+      g = { key, task: node.task, first: node, size: 0, counts: zeroCounts(), cached: 0, ...(key !== shared ? { expandedFrom: shared } : {}) };
       byKey.set(key, g);
       groups.push(g);
     }
     g.size++;
     g.counts[node.status]++;
+    if (node.cached) g.cached++;
     groupOf.set(node.id, g);
   }
 
@@ -95,13 +98,15 @@ export function drawGrouped(plan: Plan, ghosts: readonly Ghost[], expanded: Read
             kind: "instance",
             label,
             status: g.first.status,
-            tooltip: `${g.first.id} (${g.first.status})`,
+            ...(g.first.cached ? { cached: true } : {}),
+            tooltip: instanceTooltip(g.first),
             ...(g.expandedFrom !== undefined ? { group: g.expandedFrom } : {}),
           })
         : b.addNode(`${g.key}/*`, {
             kind: "group",
-            label: [...label, countsLine(g.counts)],
+            label: [...label, countsLine(g.counts, g.cached)],
             status: groupStatus(g.counts),
+            ...(g.cached === g.size ? { cached: true } : {}),
             tooltip: `${g.size} instances of ${g.task} under ${g.first.parent ?? "the root"}`,
             group: g.key,
             size: g.size,

@@ -122,6 +122,9 @@ export class ProgressReporter implements RunObserver {
       case "task.log":
         if (this.#o.logs !== false) this.#print(describeLog(event.data.id, event.data.message, decode(event.data.fields)));
         return;
+      case "task.warning":
+        this.#line(`warning: ${event.data.id}: ${event.data.code}: ${event.data.message}`);
+        return;
       case "promise.violated":
         this.violations.push(event.data);
         this.#line(`broken promise: ${describeViolation(event.data)}`);
@@ -165,7 +168,7 @@ export class ProgressReporter implements RunObserver {
 
   #text(): string {
     const plan = this.#plan;
-    const counts = plan && plan.nodes.size > 0 ? describeCounts(plan.counts) : "starting";
+    const counts = plan && plan.nodes.size > 0 ? describeCounts(plan.counts, plan.cached) : "starting";
     // After run.finished the run still waits for the last snapshot images.
     const phase = this.#ended ? "  · drawing the last snapshots" : "";
     return `${this.#o.label}  ${counts}  ${describeDuration(performance.now() - this.#startedAt)}${phase}`;

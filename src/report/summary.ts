@@ -39,6 +39,8 @@ export interface SummaryInput {
   readonly output: unknown;
   readonly error: SerializedError | null;
   readonly counts: Counts;
+  /** Instances that succeeded from the results cache. Default 0. */
+  readonly cached?: number;
   readonly durationMs: number;
   readonly violations: readonly ViolationNote[];
   /** The output folder, when there is one. */
@@ -49,9 +51,9 @@ export interface SummaryInput {
   readonly slowest?: readonly TaskTime[];
 }
 
-/** `5 succeeded, 1 cancelled` (statuses with a non-zero count, in status order). */
-export function describeCounts(counts: Counts): string {
-  const parts = TaskStatuses.filter((s) => counts[s] > 0).map((s) => `${counts[s]} ${s}`);
+/** `5 succeeded, 1 cancelled` (statuses with a non-zero count, in status order); `5 succeeded (3 from the cache)` when some did not run. */
+export function describeCounts(counts: Counts, cached = 0): string {
+  const parts = TaskStatuses.filter((s) => counts[s] > 0).map((s) => `${counts[s]} ${s}${s === "succeeded" && cached > 0 ? ` (${cached} from the cache)` : ""}`);
   return parts.length > 0 ? parts.join(", ") : "none";
 }
 
@@ -150,7 +152,7 @@ export function formatSummary(s: SummaryInput): string {
   const lines = [`${s.label}: ${HEADLINE[s.status]} in ${describeDuration(s.durationMs)}`];
   const row = (key: string, value: string) => lines.push(`  ${key.padEnd(11)} ${value}`);
   row("output", s.status === "succeeded" ? describeValue(s.output) : "(none)");
-  row("tasks", describeCounts(s.counts));
+  row("tasks", describeCounts(s.counts, s.cached ?? 0));
   if (s.violations.length === 0) row("violations", "none");
   else s.violations.forEach((v, i) => row(i === 0 ? "violations" : "", describeViolation(v)));
   const failed = s.status !== "succeeded";

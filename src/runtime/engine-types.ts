@@ -9,6 +9,7 @@ import type { EventSink } from "../events/writer.ts";
 import type { RunObserver } from "../plan/observer.ts";
 import type { Plan } from "../plan/plan.ts";
 import type { TaskRegistry } from "../task/registry.ts";
+import type { ResultsCache } from "./cache/results-cache.ts";
 import type { Executor } from "./executor.ts";
 
 export interface EngineOptions {
@@ -21,6 +22,8 @@ export interface EngineOptions {
   readonly signal: AbortSignal | undefined;
   /** Epoch milliseconds for event timestamps. */
   readonly now: () => number;
+  /** The results cache of this run, or null when the run uses none (`cache: false`). */
+  readonly cache: ResultsCache | null;
 }
 
 /** A queued resume of a suspended task (a start is queued as the plan node itself: no entry object per task). */

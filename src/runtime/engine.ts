@@ -29,6 +29,7 @@ import { Scheduler } from "../scheduler/scheduler.ts";
 import type { AnyTask } from "../task/define.ts";
 import type { LiveTask } from "./attempts.ts";
 import { Attempts, retryDelay } from "./attempts.ts";
+import { CacheWarnings } from "./cache/results-cache.ts";
 import { Committer } from "./committer.ts";
 import type { EngineLink, SpawnRequest, TaskOutcome, TaskRef, WaitOutcome } from "./executor.ts";
 import type { EngineOptions, EngineResult, ResumeEntry } from "./engine-types.ts";
@@ -293,6 +294,15 @@ export class Engine implements EngineLink {
     const def = this.#o.registry.require(node.task);
     const attempt = node.attempt + 1;
     const inputs = resolveInputs(this.plan, node);
+    const cache = this.#o.cache;
+    if (cache !== null && cache.covers(def)) {
+      const found = cache.lookup(id, def, inputs);
+      if (found.found) {
+        this.#scheduler.release(id);
+        return this.#settleCached(node, found.key, found.output);
+      }
+      if (found.problem !== null) this.#log.commit("task.warning", { id, code: CacheWarnings.UNREADABLE, message: `${found.problem}; ${id} runs as on a miss` });
+    }
     this.#log.commit("task.started", { id, attempt }, node);
     const live = this.#attempts.start(node, attempt);
     if (attempt === 1 && (def.promises.length > 0 || def.static))
@@ -330,8 +340,10 @@ export class Engine implements EngineLink {
       this.#log.commit("task.warning", { id: ref.id, code: "RETURN_AFTER_EMIT", message });
     }
     // After an emit, the emitted value is the output the log records, not the return value.
-    if (outcome.ok) this.#settle(node, "succeeded", undefined, node.emitted ? outputOf(node) : outcome.output);
-    else {
+    if (outcome.ok) {
+      this.#settle(node, "succeeded", undefined, node.emitted ? outputOf(node) : outcome.output);
+      this.#storeCached(node);
+    } else {
       const delayMs = retryDelay(this.#o.registry.get(node.task), live.attempt, outcome.error);
       if (delayMs !== null) this.#retry(node, live, outcome.error, delayMs);
       else this.#settle(node, "failed", undefined, undefined, outcome.error);
@@ -367,13 +379,42 @@ export class Engine implements EngineLink {
     else if (status === "failed") this.#log.commit("task.failed", { id, attempt: node.attempt, error: error ?? serializeError(new Error("unknown failure")) }, node);
     else if (status === "skipped") this.#log.commit("task.skipped", { id, because: reason ?? "a producer did not succeed" }, node);
     else this.#log.commit("task.cancelled", { id, reason: reason ?? "cancelled" }, node);
+    this.#settled(node, status === "succeeded", emittedBefore);
+  }
+
+  /** A pending instance succeeds without running: its output was in the results cache under `key`. */
+  #settleCached(node: PlanNode, key: string, output: Json): void {
+    this.#blockers.forget(node.id);
+    this.#log.commit("task.cached", { id: node.id, key, output }, node);
+    this.#settled(node, true, false);
+  }
+
+  /** What follows an instance's end: its open placeholders are pruned, its consumers and waiters told. */
+  #settled(node: PlanNode, succeeded: boolean, emittedBefore: boolean): void {
     if (this.plan.placeholderChildren.size > 0) {
-      const open = (this.plan.placeholderChildren.get(id) ?? []).filter((p) => this.plan.placeholders.get(p)?.state === "open");
-      if (open.length > 0) this.#log.commit("preview.pruned", { owner: id, placeholders: open });
+      const open = (this.plan.placeholderChildren.get(node.id) ?? []).filter((p) => this.plan.placeholders.get(p)?.state === "open");
+      if (open.length > 0) this.#log.commit("preview.pruned", { owner: node.id, placeholders: open });
     }
     if (emittedBefore) return;
-    if (status === "succeeded") this.#available(node);
+    if (succeeded) this.#available(node);
     else this.#dead(node);
+  }
+
+  /** Stores the output of an instance that ran after a cache miss, unless it spawned children (see `cache/results-cache.ts`). */
+  #storeCached(node: PlanNode): void {
+    const cache = this.#o.cache;
+    if (cache === null) return;
+    const key = cache.takeKey(node.id);
+    if (key === undefined || node.status !== "succeeded") return;
+    if (node.children.length > 0) {
+      if (this.#o.registry.get(node.task)?.cache === true) {
+        const message = `${node.id} spawned children, so its output is not cached (its key does not cover their code); it runs again next time and its children use the cache on their own`;
+        this.#log.commit("task.warning", { id: node.id, code: CacheWarnings.NOT_STORED, message });
+      }
+      return;
+    }
+    const problem = cache.save(key, node.task, outputOf(node));
+    if (problem !== null) this.#log.commit("task.warning", { id: node.id, code: CacheWarnings.WRITE, message: problem });
   }
 
   /** Halt (a broken promise) or cancel: every unfinished instance is cancelled. */

@@ -21,6 +21,7 @@ import { isTaskDefinition } from "../task/define.ts";
 import { registry as defaultRegistry } from "../task/registry.ts";
 import type { TaskRegistry } from "../task/registry.ts";
 import type { RunObserver } from "../plan/observer.ts";
+import { DEFAULT_CACHE_DIR, ResultsCache } from "./cache/results-cache.ts";
 import { Engine } from "./engine.ts";
 import type { Executor, ExecutorKind } from "./executor.ts";
 import { ExecutorKinds } from "./executor.ts";
@@ -49,7 +50,21 @@ export interface EngineRunOptions {
   readonly registry?: TaskRegistry;
   /** Clock for event timestamps, in epoch milliseconds (tests). Default `Date.now`. */
   readonly now?: () => number;
+  /**
+   * The results cache (docs/concepts.md, "Results cache"). `{ dir }`: cache
+   * every definition that does not say `cache: false`, in `dir` (what
+   * `trellis run --cache <dir>` sets). `false`: cache nothing, not even
+   * definitions with `cache: true`. Default: only definitions with
+   * `cache: true`, in `.trellis-cache/` under the current directory.
+   *
+   * @example
+   * await run(pipeline, inputs, { out: "outputs/p", cache: { dir: ".trellis-cache" } });
+   */
+  readonly cache?: CacheOption;
 }
+
+/** The `cache` option of a run: a folder whose cache covers every definition, or `false` for none. */
+export type CacheOption = { readonly dir: string } | false;
 
 /**
  * What the caller of {@link runEngine} adds to a run: called once, after the
@@ -66,6 +81,8 @@ export interface RunResult<O> {
   readonly output: O | undefined;
   readonly error: SerializedError | null;
   readonly counts: Counts;
+  /** Instances that succeeded from the results cache without running (counted in `counts.succeeded` too). */
+  readonly cached: number;
   readonly violations: number;
   readonly durationMs: number;
   /** Path of `events.jsonl`, when `out` was given. */
@@ -82,6 +99,15 @@ function invalidOption(option: string, expected: string, got: unknown): never {
   throw new TrellisError(ErrorCodes.INVALID_OPTION, `run(): option \`${option}\` must be ${expected}, got ${JSON.stringify(got) ?? String(got)}`, {
     option,
   });
+}
+
+/** The run's results cache from its `cache` option (see {@link EngineRunOptions.cache}). */
+function resultsCacheFor(option: unknown): ResultsCache | null {
+  if (option === undefined) return new ResultsCache(DEFAULT_CACHE_DIR, false);
+  if (option === false) return null;
+  const dir = typeof option === "object" && option !== null ? (option as { dir?: unknown }).dir : undefined;
+  if (typeof dir !== "string" || dir === "") invalidOption("cache", "{ dir: <folder> } or false", option);
+  return new ResultsCache(dir, true);
 }
 
 /** Creates the executor named by `kind`. Threads and processes are loaded lazily. */
@@ -127,6 +153,7 @@ export async function runEngine<I, O>(root: TaskDefinition<I, O>, inputs: I, opt
   const defaultWorkers = Math.max(1, availableParallelism());
   const workers = options.workers ?? defaultWorkers;
   if (!Number.isInteger(workers) || workers < 1) invalidOption("workers", "a positive integer", workers);
+  const cache = resultsCacheFor(options.cache);
 
   const n = (runCounters.get(root.name) ?? 0) + 1;
   runCounters.set(root.name, n);
@@ -168,6 +195,7 @@ export async function runEngine<I, O>(root: TaskDefinition<I, O>, inputs: I, opt
     observers,
     signal: options.signal,
     now: options.now ?? Date.now,
+    cache,
   });
   let result;
   try {
@@ -188,6 +216,7 @@ export async function runEngine<I, O>(root: TaskDefinition<I, O>, inputs: I, opt
     output: result.status === "succeeded" ? (decode(result.output) as O) : undefined,
     error: result.error,
     counts: { ...plan.counts },
+    cached: plan.cached,
     violations: plan.violations,
     durationMs: result.durationMs,
     eventsPath: file ? file.path : null,

@@ -38,6 +38,8 @@ const KNOWN_OPTIONS = new Set([
   "timeoutMs",
   "priority",
   "module",
+  "cache",
+  "version",
 ]);
 
 /**
@@ -90,6 +92,10 @@ export function task<I, O>(options: TaskOptions, fn: TaskFn<I, O>): TaskDefiniti
   const priority = options.priority ?? 0;
   if (typeof priority !== "number" || !Number.isFinite(priority)) fail(name, "option `priority` must be a finite number");
   if (options.static !== undefined && typeof options.static !== "boolean") fail(name, "option `static` must be a boolean");
+  if (options.cache !== undefined && typeof options.cache !== "boolean") fail(name, `option \`cache\` must be a boolean, got ${JSON.stringify(options.cache) ?? String(options.cache)}`);
+  const version = options.version as unknown;
+  if (version !== undefined && !(typeof version === "string" || (typeof version === "number" && Number.isFinite(version))))
+    fail(name, `option \`version\` must be a string or a finite number, got ${JSON.stringify(version) ?? String(version)}`);
 
   const def: TaskDefinition<I, Awaited<O>> = {
     kind: "trellis.task",
@@ -105,6 +111,8 @@ export function task<I, O>(options: TaskOptions, fn: TaskFn<I, O>): TaskDefiniti
     timeoutMs,
     priority,
     module: options.module ?? moduleOfCaller(),
+    cache: options.cache,
+    version: options.version,
   };
   registry.add(def);
   return def;

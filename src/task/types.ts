@@ -40,6 +40,25 @@ export interface TaskOptions {
   readonly priority?: number;
   /** URL of the module that defines the task, for workers to import. Default: found from the call site. */
   readonly module?: string;
+  /**
+   * Results cache (docs/concepts.md, "Results cache"): `true` reuses the
+   * output of an earlier run that had the same inputs and the same code
+   * instead of running, in every run; `false` never, even under
+   * `run(..., { cache: { dir } })` or `trellis run --cache <dir>`. Default:
+   * cached only when the run caches every definition. Only an instance that
+   * finished without spawning children is stored.
+   *
+   * @example
+   * export const align = task({ name: "align", cache: true, version: 2 }, async (_ctx, { reads }: { reads: string }) => runAligner(reads));
+   */
+  readonly cache?: boolean;
+  /**
+   * What identifies the code in the cache key. Change it to invalidate the
+   * cached outputs of this definition (e.g. after editing a helper its
+   * function calls). Default: a hash of the function's source text, so
+   * editing the function itself invalidates them.
+   */
+  readonly version?: string | number;
 }
 
 /** A registered task definition, typed by its inputs `I` and output `O`. */
@@ -58,6 +77,10 @@ export interface TaskDefinition<I, O> {
   readonly priority: number;
   /** File URL of the defining module, or null when unknown (then only the inline executor can run it). */
   readonly module: string | null;
+  /** The `cache` option: `true`/`false`, or `undefined` to follow the run's `cache` option. */
+  readonly cache: boolean | undefined;
+  /** The `version` option, or `undefined` (the cache key then hashes the function's source). */
+  readonly version: string | number | undefined;
   /** Phantom: input and output types, for the compiler only. */
   readonly [types]?: { inputs: I; output: O };
 }

@@ -84,6 +84,8 @@ function describeUnchecked(e: TrellisEvent): string {
       return `${e.data.id} failed (${errorLine(e.data.error)}); attempt ${e.data.attempt} in ${str(e.data.delayMs)} ms`;
     case "task.succeeded":
       return `${e.data.id} succeeded: ${valueText(e.data.output, 80)}`;
+    case "task.cached":
+      return `${e.data.id} succeeded from the cache: ${valueText(e.data.output, 80)}`;
     case "task.failed":
       return `${e.data.id} failed: ${errorLine(e.data.error)}`;
     case "task.skipped":

@@ -38,6 +38,8 @@ export interface NodeDetails {
   readonly parent: string | null;
   readonly labels: readonly string[];
   readonly status: string;
+  /** True when it succeeded from the results cache without running. */
+  readonly cached: boolean;
   readonly history: readonly StatusChange[];
   readonly attempts: number;
   readonly retries: readonly { readonly seq: number; readonly ts: string; readonly attempt: number; readonly delayMs: number; readonly error: string }[];
@@ -238,6 +240,10 @@ export function nodeDetails(plan: Plan, events: readonly TrellisEvent[], id: str
       case "task.emitted":
         change(node.status === "running" ? "running" : node.status, "emitted its output");
         break;
+      case "task.cached":
+        end = t;
+        change("succeeded", `from the cache (key ${e.data.key.slice(0, 12)}…)`);
+        break;
       case "task.succeeded":
       case "task.skipped":
       case "task.cancelled":
@@ -260,6 +266,7 @@ export function nodeDetails(plan: Plan, events: readonly TrellisEvent[], id: str
     parent: node.parent,
     labels: node.labels,
     status: node.status,
+    cached: node.cached,
     history,
     attempts: node.attempt,
     retries,

@@ -1,6 +1,6 @@
 /**
  * What a log says a task produced must be what the plan says it produced:
- * for every `task.succeeded`, its `output` equals the output the fold holds
+ * for every `task.succeeded` (and `task.cached`), its `output` equals the output the fold holds
  * for that node (for a task that emitted, the emitted value consumers and
  * waiters already saw), and `run.finished.output` is the root's.
  */
@@ -22,11 +22,11 @@ export function outputProblems(events: readonly TrellisEvent[], where = "log"): 
         );
     }
     applyEvent(plan, event);
-    if (event.type === "task.succeeded") {
+    if (event.type === "task.succeeded" || event.type === "task.cached") {
       const node = plan.nodes.get(event.data.id);
       if (node && !isDeepStrictEqual(event.data.output, node.output ?? null))
         problems.push(
-          `${where}: seq ${event.seq}: task.succeeded of ${event.data.id} holds ${JSON.stringify(event.data.output)}, the fold gives ${JSON.stringify(node.output)}`,
+          `${where}: seq ${event.seq}: ${event.type} of ${event.data.id} holds ${JSON.stringify(event.data.output)}, the fold gives ${JSON.stringify(node.output)}`,
         );
     }
     if (event.type === "run.finished" && event.data.status === "succeeded" && !isDeepStrictEqual(event.data.output, plan.output ?? null))

@@ -52,6 +52,7 @@ interface HandWritten {
   "task.emitted": { id: string; output: Json };
   "task.retrying": { id: string; attempt: number; delayMs: number; error: SerializedError };
   "task.succeeded": { id: string; output: Json };
+  "task.cached": { id: string; key: string; output: Json };
   "task.failed": { id: string; attempt: number; error: SerializedError };
   "task.skipped": { id: string; because: string };
   "task.cancelled": { id: string; reason: string };

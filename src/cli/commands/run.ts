@@ -25,6 +25,8 @@ export interface RunFlags {
   readonly snapshots?: string;
   readonly formats?: ImageFormat[];
   readonly onViolation?: "halt" | "reject";
+  /** `--cache <dir>` (a folder) or `--no-cache` (false). */
+  readonly cache?: string | boolean;
   readonly progress?: "auto" | ProgressMode;
   /** Hide the tasks' `ctx.log(...)` lines (they stay in events.jsonl). */
   readonly quiet?: boolean;
@@ -44,6 +46,8 @@ export function runOptionsFrom(flags: RunFlags, fromModule: Record<string, unkno
   if (flags.onViolation !== undefined) options["onViolation"] = flags.onViolation;
   if (flags.snapshots !== undefined) options["snapshots"] = flags.snapshots;
   if (flags.formats !== undefined) options["formats"] = flags.formats;
+  if (typeof flags.cache === "string") options["cache"] = { dir: flags.cache };
+  else if (flags.cache === false) options["cache"] = false;
   return options as RunOptions;
 }
 

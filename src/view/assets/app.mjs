@@ -317,7 +317,7 @@ async function showNode(id, token) {
       h("dt", {}, "definition"),
       h("dd", { className: "node-task" }, d.task),
       h("dt", {}, "status"),
-      h("dd", {}, status(d.status), d.reason ? ` ${d.reason}` : ""),
+      h("dd", {}, status(d.status), d.cached ? h("span", { className: "st cached" }, "from the cache") : "", d.reason ? ` ${d.reason}` : ""),
       h("dt", {}, "parent"),
       h("dd", {}, d.parent === null ? "— (the root)" : idLink(d.parent)),
       h("dt", {}, "labels"),
