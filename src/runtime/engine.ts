@@ -47,6 +47,8 @@ export class Engine implements EngineLink {
   #pid = 0;
   readonly #loop = new StepLoop(() => this.#step(), () => this.#tick());
   #ending: RunStatus | null = null;
+  /** The run is over but for results-cache writes in progress. */
+  #awaitingWrites = false;
   #error: SerializedError | null = null;
   #startedAt = 0;
   #resolve!: (r: EngineResult) => void;
@@ -413,8 +415,10 @@ export class Engine implements EngineLink {
       }
       return;
     }
-    const problem = cache.save(key, node.task, outputOf(node));
-    if (problem !== null) this.#log.commit("task.warning", { id: node.id, code: CacheWarnings.WRITE, message: problem });
+    cache.save(key, node.task, outputOf(node), (message) => {
+      // A run halted or cancelled meanwhile has its last event already: the failed write goes unreported.
+      if (this.#ending === null) this.#log.commit("task.warning", { id: node.id, code: CacheWarnings.WRITE, message });
+    });
   }
 
   /** Halt (a broken promise) or cancel: every unfinished instance is cancelled. */
@@ -438,6 +442,18 @@ export class Engine implements EngineLink {
     if (this.#ending !== null) return;
     const plan = this.plan;
     if (unfinishedCount(plan) === 0 && this.#attempts.pendingRetries === 0) {
+      // The run ends once its results are in the cache: a failed write is reported before run.finished.
+      const cache = this.#o.cache;
+      if (cache !== null && cache.writing > 0) {
+        if (!this.#awaitingWrites) {
+          this.#awaitingWrites = true;
+          void cache.whenWritten().then(() => {
+            this.#awaitingWrites = false;
+            this.#loop.pump();
+          });
+        }
+        return;
+      }
       const status = endStatus(plan);
       if (status === "failed") this.#error ??= rootFailure(plan);
       return this.#finish(status);

@@ -201,6 +201,7 @@ export async function runEngine<I, O>(root: TaskDefinition<I, O>, inputs: I, opt
   try {
     try {
       result = await engine.start(root, inputs, modules);
+      await cache?.whenWritten(); // a halted or cancelled run ends without waiting for them
     } finally {
       await executor.close();
       sink.flush();

@@ -8,6 +8,9 @@ import { describe, expect, test } from "vitest";
 import type { AnyTask, RunResult, TrellisEvent } from "trellis";
 import { ErrorCodes, From, buildDot, foldEvents, registry, run, task } from "trellis";
 import { cacheFlaky, cachePipeline, cacheUnencodable } from "../../.tmp/fixtures/cache-pipeline.js";
+import { ProgressReporter } from "../../dist/report/progress.js";
+import { describeEvent } from "../../dist/view/describe-event.js";
+import { nodeDetails } from "../../dist/view/inspect.js";
 
 const EXECUTORS = ["inline", "threads"] as const;
 
@@ -268,6 +271,19 @@ describe("which definitions and runs use the cache (inline)", () => {
     }
   });
 
+  test("a cache folder that cannot be written is a warning before run.finished; the run succeeds", async () => {
+    const w = workspace();
+    const blocked = join(w.root, "a-file");
+    writeFileSync(blocked, "");
+    const leaf = task({ name: "cache_unwritable" }, async () => 5);
+    const r = await run(leaf, {}, { ...inline, cache: { dir: blocked } });
+    expect(r.status).toBe("succeeded");
+    const types = (r.events ?? []).map((e) => e.type);
+    const warnings = (r.events ?? []).filter((e) => e.type === "task.warning").map((e) => e.data);
+    expect(warnings).toEqual([expect.objectContaining({ id: "cache_unwritable", code: "CACHE_WRITE" })]);
+    expect(types.indexOf("task.warning")).toBeLessThan(types.indexOf("run.finished"));
+  });
+
   test("an emitted output is what is stored", async () => {
     const w = workspace();
     const emitter = task({ name: "cache_emitter", cache: true }, async (ctx) => {
@@ -305,5 +321,27 @@ describe("drawing cached instances", () => {
     // Grouped: a group whose members all came from the cache is drawn the same way.
     const grouped = buildDot(second.plan, { groupAbove: 1 });
     expect(grouped).toMatch(/"cache_pipeline\/cache_fetch\/\*" \[label="cache_fetch ×2\\n2 ✓ \(2 cached\)", fillcolor="#cdeecd", style="rounded,filled,dashed"/);
+  });
+});
+
+describe("reporting cached instances", () => {
+  test("the viewer's words and node panel say the instance came from the cache; progress prints cache warnings", async () => {
+    const w = workspace();
+    const inputs = { journal: w.journal, items: [1] };
+    await run(cachePipeline, inputs, { executor: "inline", cache: w.cache });
+    const second = await run(cachePipeline, inputs, { executor: "inline", cache: w.cache, keepEvents: true });
+    const events = second.events ?? [];
+    const cached = events.find((e) => e.type === "task.cached");
+    expect(cached && describeEvent(cached)).toBe("cache_pipeline/cache_fetch#1 succeeded from the cache: { item: 1, data: 10 }");
+    const details = nodeDetails(second.plan, events, "cache_pipeline/cache_fetch#1");
+    expect(details).toMatchObject({ status: "succeeded", cached: true, attempts: 0 });
+    expect(details?.history.at(-1)?.note).toMatch(/^from the cache \(key [0-9a-f]{12}…\)$/);
+    expect(nodeDetails(second.plan, events, "cache_pipeline")?.cached).toBe(false);
+
+    let text = "";
+    const stream = { isTTY: false, columns: 0, write: (chunk: string) => ((text += chunk), true) } as unknown as NodeJS.WriteStream;
+    const reporter = new ProgressReporter({ mode: "plain", label: "p", stream });
+    reporter.onEvent({ v: 1, seq: 1, ts: "2026-01-01T00:00:00.000Z", runId: "r", type: "task.warning", data: { id: "a/b#1", code: "CACHE_UNREADABLE", message: "x.json is not JSON" } }, second.plan);
+    expect(text).toBe("warning: a/b#1: CACHE_UNREADABLE: x.json is not JSON\n");
   });
 });

@@ -36,6 +36,8 @@ export class ResultsCache {
   readonly #code = new Map<string, Json>();
   /** The key of each instance that is running after a miss, by id. */
   readonly #keys = new Map<string, string>();
+  #writing = 0;
+  #idle: (() => void)[] = [];
 
   /**
    * @param dir the cache folder (made on the first write)
@@ -68,13 +70,36 @@ export class ResultsCache {
     return key;
   }
 
-  /** Stores a succeeded output; returns what went wrong, or null. */
-  save(key: string, task: string, output: Json): string | null {
-    try {
-      this.store.write(key, task, output);
-      return null;
-    } catch (error) {
-      return `could not store the output of ${task} in the results cache ${this.store.dir}: ${(error as Error).message}; the next run runs it again`;
-    }
+  /**
+   * Stores a succeeded output in the background; `failed` hears what went
+   * wrong, if anything. {@link whenWritten} tells when every write ended.
+   */
+  save(key: string, task: string, output: Json, failed: (message: string) => void): void {
+    this.#writing++;
+    this.store.write(key, task, output).then(
+      () => this.#written(),
+      (error: unknown) => {
+        this.#written();
+        failed(`could not store the output of ${task} in the results cache ${this.store.dir}: ${(error as Error).message}; the next run runs it again`);
+      },
+    );
+  }
+
+  /** Writes started and not ended yet. */
+  get writing(): number {
+    return this.#writing;
+  }
+
+  /** Resolves when no write is in progress. */
+  whenWritten(): Promise<void> {
+    if (this.#writing === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  #written(): void {
+    if (--this.#writing > 0) return;
+    const idle = this.#idle;
+    this.#idle = [];
+    for (const resolve of idle) resolve();
   }
 }

@@ -6,7 +6,8 @@
  * so a reader (another run sharing the folder) sees a whole entry or none.
  * Deleting the folder, or any entry, clears it.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { Json } from "../../events/codec.ts";
@@ -18,6 +19,12 @@ export type Lookup = { readonly found: true; readonly output: Json } | { readonl
 const MISS: Lookup = { found: false, problem: null };
 
 export class CacheStore {
+  /** Shard folders made (or found) by this store: each is made once. */
+  readonly #shards = new Set<string>();
+  /** Tells this store's temporary files from another process's (or another run's) writing the same key. */
+  readonly #nonce = `${process.pid}-${randomBytes(4).toString("hex")}`;
+  #written = 0;
+
   constructor(
     /** Absolute path of the cache folder. */
     readonly dir: string,
@@ -35,7 +42,9 @@ export class CacheStore {
     try {
       text = readFileSync(path, "utf8");
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return MISS;
+      // Not there (ENOTDIR: the folder is a file; writing there is what reports it).
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") return MISS;
       return { found: false, problem: `cannot read ${path}: ${(error as Error).message}` };
     }
     let entry: unknown;
@@ -51,16 +60,24 @@ export class CacheStore {
     return { found: true, output: e["output"] as Json };
   }
 
-  /** Stores `output` under `key`, atomically (temporary file, then rename). Throws when the folder cannot be written. */
-  write(key: string, task: string, output: Json): void {
+  /**
+   * Stores `output` under `key`, atomically (temporary file, then rename), off
+   * the engine's thread: creating a file costs ~0.1-1 ms, too much to pay
+   * synchronously per task. Rejects when the folder cannot be written.
+   */
+  async write(key: string, task: string, output: Json): Promise<void> {
+    const shard = join(this.dir, key.slice(0, 2));
+    if (!this.#shards.has(shard)) {
+      await mkdir(shard, { recursive: true });
+      this.#shards.add(shard);
+    }
     const path = this.pathOf(key);
-    mkdirSync(join(this.dir, key.slice(0, 2)), { recursive: true });
-    const tmp = `${path}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
+    const tmp = `${path}.${this.#nonce}-${++this.#written}.tmp`;
     try {
-      writeFileSync(tmp, JSON.stringify({ format: CACHE_FORMAT, key, task, output }));
-      renameSync(tmp, path);
+      await writeFile(tmp, JSON.stringify({ format: CACHE_FORMAT, key, task, output }));
+      await rename(tmp, path);
     } catch (error) {
-      rmSync(tmp, { force: true });
+      await rm(tmp, { force: true });
       throw error;
     }
   }
