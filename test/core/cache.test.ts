@@ -48,7 +48,8 @@ const TRANSFORM = ITEMS.map((_, i) => `cache_pipeline/cache_transform#${i + 1}`)
 const SUMMARIZE = ["cache_pipeline/cache_summarize#1"];
 const STAGES = [...FETCH, ...TRANSFORM, ...SUMMARIZE].sort();
 
-describe.each(EXECUTORS)("the results cache (%s executor)", (executor) => {
+// The engine is the same process on every executor; this holds it to that on each.
+describe.each([...EXECUTORS, "processes"] as const)("a pipeline run twice with one cache (%s executor)", (executor) => {
   const options = { executor, workers: 2, keepEvents: true } as const;
 
   test("a second run of a 3-stage pipeline runs no stage: every stage instance is task.cached, with the same outputs", async () => {
@@ -78,6 +79,10 @@ describe.each(EXECUTORS)("the results cache (%s executor)", (executor) => {
     expect(replayed.cached).toBe(STAGES.length);
     expect([...replayed.nodes.values()].filter((n) => n.cached).map((n) => n.id).sort()).toEqual(STAGES);
   });
+});
+
+describe.each(EXECUTORS)("the results cache (%s executor)", (executor) => {
+  const options = { executor, workers: 2, keepEvents: true } as const;
 
   test("a corrupt entry is a warning and a miss: the instance runs again and its entry is written anew", async () => {
     const w = workspace();
