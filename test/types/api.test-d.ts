@@ -1,6 +1,6 @@
 import { describe, expectTypeOf, test } from "vitest";
-import type { TaskHandle, WaitOptions } from "trellis";
-import { From, task } from "trellis";
+import type { CacheOption, RunOptions, RunResult, TaskHandle, WaitOptions } from "trellis";
+import { From, run, task } from "trellis";
 
 const num = task({ name: "types_num" }, async (_ctx, { x }: { x: number }) => x * 2);
 const str = task({ name: "types_str" }, async (_ctx, { s }: { s: string }) => s.length.toString());
@@ -51,5 +51,21 @@ describe("the public API is typed", () => {
       ctx.spawn(num, { x: From(o, "missing") });
       return null;
     });
+  });
+
+  test("the results cache's options are typed: cache and version on a definition, cache on a run", () => {
+    const cached = task({ name: "types_cached", cache: true, version: 2 }, async () => 1);
+    task({ name: "types_versioned", version: "2026-01" }, async () => 1);
+    // @ts-expect-error `cache` is a boolean
+    task({ name: "types_cache_dir", cache: ".trellis-cache" }, async () => 1);
+    // @ts-expect-error `version` is a string or a number
+    task({ name: "types_version_obj", version: { major: 1 } }, async () => 1);
+    expectTypeOf<RunOptions["cache"]>().toEqualTypeOf<CacheOption | undefined>();
+    expectTypeOf<CacheOption>().toEqualTypeOf<{ readonly dir: string } | false>();
+    expectTypeOf<RunResult<number>["cached"]>().toEqualTypeOf<number>();
+    void run(cached, {}, { cache: { dir: "c" } });
+    void run(cached, {}, { cache: false });
+    // @ts-expect-error a folder is given as `{ dir }`
+    void run(cached, {}, { cache: "c" });
   });
 });
