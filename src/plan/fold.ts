@@ -197,6 +197,7 @@ export function applyEvent(plan: Plan, event: TrellisEvent, about?: PlanNode): v
       node.cached = true;
       plan.cached++;
       setStatus(plan, node, "succeeded");
+      produced(plan, node); // a cached instance never ran, so never emitted
       if (node.id === plan.root) plan.output = node.output;
       return;
     }

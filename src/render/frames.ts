@@ -66,6 +66,7 @@ export function classOf(type: string): EventClass {
     case "task.waiting":
     case "task.retrying":
     case "task.succeeded":
+    case "task.cached":
     case "task.failed":
     case "task.skipped":
     case "task.cancelled":

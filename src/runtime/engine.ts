@@ -386,7 +386,6 @@ export class Engine implements EngineLink {
 
   /** A pending instance succeeds without running: its output was in the results cache under `key`. */
   #settleCached(node: PlanNode, key: string, output: Json): void {
-    this.#blockers.forget(node.id);
     this.#log.commit("task.cached", { id: node.id, key, output }, node);
     this.#settled(node, true, false);
   }

@@ -8,6 +8,7 @@ import { describe, expect, test } from "vitest";
 import type { AnyTask, RunResult, TrellisEvent } from "trellis";
 import { ErrorCodes, From, buildDot, foldEvents, registry, run, task } from "trellis";
 import { cacheFlaky, cachePipeline, cacheUnencodable } from "../../.tmp/fixtures/cache-pipeline.js";
+import { classOf } from "../../dist/render/frames.js";
 import { ProgressReporter } from "../../dist/report/progress.js";
 import { describeEvent } from "../../dist/view/describe-event.js";
 import { nodeDetails } from "../../dist/view/inspect.js";
@@ -323,6 +324,8 @@ describe("drawing cached instances", () => {
     const root = dot.split("\n").find((l) => l.startsWith('  "cache_pipeline"')) ?? "";
     expect(root).not.toContain("dashed");
     expect(dot).toContain("6 succeeded (5 from the cache)");
+    // Each task.cached is a state of its own in the snapshots (a change, as a task.succeeded is).
+    expect(classOf("task.cached")).toBe("change");
     // Grouped: a group whose members all came from the cache is drawn the same way.
     const grouped = buildDot(second.plan, { groupAbove: 1 });
     expect(grouped).toMatch(/"cache_pipeline\/cache_fetch\/\*" \[label="cache_fetch ×2\\n2 ✓ \(2 cached\)", fillcolor="#cdeecd", style="rounded,filled,dashed"/);
