@@ -448,18 +448,24 @@ export function taskStreamIndex(events: readonly TrellisEvent[]): TaskStreamInde
 /** How bad a way of ending is, to colour a bar that stands for several. */
 const SEVERITY = ["succeeded", "skipped", "cancelled", "waiting", "running", "retrying", "failed"];
 
+/** The narrowest a bar is drawn, in pixels (the page's `.bar` min-width). */
+export const BAR_MIN_PX = 3;
+
 /**
  * The task stream at step `n`: the bars begun by then, a bar still open then
- * drawn up to then. With `px` (the width the page draws it in), bars of a
- * lane that would fall in the same 4-pixel column are drawn as one, with
- * their count, so a run of 10,000 tasks is a few hundred elements.
+ * drawn up to then. With `px` (the width the page draws it in), a bar that
+ * would be drawn over the one before it in its lane (both at least
+ * {@link BAR_MIN_PX} wide) is drawn as one with it, with their count: a lane
+ * holds at most `px / BAR_MIN_PX` bars, none over another, so a run of
+ * 10,000 tasks is a few hundred elements.
  */
 export function taskStreamAt(index: TaskStreamIndex, n: number, px?: number): TaskStream {
   const span = index.now[Math.min(n, index.now.length - 1)] ?? 0;
   const scale = px !== undefined && px > 0 && span > 0 ? px / span : null;
   const bars: LaneBar[] = [];
-  /** Per lane, the bar drawn last and its column (to merge with). */
-  const lastIn = new Map<number, { at: number; column: number }>();
+  /** Per lane, the index of the bar drawn last. */
+  const lastIn = new Map<number, number>();
+  const drawnEnd = (b: LaneBar, k: number): number => Math.max(b.end * k, b.start * k + BAR_MIN_PX);
   for (const b of index.bars) {
     if (b.startStep > n) break;
     const ended = b.endStep !== null && b.endStep <= n;
@@ -468,11 +474,10 @@ export function taskStreamAt(index: TaskStreamIndex, n: number, px?: number): Ta
       bars.push(bar);
       continue;
     }
-    const column = Math.floor((bar.start * scale) / 4);
-    const prev = lastIn.get(b.lane);
-    const before = prev === undefined ? undefined : (bars[prev.at] as LaneBar);
-    if (prev !== undefined && before !== undefined && prev.column === column && (before.end - before.start) * scale < 4 && (bar.end - bar.start) * scale < 4) {
-      bars[prev.at] = {
+    const at = lastIn.get(b.lane);
+    const before = at === undefined ? undefined : (bars[at] as LaneBar);
+    if (at !== undefined && before !== undefined && bar.start * scale < drawnEnd(before, scale)) {
+      bars[at] = {
         ...before,
         end: Math.max(before.end, bar.end),
         ended: before.ended && bar.ended,
@@ -481,7 +486,7 @@ export function taskStreamAt(index: TaskStreamIndex, n: number, px?: number): Ta
       };
       continue;
     }
-    lastIn.set(b.lane, { at: bars.length, column });
+    lastIn.set(b.lane, bars.length);
     bars.push(bar);
   }
   return { lanes: index.lanes, names: index.names, workers: index.workers, bars, span };

@@ -369,6 +369,8 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
     });
     server.listen(options.port ?? 0, host, () => resolve());
   });
+  // An earlier run's log is noted before the caller starts the run that replaces it (cheap: it is not read).
+  if (options.skipExisting === true) await ready;
   const port = (server.address() as AddressInfo).port;
   const shownHost = host.includes(":") ? `[${host}]` : host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
   return {

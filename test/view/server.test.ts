@@ -204,6 +204,30 @@ describe("the viewer's server", () => {
     expect(flaky.error.stack).toContain("TypeError: flaky broke");
   });
 
+  it("shows From references in inputs as From(<producer>), with each producer and the value it gives once it has one", async () => {
+    const v = await viewer({ log, follow: false });
+    const id = encodeURIComponent("view_main/view_total#1");
+    const total = JSON.parse((await get(`${v.url}api/node?id=${id}`)).body);
+    expect(total.inputs).toBe("{\n  stats: From(view_main/view_stats#1),\n  first: From(view_main/view_square#1)\n}");
+    expect(total.froms).toEqual([
+      { id: "view_main/view_stats#1", path: [], status: "succeeded", value: "Map(1) { 'sum' => 5n }" },
+      { id: "view_main/view_square#1", path: [], status: "succeeded", value: "1" },
+    ]);
+    expect(total.output).toBe("'1 + 5'");
+    // At a step before the producer's output existed, the reference has no value yet.
+    const created = lines.findIndex((l) => l.includes('"task.created"') && l.includes("view_main/view_stats#1")) + 1;
+    const early = JSON.parse((await get(`${v.url}api/node?n=${created}&id=${encodeURIComponent("view_main/view_stats#1")}`)).body);
+    expect(early.froms).toEqual([]);
+    expect(early.output).toBeNull();
+  });
+
+  it("answers the API the moment it listens with the whole log read", async () => {
+    const v = await viewer({ log, follow: false });
+    const [body, step] = await Promise.all([get(`${v.url}api/log`), get(`${v.url}api/step`)]);
+    expect((JSON.parse(body.body) as LogMessage).total).toBe(lines.length);
+    expect(JSON.parse(step.body)).toMatchObject({ n: lines.length });
+  });
+
   it("lays the task stream out in lanes where no two bars of a lane overlap", async () => {
     const v = await viewer({ log, follow: false });
     const stream = JSON.parse((await get(`${v.url}api/lanes`)).body) as { lanes: number; bars: { lane: number; start: number; end: number; id: string }[] };

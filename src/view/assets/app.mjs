@@ -205,7 +205,7 @@ async function show(n) {
     // The step the drawing shows (tests and the benchmark wait for it), and when it was drawn (bench/viewer.ts reads it).
     $("graph").dataset.step = String(n);
     performance.mark(`trellis:drawn ${n}`);
-    const px = Math.max(100, Math.round(($("lanes").clientWidth || 1100) - 110));
+    const px = Math.max(100, Math.round(($("lanes").clientWidth || 1100) - 111));
     const [promises, lanes] = await Promise.all([getJson(`/api/promises?n=${n}`), getJson(`/api/lanes?n=${n}&px=${px}`)]);
     if (token !== state.token) return;
     drawPromises(promises);
@@ -368,7 +368,7 @@ async function showNode(id, token) {
     ),
     h("h3", {}, "Inputs"),
     h("pre", { className: "node-inputs" }, d.inputs),
-    d.froms.length > 0 ? fromTable(d.froms) : [],
+    ...(d.froms.length > 0 ? fromTable(d.froms) : []),
     h("h3", {}, "Output"),
     h("pre", { className: "node-output" }, d.output === null ? "(none yet)" : d.output),
   ];
@@ -485,7 +485,8 @@ function drawLanes(stream) {
     const title = many ? `${b.count} tasks from ${b.id}, ${ms(b.end - b.start)} in all (worst: ${b.how}); click for the first` : `${b.id}: ${ms(b.end - b.start)} (${b.how})`;
     const bar = h("div", { className: `bar ${b.how}${many ? " many" : ""}${b.id === state.selected ? " selected" : ""}`, title, dataset: { id: b.id, count: String(b.count) } }, many ? `×${b.count}` : b.task);
     bar.style.left = `${(100 * b.start) / span}%`;
-    bar.style.width = `${Math.max(0.3, (100 * (b.end - b.start)) / span)}%`;
+    // Never narrower than the server's BAR_MIN_PX (the CSS min-width): it drew as one the bars that would overlap at that width.
+    bar.style.width = `${(100 * (b.end - b.start)) / span}%`;
     bar.addEventListener("click", () => select(b.id));
     tracks[b.lane]?.append(bar);
   }
