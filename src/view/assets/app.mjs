@@ -48,6 +48,9 @@ const state = {
 
 // ---------- the log: how many steps, and their words on demand ----------
 
+/** How long the slider must rest on a step before its panels and task stream are asked for, in ms. */
+const PANELS_AFTER_MS = 60;
+
 /** Steps per page of words asked for at once. */
 const WORDS_PAGE = 400;
 
@@ -205,6 +208,9 @@ async function show(n) {
     // The step the drawing shows (tests and the benchmark wait for it), and when it was drawn (bench/viewer.ts reads it).
     $("graph").dataset.step = String(n);
     performance.mark(`trellis:drawn ${n}`);
+    // The panels and the task stream follow once the slider rests: scrubbing draws pictures, not panels no one sees.
+    await new Promise((resolve) => setTimeout(resolve, PANELS_AFTER_MS));
+    if (token !== state.token) return;
     const px = Math.max(100, Math.round(($("lanes").clientWidth || 1100) - 111));
     const [promises, lanes] = await Promise.all([getJson(`/api/promises?n=${n}`), getJson(`/api/lanes?n=${n}&px=${px}`)]);
     if (token !== state.token) return;
