@@ -325,41 +325,43 @@ export function nodeDetails(plan: Plan, events: readonly TrellisEvent[], id: str
 }
 
 /** One stretch of time a task held a slot. Times are ms from the first start. */
-export interface LaneBar {
+interface Stretch {
   readonly id: string;
   readonly task: string;
   readonly lane: number;
   readonly start: number;
   readonly end: number;
-  /** False while it still holds its slot at the step shown. */
-  readonly ended: boolean;
   /** How the stretch ended: `succeeded`, `failed`, `waiting`, `retrying`, `cancelled`, or `running`. */
   readonly how: string;
+}
+
+/** A bar of the task stream at the step shown. */
+export interface LaneBar extends Stretch {
+  /** False while it still holds its slot at the step shown. */
+  readonly ended: boolean;
   /** Stretches drawn as this one bar (narrower than the page can show apart); 1 for a single stretch. */
   readonly count: number;
 }
 
-export interface TaskStream {
+/** The lanes, the same at every step. */
+interface Lanes {
   readonly lanes: number;
   /** Each lane's name: the worker's (`worker w1`, and `· 2` for its second slot) when the log says who ran what, else `slot N`. */
   readonly names: readonly string[];
   /** True when the lanes are the workers the log names (`task.started` with `worker`), false when they are inferred slots. */
   readonly workers: boolean;
+}
+
+export interface TaskStream extends Lanes {
   readonly bars: readonly LaneBar[];
   /** Ms from the first start to the step shown. */
   readonly span: number;
 }
 
-/** One stretch with the steps it began and ended at (1-based; `endStep` null while it holds its slot at the end of the log). */
-interface IndexedBar {
-  readonly id: string;
-  readonly task: string;
-  readonly lane: number;
-  readonly start: number;
+/** A stretch with the steps it began and ended at (1-based; `endStep` null while it holds its slot at the end of the log). */
+interface IndexedBar extends Stretch {
   readonly startStep: number;
-  readonly end: number;
   readonly endStep: number | null;
-  readonly how: string;
 }
 
 /**
@@ -367,10 +369,7 @@ interface IndexedBar {
  * {@link taskStreamAt}: a bar keeps its lane at every step, so lanes do not
  * change as the slider moves.
  */
-export interface TaskStreamIndex {
-  readonly lanes: number;
-  readonly names: readonly string[];
-  readonly workers: boolean;
+export interface TaskStreamIndex extends Lanes {
   readonly bars: readonly IndexedBar[];
   /** `now[n]`: ms from the first start to step n (0 before it); `now[0]` is 0. */
   readonly now: Float64Array;
