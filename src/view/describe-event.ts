@@ -5,31 +5,61 @@
  * rest.
  */
 import { inspect } from "node:util";
+import { FROM_BRAND } from "../events/brand.ts";
 import type { Json } from "../events/codec.ts";
 import { decode } from "../events/codec.ts";
 import type { TrellisEvent } from "../events/types.ts";
 import { describePromise, describeViolation } from "../promises/describe.ts";
 
+/** A `From` reference in decoded inputs, as it is written: `From(root/square#1)`, `From(root/stats#1, ["sum"])`. */
+class FromShown {
+  constructor(
+    readonly id: string,
+    readonly path: readonly unknown[],
+  ) {}
+  [inspect.custom](): string {
+    return `From(${this.id}${this.path.length > 0 ? `, ${JSON.stringify(this.path)}` : ""})`;
+  }
+}
+
+/** True for what the codec decodes a `From` to (`{ [FROM_BRAND]: true, id, path }`). */
+function isFrom(v: object): v is { id: unknown; path: unknown } {
+  return (v as Record<symbol, unknown>)[FROM_BRAND] === true;
+}
+
+/** Replaces, in place, every decoded `From` inside `value` by one that is written `From(<id>)`. */
+function showFroms(value: unknown, seen = new Set<object>()): unknown {
+  if (typeof value !== "object" || value === null || seen.has(value)) return value;
+  if (isFrom(value)) return new FromShown(String(value.id), Array.isArray(value.path) ? value.path : []);
+  seen.add(value);
+  if (Array.isArray(value)) for (let i = 0; i < value.length; i++) value[i] = showFroms(value[i], seen);
+  else if (value instanceof Map) for (const [k, v] of value) value.set(k, showFroms(v, seen));
+  else if (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null) {
+    const o = value as Record<string, unknown>;
+    for (const k of Object.keys(o)) o[k] = showFroms(o[k], seen);
+  }
+  return value;
+}
+
+/** A value from the log decoded for showing: `From` references read `From(<id>)`; undecodable values stay as they are. */
+function decodedForShow(value: unknown): unknown {
+  try {
+    return showFroms(decode(value as Json));
+  } catch {
+    return value;
+  }
+}
+
 /** A value from the log, decoded and written on one line (capped at `max` characters). */
 export function valueText(value: unknown, max = 160): string {
-  let shown: unknown;
-  try {
-    shown = decode(value as Json);
-  } catch {
-    shown = value;
-  }
+  const shown = decodedForShow(value);
   const text = inspect(shown, { depth: 4, breakLength: Infinity, maxArrayLength: 20, maxStringLength: max, colors: false, compact: true });
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 /** A value from the log, decoded and written over several lines (for the node panel). */
 export function valueBlock(value: unknown, max = 20_000): string {
-  let shown: unknown;
-  try {
-    shown = decode(value as Json);
-  } catch {
-    shown = value;
-  }
+  const shown = decodedForShow(value);
   const text = inspect(shown, { depth: 8, breakLength: 80, maxArrayLength: 200, maxStringLength: 5_000, colors: false });
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

@@ -4,6 +4,8 @@
  * use, the task stream (one lane per slot), and the search. Pure: data in,
  * data out, every value already turned into text for the page.
  */
+import type { Json } from "../events/codec.ts";
+import { decode, encode, getPath } from "../events/codec.ts";
 import type { TrellisEvent } from "../events/types.ts";
 import type { DeclaredPromise, Plan, PlanNode } from "../plan/plan.ts";
 import { describePromise, describeViolation } from "../promises/describe.ts";
@@ -48,6 +50,8 @@ export interface NodeDetails {
   /** Time holding a slot (running), in ms. */
   readonly runningMs: number;
   readonly inputs: string;
+  /** Each `From` in the inputs: the producer, the part of its output taken, and that value once the producer has an output. */
+  readonly froms: readonly FromView[];
   readonly output: string | null;
   readonly logs: readonly { readonly seq: number; readonly ts: string; readonly message: string; readonly fields: string | null }[];
   readonly warnings: readonly string[];
@@ -56,6 +60,48 @@ export interface NodeDetails {
   readonly waitingOn: readonly string[];
   readonly children: readonly string[];
   readonly promises: readonly PromiseUse[];
+}
+
+/** A `From` reference in a task's inputs, as the node panel shows it. */
+export interface FromView {
+  /** The producer's instance id. */
+  readonly id: string;
+  /** The path into its output (empty: all of it). */
+  readonly path: readonly (string | number)[];
+  /** The producer's status at the step; null when it is not in the plan. */
+  readonly status: string | null;
+  /** The value the reference resolves to, decoded; null while the producer has no output. */
+  readonly value: string | null;
+}
+
+/** The `From` references inside encoded inputs, in order, each once. */
+function fromsIn(plan: Plan, inputs: Json): FromView[] {
+  const out: FromView[] = [];
+  const seen = new Set<string>();
+  const walk = (v: Json): void => {
+    if (v === null || typeof v !== "object") return;
+    if (Array.isArray(v)) return v.forEach(walk);
+    if (v["$t"] === "from" && typeof v["id"] === "string") {
+      const path = Array.isArray(v["path"]) ? (v["path"].filter((p) => typeof p === "string" || typeof p === "number") as (string | number)[]) : [];
+      const key = JSON.stringify([v["id"], path]);
+      if (seen.has(key)) return;
+      seen.add(key);
+      const producer = plan.nodes.get(v["id"]);
+      let value: string | null = null;
+      if (producer?.output !== undefined) {
+        try {
+          value = valueBlock(path.length === 0 ? producer.output : encode(getPath(decode(producer.output), path), { strict: false }));
+        } catch {
+          value = valueBlock(producer.output);
+        }
+      }
+      out.push({ id: v["id"], path, status: producer?.status ?? null, value });
+      return;
+    }
+    for (const k of Object.keys(v)) walk(v[k] as Json);
+  };
+  walk(inputs);
+  return out;
 }
 
 function time(ts: string): number {
@@ -273,6 +319,7 @@ export function nodeDetails(plan: Plan, events: readonly TrellisEvent[], id: str
     durationMs: firstStart === null ? null : (end ?? last) - firstStart,
     runningMs,
     inputs: valueBlock(node.inputs),
+    froms: fromsIn(plan, node.inputs),
     output: node.output === undefined ? null : valueBlock(node.output),
     logs,
     warnings,
@@ -285,69 +332,175 @@ export function nodeDetails(plan: Plan, events: readonly TrellisEvent[], id: str
 }
 
 /** One stretch of time a task held a slot. Times are ms from the first start. */
-export interface LaneBar {
+interface Stretch {
   readonly id: string;
   readonly task: string;
   readonly lane: number;
   readonly start: number;
   readonly end: number;
-  /** False while it still holds its slot at the step shown. */
-  readonly ended: boolean;
   /** How the stretch ended: `succeeded`, `failed`, `waiting`, `retrying`, `cancelled`, or `running`. */
   readonly how: string;
 }
 
-export interface TaskStream {
+/** A bar of the task stream at the step shown. */
+export interface LaneBar extends Stretch {
+  /** False while it still holds its slot at the step shown. */
+  readonly ended: boolean;
+  /** Stretches drawn as this one bar (narrower than the page can show apart); 1 for a single stretch. */
+  readonly count: number;
+}
+
+/** The lanes, the same at every step. */
+interface Lanes {
   readonly lanes: number;
+  /** Each lane's name: the worker's (`worker w1`, and `· 2` for its second slot) when the log says who ran what, else `slot N`. */
+  readonly names: readonly string[];
+  /** True when the lanes are the workers the log names (`task.started` with `worker`), false when they are inferred slots. */
+  readonly workers: boolean;
+}
+
+export interface TaskStream extends Lanes {
   readonly bars: readonly LaneBar[];
   /** Ms from the first start to the step shown. */
   readonly span: number;
 }
 
+/** A stretch with the steps it began and ended at (1-based; `endStep` null while it holds its slot at the end of the log). */
+interface IndexedBar extends Stretch {
+  readonly startStep: number;
+  readonly endStep: number | null;
+}
+
+/**
+ * The task stream of a whole log, computed once and cut at any step by
+ * {@link taskStreamAt}: a bar keeps its lane at every step, so lanes do not
+ * change as the slider moves.
+ */
+export interface TaskStreamIndex extends Lanes {
+  readonly bars: readonly IndexedBar[];
+  /** `now[n]`: ms from the first start to step n (0 before it); `now[0]` is 0. */
+  readonly now: Float64Array;
+}
+
+const ENDS_A_STRETCH = new Set(["task.waiting", "task.retrying", "task.succeeded", "task.failed", "task.cancelled", "task.skipped"]);
+
+/** The `worker` a `task.started` or `task.resumed` names (the distributed executor writes it), if any. */
+function workerOf(e: TrellisEvent): string | null {
+  const w = (e.data as Record<string, unknown>)["worker"];
+  return typeof w === "string" && w !== "" ? w : null;
+}
+
 /**
  * The task stream: each stretch a task held a slot (started or resumed, to
- * waiting, retrying or its end), put in the lowest lane free when it began.
- * The log does not say which worker ran what, so lanes are slots, not
- * workers: as many lanes as tasks ran at once.
+ * waiting, retrying or its end). When the log names the worker that ran a
+ * task (`worker` on `task.started`), there is one lane per slot of each
+ * worker, a worker's lanes side by side in the order the workers first
+ * appear. Otherwise the log does not say who ran what, and a stretch goes in
+ * the lowest lane free when it began: as many lanes as tasks ran at once.
+ * Either way no two bars of a lane overlap.
  */
-export function taskStream(events: readonly TrellisEvent[]): TaskStream {
-  // Time counts from the first start: loading workers before it is not the stream's business.
-  const first = events.find((e) => e.type === "task.started");
-  if (first === undefined) return { lanes: 0, bars: [], span: 0 };
-  const t0 = time(first.ts);
-  const open = new Map<string, { lane: number; start: number; task: string }>();
+export function taskStreamIndex(events: readonly TrellisEvent[]): TaskStreamIndex {
+  const now = new Float64Array(events.length + 1);
+  const t0 = ((): number | null => {
+    for (const e of events) if (e.type === "task.started") return time(e.ts);
+    return null;
+  })();
+  const byWorker = events.some((e) => e.type === "task.started" && workerOf(e) !== null);
+  /** Free slots per worker ("" for the inferred slots), and how many each has. */
+  const pools = new Map<string, { free: number[]; size: number; order: number }>();
+  const open = new Map<string, { worker: string; slot: number; start: number; startStep: number; task: string }>();
+  const lastWorker = new Map<string, string>();
   const taskOf = new Map<string, string>();
-  const free: number[] = [];
-  let lanes = 0;
-  const bars: LaneBar[] = [];
-  let now = 0;
-  for (const e of events) {
-    now = Math.max(now, time(e.ts) - t0);
+  const raw: { id: string; task: string; worker: string; slot: number; start: number; startStep: number; end: number; endStep: number | null; how: string }[] = [];
+  let t = 0;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i] as TrellisEvent;
+    if (t0 !== null) t = Math.max(t, time(e.ts) - t0);
+    now[i + 1] = t;
     const id = (e.data as Record<string, unknown>)["id"];
     if (typeof id !== "string") continue;
     if (e.type === "task.created") taskOf.set(id, e.data.task);
     else if (e.type === "task.started" || e.type === "task.resumed") {
       if (open.has(id)) continue;
-      free.sort((a, b) => a - b);
-      const lane = free.length > 0 ? (free.shift() as number) : lanes++;
-      open.set(id, { lane, start: now, task: taskOf.get(id) ?? "" });
-    } else if (
-      e.type === "task.waiting" ||
-      e.type === "task.retrying" ||
-      e.type === "task.succeeded" ||
-      e.type === "task.failed" ||
-      e.type === "task.cancelled" ||
-      e.type === "task.skipped"
-    ) {
+      const worker = byWorker ? (workerOf(e) ?? lastWorker.get(id) ?? "?") : "";
+      lastWorker.set(id, worker);
+      let pool = pools.get(worker);
+      if (!pool) pools.set(worker, (pool = { free: [], size: 0, order: pools.size }));
+      pool.free.sort((a, b) => a - b);
+      const slot = pool.free.length > 0 ? (pool.free.shift() as number) : pool.size++;
+      open.set(id, { worker, slot, start: t, startStep: i + 1, task: taskOf.get(id) ?? "" });
+    } else if (ENDS_A_STRETCH.has(e.type)) {
       const o = open.get(id);
       if (!o) continue;
       open.delete(id);
-      free.push(o.lane);
-      bars.push({ id, task: o.task, lane: o.lane, start: o.start, end: now, ended: true, how: e.type.slice("task.".length) });
+      (pools.get(o.worker) as { free: number[] }).free.push(o.slot);
+      raw.push({ id, task: o.task, worker: o.worker, slot: o.slot, start: o.start, startStep: o.startStep, end: t, endStep: i + 1, how: e.type.slice("task.".length) });
     }
   }
-  for (const [id, o] of open) bars.push({ id, task: o.task, lane: o.lane, start: o.start, end: now, ended: false, how: "running" });
-  return { lanes, bars, span: now };
+  for (const [id, o] of open) raw.push({ id, task: o.task, worker: o.worker, slot: o.slot, start: o.start, startStep: o.startStep, end: t, endStep: null, how: "running" });
+  // Lanes: each worker's slots side by side, workers in the order they first appear.
+  const first = new Map<string, number>();
+  const names: string[] = [];
+  for (const [worker, pool] of [...pools].sort((a, b) => a[1].order - b[1].order)) {
+    first.set(worker, names.length);
+    for (let slot = 0; slot < pool.size; slot++) names.push(byWorker ? `worker ${worker}${slot > 0 ? ` · ${slot + 1}` : ""}` : `slot ${slot + 1}`);
+  }
+  const bars = raw
+    .map(({ worker, slot, ...b }) => ({ ...b, lane: (first.get(worker) as number) + slot }))
+    .sort((a, b) => a.startStep - b.startStep);
+  return { lanes: names.length, names, workers: byWorker, bars, now };
+}
+
+/** How bad a way of ending is, to colour a bar that stands for several. */
+const SEVERITY = ["succeeded", "skipped", "cancelled", "waiting", "running", "retrying", "failed"];
+
+/** The narrowest a bar is drawn, in pixels (the page's `.bar` min-width). */
+export const BAR_MIN_PX = 3;
+
+/**
+ * The task stream at step `n`: the bars begun by then, a bar still open then
+ * drawn up to then. With `px` (the width the page draws it in), a bar that
+ * would be drawn over the one before it in its lane (both at least
+ * {@link BAR_MIN_PX} wide) is drawn as one with it, with their count: a lane
+ * holds at most `px / BAR_MIN_PX` bars, none over another, so a run of
+ * 10,000 tasks is a few hundred elements.
+ */
+export function taskStreamAt(index: TaskStreamIndex, n: number, px?: number): TaskStream {
+  const span = index.now[Math.min(n, index.now.length - 1)] ?? 0;
+  const scale = px !== undefined && px > 0 && span > 0 ? px / span : null;
+  const bars: LaneBar[] = [];
+  /** Per lane, the index of the bar drawn last. */
+  const lastIn = new Map<number, number>();
+  const drawnEnd = (b: LaneBar, k: number): number => Math.max(b.end * k, b.start * k + BAR_MIN_PX);
+  for (const b of index.bars) {
+    if (b.startStep > n) break;
+    const ended = b.endStep !== null && b.endStep <= n;
+    const bar: LaneBar = { id: b.id, task: b.task, lane: b.lane, start: b.start, end: ended ? b.end : span, ended, how: ended ? b.how : "running", count: 1 };
+    if (scale === null) {
+      bars.push(bar);
+      continue;
+    }
+    const at = lastIn.get(b.lane);
+    const before = at === undefined ? undefined : (bars[at] as LaneBar);
+    if (at !== undefined && before !== undefined && bar.start * scale < drawnEnd(before, scale)) {
+      bars[at] = {
+        ...before,
+        end: Math.max(before.end, bar.end),
+        ended: before.ended && bar.ended,
+        how: SEVERITY.indexOf(bar.how) > SEVERITY.indexOf(before.how) ? bar.how : before.how,
+        count: before.count + 1,
+      };
+      continue;
+    }
+    lastIn.set(b.lane, bars.length);
+    bars.push(bar);
+  }
+  return { lanes: index.lanes, names: index.names, workers: index.workers, bars, span };
+}
+
+/** The task stream of the events given, at their last step (see {@link taskStreamIndex}). */
+export function taskStream(events: readonly TrellisEvent[]): TaskStream {
+  return taskStreamAt(taskStreamIndex(events), events.length);
 }
 
 /** Instances whose id or definition holds `query` (case-insensitive), in creation order, at most `limit`. */

@@ -43,6 +43,9 @@ export interface TailChange {
 
 const NEWLINE = 0x0a;
 
+/** Lines parsed between two turns of the event loop: a long log's first read does not hold up the viewer's server. */
+const LINES_PER_TURN = 2000;
+
 export class LogTail {
   readonly path: string;
   /** The events read so far, in order (events of unknown types are counted in `skipped`, not kept). */
@@ -188,12 +191,14 @@ export class LogTail {
       this.#offset += bytesRead;
       const data = this.#rest.length > 0 ? Buffer.concat([this.#rest, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
       let start = 0;
-      for (let nl = data.indexOf(NEWLINE, start); nl >= 0 && this.problem === null; nl = data.indexOf(NEWLINE, start)) {
+      let lines = 0;
+      for (let nl = data.indexOf(NEWLINE, start); nl >= 0 && this.problem === null && !this.#closed; nl = data.indexOf(NEWLINE, start)) {
         const line = data.subarray(start, nl);
         if (this.#first === null && this.#lineNo === 0) this.#first = Buffer.from(line);
         start = nl + 1;
         this.#lineNo++;
         this.#parse(line.toString("utf8"));
+        if (++lines % LINES_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       }
       this.#rest = this.problem === null ? Buffer.from(data.subarray(start)) : Buffer.alloc(0);
       this.partial = this.problem === null && this.#rest.length > 0;

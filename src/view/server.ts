@@ -13,13 +13,20 @@
  *
  * | path | answer |
  * |---|---|
- * | `/api/log` | the steps so far (`seq`, `ts`, `type`, `text`, `subject`), the problem, whether the last line is partial |
- * | `/api/stream` | the same as server-sent events: the whole log first, then each addition (or a reset) |
+ * | `/api/log` | how many steps there are, the last event in words, the problem, whether the last line is partial |
+ * | `/api/stream` | the same as server-sent events: now, then after each change |
+ * | `/api/events?from=&to=` | the events of steps from..to (at most {@link EVENTS_PAGE}) in words (`seq`, `ts`, `type`, `text`, `subject`) |
  * | `/api/step?n=&expand=` | the plan at step n laid out as SVG, with the drawn nodes in SVG order; each `expand` (repeatable) a group drawn as its members |
  * | `/api/node?n=&id=` | one instance in detail |
  * | `/api/promises?n=` | every promise with its use, and the violations |
- * | `/api/lanes?n=` | the task stream |
+ * | `/api/lanes?n=&px=` | the task stream (bars closer than the page can show apart in `px` pixels drawn as one) |
  * | `/api/search?n=&q=` | instances whose id or definition holds q |
+ *
+ * The server listens at once and reads the log meanwhile; a request for the
+ * log waits for that first read. The page is never sent every event: it
+ * learns how many steps there are, draws the last, and asks for the words
+ * of the steps around the one it shows, so opening a log of 40,000 events
+ * costs one fold and one drawing.
  */
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
@@ -33,10 +40,11 @@ import type { Plan } from "../plan/plan.ts";
 import { createPlan } from "../plan/plan.ts";
 import type { DrawKind } from "../render/drawing.ts";
 import { buildDrawingAndDot } from "../render/dot.ts";
-import { dotToSvg, layoutDot } from "../render/images.ts";
+import { dotToSvg, layoutDot, loadGraphviz } from "../render/images.ts";
 import { refusedSpawns } from "../render/refused.ts";
 import { describeEvent, eventSubject } from "./describe-event.ts";
-import { nodeDetails, promisePanel, searchNodes, taskStream } from "./inspect.ts";
+import type { TaskStreamIndex } from "./inspect.ts";
+import { nodeDetails, promisePanel, searchNodes, taskStreamAt, taskStreamIndex } from "./inspect.ts";
 import { LogTail } from "./log-tail.ts";
 import { StableLayout, instanceId } from "./stable-layout.ts";
 
@@ -76,18 +84,26 @@ export interface StepView {
   readonly subject: string | null;
 }
 
-/** What the page learns about the log: all of it (`from` 0) or what was added. */
+/** What the page learns about the log, at once and after each change: how long it is, not its events (see `/api/events`). */
 export interface LogMessage {
   readonly generation: number;
-  readonly from: number;
-  readonly steps: readonly StepView[];
+  /** Steps (events) read so far. */
   readonly total: number;
+  /** The last of them in words; null before the first. */
+  readonly last: StepView | null;
   readonly runId: string;
   readonly file: string;
   readonly problem: { readonly line: number; readonly message: string } | null;
   readonly partial: boolean;
   readonly skipped: number;
   readonly follow: boolean;
+}
+
+/** The plan at one step, drawn. */
+interface Drawn {
+  readonly svg: string;
+  readonly nodes: DrawnNode[];
+  readonly pinned: boolean;
 }
 
 /** A drawn node, in the order the SVG holds them (`g.node`). */
@@ -101,6 +117,9 @@ export interface DrawnNode {
   /** Members of a group; null for other nodes. */
   readonly size: number | null;
 }
+
+/** At most this many events' words per `/api/events` answer. */
+export const EVENTS_PAGE = 1000;
 
 /** Groups with more members are not drawn one by one (Graphviz would take long over them); the page says so. */
 export const EXPAND_MAX = 300;
@@ -179,17 +198,19 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
   const tail = new LogTail(options.log, { follow, skipExisting: options.skipExisting ?? false, ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}) });
   const assetsDir = new URL("./assets/", import.meta.url);
   const cursor = new PlanCursor();
-  const svgCache = new Map<string, { svg: string; nodes: DrawnNode[]; pinned: boolean }>();
+  /** Drawings made or being made, by generation, step and expanded groups: two asks for one step make one drawing. */
+  const svgCache = new Map<string, Promise<Drawn>>();
   const dotOptions = options.groupAbove !== undefined ? { groupAbove: options.groupAbove } : {};
   const stable = new StableLayout((dot) => layoutDot(dot, { format: "json", engine: "dot" }), dotOptions);
   const streams = new Set<ServerResponse>();
   const host = options.host ?? "127.0.0.1";
 
-  const message = (from: number): LogMessage => ({
+  // Graphviz's WebAssembly loads while the log is read: the first drawing does not wait for it.
+  void loadGraphviz().catch(() => {});
+  const message = (): LogMessage => ({
     generation: tail.generation,
-    from,
-    steps: tail.events.slice(from).map(stepView),
     total: tail.events.length,
+    last: tail.events.length > 0 ? stepView(tail.events[tail.events.length - 1] as TrellisEvent) : null,
     runId: tail.events[0]?.runId ?? "",
     file: basename(options.log),
     problem: tail.problem,
@@ -198,10 +219,10 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
     follow,
   });
 
-  tail.onChange((change) => {
+  tail.onChange(() => {
     // New events may move the places of the union layout: draw again.
     svgCache.clear();
-    const data = `data: ${JSON.stringify(message(change.from))}\n\n`;
+    const data = `data: ${JSON.stringify(message())}\n\n`;
     for (const res of streams) res.write(data);
   });
 
@@ -212,11 +233,32 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
     return n;
   };
   const planAt = (n: number): Plan => cursor.at(tail.events, n, tail.generation);
+  const intParam = (url: URL, name: string, fallback: number, min: number, max: number): number => {
+    const raw = url.searchParams.get(name);
+    const v = raw === null ? fallback : Number(raw);
+    if (!Number.isInteger(v) || v < min || v > max) throw new HttpError(400, `${name} must be an integer from ${min} to ${max}`);
+    return v;
+  };
+  /** The task stream of the whole log, made again only when the log changed. */
+  let lanes: { generation: number; total: number; index: TaskStreamIndex } | null = null;
+  const lanesIndex = (): TaskStreamIndex => {
+    if (lanes?.generation !== tail.generation || lanes.total !== tail.events.length)
+      lanes = { generation: tail.generation, total: tail.events.length, index: taskStreamIndex(tail.events) };
+    return lanes.index;
+  };
 
-  const drawStep = async (n: number, expanded: ReadonlySet<string> = new Set()): Promise<{ svg: string; nodes: DrawnNode[]; pinned: boolean }> => {
+  const drawStep = (n: number, expanded: ReadonlySet<string> = new Set()): Promise<Drawn> => {
     const key = `${tail.generation}:${n}:${JSON.stringify([...expanded].sort())}`;
     const hit = svgCache.get(key);
     if (hit) return hit;
+    const drawing = drawStepNow(n, expanded);
+    if (svgCache.size >= SVG_CACHE_SIZE) svgCache.delete(svgCache.keys().next().value as string);
+    svgCache.set(key, drawing);
+    drawing.catch(() => svgCache.get(key) === drawing && svgCache.delete(key));
+    return drawing;
+  };
+
+  const drawStepNow = async (n: number, expanded: ReadonlySet<string>): Promise<Drawn> => {
     stable.extend(tail.events, tail.generation);
     const pin = await stable.pinFor();
     // From here to the layout nothing awaits: the shared cursor's plan is this step's.
@@ -236,16 +278,19 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
       size: d.size ?? null,
     }));
     const svg = pinned ? await layoutDot(dot, { format: "svg", engine: "neato", pinned: true }) : await dotToSvg(dot);
-    const drawn = { svg, nodes, pinned };
-    if (svgCache.size >= SVG_CACHE_SIZE) svgCache.delete(svgCache.keys().next().value as string);
-    svgCache.set(key, drawn);
-    return drawn;
+    return { svg, nodes, pinned };
   };
 
   const api = async (url: URL, res: ServerResponse): Promise<void> => {
     switch (url.pathname) {
       case "/api/log":
-        return sendJson(res, message(0));
+        return sendJson(res, message());
+      case "/api/events": {
+        const total = tail.events.length;
+        const from = intParam(url, "from", 1, 1, Math.max(1, total));
+        const to = Math.min(intParam(url, "to", from + EVENTS_PAGE - 1, from - 1, Number.MAX_SAFE_INTEGER), total, from + EVENTS_PAGE - 1);
+        return sendJson(res, { generation: tail.generation, from, steps: tail.events.slice(from - 1, to).map(stepView) });
+      }
       case "/api/step": {
         const n = stepOf(url);
         const drawn = await drawStep(n, new Set(url.searchParams.getAll("expand")));
@@ -264,7 +309,8 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
       }
       case "/api/lanes": {
         const n = stepOf(url);
-        return sendJson(res, taskStream(tail.events.slice(0, n)));
+        const px = url.searchParams.has("px") ? intParam(url, "px", 0, 1, 100_000) : undefined;
+        return sendJson(res, taskStreamAt(lanesIndex(), n, px));
       }
       case "/api/search": {
         const n = stepOf(url);
@@ -277,7 +323,7 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
           "x-content-type-options": "nosniff",
           connection: "keep-alive",
         });
-        res.write(`retry: 1000\ndata: ${JSON.stringify(message(0))}\n\n`);
+        res.write(`retry: 1000\ndata: ${JSON.stringify(message())}\n\n`);
         streams.add(res);
         res.on("close", () => streams.delete(res));
         return;
@@ -292,7 +338,11 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
     const hostHeader = (req.headers.host ?? "").replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
     if (LOOPBACK.has(host) && !LOOPBACK.has(hostHeader)) throw new HttpError(403, "this viewer answers on its loopback address only");
     const url = new URL(req.url ?? "/", "http://viewer.invalid");
-    if (url.pathname.startsWith("/api/")) return api(url, res);
+    if (url.pathname.startsWith("/api/")) {
+      // The log's first read goes on while the page loads; what the API answers is the log.
+      await ready;
+      return api(url, res);
+    }
     const asset = ASSETS[url.pathname];
     if (!asset) throw new HttpError(404, `no such page ${url.pathname}`);
     const body = await readFile(new URL(asset.file, assetsDir));
@@ -308,7 +358,10 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
     });
   });
 
-  await tail.start();
+  // Read while the server starts and the page loads (the reading yields now and then, so the page's files are served meanwhile).
+  const ready = tail.start();
+  // The page opens at the last step: draw it before the page asks, while the page loads.
+  void ready.then(() => (tail.events.length > 0 ? drawStep(tail.events.length) : undefined)).catch(() => {});
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) => {
       tail.close();
@@ -316,6 +369,8 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
     });
     server.listen(options.port ?? 0, host, () => resolve());
   });
+  // An earlier run's log is noted before the caller starts the run that replaces it (cheap: it is not read).
+  if (options.skipExisting === true) await ready;
   const port = (server.address() as AddressInfo).port;
   const shownHost = host.includes(":") ? `[${host}]` : host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
   return {

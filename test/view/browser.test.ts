@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startViewer } from "../../dist/view/server.js";
 import type { Viewer } from "../../dist/view/server.js";
 import { XSS_NAME } from "../fixtures/view-flows.ts";
-import { launchBrowser, logLines, runLog, tempDir } from "./view-helpers.ts";
+import { fanoutLog, launchBrowser, logLines, runLog, tempDir } from "./view-helpers.ts";
 
 /** The little of the DOM the page-side callbacks use (the project's types have no DOM library). */
 interface PageElement {
@@ -134,6 +134,60 @@ describe("the viewer page", () => {
     await page.click("#lanes .bar[data-id='view_main/view_square#2']");
     await waitText(page, "#node-panel .node-id", "view_main/view_square#2");
   });
+
+  it("shows a From in a task's inputs as a link to its producer, with the value it resolves to", async () => {
+    const { page, errors } = await openViewer(log);
+    await page.click("#graph g.node[data-id='view_main/view_total#1']");
+    await waitText(page, "#node-panel .node-id", "view_main/view_total#1");
+    expect(await page.textContent("#node-panel .node-inputs")).toBe("{\n  stats: From(view_main/view_stats#1),\n  first: From(view_main/view_square#1)\n}");
+    const stats = page.locator("#node-panel tr[data-from='view_main/view_stats#1']");
+    expect(await stats.locator(".from-value").textContent()).toBe("Map(1) { 'sum' => 5n }");
+    expect(await stats.locator(".st").textContent()).toBe("succeeded");
+    expect(await page.locator("#node-panel tr[data-from='view_main/view_square#1'] .from-value").textContent()).toBe("1");
+    // The producer's id selects it.
+    await stats.locator("button.linkish").click();
+    await waitText(page, "#node-panel .node-id", "view_main/view_stats#1");
+    await page.waitForSelector("#graph g.node.selected[data-id='view_main/view_stats#1']");
+    expect(await page.textContent("#node-panel .node-output")).toBe("Map(1) { 'sum' => 5n }");
+    expect(errors).toEqual([]);
+  });
+
+  it("opens a big run at its last step without being sent every event, asks for a step's words when it shows it, and draws its long task stream in few bars", async () => {
+    const big = await fanoutLog(1000);
+    const total = logLines(big).length;
+    const viewer = await startViewer({ log: big, follow: false });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    opened.push({ page, viewer, dialogs: [], errors: [] });
+    const asked: string[] = [];
+    page.on("request", (r) => asked.push(new URL(r.url()).pathname + new URL(r.url()).search));
+    await page.goto(viewer.url);
+    await page.waitForSelector(`#graph[data-step="${total}"] svg`);
+    await waitText(page, "#event-text", `#${total} run.finished`);
+    await waitText(page, "#run-status", "succeeded");
+    // The drawing is grouped; the last event's words came with the log's length, no page of words was asked for.
+    await page.waitForSelector("#graph g.node.kind-group");
+    expect(asked.filter((a) => a.startsWith("/api/events"))).toEqual([]);
+    // What the page is told of the log (here and on its stream) is its length and last event: a few hundred bytes.
+    expect((await (await fetch(`${viewer.url}api/log`)).text()).length).toBeLessThan(1_000);
+
+    const fifth = JSON.parse(logLines(big)[4] as string) as { type: string };
+    await page.locator("#slider").fill("5");
+    await waitText(page, "#event-text", `#5 ${fifth.type}`);
+    expect(asked.filter((a) => a.startsWith("/api/events"))).toEqual(["/api/events?from=1&to=400"]);
+    await page.locator("#slider").fill(String(total));
+    await page.waitForSelector(`#graph[data-step="${total}"] svg`);
+
+    // 1,000 tasks, one after the other in one slot: drawn as a few hundred bars, each counting what it stands for.
+    await page.waitForFunction(() => document.querySelectorAll("#lanes .bar").length > 0);
+    const counts = await page.$$eval("#lanes .bar", (bars) => bars.map((b) => Number((b as unknown as PageElement).getAttribute("data-count"))));
+    expect(counts.length).toBeLessThan(500);
+    // The 1,000 children, and the parent's two stretches (to its wait, and from it to its end).
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(1002);
+    expect(await page.textContent("#lanes .lane-name")).toBe("slot 1");
+    await page.locator("#lanes .bar.many").first().click();
+    await page.waitForSelector("#node-panel .node-id");
+    expect(await page.textContent("#node-panel .node-id")).toMatch(/^view_fanout\/view_noop#\d+$/);
+  }, 60_000);
 
   it("shows the broken promise in the promise panel and the refused spawn as a red ghost", async () => {
     const { page } = await openViewer(log);

@@ -79,7 +79,7 @@ async function untilFinished(url: string): Promise<LogMessage[]> {
         if (data === undefined) continue;
         const m = JSON.parse(data.slice(6)) as LogMessage;
         messages.push(m);
-        if (m.steps.some((s) => s.type === "run.finished")) return messages;
+        if (m.last?.type === "run.finished") return messages;
       }
     }
   } finally {
@@ -95,7 +95,7 @@ describe("trellis view", () => {
     const s = await start(["view", out], "stdout");
     const body = (await (await fetch(`${s.url}api/log`)).json()) as LogMessage;
     expect(body.runId).toBe("view_main-1");
-    expect(body.steps.at(-1)?.type).toBe("run.finished");
+    expect(body.last?.type).toBe("run.finished");
     expect((await fetch(s.url)).status).toBe(200);
     s.child.kill("SIGINT");
     const done = await s.exited;

@@ -119,16 +119,27 @@ describe("the viewer's server", () => {
     expect((await get(`${v.url}api/log`, { host: `localhost:${v.port}` })).status).toBe(200);
   });
 
-  it("gives the events in words, and the plan at a step as SVG with its nodes in order", async () => {
+  it("gives the log's length and last event, the events in words a page at a time, and the plan at a step as SVG with its nodes in order", async () => {
     const v = await viewer({ log, follow: false });
     const body = JSON.parse((await get(`${v.url}api/log`)).body) as LogMessage;
     expect(body.total).toBe(lines.length);
-    expect(body.steps.map((s) => s.seq)).toEqual(lines.map((_, i) => i + 1));
-    expect(body.steps[0]).toMatchObject({ type: "run.started", text: "run view_main-1 started with root view_main" });
-    expect(body.steps.find((s) => s.type === "promise.violated")?.text).toBe(
+    expect(body).not.toHaveProperty("steps");
+    expect(body.last).toMatchObject({ seq: lines.length, type: "run.finished" });
+    expect(body.problem).toBeNull();
+    type Words = { generation: number; from: number; steps: { seq: number; type: string; text: string; subject: string | null }[] };
+    const words = JSON.parse((await get(`${v.url}api/events?from=1&to=${lines.length}`)).body) as Words;
+    expect(words.from).toBe(1);
+    expect(words.steps.map((s) => s.seq)).toEqual(lines.map((_, i) => i + 1));
+    expect(words.steps[0]).toMatchObject({ type: "run.started", text: "run view_main-1 started with root view_main" });
+    expect(words.steps.find((s) => s.type === "promise.violated")?.text).toBe(
       "broken promise: LimitedSpawns(view_square, 2) of view_main broken by view_main: limit 2, attempted 3 (rejected; the run went on)",
     );
-    expect(body.problem).toBeNull();
+    const some = JSON.parse((await get(`${v.url}api/events?from=3&to=4`)).body) as Words;
+    expect(some.steps.map((s) => s.seq)).toEqual([3, 4]);
+    expect(some.steps[0]).toEqual(words.steps[2]);
+    // Past the end is cut at the end; a page starting past it is refused.
+    expect((JSON.parse((await get(`${v.url}api/events?from=${lines.length}&to=${lines.length + 50}`)).body) as Words).steps).toHaveLength(1);
+    expect((await get(`${v.url}api/events?from=${lines.length + 1}`)).status).toBe(400);
 
     const step = JSON.parse((await get(`${v.url}api/step?n=${lines.length}`)).body) as { svg: string; pinned: boolean; nodes: { kind: string; ref: string | null }[] };
     expect(step.svg).toContain("<svg");
@@ -193,6 +204,30 @@ describe("the viewer's server", () => {
     expect(flaky.error.stack).toContain("TypeError: flaky broke");
   });
 
+  it("shows From references in inputs as From(<producer>), with each producer and the value it gives once it has one", async () => {
+    const v = await viewer({ log, follow: false });
+    const id = encodeURIComponent("view_main/view_total#1");
+    const total = JSON.parse((await get(`${v.url}api/node?id=${id}`)).body);
+    expect(total.inputs).toBe("{\n  stats: From(view_main/view_stats#1),\n  first: From(view_main/view_square#1)\n}");
+    expect(total.froms).toEqual([
+      { id: "view_main/view_stats#1", path: [], status: "succeeded", value: "Map(1) { 'sum' => 5n }" },
+      { id: "view_main/view_square#1", path: [], status: "succeeded", value: "1" },
+    ]);
+    expect(total.output).toBe("'1 + 5'");
+    // At a step before the producer's output existed, the reference has no value yet.
+    const created = lines.findIndex((l) => l.includes('"task.created"') && l.includes("view_main/view_stats#1")) + 1;
+    const early = JSON.parse((await get(`${v.url}api/node?n=${created}&id=${encodeURIComponent("view_main/view_stats#1")}`)).body);
+    expect(early.froms).toEqual([]);
+    expect(early.output).toBeNull();
+  });
+
+  it("answers the API the moment it listens with the whole log read", async () => {
+    const v = await viewer({ log, follow: false });
+    const [body, step] = await Promise.all([get(`${v.url}api/log`), get(`${v.url}api/step`)]);
+    expect((JSON.parse(body.body) as LogMessage).total).toBe(lines.length);
+    expect(JSON.parse(step.body)).toMatchObject({ n: lines.length });
+  });
+
   it("lays the task stream out in lanes where no two bars of a lane overlap", async () => {
     const v = await viewer({ log, follow: false });
     const stream = JSON.parse((await get(`${v.url}api/lanes`)).body) as { lanes: number; bars: { lane: number; start: number; end: number; id: string }[] };
@@ -212,17 +247,16 @@ describe("the viewer's server", () => {
     const stream = await sse(`${v.url}api/stream`);
     try {
       const first = await stream.next();
-      expect(first).toMatchObject({ from: 0, total: 5, follow: true, partial: false });
+      expect(first).toMatchObject({ total: 5, follow: true, partial: false, last: { seq: 5 } });
       // Half a line waits for its end.
       const sixth = lines[5] as string;
       appendFileSync(path, sixth.slice(0, 10));
       await v.refresh();
-      expect(await stream.next()).toMatchObject({ from: 5, total: 5, partial: true, steps: [] });
+      expect(await stream.next()).toMatchObject({ total: 5, partial: true, last: { seq: 5 } });
       appendFileSync(path, sixth.slice(10) + lines.slice(6, 8).join(""));
       await v.refresh();
       const more = await stream.next();
-      expect(more).toMatchObject({ from: 5, total: 8, partial: false });
-      expect(more.steps.map((s) => s.seq)).toEqual([6, 7, 8]);
+      expect(more).toMatchObject({ total: 8, partial: false, last: { seq: 8 } });
     } finally {
       stream.close();
     }

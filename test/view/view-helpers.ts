@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 import type { Browser } from "playwright-core";
 import { run } from "trellis";
-import { viewMain } from "../fixtures/view-flows.ts";
+import { viewFanout, viewMain } from "../fixtures/view-flows.ts";
 
 export function tempDir(prefix = "trellis-view-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -25,6 +25,13 @@ export function runLog(): Promise<string> {
     return join(out, "events.jsonl");
   })();
   return fixtureLog;
+}
+
+/** The events.jsonl of a run of `view_fanout` with `n` children (inline, no snapshots). */
+export async function fanoutLog(n: number): Promise<string> {
+  const out = tempDir("trellis-view-fanout-");
+  await run(viewFanout, { n }, { executor: "inline", out, formats: [], snapshots: "none" });
+  return join(out, "events.jsonl");
 }
 
 /** The log's lines, each with its newline. */

@@ -24,7 +24,14 @@ function h(tag, props = {}, ...children) {
 
 const state = {
   generation: -1,
-  steps: [],
+  /** Steps (events) in the log so far. */
+  total: 0,
+  /** The last event in words (null before the first). */
+  last: null,
+  /** Events in words by step, fetched a page at a time around the step shown (`/api/events`). */
+  words: new Map(),
+  /** Pages of words asked for and not yet answered, by their first step. */
+  asking: new Set(),
   step: 0,
   follow: false,
   problem: null,
@@ -39,33 +46,60 @@ const state = {
   expanded: new Map(),
 };
 
-// ---------- the log: a stream of steps ----------
+// ---------- the log: how many steps, and their words on demand ----------
+
+/** How long the slider must rest on a step before its panels and task stream are asked for, in ms. */
+const PANELS_AFTER_MS = 60;
+
+/** Steps per page of words asked for at once. */
+const WORDS_PAGE = 400;
 
 function applyLog(msg) {
-  const atEnd = state.step >= state.steps.length;
-  if (msg.generation !== state.generation || msg.from === 0) {
+  const atEnd = state.step >= state.total;
+  if (msg.generation !== state.generation) {
     state.generation = msg.generation;
-    state.steps = msg.steps.slice();
-    if (msg.from === 0 && state.connected) state.step = Math.min(state.step, state.steps.length);
-  } else {
-    state.steps.length = msg.from;
-    state.steps.push(...msg.steps);
+    state.words = new Map();
+    state.asking = new Set();
+    if (state.connected) state.step = Math.min(state.step, msg.total);
   }
+  state.total = msg.total;
+  state.last = msg.last;
+  if (msg.last) state.words.set(msg.total, msg.last);
   state.follow = msg.follow;
   state.problem = msg.problem;
   state.partial = msg.partial;
   state.skipped = msg.skipped;
   $("run-id").textContent = msg.runId ? `${msg.runId} · ${msg.file}` : msg.file;
-  $("live").hidden = !msg.follow || state.steps[state.steps.length - 1]?.type === "run.finished";
+  $("live").hidden = !msg.follow || msg.last?.type === "run.finished";
   const first = !state.connected;
   state.connected = true;
   showProblem();
   const slider = /** @type {HTMLInputElement} */ ($("slider"));
-  slider.max = String(state.steps.length);
-  slider.min = state.steps.length > 0 ? "1" : "0";
+  slider.max = String(state.total);
+  slider.min = state.total > 0 ? "1" : "0";
   // Follow the end while the user is at the end (live), else stay on their step.
-  if (first || atEnd) void show(state.steps.length);
+  if (first || atEnd) void show(state.total);
   else updateLabel();
+}
+
+/** The words of step n, if the page has them; else asks for its page of words and shows them when they come. */
+function wordsOf(n) {
+  const known = state.words.get(n);
+  if (known || n < 1 || n > state.total) return known ?? null;
+  const from = Math.max(1, n - Math.floor(WORDS_PAGE / 2));
+  if ([...state.asking].some((a) => a <= n && n < a + WORDS_PAGE)) return null;
+  state.asking.add(from);
+  const generation = state.generation;
+  getJson(`/api/events?from=${from}&to=${Math.min(state.total, from + WORDS_PAGE - 1)}`)
+    .then((page) => {
+      if (page.generation !== state.generation || generation !== state.generation) return;
+      page.steps.forEach((s, i) => state.words.set(page.from + i, s));
+      updateLabel();
+      markSubject();
+    })
+    .catch(() => {})
+    .finally(() => state.asking.delete(from));
+  return null;
 }
 
 function showProblem() {
@@ -78,11 +112,11 @@ function showProblem() {
         ? `The log cannot be read past line ${state.problem.line}: ${state.problem.message}`
         : `The log cannot be read: ${state.problem.message}`,
     );
-    lines.push(state.steps.length > 0 ? `Showing the ${state.steps.length} event(s) before it.` : "No event could be shown.");
+    lines.push(state.total > 0 ? `Showing the ${state.total} event(s) before it.` : "No event could be shown.");
   } else if (state.partial && !state.follow) {
     warning = true;
     lines.push("The last line of the log is cut off (the run was stopped while writing); the events before it are shown.");
-  } else if (state.connected && state.steps.length === 0) {
+  } else if (state.connected && state.total === 0) {
     warning = true;
     lines.push(state.follow ? "Waiting for the run to write its first event…" : "The log holds no event.");
   }
@@ -138,43 +172,52 @@ async function getJson(url) {
 // ---------- one step ----------
 
 function updateLabel() {
-  $("step-label").textContent = `step ${state.step} of ${state.steps.length}`;
+  $("step-label").textContent = `step ${state.step} of ${state.total}`;
   /** @type {HTMLInputElement} */ ($("slider")).value = String(state.step);
-  const ev = state.steps[state.step - 1];
   const box = $("event-text");
-  box.replaceChildren();
-  if (ev) box.append(h("span", { className: "type" }, `#${ev.seq} ${ev.type}`), h("span", { className: "time muted" }, `${ev.ts.slice(11, 23)}  `), ev.text);
-  else box.append(h("span", { className: "muted" }, state.steps.length === 0 ? "no event yet" : "before the first event"));
+  const ev = wordsOf(state.step);
+  if (ev) box.replaceChildren(h("span", { className: "type" }, `#${ev.seq} ${ev.type}`), h("span", { className: "time muted" }, `${ev.ts.slice(11, 23)}  `), ev.text);
+  else box.replaceChildren(h("span", { className: "muted" }, state.total === 0 ? "no event yet" : state.step === 0 ? "before the first event" : `#${state.step} …`));
+}
+
+/** Outlines the instance the event at the step shown is about. */
+function markSubject() {
+  const subject = state.words.get(state.step)?.subject ?? null;
+  for (const g of $("graph").querySelectorAll("g.node[data-id]")) g.classList.toggle("subject", g.dataset.id === subject);
 }
 
 async function show(n) {
-  n = Math.max(0, Math.min(n, state.steps.length));
+  n = Math.max(0, Math.min(n, state.total));
   state.step = n;
-  updateLabel();
   const token = ++state.token;
-  if (n === 0) {
-    $("graph").replaceChildren(h("p", { className: "muted" }, state.problem && state.steps.length === 0 ? "nothing to draw" : "no event yet"));
+  const expand = [...state.expanded.keys()].map((k) => `&expand=${encodeURIComponent(k)}`).join("");
+  // The picture is asked for first (the words of the step may need a request too); the panels once it is drawn.
+  const asked = n === 0 ? null : getJson(`/api/step?n=${n}${expand}`);
+  asked?.catch(() => {});
+  updateLabel();
+  if (asked === null) {
+    $("graph").replaceChildren(h("p", { className: "muted" }, state.problem && state.total === 0 ? "nothing to draw" : "no event yet"));
     $("graph").dataset.step = "0";
     return;
   }
   try {
-    const expand = [...state.expanded.keys()].map((k) => `&expand=${encodeURIComponent(k)}`).join("");
-    const asked = [getJson(`/api/step?n=${n}${expand}`), getJson(`/api/promises?n=${n}`), getJson(`/api/lanes?n=${n}`)];
-    // The picture first, as soon as it comes (the task stream of a big run takes longer); one failure is reported once.
-    for (const p of asked) p.catch(() => {});
-    const drawn = await asked[0];
+    const drawn = await asked;
     if (token !== state.token) return;
     drawGraph(drawn);
     drawExpanded();
-    // The step the drawing shows (tests and the benchmark wait for it).
+    // The step the drawing shows (tests and the benchmark wait for it), and when it was drawn (bench/viewer.ts reads it).
     $("graph").dataset.step = String(n);
-    const [promises, lanes] = await Promise.all(asked.slice(1));
+    performance.mark(`trellis:drawn ${n}`);
+    // The panels and the task stream follow once the slider rests: scrubbing draws pictures, not panels no one sees.
+    await new Promise((resolve) => setTimeout(resolve, PANELS_AFTER_MS));
+    if (token !== state.token) return;
+    const px = Math.max(100, Math.round(($("lanes").clientWidth || 1100) - 111));
+    const [promises, lanes] = await Promise.all([getJson(`/api/promises?n=${n}`), getJson(`/api/lanes?n=${n}&px=${px}`)]);
     if (token !== state.token) return;
     drawPromises(promises);
     drawLanes(lanes);
-    const last = state.steps[n - 1];
-    if (last && last.type === "run.finished") setStatus(/status|run (\w+)/.exec(last.text)?.[1] ?? "finished");
-    else setStatus(state.follow && n === state.steps.length ? "running" : `step ${n}`);
+    if (n === state.total && state.last?.type === "run.finished") setStatus(/run (\w+)/.exec(state.last.text)?.[1] ?? "finished");
+    else setStatus(state.follow && n === state.total ? "running" : `step ${n}`);
     if (state.selected) await showNode(state.selected, token);
   } catch (error) {
     if (token === state.token) fatal(`Cannot draw step ${n}: ${error.message}`);
@@ -204,7 +247,7 @@ function safeSvg(text) {
 function drawGraph(drawn) {
   const svg = safeSvg(drawn.svg);
   const nodes = [...svg.querySelectorAll("g.node")];
-  const subject = state.steps[state.step - 1]?.subject ?? null;
+  const subject = state.words.get(state.step)?.subject ?? null;
   nodes.forEach((g, i) => {
     const info = drawn.nodes[i];
     if (!info) return;
@@ -331,6 +374,7 @@ async function showNode(id, token) {
     ),
     h("h3", {}, "Inputs"),
     h("pre", { className: "node-inputs" }, d.inputs),
+    ...(d.froms.length > 0 ? fromTable(d.froms) : []),
     h("h3", {}, "Output"),
     h("pre", { className: "node-output" }, d.output === null ? "(none yet)" : d.output),
   ];
@@ -363,6 +407,25 @@ async function showNode(id, token) {
   if (d.promises.length === 0) parts.push(h("p", { className: "muted" }, "none"));
   else parts.push(promiseTable(d.promises));
   panel.replaceChildren(...parts);
+}
+
+/** The `From` references in a task's inputs: each producer as a link that selects it, and the value it resolves to. */
+function fromTable(froms) {
+  return [
+    h("h3", {}, `From other tasks (${froms.length})`),
+    h(
+      "table",
+      { className: "froms" },
+      froms.map((f) =>
+        h(
+          "tr",
+          { dataset: { from: f.id } },
+          h("td", {}, idLink(f.id), f.path.length > 0 ? h("div", { className: "muted" }, `at ${JSON.stringify(f.path)}`) : "", f.status ? h("div", {}, status(f.status)) : h("div", { className: "muted" }, "not in the plan yet")),
+          h("td", {}, f.value === null ? h("span", { className: "muted" }, "no output yet") : h("pre", { className: "from-value" }, f.value)),
+        ),
+      ),
+    ),
+  ];
 }
 
 function promiseTable(list) {
@@ -410,19 +473,28 @@ function drawPromises(panel) {
 
 function drawLanes(stream) {
   const box = $("lanes");
+  $("lanes-note").textContent = stream.workers ? "(one lane per slot of each worker the log names)" : "(one lane per slot in use; the log does not name workers)";
   if (stream.lanes === 0) {
     box.replaceChildren(h("p", { className: "muted" }, " no task has started yet"));
     return;
   }
   const span = Math.max(stream.span, 1);
+  const tracks = [];
   const rows = [];
-  for (let i = 0; i < stream.lanes; i++) rows.push(h("div", { className: "lane" }));
+  for (let i = 0; i < stream.lanes; i++) {
+    const track = h("div", { className: "track" });
+    tracks.push(track);
+    rows.push(h("div", { className: "lane", dataset: { lane: String(i) } }, h("span", { className: "lane-name", title: stream.names[i] }, stream.names[i]), track));
+  }
   for (const b of stream.bars) {
-    const bar = h("div", { className: `bar ${b.how}${b.id === state.selected ? " selected" : ""}`, title: `${b.id}: ${ms(b.end - b.start)} (${b.how})`, dataset: { id: b.id } }, b.task);
+    const many = b.count > 1;
+    const title = many ? `${b.count} tasks from ${b.id}, ${ms(b.end - b.start)} in all (worst: ${b.how}); click for the first` : `${b.id}: ${ms(b.end - b.start)} (${b.how})`;
+    const bar = h("div", { className: `bar ${b.how}${many ? " many" : ""}${b.id === state.selected ? " selected" : ""}`, title, dataset: { id: b.id, count: String(b.count) } }, many ? `×${b.count}` : b.task);
     bar.style.left = `${(100 * b.start) / span}%`;
-    bar.style.width = `${Math.max(0.3, (100 * (b.end - b.start)) / span)}%`;
+    // Never narrower than the server's BAR_MIN_PX (the CSS min-width): it drew as one the bars that would overlap at that width.
+    bar.style.width = `${(100 * (b.end - b.start)) / span}%`;
     bar.addEventListener("click", () => select(b.id));
-    rows[b.lane]?.append(bar);
+    tracks[b.lane]?.append(bar);
   }
   box.replaceChildren(...rows);
 }
@@ -478,10 +550,10 @@ function stop() {
 
 function togglePlay() {
   if (state.playing !== null) return stop();
-  if (state.step >= state.steps.length) void show(1);
+  if (state.step >= state.total) void show(1);
   $("play").textContent = "⏸";
   state.playing = setInterval(() => {
-    if (state.step >= state.steps.length) return stop();
+    if (state.step >= state.total) return stop();
     void show(state.step + 1);
   }, 350);
 }
