@@ -19,6 +19,7 @@ export const EVENT_TYPES = [
   "task.warning",
   "task.emitted",
   "task.retrying",
+  "task.rehosted",
   "task.succeeded",
   "task.failed",
   "task.skipped",

@@ -149,6 +149,13 @@ export function applyEvent(plan: Plan, event: TrellisEvent, about?: PlanNode): v
       setStatus(plan, node, "running");
       return;
     }
+    case "task.rehosted": {
+      const node = nodeOf(plan, event.data.id, about);
+      if (!node) return;
+      node.waitingOn = undefined;
+      setStatus(plan, node, "running");
+      return;
+    }
     case "task.emitted": {
       const node = nodeOf(plan, event.data.id, about);
       if (!node) return;

@@ -111,6 +111,7 @@ export class ProgressReporter implements RunObserver {
     switch (event.type) {
       case "task.started":
       case "task.resumed":
+      case "task.rehosted":
         this.#ran(event.data.id);
         return;
       case "task.waiting":

@@ -9,7 +9,7 @@ import type { SerializedError } from "../errors.ts";
 import type { WaitEndReason } from "../events/types.ts";
 import type { PlanNode } from "../plan/plan.ts";
 import type { AnyTask } from "../task/define.ts";
-import type { WaitOutcome } from "./executor.ts";
+import type { Rehosting, WaitOutcome } from "./executor.ts";
 import type { WaitRecord } from "./waits.ts";
 
 /** The longest delay before a retry, whatever the backoff says. */
@@ -28,11 +28,19 @@ export interface LiveTask {
   /** Errors of refused spawns and promises (reject policy), raised at the next wait or at the end. */
   errors: SerializedError[] | null;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** Set when its worker died and it is to run again from the start (see {@link Attempts.lost}). */
+  rehost: Rehosting | null;
+  /** Times it ran again after its worker died; its spawns then re-attach to the instances they made before. */
+  replays: number;
 }
 
-/** True when a failure with `error` may be retried: a broken promise or a cancellation never is. */
+/**
+ * True when a failure with `error` may be retried: a broken promise, a
+ * cancellation, or a task that has been on too many dying workers
+ * (`WORKER_CRASH` with `details.final`) never is.
+ */
 export function isRetryable(error: SerializedError): boolean {
-  return error.code !== ErrorCodes.PROMISE_VIOLATION && error.code !== ErrorCodes.TASK_CANCELLED;
+  return error.code !== ErrorCodes.PROMISE_VIOLATION && error.code !== ErrorCodes.TASK_CANCELLED && error.details?.["final"] !== true;
 }
 
 /** The delay before the attempt after `attempt` failed with `error`, or null when it is not retried. */
@@ -68,7 +76,7 @@ export class Attempts {
 
   /** Starts attempt `attempt` of `node`, holding a slot. */
   start(node: PlanNode, attempt: number): LiveTask {
-    const live: LiveTask = { node, attempt, holdsSlot: true, resumeQueued: false, answered: null, timed: null, errors: null, timer: undefined };
+    const live: LiveTask = { node, attempt, holdsSlot: true, resumeQueued: false, answered: null, timed: null, errors: null, timer: undefined, rehost: null, replays: 0 };
     this.#live.set(node.id, live);
     return live;
   }
