@@ -4,7 +4,7 @@
  * `timeoutMs` and `retries` with backoff). The decisions are pure functions;
  * {@link Attempts} keeps the live records and the timers.
  */
-import { ErrorCodes, TaskTimeoutError, serializeError } from "../errors.ts";
+import { ErrorCodes, TaskTimeoutError, TrellisError, serializeError } from "../errors.ts";
 import type { SerializedError } from "../errors.ts";
 import type { WaitEndReason } from "../events/types.ts";
 import type { PlanNode } from "../plan/plan.ts";
@@ -57,6 +57,24 @@ export function attemptTimeoutError(id: string, timeoutMs: number, attempt: numb
       timeoutMs,
       attempt,
     }),
+  );
+}
+
+/**
+ * The error a run ends with when the process exits under it: `culprit` is the
+ * one attempt whose code was running (it fails with this error), or null
+ * when it cannot be told (`running` lists who may have called it).
+ */
+export function processExitError(code: number, culprit: string | null, running: readonly string[]): SerializedError {
+  const who =
+    culprit !== null ? ` by ${culprit}` : running.length > 0 ? ` while ${running.slice(0, 5).join(", ")}${running.length > 5 ? ` and ${running.length - 5} more` : ""} ran` : "";
+  return serializeError(
+    new TrellisError(
+      ErrorCodes.PROCESS_EXIT,
+      `process.exit(${code}) was called${who} during the run, so the process ends here and the run with it. ` +
+        "Do not call process.exit() in a task: throw an error instead (on the threads or processes executor it would end only its worker)",
+      culprit !== null ? { id: culprit, exitCode: code } : { exitCode: code, running: [...running] },
+    ),
   );
 }
 

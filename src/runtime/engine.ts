@@ -28,7 +28,7 @@ import { Blockers, blockingCount, deadProducer } from "../scheduler/readiness.ts
 import { Scheduler } from "../scheduler/scheduler.ts";
 import type { AnyTask } from "../task/define.ts";
 import type { LiveTask } from "./attempts.ts";
-import { Attempts, retryDelay } from "./attempts.ts";
+import { Attempts, processExitError, retryDelay } from "./attempts.ts";
 import { Committer } from "./committer.ts";
 import type { EngineLink, Rehosting, SpawnRequest, TaskOutcome, TaskRef, WaitOutcome } from "./executor.ts";
 import type { EngineOptions, EngineResult, ResumeEntry } from "./engine-types.ts";
@@ -72,6 +72,8 @@ export class Engine implements EngineLink {
       return this.#fail(error);
     }
     this.#commitStarted(root, encoded);
+    // Ahead of the log's own exit handler, which then writes what this one commits.
+    process.prependListener("exit", this.#onProcessExit);
     try {
       await o.executor.start(this, modules);
     } catch (error) {
@@ -475,8 +477,24 @@ export class Engine implements EngineLink {
     this.#finish("failed");
   }
 
+  /**
+   * The process exits while the run is active (a task called `process.exit`
+   * on the inline executor): the task that did it fails and the run ends in
+   * the log, synchronously, before the process is gone.
+   */
+  readonly #onProcessExit = (code: number): void => {
+    if (this.#ending !== null) return;
+    const running = this.#o.executor.executing?.() ?? [];
+    const live = running.length === 1 ? this.#current(running[0] as TaskRef) : undefined;
+    const error = processExitError(code, live?.node.id ?? null, running.map((r) => r.id));
+    if (live) this.#settle(live.node, "failed", undefined, undefined, error);
+    this.#error = error;
+    this.#finish("failed");
+  };
+
   #finish(status: RunStatus): void {
     if (this.#ending !== null) return;
+    process.off("exit", this.#onProcessExit);
     this.#ending = status;
     this.#waits.disarmAll();
     const root = this.plan.root ? this.plan.nodes.get(this.plan.root) : undefined;

@@ -103,4 +103,10 @@ export interface Executor {
   abort(ref: TaskRef, reason: SerializedError): void;
   /** Stops every worker. */
   close(): Promise<void>;
+  /**
+   * For an executor that runs tasks in this process (inline): the attempts
+   * whose code may be running now (the process is exiting under them):
+   * the one in its synchronous part if any, else those not suspended.
+   */
+  executing?(): readonly TaskRef[];
 }
