@@ -63,17 +63,31 @@ export function attemptTimeoutError(id: string, timeoutMs: number, attempt: numb
 /**
  * The error a run ends with when the process exits under it: `culprit` is the
  * one attempt whose code was running (it fails with this error), or null
- * when it cannot be told (`running` lists who may have called it).
+ * when it cannot be told (`running` lists who may have done it); `uncaught`
+ * the error nobody caught that ends the process, or null for `process.exit`.
  */
-export function processExitError(code: number, culprit: string | null, running: readonly string[]): SerializedError {
-  const who =
-    culprit !== null ? ` by ${culprit}` : running.length > 0 ? ` while ${running.slice(0, 5).join(", ")}${running.length > 5 ? ` and ${running.length - 5} more` : ""} ran` : "";
+export function processExitError(code: number, culprit: string | null, running: readonly string[], uncaught: SerializedError | null): SerializedError {
+  const list = `${running.slice(0, 5).join(", ")}${running.length > 5 ? ` and ${running.length - 5} more` : ""}`;
+  const details = culprit !== null ? { id: culprit, exitCode: code } : { exitCode: code, running: [...running] };
+  if (uncaught !== null) {
+    const where = culprit !== null ? ` while ${culprit} ran` : running.length > 0 ? ` while ${list} ran` : "";
+    const error = serializeError(
+      new TrellisError(
+        ErrorCodes.PROCESS_EXIT,
+        `an error nobody caught (${uncaught.name}: ${uncaught.message}) ended the process${where}, and the run with it. ` +
+          "Await every promise a task starts and catch errors thrown in timers and callbacks (on the threads or processes executor it would end only its worker)",
+        details,
+      ),
+    );
+    return { ...error, cause: uncaught };
+  }
+  const who = culprit !== null ? ` by ${culprit}` : running.length > 0 ? ` while ${list} ran` : "";
   return serializeError(
     new TrellisError(
       ErrorCodes.PROCESS_EXIT,
       `process.exit(${code}) was called${who} during the run, so the process ends here and the run with it. ` +
         "Do not call process.exit() in a task: throw an error instead (on the threads or processes executor it would end only its worker)",
-      culprit !== null ? { id: culprit, exitCode: code } : { exitCode: code, running: [...running] },
+      details,
     ),
   );
 }

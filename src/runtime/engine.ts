@@ -74,6 +74,7 @@ export class Engine implements EngineLink {
     this.#commitStarted(root, encoded);
     // Ahead of the log's own exit handler, which then writes what this one commits.
     process.prependListener("exit", this.#onProcessExit);
+    process.on("uncaughtExceptionMonitor", this.#onUncaught);
     try {
       await o.executor.start(this, modules);
     } catch (error) {
@@ -486,15 +487,23 @@ export class Engine implements EngineLink {
     if (this.#ending !== null) return;
     const running = this.#o.executor.executing?.() ?? [];
     const live = running.length === 1 ? this.#current(running[0] as TaskRef) : undefined;
-    const error = processExitError(code, live?.node.id ?? null, running.map((r) => r.id));
+    const error = processExitError(code, live?.node.id ?? null, running.map((r) => r.id), this.#uncaught);
     if (live) this.#settle(live.node, "failed", undefined, undefined, error);
     this.#error = error;
     this.#finish("failed");
   };
 
+  /** An error nobody caught is about to end the process (unless a handler of the program keeps it alive: then it is forgotten next turn). */
+  #uncaught: SerializedError | null = null;
+  readonly #onUncaught = (error: unknown): void => {
+    this.#uncaught = serializeError(error);
+    setImmediate(() => (this.#uncaught = null)).unref();
+  };
+
   #finish(status: RunStatus): void {
     if (this.#ending !== null) return;
     process.off("exit", this.#onProcessExit);
+    process.off("uncaughtExceptionMonitor", this.#onUncaught);
     this.#ending = status;
     this.#waits.disarmAll();
     const root = this.plan.root ? this.plan.nodes.get(this.plan.root) : undefined;

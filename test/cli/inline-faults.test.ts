@@ -65,6 +65,15 @@ describe("inline executor: process-level faults", () => {
     expect(r.stdout).toContain("Do not call process.exit() in a task");
   });
 
+  it("an error thrown from a task's timer ends the process: the log and the summary name it", async () => {
+    const out = join(tmp, "uncaught");
+    const r = await trellis(["run", FIXTURE, "--task", "inline_throw_parent", "--executor", "inline", "--out", out, "--snapshots", "none", "--progress", "off"]);
+    expect(r.code).toBe(1);
+    const last = events(out).at(-1);
+    expect(last?.data).toMatchObject({ status: "failed", error: { code: ErrorCodes.PROCESS_EXIT, cause: { message: "late boom" } } });
+    expect(r.stdout).toContain("an error nobody caught (Error: late boom) ended the process while inline_throw_parent/inline_thrower#1 ran");
+  });
+
   it("SIGKILL while a task blocks the event loop from the first turn: the log is not empty", async () => {
     const out = join(tmp, "blocked");
     const cli = start(["run", FIXTURE, "--task", "inline_blocker", "--input", JSON.stringify({ out }), "--executor", "inline", "--out", out, "--snapshots", "none"]);
