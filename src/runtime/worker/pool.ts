@@ -221,7 +221,7 @@ export class PoolExecutor implements Executor {
       queueMicrotask(() => this.#link?.finished(task, { ok: false, error }));
       return;
     }
-    const worker = this.#pending.length === 0 ? this.#pick(this.#mustIsolate(task)) : undefined;
+    const worker = this.#pick(this.#mustIsolate(task));
     if (worker) this.#assign(worker, task);
     else this.#pending.push(task);
   }
@@ -400,10 +400,10 @@ export class PoolExecutor implements Executor {
     a.counted = busy;
     const worker = a.worker;
     worker.busy += busy ? 1 : -1;
-    if (busy || worker.state !== "ready") return;
+    if (busy) return;
     // An isolated attempt that waits or ends lets others onto its worker; a worker with nothing running may take an isolated one.
     if (worker.isolated === a) worker.isolated = null;
-    if (worker.busy === 0 || worker.isolated === null) queueMicrotask(() => this.#drain());
+    if (this.#pending.length > 0 && worker.state === "ready" && (worker.busy === 0 || worker.isolated === null)) queueMicrotask(() => this.#drain());
   }
 
   /** The live attempt `attempt` of `id`, if `worker` (when given) hosts it. */
