@@ -108,4 +108,15 @@ describe.each(WORKER_EXECUTORS)("crash isolation: %s", (kind) => {
     expect(error?.message).toContain("has been on 3 workers that died (maxWorkerCrashes: 3)");
     expect(failedAttempts(r, "iso_parent")).toBe(0);
   });
+
+  test("run()'s maxWorkerCrashes sets the limit of the executor it names", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "trellis-iso-"));
+    dirs.push(dir);
+    const inputs = { fault: "exits" as const, retries: "always" as const, siblings: 0, marker: join(dir, "crashed") };
+    const r = await run(isoParent, inputs, { executor: kind, workers: 1, maxWorkerCrashes: 1, keepEvents: true });
+    const child = childId(r);
+    expect(started(r, child)).toEqual([1]);
+    expect(eventsOf(r, "task.failed").find((e) => e.data.id === child)?.data.error.details).toMatchObject({ final: true, crashes: 1 });
+    await expect(run(isoParent, inputs, { executor: kind, maxWorkerCrashes: 0 })).rejects.toMatchObject({ code: ErrorCodes.INVALID_OPTION });
+  });
 });
