@@ -126,7 +126,6 @@ interface PoolWorker {
  */
 interface Attempt extends TaskRef {
   readonly worker: PoolWorker;
-  readonly isolated: boolean;
   waits: number;
   aborted: boolean;
   live: boolean;
@@ -372,12 +371,11 @@ export class PoolExecutor implements Executor {
   }
 
   #assign(worker: PoolWorker, task: StartTask): void {
-    const isolated = this.#mustIsolate(task);
-    const a: Attempt = { id: task.id, attempt: task.attempt, worker, isolated, waits: 0, aborted: false, live: true, counted: false };
+    const a: Attempt = { id: task.id, attempt: task.attempt, worker, waits: 0, aborted: false, live: true, counted: false };
     const old = this.#attempts.get(task.id);
     if (old !== undefined && old.worker.state !== "gone") (old.worker.stale ??= new Set()).add(old);
     this.#attempts.set(task.id, a);
-    if (isolated) worker.isolated = a;
+    if (this.#mustIsolate(task)) worker.isolated = a;
     this.#recount(a);
     worker.out.push({ type: "run", task });
   }
