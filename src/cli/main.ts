@@ -56,6 +56,9 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
     .option("--out <dir>", "output folder for events.jsonl, dots/, pngs/ (default: outputs/<module name>)")
     .addOption(new Option("--executor <kind>", "where tasks run (default: threads)").choices(EXECUTORS))
     .addOption(new Option("--workers <n>", "worker slots (default: available parallelism)").argParser(parsePositiveInt))
+    .addOption(
+      new Option("--max-worker-crashes <n>", "threads/processes: a task on this many workers that died fails for good (default: 3)").argParser(parsePositiveInt),
+    )
     .addOption(new Option("--snapshots <policy>", "which steps are drawn (default: auto)").choices(SNAPSHOT_POLICIES))
     .addOption(new Option("--formats <list>", "image formats beside the DOT files: png, svg, png,svg or none (default: png)").argParser(parseFormats))
     .addOption(new Option("--on-violation <policy>", "what a broken promise does (default: halt)").choices(VIOLATION_POLICIES))

@@ -141,6 +141,16 @@ export const EventPayloads = {
   "task.warning": object({ id: Type.String(), code: Type.String(), message: Type.String() }),
   "task.emitted": object({ id: Type.String(), output: JsonValue }),
   "task.retrying": object({ id: Type.String(), attempt: Int(2), delayMs: Type.Number({ minimum: 0 }), error: ErrorRef }),
+  "task.rehosted": object(
+    {
+      id: Type.String(),
+      attempt: Int(1),
+      worker: Type.String(),
+      reason: Type.String({ description: "How the worker died: exit, signal, out-of-memory, uncaught-error or unresponsive." }),
+      isolated: Type.Boolean({ description: "True for a suspect (the culprit could not be told apart): it runs alone on a worker." }),
+    },
+    "The worker hosting this attempt died and the attempt was not the culprit: the same attempt runs again from the start on a healthy worker (a replay, not a failed attempt); its spawns re-attach to the instances it made before.",
+  ),
   "task.succeeded": object({ id: Type.String(), output: JsonValue }),
   "task.cached": object(
     {

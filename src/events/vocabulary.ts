@@ -20,6 +20,7 @@ export const EVENT_TYPES = [
   "task.warning",
   "task.emitted",
   "task.retrying",
+  "task.rehosted",
   "task.succeeded",
   "task.cached",
   "task.failed",

@@ -10,8 +10,14 @@
  * synchronously once it passes {@link MAX_WAITING_BYTES}.
  * {@link JsonlWriter.close} waits for the last write. If the process exits
  * first (a task calls `process.exit` on the inline executor), an `exit`
- * handler writes everything synchronously, so nothing recorded is lost; a
- * hard crash (a signal, out of memory) loses at most the last turn or two.
+ * handler writes everything synchronously, so nothing recorded is lost.
+ *
+ * A hard crash (SIGKILL, an abort, out of memory) loses what was still in
+ * memory: at most {@link TICK_FLUSH_MS} of events. What bounds it even when
+ * the run stops producing or a task blocks the event loop: the first event
+ * goes out at once; every {@link CLOCK_EVERY} events the clock is read and
+ * what waits goes out once it is that old; and a turn's end that leaves
+ * events behind arms a timer for when they are due.
  */
 import { close as closeFd, openSync, write, writeSync } from "node:fs";
 import { dirname } from "node:path";
@@ -36,6 +42,8 @@ const BUFFER_BYTES = 256 * 1024;
 const TICK_FLUSH_BYTES = 64 * 1024;
 /** Longest time a written event waits in memory while the run is busy. */
 const TICK_FLUSH_MS = 25;
+/** Events between two reads of the clock in {@link JsonlWriter.write}. */
+const CLOCK_EVERY = 16;
 /** A buffer's capacity: a line that starts under BUFFER_BYTES usually fits without growing it. */
 const BUFFER_CAPACITY = BUFFER_BYTES + 64 * 1024;
 
@@ -63,6 +71,10 @@ export class JsonlWriter implements EventSink {
   #failure: Error | null = null;
   #whenIdle: (() => void) | null = null;
   #lastFlush = 0;
+  /** Events left until write() reads the clock; the first one does. */
+  #untilClock = 1;
+  /** Flushes what a turn's end left behind, once it is due. */
+  #dueTimer: ReturnType<typeof setTimeout> | undefined;
   /** Registered on `process` while the file is open. */
   readonly #onExit = (): void => this.#writeAllNow();
 
@@ -85,6 +97,10 @@ export class JsonlWriter implements EventSink {
   write(event: TrellisEvent): void {
     this.#lines.write(event);
     if (this.#lines.out.used >= BUFFER_BYTES) this.flush();
+    else if (--this.#untilClock === 0) {
+      this.#untilClock = CLOCK_EVERY;
+      if (performance.now() - this.#lastFlush >= TICK_FLUSH_MS) this.flush();
+    }
   }
 
   /**
@@ -96,9 +112,19 @@ export class JsonlWriter implements EventSink {
   tick(): void {
     const used = this.#lines.out.used;
     if (used === 0) return;
-    if (used < TICK_FLUSH_BYTES && performance.now() - this.#lastFlush < TICK_FLUSH_MS) return;
-    this.flush();
+    const age = performance.now() - this.#lastFlush;
+    if (used >= TICK_FLUSH_BYTES || age >= TICK_FLUSH_MS) return this.flush();
+    // The run may go quiet now (a long task, a wait): what is left must not wait for the next event.
+    if (this.#dueTimer === undefined) {
+      this.#dueTimer = setTimeout(this.#due, TICK_FLUSH_MS - age);
+      this.#dueTimer.unref(); // if the process ends first, the exit handler writes everything
+    }
   }
+
+  readonly #due = (): void => {
+    this.#dueTimer = undefined;
+    this.flush();
+  };
 
   flush(): void {
     this.#lastFlush = performance.now();
@@ -205,6 +231,8 @@ export class JsonlWriter implements EventSink {
     }
     const fd = this.#fd;
     this.#fd = -1;
+    clearTimeout(this.#dueTimer);
+    this.#dueTimer = undefined;
     process.off("exit", this.#onExit);
     await new Promise<void>((resolve) => closeFd(fd, () => resolve()));
     if (this.#failure) throw this.#failure;

@@ -62,13 +62,14 @@ export interface SpawnAsk {
 
 /**
  * Why `by` (attempt `attempt`) may not spawn `child` in `plan`: an error, or
- * `"repeat"` for a retried attempt spawning a child its earlier attempt made
- * (kept, the spawn ignored), or the child's definition when it may.
+ * `"repeat"` for a retried attempt (or a `replay`: the same attempt run again
+ * after its worker died) spawning a child an earlier execution made (kept,
+ * the spawn ignored), or the child's definition when it may.
  */
-export function checkSpawn(plan: Plan, registry: TaskRegistry, by: string, attempt: number, child: SpawnAsk): AnyTask | TrellisError | "repeat" {
+export function checkSpawn(plan: Plan, registry: TaskRegistry, by: string, attempt: number, child: SpawnAsk, replay = false): AnyTask | TrellisError | "repeat" {
   const existing = plan.nodes.get(child.id);
   if (existing) {
-    if (existing.parent === by && existing.task === child.task && attempt > 1) return "repeat";
+    if (existing.parent === by && existing.task === child.task && (attempt > 1 || replay)) return "repeat";
     return new TrellisError(ErrorCodes.INVALID_INPUT, `${by}: an instance ${child.id} already exists`, { id: child.id });
   }
   const def = registry.get(child.task);

@@ -157,7 +157,9 @@ export function applyEvent(plan: Plan, event: TrellisEvent, about?: PlanNode): v
       setStatus(plan, node, "waiting");
       return;
     }
-    case "task.resumed": {
+    case "task.resumed":
+    case "task.rehosted": {
+      // Running again: after a wait, or from the start on another worker (same attempt).
       const node = nodeOf(plan, event.data.id, about);
       if (!node) return;
       node.waitingOn = undefined;

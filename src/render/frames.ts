@@ -63,6 +63,7 @@ export function classOf(type: string): EventClass {
     case "task.created":
     case "task.started":
     case "task.resumed":
+    case "task.rehosted":
     case "task.waiting":
     case "task.retrying":
     case "task.succeeded":

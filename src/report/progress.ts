@@ -11,7 +11,7 @@
 import type { Ora } from "ora";
 import { ErrorCodes } from "../errors.ts";
 import { decode } from "../events/codec.ts";
-import type { TrellisEvent } from "../events/types.ts";
+import type { EventOf, TrellisEvent } from "../events/types.ts";
 import type { Plan } from "../plan/plan.ts";
 import type { RunObserver } from "../plan/observer.ts";
 import { describeCounts, describeDuration, describeValue, describeViolation } from "./summary.ts";
@@ -53,6 +53,8 @@ export class ProgressReporter implements RunObserver {
   readonly violations: ViolationNote[] = [];
   /** The task that failed first with an error of its own (not a child's failure passed up), if any. */
   failure: FailureNote | null = null;
+  /** The run's end as the log recorded it, once it did. */
+  finished: EventOf<"run.finished">["data"] | null = null;
   /** Per task: since when it runs (while it holds a slot) and for how long it ran before. */
   readonly #times = new Map<string, { since: number; ms: number }>();
   readonly #now: () => number;
@@ -111,6 +113,7 @@ export class ProgressReporter implements RunObserver {
     switch (event.type) {
       case "task.started":
       case "task.resumed":
+      case "task.rehosted":
         this.#ran(event.data.id);
         return;
       case "task.waiting":
@@ -144,6 +147,7 @@ export class ProgressReporter implements RunObserver {
       }
       case "run.finished":
         this.#ended = true;
+        this.finished = event.data;
         return;
       default:
         return;

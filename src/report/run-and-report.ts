@@ -5,6 +5,8 @@
 import { resolve } from "node:path";
 import type { RunOptions } from "../run.ts";
 import { run } from "../run.ts";
+import type { SerializedError } from "../errors.ts";
+import type { Counts, RunStatus } from "../events/types.ts";
 import type { RunResult } from "../runtime/run.ts";
 import type { TaskDefinition } from "../task/define.ts";
 import type { ExitCode } from "./exit-codes.ts";
@@ -35,7 +37,9 @@ export interface ReportedRun<O> {
 
 /**
  * Runs `root` and prints a summary. Ctrl-C cancels the run cleanly (exit 130);
- * a second Ctrl-C exits at once.
+ * a second Ctrl-C exits at once. If the process exits while the run is
+ * active (a task calls `process.exit` on the inline executor), the engine
+ * ends the run in the log and the summary is printed before the process goes.
  */
 export async function runAndReport<I, O>(root: TaskDefinition<I, O>, inputs: I, options: RunOptions, report: ReportOptions): Promise<ReportedRun<O>> {
   const stderr = report.stderr ?? process.stderr;
@@ -54,7 +58,19 @@ export async function runAndReport<I, O>(root: TaskDefinition<I, O>, inputs: I, 
     stderr.write("\ninterrupted: cancelling the run (Ctrl-C again to quit at once)\n");
     controller.abort(new Error("interrupted"));
   };
+  const out = options.out !== undefined ? resolve(options.out) : null;
+  const summary = (r: { status: RunStatus; output: unknown; error: SerializedError | null; counts: Counts; cached?: number; durationMs: number }): void => {
+    const text = formatSummary({ label: report.label, ...r, violations: reporter.violations, out, failure: reporter.failure, slowest: reporter.slowest() });
+    (report.stdout ?? process.stdout).write(`${text}\n`);
+  };
+  // Registered before the run's own exit handlers, so it runs after the engine has ended the run in the log.
+  const onExit = (): void => {
+    reporter.stop();
+    const end = reporter.finished;
+    if (end) summary({ status: end.status, output: undefined, error: end.error, counts: end.counts, durationMs: end.durationMs });
+  };
   process.on("SIGINT", onSigint);
+  process.on("exit", onExit);
   await reporter.start();
   let result: RunResult<O>;
   try {
@@ -62,21 +78,8 @@ export async function runAndReport<I, O>(root: TaskDefinition<I, O>, inputs: I, 
   } finally {
     reporter.stop();
     process.off("SIGINT", onSigint);
+    process.off("exit", onExit);
   }
-  const out = options.out !== undefined ? resolve(options.out) : null;
-  const text = formatSummary({
-    label: report.label,
-    status: result.status,
-    output: result.output,
-    error: result.error,
-    counts: result.counts,
-    cached: result.cached,
-    durationMs: result.durationMs,
-    violations: reporter.violations,
-    out,
-    failure: reporter.failure,
-    slowest: reporter.slowest(),
-  });
-  (report.stdout ?? process.stdout).write(`${text}\n`);
+  summary(result);
   return { result, exitCode: exitCodeFor(result.status), violations: reporter.violations };
 }

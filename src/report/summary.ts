@@ -94,7 +94,7 @@ export function describeTaskTime(ms: number): string {
 }
 
 /** Trellis's own folders: frames in them are not the user's code. */
-const OWN_DIRS = ["src", "bin"].map((d) => fileURLToPath(new URL(`../../${d}/`, import.meta.url)));
+const OWN_DIRS = ["src", "bin", "dist"].map((d) => fileURLToPath(new URL(`../../${d}/`, import.meta.url)));
 
 /**
  * The first frame of `stack` in the user's code, as `file:line:col` (relative

@@ -28,10 +28,10 @@ import { deadProducer, isReady } from "../scheduler/readiness.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import type { AnyTask } from "../task/define.ts";
 import type { LiveTask } from "./attempts.ts";
-import { Attempts, retryDelay } from "./attempts.ts";
+import { Attempts, processExitError, retryDelay } from "./attempts.ts";
 import { CacheWarnings } from "./cache/results-cache.ts";
 import { Committer } from "./committer.ts";
-import type { EngineLink, SpawnRequest, TaskOutcome, TaskRef, WaitOutcome } from "./executor.ts";
+import type { EngineLink, Rehosting, SpawnRequest, TaskOutcome, TaskRef, WaitOutcome } from "./executor.ts";
 import type { EngineOptions, EngineResult, ResumeEntry } from "./engine-types.ts";
 import { StepLoop } from "./step-loop.ts";
 import type { WaitRecord } from "./waits.ts";
@@ -74,6 +74,9 @@ export class Engine implements EngineLink {
       return this.#fail(error);
     }
     this.#commitStarted(root, encoded);
+    // Ahead of the log's own exit handler, which then writes what this one commits.
+    process.prependListener("exit", this.#onProcessExit);
+    process.on("uncaughtExceptionMonitor", this.#onUncaught);
     try {
       await o.executor.start(this, modules);
     } catch (error) {
@@ -123,8 +126,8 @@ export class Engine implements EngineLink {
     const live = this.#current(ref);
     if (!live) return;
     const parent = live.node;
-    const def = checkSpawn(this.plan, this.#o.registry, ref.id, ref.attempt, req);
-    if (def === "repeat") return; // a retried attempt spawns the same ids again: keep the earlier child
+    const def = checkSpawn(this.plan, this.#o.registry, ref.id, ref.attempt, req, live.replays > 0);
+    if (def === "repeat") return; // a retried or replayed attempt spawns the same ids again: keep the earlier child
     if (def instanceof TrellisError) return this.#deferError(live, def);
     const labels = mergeLabels(def.labels, req.labels);
     const placeholder = nextOpenPlaceholder(this.plan, parent.id, def.name)?.id ?? null;
@@ -172,9 +175,15 @@ export class Engine implements EngineLink {
   }
 
   emit(ref: TaskRef, output: Json): void {
-    if (!this.#current(ref)) return;
+    const live = this.#current(ref);
+    if (!live) return;
     const node = this.plan.nodes.get(ref.id) as PlanNode;
-    if (node.emitted) return this.#log.commit("task.warning", { id: ref.id, code: "EMIT_TWICE", message: `${ref.id} called emit() again; only the first value is kept` });
+    if (node.emitted) {
+      // A replay emits what its lost execution emitted: not a second value.
+      if (live.replays === 0)
+        this.#log.commit("task.warning", { id: ref.id, code: "EMIT_TWICE", message: `${ref.id} called emit() again; only the first value is kept` });
+      return;
+    }
     this.#log.commit("task.emitted", { id: ref.id, output });
     this.#available(node);
     this.#loop.pump();
@@ -325,11 +334,46 @@ export class Engine implements EngineLink {
     if (!live) return this.#scheduler.release(id);
     live.holdsSlot = true;
     live.resumeQueued = false;
+    if (live.rehost !== null) return this.#replay(live);
     const answered = live.answered ?? [];
     this.#log.commit("task.resumed", { id, reason: answered[0]?.reason ?? "completed" }, live.node);
     const ref = { id, attempt: live.attempt };
     live.answered = null;
     for (const a of answered) this.#o.executor.resume(ref, a.waitId, a.outcome);
+  }
+
+  /** Its worker died and it was not the culprit: drop what the lost execution had going and queue it to run again. */
+  rehosted(ref: TaskRef, why: Rehosting): void {
+    const live = this.#current(ref);
+    if (!live) return;
+    const id = ref.id;
+    // Nothing will read the lost execution's waits; the replay waits anew (its wait ids start again at 1).
+    this.#waits.close(id);
+    if (live.timed !== null) for (const r of live.timed) this.#waits.disarm(r);
+    live.timed = null;
+    live.answered = null;
+    live.errors = null; // refused spawns are refused again when the replay repeats them
+    live.rehost = why;
+    if (live.holdsSlot) {
+      live.holdsSlot = false;
+      this.#scheduler.release(id);
+    }
+    if (!live.resumeQueued) {
+      live.resumeQueued = true;
+      const node = live.node;
+      this.#scheduler.push({ id, priority: node.priority, order: node.order, resume: true });
+    }
+    this.#loop.pump();
+  }
+
+  /** Runs the same attempt again from the start (it holds a slot again): its spawns re-attach, its waits are asked again. */
+  #replay(live: LiveTask): void {
+    const node = live.node;
+    const why = live.rehost as Rehosting;
+    live.rehost = null;
+    live.replays++;
+    this.#log.commit("task.rehosted", { id: node.id, attempt: live.attempt, worker: why.worker, reason: why.reason, isolated: why.isolated }, node);
+    this.#o.executor.run({ id: node.id, attempt: live.attempt, runId: this.#o.runId, task: node.task, inputs: resolveInputs(this.plan, node) });
   }
 
   finished(ref: TaskRef, outcome: TaskOutcome): void {
@@ -485,8 +529,32 @@ export class Engine implements EngineLink {
     this.#finish("failed");
   }
 
+  /**
+   * The process exits while the run is active (a task called `process.exit`
+   * on the inline executor): the task that did it fails and the run ends in
+   * the log, synchronously, before the process is gone.
+   */
+  readonly #onProcessExit = (code: number): void => {
+    if (this.#ending !== null) return;
+    const running = this.#o.executor.executing?.() ?? [];
+    const live = running.length === 1 ? this.#current(running[0] as TaskRef) : undefined;
+    const error = processExitError(code, live?.node.id ?? null, running.map((r) => r.id), this.#uncaught);
+    if (live) this.#settle(live.node, "failed", undefined, undefined, error);
+    this.#error = error;
+    this.#finish("failed");
+  };
+
+  /** An error nobody caught is about to end the process (unless a handler of the program keeps it alive: then it is forgotten next turn). */
+  #uncaught: SerializedError | null = null;
+  readonly #onUncaught = (error: unknown): void => {
+    this.#uncaught = serializeError(error);
+    setImmediate(() => (this.#uncaught = null)).unref();
+  };
+
   #finish(status: RunStatus): void {
     if (this.#ending !== null) return;
+    process.off("exit", this.#onProcessExit);
+    process.off("uncaughtExceptionMonitor", this.#onUncaught);
     this.#ending = status;
     this.#waits.disarmAll();
     const root = this.plan.root ? this.plan.nodes.get(this.plan.root) : undefined;

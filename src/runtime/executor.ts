@@ -46,7 +46,19 @@ export type WaitOutcome =
   | { readonly ok: true; readonly outputs: readonly Json[] }
   | { readonly ok: false; readonly error: SerializedError };
 
-/** Calls from running tasks to the engine. */
+/** Why an attempt runs again from the start: the worker that hosted it died, and it was not the culprit. */
+export interface Rehosting {
+  /** The worker that died, e.g. `thread 3`. */
+  readonly worker: string;
+  /** How it died: `exit`, `signal`, `out-of-memory`, `uncaught-error` or `unresponsive`. */
+  readonly reason: string;
+  /** True when the attempt is a suspect (the culprit could not be told apart): it runs alone on a worker. */
+  readonly isolated: boolean;
+  /** Dying workers its task has been a suspect of so far. */
+  readonly crashes: number;
+}
+
+/** Calls from running tasks (and from the executor about them) to the engine. */
 export interface EngineLink {
   spawn(ref: TaskRef, child: SpawnRequest): void;
   /**
@@ -60,8 +72,15 @@ export interface EngineLink {
   promise(ref: TaskRef, promises: readonly PromiseSpec[]): void;
   log(ref: TaskRef, message: string, fields: Json): void;
   emit(ref: TaskRef, output: Json): void;
-  /** The attempt ended (returned, threw, or its worker died). */
+  /** The attempt ended (returned, threw, or its worker died because of it). */
   finished(ref: TaskRef, outcome: TaskOutcome): void;
+  /**
+   * The attempt's worker died and took the attempt's execution with it, but
+   * the attempt did not cause it: the engine forgets what that execution had
+   * going (its waits) and, when a slot is free, runs the same attempt again
+   * from the start with {@link Executor.run}. Not a failed attempt.
+   */
+  rehosted(ref: TaskRef, why: Rehosting): void;
 }
 
 export interface Executor {
@@ -84,4 +103,10 @@ export interface Executor {
   abort(ref: TaskRef, reason: SerializedError): void;
   /** Stops every worker. */
   close(): Promise<void>;
+  /**
+   * For an executor that runs tasks in this process (inline): the attempts
+   * whose code may be running now (the process is exiting under them):
+   * the one in its synchronous part if any, else those not suspended.
+   */
+  executing?(): readonly TaskRef[];
 }

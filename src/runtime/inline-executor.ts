@@ -66,6 +66,8 @@ export class InlineExecutor implements Executor {
   }
   #link: EngineLink | undefined;
   readonly #running = new Map<string, Running>();
+  /** The attempt whose task function is being called (its synchronous part). */
+  #calling: Running | null = null;
   readonly #registry: TaskRegistry;
 
   constructor(options: { concurrency?: number; registry?: TaskRegistry } = {}) {
@@ -83,7 +85,10 @@ export class InlineExecutor implements Executor {
     const running = new Running(task.id, task.attempt, link);
     this.#running.set(task.id, running);
     const def = this.#registry.require(task.task);
+    const outer = this.#calling;
+    this.#calling = running;
     const outcome = runAttempt(def, task, running, running);
+    this.#calling = outer;
     if (outcome instanceof Promise) void outcome.then((settled) => this.#settled(running, settled));
     else this.#settled(running, outcome);
   }
@@ -106,6 +111,13 @@ export class InlineExecutor implements Executor {
     const running = this.#running.get(ref.id);
     if (!running || running.attempt !== ref.attempt) return;
     running.abort(deserializeError(reason));
+  }
+
+  executing(): readonly TaskRef[] {
+    if (this.#calling !== null) return [this.#calling];
+    const out: TaskRef[] = [];
+    for (const r of this.#running.values()) if (r.waits === undefined || r.waits.size === 0) out.push(r);
+    return out;
   }
 
   async close(): Promise<void> {

@@ -36,6 +36,11 @@ export interface EngineRunOptions {
   readonly executor?: ExecutorKind | Executor;
   /** Workers (slots) for `threads` and `processes`; for `inline`, how many task functions may be in progress at once. Default: available parallelism. */
   readonly workers?: number;
+  /**
+   * For `threads` and `processes` named by `executor`: a task that has been
+   * on this many workers that died fails for good (see `PoolOptions.maxWorkerCrashes`). Default 3.
+   */
+  readonly maxWorkerCrashes?: number;
   /** What a broken promise does: `halt` (default) cancels the run; `reject` raises in the offending task. */
   readonly onViolation?: ViolationPolicy;
   /** Run id in every event. Default `<root name>-<n>`, n counting runs in this process, so ids are reproducible. */
@@ -111,17 +116,18 @@ function resultsCacheFor(option: unknown): ResultsCache | null {
 }
 
 /** Creates the executor named by `kind`. Threads and processes are loaded lazily. */
-export async function createExecutor(kind: ExecutorKind, workers: number, registry: TaskRegistry): Promise<Executor> {
+export async function createExecutor(kind: ExecutorKind, workers: number, registry: TaskRegistry, maxWorkerCrashes?: number): Promise<Executor> {
+  const pool = maxWorkerCrashes === undefined ? { workers } : { workers, maxWorkerCrashes };
   switch (kind) {
     case "inline":
       return new InlineExecutor({ concurrency: workers, registry });
     case "threads": {
       const { ThreadExecutor } = await import("./threads/thread-executor.ts");
-      return new ThreadExecutor({ workers });
+      return new ThreadExecutor(pool);
     }
     case "processes": {
       const { ProcessExecutor } = await import("./processes/process-executor.ts");
-      return new ProcessExecutor({ workers });
+      return new ProcessExecutor(pool);
     }
     default: {
       const never: never = kind;
@@ -154,6 +160,8 @@ export async function runEngine<I, O>(root: TaskDefinition<I, O>, inputs: I, opt
   const workers = options.workers ?? defaultWorkers;
   if (!Number.isInteger(workers) || workers < 1) invalidOption("workers", "a positive integer", workers);
   const cache = resultsCacheFor(options.cache);
+  const crashes = options.maxWorkerCrashes;
+  if (crashes !== undefined && (!Number.isInteger(crashes) || crashes < 1)) invalidOption("maxWorkerCrashes", "a positive integer", crashes);
 
   const n = (runCounters.get(root.name) ?? 0) + 1;
   runCounters.set(root.name, n);
@@ -180,7 +188,7 @@ export async function runEngine<I, O>(root: TaskDefinition<I, O>, inputs: I, opt
     },
   };
 
-  const executor = typeof executorOption === "string" ? await createExecutor(executorOption, workers, registry) : executorOption;
+  const executor = typeof executorOption === "string" ? await createExecutor(executorOption, workers, registry, crashes) : executorOption;
   const modules: string[] = [];
   if (executor.kind !== "inline") {
     for (const def of registry.all()) if (def.module && !modules.includes(def.module)) modules.push(def.module);

@@ -112,6 +112,8 @@ function describeUnchecked(e: TrellisEvent): string {
       return `${e.data.id} emitted ${valueText(e.data.output, 80)}`;
     case "task.retrying":
       return `${e.data.id} failed (${errorLine(e.data.error)}); attempt ${e.data.attempt} in ${str(e.data.delayMs)} ms`;
+    case "task.rehosted":
+      return `${e.data.id} runs again from the start (attempt ${e.data.attempt}, not counted): its worker ${e.data.worker} died (${e.data.reason})${e.data.isolated ? " and the culprit was unclear, so it runs alone on a worker" : ""}`;
     case "task.succeeded":
       return `${e.data.id} succeeded: ${valueText(e.data.output, 80)}`;
     case "task.cached":

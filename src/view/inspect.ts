@@ -270,6 +270,10 @@ export function nodeDetails(plan: Plan, events: readonly TrellisEvent[], id: str
         runningSince = t;
         change("running", `resumed${e.data.reason ? ` (${e.data.reason})` : ""}`);
         break;
+      case "task.rehosted":
+        runningSince ??= t;
+        change("running", `ran again from the start: its worker ${e.data.worker} died (${e.data.reason})`);
+        break;
       case "task.retrying": {
         stopRunning();
         const err = errorView(e.data.error);
@@ -420,7 +424,7 @@ export function taskStreamIndex(events: readonly TrellisEvent[]): TaskStreamInde
     const id = (e.data as Record<string, unknown>)["id"];
     if (typeof id !== "string") continue;
     if (e.type === "task.created") taskOf.set(id, e.data.task);
-    else if (e.type === "task.started" || e.type === "task.resumed") {
+    else if (e.type === "task.started" || e.type === "task.resumed" || e.type === "task.rehosted") {
       if (open.has(id)) continue;
       const worker = byWorker ? (workerOf(e) ?? lastWorker.get(id) ?? "?") : "";
       lastWorker.set(id, worker);

@@ -88,7 +88,7 @@ describe("event lines", () => {
     await expect(writer.close()).rejects.toMatchObject({ code: "OUTPUT_DIR", message: expect.stringContaining("/dev/full") });
   });
 
-  test("a task that exits the process on the inline executor loses no line recorded before it", () => {
+  test("a task that exits the process on the inline executor loses no line recorded before it, and the run still ends in the log", () => {
     const out = mkdtempSync(join(tmpdir(), "line-exit-"));
     const child = spawnSync(process.execPath, ["--import", "tsx", "test/fixtures/log-exit.ts", out], { encoding: "utf8", timeout: 60_000 });
     expect(child.status).toBe(7);
@@ -97,6 +97,9 @@ describe("event lines", () => {
     const events = text.trimEnd().split("\n").map((line) => JSON.parse(line) as TrellisEvent);
     events.forEach((e, i) => expect(e.seq).toBe(i + 1));
     expect(events.filter((e) => e.type === "task.succeeded")).toHaveLength(3000);
-    expect(events.at(-1)).toMatchObject({ type: "task.started", data: { id: "log_exit_root/log_exit_quitter#1" } });
+    // The engine ends the run in the log before the process goes: the quitter failed, then run.finished.
+    expect(events.at(-3)).toMatchObject({ type: "task.started", data: { id: "log_exit_root/log_exit_quitter#1" } });
+    expect(events.at(-2)).toMatchObject({ type: "task.failed", data: { id: "log_exit_root/log_exit_quitter#1", error: { code: "PROCESS_EXIT" } } });
+    expect(events.at(-1)).toMatchObject({ type: "run.finished", data: { status: "failed" } });
   });
 });

@@ -1,5 +1,7 @@
-// Workers that die or hang: the task fails with WORKER_CRASH (or its
-// timeout), the pool replaces the worker and the run goes on.
+// Workers that die or hang: the task that broke the worker fails with
+// WORKER_CRASH (or its timeout), the pool replaces the worker, the waiting
+// parent it shared the worker with runs again there and the run goes on.
+// test/executors/isolation.test.ts covers siblings, retries and the limit.
 import { describe, expect, test, vi } from "vitest";
 import { ErrorCodes, ProcessExecutor, ThreadExecutor, run } from "trellis";
 import type { PoolOptions } from "trellis";
@@ -27,19 +29,18 @@ async function crash(kind: (typeof WORKER_EXECUTORS)[number], child: Child, opti
     const executor = make(kind, { workers: 1, ...options });
     const result = await run(execCrashParent, { child }, { executor, keepEvents: true });
     const childId = eventsOf(result, "task.created")[1]?.data.id ?? "";
-    return { result, child: eventFor(result, "task.failed", childId).data.error, parentRetry: eventsOf(result, "task.retrying"), printed };
+    return { result, child: eventFor(result, "task.failed", childId).data.error, retries: eventsOf(result, "task.retrying"), rehosted: eventsOf(result, "task.rehosted"), printed };
   } finally {
     spy.mockRestore();
   }
 }
 
 function expectRecovered(r: Awaited<ReturnType<typeof crash>>, reason: string): void {
-  // The worker's other attempt (the waiting parent) failed with it and was retried on the replacement.
-  expect(r.parentRetry.map((e) => [e.data.id, e.data.error.code, e.data.error.details?.["reason"]])).toEqual([
-    ["exec_crash_parent", ErrorCodes.WORKER_CRASH, reason],
-  ]);
+  // The worker's other attempt (the waiting parent) did not fail: it ran again on the replacement, same attempt.
+  expect(r.retries).toEqual([]);
+  expect(r.rehosted.map((e) => [e.data.id, e.data.attempt, e.data.reason])).toEqual([["exec_crash_parent", 1, reason]]);
   expect(r.result.status).toBe("succeeded");
-  expect(r.result.output).toEqual({ attempt: 2, caught: ErrorCodes.TASK_FAILED, square: 25, taskFailed: true });
+  expect(r.result.output).toEqual({ attempt: 1, caught: ErrorCodes.TASK_FAILED, square: 25, taskFailed: true });
 }
 
 /** A native trace: V8's out-of-memory report or Node's abort report. */
@@ -79,7 +80,7 @@ describe("worker faults: processes only", () => {
 
 describe.each(WORKER_EXECUTORS)("worker faults: %s", (kind) => {
 
-  test("a task that calls process.exit fails with WORKER_CRASH; the run goes on", async () => {
+  test("a task that calls process.exit fails with WORKER_CRASH, alone; the run goes on", async () => {
     const r = await crash(kind, "exits");
     expect(r.child.code).toBe(ErrorCodes.WORKER_CRASH);
     expect(r.child.details?.["reason"]).toBe("exit");

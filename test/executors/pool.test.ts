@@ -97,6 +97,7 @@ describe.each(WORKER_EXECUTORS)("worker pool: %s", (kind) => {
       log: () => spinning(),
       emit: () => undefined,
       finished: () => undefined,
+      rehosted: () => undefined,
     };
     await executor.start(link, [execSpinsForever.module as string]);
     executor.run({ id: "spin", attempt: 1, runId: "r", task: execSpinsForever.name, inputs: null });

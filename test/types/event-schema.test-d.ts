@@ -51,6 +51,7 @@ interface HandWritten {
   "task.warning": { id: string; code: string; message: string };
   "task.emitted": { id: string; output: Json };
   "task.retrying": { id: string; attempt: number; delayMs: number; error: SerializedError };
+  "task.rehosted": { id: string; attempt: number; worker: string; reason: string; isolated: boolean };
   "task.succeeded": { id: string; output: Json };
   "task.cached": { id: string; key: string; output: Json };
   "task.failed": { id: string; attempt: number; error: SerializedError };

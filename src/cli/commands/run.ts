@@ -22,6 +22,7 @@ export interface RunFlags {
   readonly out?: string;
   readonly executor?: "inline" | "threads" | "processes";
   readonly workers?: number;
+  readonly maxWorkerCrashes?: number;
   readonly snapshots?: string;
   readonly formats?: ImageFormat[];
   readonly onViolation?: "halt" | "reject";
@@ -43,6 +44,7 @@ export function runOptionsFrom(flags: RunFlags, fromModule: Record<string, unkno
   options["out"] = flags.out ?? (typeof fromModule["out"] === "string" ? fromModule["out"] : defaultOut);
   if (flags.executor !== undefined) options["executor"] = flags.executor;
   if (flags.workers !== undefined) options["workers"] = flags.workers;
+  if (flags.maxWorkerCrashes !== undefined) options["maxWorkerCrashes"] = flags.maxWorkerCrashes;
   if (flags.onViolation !== undefined) options["onViolation"] = flags.onViolation;
   if (flags.snapshots !== undefined) options["snapshots"] = flags.snapshots;
   if (flags.formats !== undefined) options["formats"] = flags.formats;

@@ -1,5 +1,7 @@
 /** The worker's end of a child-process worker: the IPC channel of `fork`, boot data in `argv[2]`. */
+import { writeSync } from "node:fs";
 import type { HostToWorker, WorkerBoot, WorkerChannel } from "../worker/protocol.ts";
+import { LAST_WORDS } from "./last-words.ts";
 
 export function processChannel(): WorkerChannel {
   const send = process.send?.bind(process);
@@ -19,5 +21,7 @@ export function processChannel(): WorkerChannel {
       send([], undefined, undefined, () => process.exit(code));
       setTimeout(() => process.exit(code), 1000).unref();
     },
+    // IPC is asynchronous and the process exits now: one marked line on stderr (fd 2, written at once) carries it.
+    lastWords: (message) => void writeSync(2, `${LAST_WORDS}${JSON.stringify(message)}\n`),
   };
 }

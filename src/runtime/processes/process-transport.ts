@@ -5,6 +5,7 @@ import { serializeError } from "../../errors.ts";
 import type { SerializedError } from "../../errors.ts";
 import type { Transport, WorkerHandle } from "../worker/pool.ts";
 import type { WorkerToHost } from "../worker/protocol.ts";
+import { LAST_WORDS } from "./last-words.ts";
 
 const ENTRY = fileURLToPath(new URL("../worker/entry.mjs", import.meta.url));
 const STDERR_TAIL = 4000;
@@ -20,27 +21,39 @@ const CRASH_REPORT = /^(<--- Last few GCs --->|FATAL ERROR:|----- Native stack t
 
 /**
  * Passes a worker's stderr through line by line until a crash report starts,
- * and keeps the end of all of it to explain the crash.
+ * and keeps the end of all of it to explain the crash. A line that starts
+ * with {@link LAST_WORDS} is the worker's last message (a task called
+ * `process.exit`): it goes to `onLastWords`, not to the terminal or the tail.
  */
 export class WorkerStderr {
   tail = "";
   #pending = "";
   #crashing = false;
   readonly #out: { write(text: string): unknown };
+  readonly #onLastWords: (message: WorkerToHost) => void;
 
-  constructor(out: { write(text: string): unknown }) {
+  constructor(out: { write(text: string): unknown }, onLastWords: (message: WorkerToHost) => void = () => undefined) {
     this.#out = out;
+    this.#onLastWords = onLastWords;
   }
 
   push(text: string): void {
-    this.tail = (this.tail + text).slice(-STDERR_TAIL);
-    if (this.#crashing) return;
+    if (this.#crashing) {
+      this.tail = (this.tail + text).slice(-STDERR_TAIL);
+      return;
+    }
     this.#pending += text;
     for (let nl = this.#pending.indexOf("\n"); nl >= 0; nl = this.#pending.indexOf("\n")) {
       const line = this.#pending.slice(0, nl + 1);
       this.#pending = this.#pending.slice(nl + 1);
+      if (line.startsWith(LAST_WORDS)) {
+        this.#onLastWords(JSON.parse(line.slice(LAST_WORDS.length)) as WorkerToHost);
+        continue;
+      }
+      this.tail = (this.tail + line).slice(-STDERR_TAIL);
       if (CRASH_REPORT.test(line)) {
         this.#crashing = true;
+        this.tail = (this.tail + this.#pending).slice(-STDERR_TAIL);
         this.#pending = "";
         return;
       }
@@ -50,7 +63,10 @@ export class WorkerStderr {
 
   /** The worker is gone: a last line without a newline goes out too. */
   end(): void {
-    if (!this.#crashing && this.#pending !== "") this.#out.write(this.#pending);
+    if (!this.#crashing && this.#pending !== "") {
+      this.tail = (this.tail + this.#pending).slice(-STDERR_TAIL);
+      this.#out.write(this.#pending);
+    }
     this.#pending = "";
   }
 }
@@ -65,7 +81,7 @@ export function processTransport(options: { readonly maxOldGenerationSizeMb?: nu
       let error: SerializedError | null = null;
       let exited = false;
       // Pass the worker's stderr through, and keep its end to explain a crash (V8 prints out-of-memory there).
-      const stderr = new WorkerStderr(process.stderr);
+      const stderr = new WorkerStderr(process.stderr, (message) => events.message([message]));
       child.stderr?.setEncoding("utf8");
       child.stderr?.on("data", (text: string) => stderr.push(text));
       const gone = new Promise<void>((resolve) => {

@@ -10,5 +10,6 @@ export function threadChannel(port: MessagePort): WorkerChannel {
     onMessage: (handler) => port.on("message", (batch: readonly HostToWorker[]) => handler(batch)),
     // process.exit() in a worker thread ends only this thread; what was posted before is delivered.
     exit: (code) => process.exit(code),
+    lastWords: (message) => port.postMessage([message]),
   };
 }

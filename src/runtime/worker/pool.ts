@@ -2,7 +2,9 @@
  * The worker pool shared by the `threads` and `processes` executors: it
  * starts the workers, gives each attempt to the least-busy worker, routes the
  * engine's answers to the worker that hosts the attempt, notices workers that
- * die or hang, fails their attempts with `WORKER_CRASH` and replaces them.
+ * die or hang and replaces them. Of the attempts a dead worker hosted only
+ * the culprit fails (`WORKER_CRASH`); the others run again elsewhere (see
+ * `crash-verdict.ts` for who is which).
  *
  * A worker hosts any number of attempts: one suspended in `waitForAll` does
  * not count as busy, so a parent waiting on children never blocks them. The
@@ -12,11 +14,13 @@ import { availableParallelism } from "node:os";
 import { ErrorCodes, TrellisError, serializeError } from "../../errors.ts";
 import type { SerializedError } from "../../errors.ts";
 import type { EngineLink, Executor, StartTask, TaskRef, WaitOutcome } from "../executor.ts";
+import type { HostedAttempt } from "./crash-verdict.ts";
+import { judgeDeath } from "./crash-verdict.ts";
 import { Outbox, afterMicrotasks } from "./outbox.ts";
-import type { HostToWorker, WorkerBoot, WorkerToHost } from "./protocol.ts";
+import type { AttemptRef, HostToWorker, WorkerBoot, WorkerToHost } from "./protocol.ts";
 import { unreachable } from "./protocol.ts";
 import type { WorkerLoss } from "./worker-errors.ts";
-import { crashError, loadError, loadLostError } from "./worker-errors.ts";
+import { crashError, crashLimitError, describeLoss, loadError, loadLostError } from "./worker-errors.ts";
 
 /** How a transport reports a worker that ended. */
 export interface WorkerExit {
@@ -70,6 +74,12 @@ export interface PoolOptions {
   readonly closeGraceMs?: number;
   /** How long a worker may take to import the task modules. Default 60 000 ms. */
   readonly loadTimeoutMs?: number;
+  /**
+   * A task that has been on this many workers that died, as their culprit or
+   * as a suspect, fails with `WORKER_CRASH` and is not run again (Dask's
+   * `allowed-failures`). Default 3.
+   */
+  readonly maxWorkerCrashes?: number;
 }
 
 /** Slots per worker while `"auto"` pipelines short attempts. */
@@ -98,6 +108,12 @@ interface PoolWorker {
   inboxScheduled: boolean;
   /** Attempts that neither wait nor were aborted: what "least busy" compares. */
   busy: number;
+  /** An attempt that must run alone (a crash suspect): no other attempt is placed here while it is busy. */
+  isolated: Attempt | null;
+  /** The attempt that said it ends the worker (its `process.exit`, its uncaught error). */
+  culprit: AttemptRef | null;
+  /** Aborted attempts a newer attempt of the same id replaced in the pool's map, until they finish: they may still be executing. */
+  stale: Set<Attempt> | null;
   ping: { readonly seq: number; readonly timer: ReturnType<typeof setTimeout> } | null;
   readonly loaded: Promise<void>;
   readonly gone: Promise<void>;
@@ -137,6 +153,9 @@ export class PoolExecutor implements Executor {
   readonly #abortGraceMs: number;
   readonly #closeGraceMs: number;
   readonly #loadTimeoutMs: number;
+  readonly #maxWorkerCrashes: number;
+  /** Dying workers each task (by id) has been the culprit or a suspect of. */
+  readonly #crashes = new Map<string, number>();
   #link: EngineLink | undefined;
   #modules: readonly string[] = [];
   #workers: PoolWorker[] = [];
@@ -158,6 +177,7 @@ export class PoolExecutor implements Executor {
     this.#abortGraceMs = positive("abortGraceMs", options.abortGraceMs, 1000, false);
     this.#closeGraceMs = positive("closeGraceMs", options.closeGraceMs, 200, false);
     this.#loadTimeoutMs = positive("loadTimeoutMs", options.loadTimeoutMs, 60_000, false);
+    this.#maxWorkerCrashes = positive("maxWorkerCrashes", options.maxWorkerCrashes, 3, true);
   }
 
   /** The scheduler's slots now: workers × slots per worker (see {@link PoolOptions.slotsPerWorker}). */
@@ -182,6 +202,7 @@ export class PoolExecutor implements Executor {
   async start(link: EngineLink, modules: readonly string[]): Promise<void> {
     this.#link = link;
     this.#modules = [...modules];
+    this.#crashes.clear();
     for (let i = 0; i < this.workers; i++) this.#workers.push(this.#spawn());
     try {
       await Promise.all(this.#workers.map((w) => w.loaded));
@@ -199,9 +220,14 @@ export class PoolExecutor implements Executor {
       queueMicrotask(() => this.#link?.finished(task, { ok: false, error }));
       return;
     }
-    const worker = this.#pick();
+    const worker = this.#pick(this.#mustIsolate(task));
     if (worker) this.#assign(worker, task);
     else this.#pending.push(task);
+  }
+
+  /** A task that has been on a dying worker runs alone until it finishes or waits. */
+  #mustIsolate(task: TaskRef): boolean {
+    return (this.#crashes.get(task.id) ?? 0) > 0;
   }
 
   resume(ref: TaskRef, waitId: number, outcome: WaitOutcome): void {
@@ -309,6 +335,9 @@ export class PoolExecutor implements Executor {
       inboxAt: 0,
       inboxScheduled: false,
       busy: 0,
+      isolated: null,
+      culprit: null,
+      stale: null,
       ping: null,
       loaded,
       gone,
@@ -329,33 +358,50 @@ export class PoolExecutor implements Executor {
     });
   }
 
-  /** Least busy worker that is ready and not suspected stuck; ties go to the oldest. */
-  #pick(): PoolWorker | undefined {
+  /**
+   * Least busy worker that is ready, not suspected stuck and not running an
+   * isolated attempt; ties go to the oldest. For an attempt to `isolate`,
+   * only a worker that runs nothing (suspended attempts aside) will do.
+   */
+  #pick(isolate: boolean): PoolWorker | undefined {
     let best: PoolWorker | undefined;
-    for (const w of this.#workers) if (w.state === "ready" && w.ping === null && (!best || w.busy < best.busy)) best = w;
+    for (const w of this.#workers)
+      if (w.state === "ready" && w.ping === null && w.isolated === null && (!isolate || w.busy === 0) && (!best || w.busy < best.busy)) best = w;
     return best;
   }
 
   #assign(worker: PoolWorker, task: StartTask): void {
     const a: Attempt = { id: task.id, attempt: task.attempt, worker, waits: 0, aborted: false, live: true, counted: false };
+    const old = this.#attempts.get(task.id);
+    if (old !== undefined && old.worker.state !== "gone") (old.worker.stale ??= new Set()).add(old);
     this.#attempts.set(task.id, a);
+    if (this.#mustIsolate(task)) worker.isolated = a;
     this.#recount(a);
     worker.out.push({ type: "run", task });
   }
 
+  /** Places what waits for a worker, in order; an attempt to isolate that finds no idle worker does not hold up the others. */
   #drain(): void {
-    while (this.#pending.length > 0) {
-      const worker = this.#pick();
-      if (!worker) return;
-      this.#assign(worker, this.#pending.shift() as StartTask);
+    if (this.#pending.length === 0) return;
+    const left: StartTask[] = [];
+    for (const task of this.#pending) {
+      const worker = this.#pick(this.#mustIsolate(task));
+      if (worker) this.#assign(worker, task);
+      else left.push(task);
     }
+    this.#pending = left;
   }
 
   #recount(a: Attempt): void {
     const busy = a.live && a.waits === 0 && !a.aborted;
     if (busy === a.counted) return;
     a.counted = busy;
-    a.worker.busy += busy ? 1 : -1;
+    const worker = a.worker;
+    worker.busy += busy ? 1 : -1;
+    if (busy) return;
+    // An isolated attempt that waits or ends lets others onto its worker; a worker with nothing running may take an isolated one.
+    if (worker.isolated === a) worker.isolated = null;
+    if (this.#pending.length > 0 && worker.state === "ready" && (worker.busy === 0 || worker.isolated === null)) queueMicrotask(() => this.#drain());
   }
 
   /** The live attempt `attempt` of `id`, if `worker` (when given) hosts it. */
@@ -419,6 +465,7 @@ export class PoolExecutor implements Executor {
       case "finished": {
         const a = this.#find(m.id, m.attempt, worker);
         if (a) this.#forget(a);
+        else if (worker.stale !== null) for (const old of worker.stale) if (old.id === m.id && old.attempt === m.attempt) worker.stale.delete(old);
         this.#ran(m.runMs);
         return link.finished({ id: m.id, attempt: m.attempt }, m.outcome);
       }
@@ -429,7 +476,11 @@ export class PoolExecutor implements Executor {
           this.#drain();
         }
         return;
+      case "exiting":
+        worker.culprit = m.culprit; // the exit itself follows
+        return;
       case "fatal":
+        worker.culprit = m.culprit;
         return this.#lose(worker, { kind: "fatal", error: m.error });
       case "ready":
       case "loadFailed":
@@ -462,12 +513,27 @@ export class PoolExecutor implements Executor {
     this.#workers = this.#workers.filter((w) => w !== worker);
     void worker.handle.terminate();
     const lost = [...this.#attempts.values()].filter((a) => a.worker === worker);
+    if (worker.stale !== null) lost.push(...worker.stale);
+    const hosted = lost.map((a): HostedAttempt => ({ id: a.id, attempt: a.attempt, state: a.aborted ? "aborted" : a.waits > 0 ? "waiting" : "running" }));
     for (const a of lost) this.#forget(a);
+    worker.isolated = null;
     if (this.#closing || !this.#started) return;
     // A replacement that dies while loading is not replaced again: its load error breaks the pool instead of looping.
     if (wasReady) this.#replace();
     const link = this.#link;
-    for (const a of lost) if (!a.aborted) link?.finished(a, { ok: false, error: crashError(a, worker.handle.label, loss) });
+    if (!link) return;
+    const label = worker.handle.label;
+    const verdicts = judgeDeath({ hosted, culprit: worker.culprit }, this.#crashes, this.#maxWorkerCrashes);
+    const reason = describeLoss(loss).reason;
+    // The innocent first: their lost executions are forgotten before the culprit's failure reaches the waits they had.
+    for (const v of verdicts) {
+      if (v.crashes > 0) this.#crashes.set(v.id, v.crashes);
+      if (v.kind === "innocent" || v.kind === "suspect") link.rehosted(v, { worker: label, reason, isolated: v.kind === "suspect", crashes: v.crashes });
+    }
+    for (const v of verdicts) {
+      if (v.kind === "culprit") link.finished(v, { ok: false, error: crashError(v, label, loss, v.crashes, this.#maxWorkerCrashes) });
+      else if (v.kind === "limit") link.finished(v, { ok: false, error: crashLimitError(v, label, loss, this.#maxWorkerCrashes) });
+    }
   }
 
   /**

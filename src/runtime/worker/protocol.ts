@@ -53,9 +53,18 @@ export type WorkerToHost =
   | { readonly type: "pong"; readonly seq: number }
   /**
    * An uncaught exception or unhandled rejection: the worker is about to exit.
-   * `module` is the task module being imported when it happened during loading, else null.
+   * `module` is the task module being imported when it happened during loading, else null;
+   * `culprit` the attempt whose code raised it (its async context), when known.
    */
-  | { readonly type: "fatal"; readonly error: SerializedError; readonly module: string | null };
+  | { readonly type: "fatal"; readonly error: SerializedError; readonly module: string | null; readonly culprit: AttemptRef | null }
+  /** A task called `process.exit(code)`: the worker exits right after this message (sent by {@link WorkerChannel.lastWords}). */
+  | { readonly type: "exiting"; readonly code: number; readonly culprit: AttemptRef };
+
+/** An attempt, named inside a worker. */
+export interface AttemptRef {
+  readonly id: string;
+  readonly attempt: number;
+}
 
 /**
  * What a worker gets when it starts (`workerData` for threads, an argument for
@@ -73,6 +82,13 @@ export interface WorkerChannel {
   onMessage(handler: (batch: readonly HostToWorker[]) => void): void;
   /** Exits the worker once what was sent has left. */
   exit(code: number): void;
+  /**
+   * Sends one message synchronously, for a worker about to exit at once
+   * (a task's `process.exit`): a thread posts it (delivered after the thread
+   * ends); a process writes it to stderr as one marked line, which its
+   * transport takes out of the stream.
+   */
+  lastWords(message: WorkerToHost): void;
 }
 
 /** Ends a switch over a union: a new message type is a compile error until handled. */

@@ -92,14 +92,43 @@ export function describeLoss(loss: WorkerLoss): { reason: CrashReason; what: str
   }
 }
 
-/** The error an attempt fails with when its worker dies. */
-export function crashError(ref: TaskRef, worker: string, loss: WorkerLoss): SerializedError {
+/** `1st`, `2nd`, `3rd`, `4th`… */
+function ordinal(n: number): string {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? "th" : (["th", "st", "nd", "rd"][n % 10] ?? "th");
+  return `${n}${suffix}`;
+}
+
+/**
+ * The error an attempt fails with when it broke its worker (`crashes`: dying
+ * workers its task has been on, this one included; `limit`: when it fails for good).
+ */
+export function crashError(ref: TaskRef, worker: string, loss: WorkerLoss, crashes = 1, limit = Number.POSITIVE_INFINITY): SerializedError {
+  const { reason, what, fix, cause } = describeLoss(loss);
+  const count = crashes > 1 ? ` It was the ${ordinal(crashes)} worker to die under ${ref.id}; it fails for good on the ${ordinal(limit)} (maxWorkerCrashes).` : "";
+  const error = new WorkerCrashError(
+    ErrorCodes.WORKER_CRASH,
+    `${ref.id} (attempt ${ref.attempt}) failed because its worker (${worker}) ${what}. The pool replaced the worker; ${fix}.${count}`,
+    // What the worker printed as it died (a native trace) goes to the log, not into the one-line message.
+    loss.kind === "exit" && loss.stderr.trim() !== ""
+      ? { id: ref.id, attempt: ref.attempt, worker, reason, crashes, stderr: loss.stderr }
+      : { id: ref.id, attempt: ref.attempt, worker, reason, crashes },
+  );
+  return withCause(error, cause);
+}
+
+/**
+ * The error of a task that has been on `limit` dying workers: it is not
+ * retried (`details.final`), whatever its `retries`.
+ */
+export function crashLimitError(ref: TaskRef, worker: string, loss: WorkerLoss, limit: number): SerializedError {
   const { reason, what, fix, cause } = describeLoss(loss);
   const error = new WorkerCrashError(
     ErrorCodes.WORKER_CRASH,
-    `${ref.id} (attempt ${ref.attempt}) failed because its worker (${worker}) ${what}. The pool replaced the worker; ${fix}`,
-    // What the worker printed as it died (a native trace) goes to the log, not into the one-line message.
-    loss.kind === "exit" && loss.stderr.trim() !== "" ? { id: ref.id, attempt: ref.attempt, worker, reason, stderr: loss.stderr } : { id: ref.id, attempt: ref.attempt, worker, reason },
+    `${ref.id} (attempt ${ref.attempt}) has been on ${limit} workers that died (maxWorkerCrashes: ${limit}), so it is not run again; the last one (${worker}) ${what}. ${fix[0]?.toUpperCase() ?? ""}${fix.slice(1)}, or raise the executor's maxWorkerCrashes`,
+    loss.kind === "exit" && loss.stderr.trim() !== ""
+      ? { id: ref.id, attempt: ref.attempt, worker, reason, crashes: limit, final: true, stderr: loss.stderr }
+      : { id: ref.id, attempt: ref.attempt, worker, reason, crashes: limit, final: true },
   );
   return withCause(error, cause);
 }

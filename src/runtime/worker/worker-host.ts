@@ -6,7 +6,14 @@
  *
  * Each attempt gets a {@link TaskPort} that turns `ctx` calls into protocol
  * messages; the engine's answers (`resume`, `abort`) are routed back to it.
+ *
+ * Each attempt runs in its own async context ({@link executing}), which its
+ * awaits, timers and callbacks inherit: when one of them ends the worker
+ * (`process.exit`, an error nobody catches), the worker names that attempt as
+ * the culprit, and the pool runs the others again elsewhere instead of
+ * failing them.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { ErrorCodes, TrellisError, deserializeError, serializeError } from "../../errors.ts";
 import { registry } from "../../task/registry.ts";
 import type { Json } from "../../events/codec.ts";
@@ -16,7 +23,7 @@ import type { TaskPort } from "../task-runner.ts";
 import { LazyAbort, runAttempt } from "../task-runner.ts";
 import { Outbox, afterTurn } from "./outbox.ts";
 import { importModule } from "../loader/typescript.ts";
-import type { HostToWorker, WorkerChannel, WorkerToHost } from "./protocol.ts";
+import type { AttemptRef, HostToWorker, WorkerChannel, WorkerToHost } from "./protocol.ts";
 import { unreachable } from "./protocol.ts";
 
 /** One attempt in this worker, and its port to the engine (a class, not closures: this is the hot path). */
@@ -61,6 +68,9 @@ class Hosted implements TaskPort {
   }
 }
 
+/** The attempt whose code (or a callback it left) runs now. */
+const executing = new AsyncLocalStorage<Hosted>();
+
 export class WorkerHost {
   readonly #out: Outbox<WorkerToHost>;
   readonly #channel: WorkerChannel;
@@ -79,10 +89,22 @@ export class WorkerHost {
     });
   }
 
+  /** The attempt whose code runs now (called from an error or exit handler), or null outside any attempt. */
+  culprit(): AttemptRef | null {
+    const hosted = executing.getStore();
+    return hosted === undefined ? null : { id: hosted.id, attempt: hosted.attempt };
+  }
+
   /** Reports an uncaught error at once; the caller exits the worker after. */
   fatal(error: unknown): void {
-    this.#out.push({ type: "fatal", error: serializeError(error), module: this.#loading });
+    this.#out.push({ type: "fatal", error: serializeError(error), module: this.#loading, culprit: this.culprit() });
     this.#out.flush();
+  }
+
+  /** A task calls `process.exit(code)`: what is queued leaves as far as it can, then the host is told who, synchronously. */
+  exiting(code: number, culprit: AttemptRef): void {
+    this.#out.flush();
+    this.#channel.lastWords({ type: "exiting", code, culprit });
   }
 
   #handle(m: HostToWorker): void {
@@ -147,7 +169,7 @@ export class WorkerHost {
     }
     const hosted = new Hosted(id, attempt, this.#out);
     this.#hosted.set(id, hosted);
-    const outcome = runAttempt(def, start, hosted, hosted.abort);
+    const outcome = executing.run(hosted, runAttempt, def, start, hosted, hosted.abort);
     if (outcome instanceof Promise) void outcome.then((settled) => this.#settled(hosted, settled));
     else this.#settled(hosted, outcome);
   }

@@ -24,5 +24,16 @@ export function main(loadPackageEntry: () => Promise<unknown>): void {
   };
   process.on("uncaughtException", die);
   process.on("unhandledRejection", die);
+  // A task that calls process.exit() ends the worker as it asked, but first
+  // names itself, so the pool fails it alone and runs the others again.
+  const exit = process.exit.bind(process);
+  process.exit = ((code?: number | string | null) => {
+    const culprit = dying ? null : host.culprit();
+    if (culprit !== null) {
+      dying = true;
+      host.exiting(typeof code === "number" ? code : Number(code ?? process.exitCode ?? 0) || 0, culprit);
+    }
+    return exit(code);
+  }) as typeof process.exit;
   void host.load(channel.boot.modules, loadPackageEntry);
 }
