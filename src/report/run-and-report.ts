@@ -5,6 +5,8 @@
 import { resolve } from "node:path";
 import type { RunOptions } from "../run.ts";
 import { run } from "../run.ts";
+import type { ResumeOptions } from "../resume.ts";
+import { resume } from "../resume.ts";
 import type { RunResult } from "../runtime/run.ts";
 import type { TaskDefinition } from "../task/define.ts";
 import type { ExitCode } from "./exit-codes.ts";
@@ -37,7 +39,23 @@ export interface ReportedRun<O> {
  * Runs `root` and prints a summary. Ctrl-C cancels the run cleanly (exit 130);
  * a second Ctrl-C exits at once.
  */
-export async function runAndReport<I, O>(root: TaskDefinition<I, O>, inputs: I, options: RunOptions, report: ReportOptions): Promise<ReportedRun<O>> {
+export function runAndReport<I, O>(root: TaskDefinition<I, O>, inputs: I, options: RunOptions, report: ReportOptions): Promise<ReportedRun<O>> {
+  return reportRun(options, report, (o) => run(root, inputs, o));
+}
+
+/** {@link runAndReport} for `resume(outDir)`: the resumed run with live progress and a summary; the log's warnings go to stderr. */
+export function resumeAndReport<O>(outDir: string, options: ResumeOptions, report: ReportOptions): Promise<ReportedRun<O>> {
+  const stderr = report.stderr ?? process.stderr;
+  return reportRun({ ...options, out: outDir }, report, async (o) => {
+    const { out: _out, ...rest } = o;
+    const result = await resume<O>(outDir, rest);
+    for (const w of result.warnings) stderr.write(`trellis: warning: ${w}\n`);
+    return result;
+  });
+}
+
+/** Runs `go` with progress and Ctrl-C handling wired into its options, then prints the summary. */
+async function reportRun<O, T extends RunOptions>(options: T, report: ReportOptions, go: (options: T) => Promise<RunResult<O>>): Promise<ReportedRun<O>> {
   const stderr = report.stderr ?? process.stderr;
   const reporter = new ProgressReporter({
     mode: report.progress ?? detectProgressMode(stderr),
@@ -58,7 +76,7 @@ export async function runAndReport<I, O>(root: TaskDefinition<I, O>, inputs: I, 
   await reporter.start();
   let result: RunResult<O>;
   try {
-    result = await run(root, inputs, { ...options, signal: controller.signal, observers: [...(options.observers ?? []), reporter] });
+    result = await go({ ...options, signal: controller.signal, observers: [...(options.observers ?? []), reporter] });
   } finally {
     reporter.stop();
     process.off("SIGINT", onSigint);

@@ -30,9 +30,9 @@ export interface LiveTask {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
-/** True when a failure with `error` may be retried: a broken promise or a cancellation never is. */
+/** True when a failure with `error` may be retried: a broken promise, a cancellation or a non-deterministic re-run never is. */
 export function isRetryable(error: SerializedError): boolean {
-  return error.code !== ErrorCodes.PROMISE_VIOLATION && error.code !== ErrorCodes.TASK_CANCELLED;
+  return error.code !== ErrorCodes.PROMISE_VIOLATION && error.code !== ErrorCodes.TASK_CANCELLED && error.code !== ErrorCodes.NON_DETERMINISTIC;
 }
 
 /** The delay before the attempt after `attempt` failed with `error`, or null when it is not retried. */

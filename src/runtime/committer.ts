@@ -25,8 +25,11 @@ export class Committer {
     private readonly observers: readonly RunObserver[],
     /** Epoch milliseconds for event timestamps. */
     private readonly now: () => number,
+    /** A resumed run's plan, folded from its log: `seq` continues after its last event. */
+    from?: Plan,
   ) {
-    this.plan = createPlan(runId);
+    this.plan = from ?? createPlan(runId);
+    this.#seq = this.plan.seq;
   }
 
   /** Appends an event and folds it; `about` is the instance it is about, when the caller holds it (see {@link applyEvent}). */

@@ -77,3 +77,38 @@ export class Blockers {
     return this.#left.size > 0 && this.#left.delete(id);
   }
 }
+
+/** Where the pending instances of a resumed plan stand (see {@link resumePoints}). */
+export interface ResumePoints {
+  /** Pending, every producer's output available: to be queued, in creation order. */
+  readonly ready: PlanNode[];
+  /** Pending, waiting for `count` producers that have no output yet. */
+  readonly blocked: { readonly id: string; readonly count: number }[];
+  /** Pending, but a producer finished without an output: to be skipped. */
+  readonly doomed: { readonly node: PlanNode; readonly producer: PlanNode }[];
+}
+
+/**
+ * The pending instances of a plan folded from a log, sorted into ready,
+ * blocked and doomed, in creation order: what a resumed run schedules. The
+ * incremental {@link Blockers} start from `blocked`.
+ */
+export function resumePoints(plan: Plan): ResumePoints {
+  const out: ResumePoints = { ready: [], blocked: [], doomed: [] };
+  for (const node of plan.nodes.values()) {
+    if (node.status !== "pending") continue;
+    const producers = plan.producers.get(node.id);
+    if (producers === undefined) {
+      out.ready.push(node);
+      continue;
+    }
+    const dead = deadProducer(plan, producers);
+    if (dead) out.doomed.push({ node, producer: dead });
+    else {
+      const count = blockingCount(plan, producers);
+      if (count > 0) out.blocked.push({ id: node.id, count });
+      else out.ready.push(node);
+    }
+  }
+  return out;
+}

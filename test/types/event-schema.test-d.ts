@@ -16,6 +16,14 @@ interface HandWritten {
     task: string;
     inputs: Json;
     options: { executor: string; workers: number; onViolation: ViolationPolicy };
+    /** Absent in logs written before `trellis resume` existed. */
+    modules?: string[];
+  };
+  "run.resumed": {
+    fromSeq: number;
+    droppedBytes: number;
+    retryFailed: boolean;
+    options: { executor: string; workers: number; onViolation: ViolationPolicy };
   };
   "task.created": {
     id: string;
@@ -25,6 +33,8 @@ interface HandWritten {
     inputs: Json;
     placeholder: string | null;
     priority: number;
+    /** Absent in logs written before inputs were fingerprinted. */
+    inputsHash?: string;
   };
   "edge.created": { from: string; to: string; kind: EdgeKind };
   "preview.materialized": {

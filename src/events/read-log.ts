@@ -9,10 +9,10 @@
 import { createReadStream, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { ErrorCodes, TrellisError } from "../errors.ts";
-import { compileSchema } from "../events/conforms.ts";
-import type { Conformance } from "../events/conforms.ts";
-import type { TrellisEvent } from "../events/types.ts";
-import { EVENT_TYPES, EVENT_VERSION } from "../events/types.ts";
+import { compileSchema } from "./conforms.ts";
+import type { Conformance } from "./conforms.ts";
+import type { TrellisEvent } from "./types.ts";
+import { EVENT_TYPES, EVENT_VERSION } from "./types.ts";
 
 /**
  * One line of the log: a known event, an event of a type this version does
