@@ -164,22 +164,23 @@ describe("resume(outDir) after a crash", () => {
     const out = outDir();
     await run(root, { groups: 4 }, { ...inline, out });
     let cut = 30;
-    let result;
     for (let i = 0; i < 3; i++) {
       crashAt(out, cut, i); // the second and third crash also cut a line
-      result = await resume<number>(out, inline);
+      await resume<number>(out, inline);
       cut = Math.floor(lines(out).length * 0.8);
     }
     crashAt(out, cut);
-    result = await resume<number>(out, inline);
+    const result = await resume<number>(out, inline);
     expect(result.output).toBe(expected(4));
     const log = events(out);
     expect(log.map((e) => e.seq)).toEqual(log.map((_, i) => i + 1));
     expect(log.filter((e) => e.type === "run.resumed")).toHaveLength(4);
     expect(log.filter((e) => e.type === "run.finished")).toHaveLength(1);
     expect(summary(foldEvents(log))).toEqual(summary(result.plan));
-    const drawn = await renderLog(join(out, "events.jsonl"), { out: join(out, "redrawn"), formats: [], snapshots: "final" });
+    const drawn = await renderLog(join(out, "events.jsonl"), { out: join(out, "redrawn"), formats: [], policy: "final" });
     expect(drawn.frames).toBeGreaterThan(0);
+    expect(drawn.lastSeq).toBe(log.length);
+    expect(drawn.warnings).toEqual([]);
   });
 
   test("a finished run is not resumed: RUN_FINISHED says how it ended", async () => {
