@@ -84,7 +84,7 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
 
   sub("resume")
     .description("continue a run that died (kill -9, power loss, out of memory) from its event log, in the same log")
-    .argument("<out-dir>", "the run's output folder (its --out), which holds events.jsonl")
+    .argument("<out-dir>", "the run's output folder, which holds events.jsonl")
     .option("--module <file...>", "workflow module(s) to load (default: the modules the log's run.started records)")
     .option("--retry-failed", "give failed tasks (and those skipped or cancelled because of them) a new attempt; also resumes a run that finished failed")
     .addOption(new Option("--executor <kind>", "where tasks run (default: the one the run used)").choices(EXECUTORS))
