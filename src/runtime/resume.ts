@@ -14,7 +14,7 @@ import type { Json } from "../events/codec.ts";
 import type { EventOf } from "../events/types.ts";
 import { JsonlWriter } from "../events/writer.ts";
 import type { LogLine } from "../events/read-log.ts";
-import { readEventLog } from "../events/read-log.ts";
+import { visitLogLines } from "../events/read-log.ts";
 import { applyEvent } from "../plan/fold.ts";
 import type { Plan } from "../plan/plan.ts";
 import { createPlan } from "../plan/plan.ts";
@@ -76,7 +76,7 @@ function endOfLastLine(fd: number, size: number): number {
  *   line (naming it), a log without `run.started`, or an event type this
  *   Trellis does not know.
  */
-export async function readResumableLog(path: string): Promise<ResumableLog> {
+export function readResumableLog(path: string): ResumableLog {
   let size: number;
   let validBytes: number;
   try {
@@ -93,10 +93,8 @@ export async function readResumableLog(path: string): Promise<ResumableLog> {
   const plan = createPlan();
   let started: EventOf<"run.started"> | null = null;
   let executor = "";
-  // The line after the last newline (if any) is the crash's cut: dropped, whatever it holds.
-  const cut = validBytes < size;
-  let held: LogLine | null = null;
-  const apply = (line: LogLine): void => {
+  // Only complete lines are read: what follows the last newline is the crash's cut, dropped whatever it holds.
+  visitLogLines(path, validBytes, (line: LogLine): void => {
     if (line.kind === "cut") return;
     if (line.kind === "unknown")
       throw new TrellisError(
@@ -110,12 +108,7 @@ export async function readResumableLog(path: string): Promise<ResumableLog> {
       executor = e.data.options.executor;
     } else if (e.type === "run.resumed") executor = e.data.options.executor;
     applyEvent(plan, e);
-  };
-  for await (const line of readEventLog(path)) {
-    if (held) apply(held);
-    held = line;
-  }
-  if (held && !cut) apply(held);
+  });
   if (started === null)
     throw new TrellisError(ErrorCodes.LOG_FORMAT, `${path} holds no run.started event: there is no run to resume (the run died before its first event was written); start it again with trellis run`, {
       path,
@@ -155,7 +148,7 @@ function finishedError(log: ResumableLog, retryFailed: boolean): TrellisError {
 export async function resumeEngine<O>(outDir: string, options: EngineResumeOptions, attach: AttachObserver | null): Promise<ResumeResult<O>> {
   refuseInWorker("resume");
   const retryFailed = options.retryFailed ?? false;
-  const log = await readResumableLog(join(resolve(outDir), "events.jsonl"));
+  const log = readResumableLog(join(resolve(outDir), "events.jsonl"));
   const { plan, started } = log;
   if (plan.status !== "running" && (!retryFailed || plan.counts.failed + plan.counts.skipped + plan.counts.cancelled === 0)) throw finishedError(log, retryFailed);
   const recordedExecutor = (ExecutorKinds as readonly string[]).includes(log.executor) ? (log.executor as ExecutorKind) : "threads";
