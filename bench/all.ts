@@ -13,7 +13,7 @@
  *
  * Options: `--quick`; `--out <file>` (default docs/benchmarks.md);
  * `--only <group,...>` with group keys overhead, limit, dask, promises,
- * makespan, snapshots, memory, profile, startup, viewer (the note then holds those only);
+ * makespan, snapshots, memory, profile, startup, resume, viewer (the note then holds those only);
  * `--save <file.json>` keeps the measured rows; `--from <file.json>` writes
  * the note again from saved rows without measuring (to revise its prose).
  */
@@ -35,6 +35,7 @@ import { overheadRows } from "./overhead.ts";
 import type { Transport } from "./physical-limit.ts";
 import { physicalLimitRows } from "./physical-limit.ts";
 import { profileRows } from "./profile.ts";
+import { RESUME_GROUP, resumeRows } from "./resume.ts";
 import { STARTUP_GROUP, startupRows } from "./startup.ts";
 import { PROMISES_GROUP, SNAPSHOTS_GROUP, TEXTS } from "./texts.ts";
 import { VIEWER_GROUP, viewerRows } from "./viewer.ts";
@@ -73,6 +74,7 @@ const STEPS: readonly Step[] = [
   { key: "memory", group: "Memory", run: (o) => memoryRows(o) },
   { key: "profile", group: "Profile", run: (o) => profileRows(o) },
   { key: "startup", group: STARTUP_GROUP, run: (o) => startupRows(o) },
+  { key: "resume", group: RESUME_GROUP, run: (o) => resumeRows(o) },
   { key: "viewer", group: VIEWER_GROUP, run: (o) => viewerRows(o) },
 ];
 

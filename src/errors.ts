@@ -37,6 +37,8 @@ export const ErrorCodes = {
   RENDER: "RENDER",
   USAGE: "USAGE",
   USER_ERROR: "USER_ERROR",
+  NON_DETERMINISTIC: "NON_DETERMINISTIC",
+  RUN_FINISHED: "RUN_FINISHED",
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

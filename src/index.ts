@@ -18,6 +18,9 @@ export {
 } from "./promises/constructors.ts";
 export type { PromiseOptions } from "./promises/constructors.ts";
 export { run } from "./run.ts";
+export { resume } from "./resume.ts";
+export type { ResumeOptions } from "./resume.ts";
+export type { ResumeResult } from "./runtime/resume.ts";
 export { isMain, createExecutor } from "./runtime/run.ts";
 export { runIfMain } from "./report/run-if-main.ts";
 export type { RunOptions } from "./run.ts";
@@ -64,8 +67,8 @@ export { renderPreview } from "./render/render-preview.ts";
 export type { RenderPreviewOptions, RenderPreviewResult } from "./render/render-preview.ts";
 export { dotToSvg, svgToPng } from "./render/images.ts";
 export type { ImageFormat, LayoutEngine } from "./render/images.ts";
-export { readEventLog } from "./render/read-log.ts";
-export type { LogLine } from "./render/read-log.ts";
+export { readEventLog } from "./events/read-log.ts";
+export type { LogLine } from "./events/read-log.ts";
 
 // The CommonJS entry (index.cjs) hands `require("trellis")` this very module
 // instance, so a CommonJS workflow compiled by a TypeScript loader (which

@@ -1,5 +1,5 @@
 /**
- * The `trellis` command line: `run`, `preview`, `render`, `view` and `demos`, built
+ * The `trellis` command line: `run`, `resume`, `preview`, `render`, `view` and `demos`, built
  * with commander. Every error a user can cause is one line on stderr that
  * names the problem and the fix, with a usage exit code (see exit-codes.ts);
  * only a bug in Trellis prints a stack (exit 70).
@@ -30,6 +30,17 @@ Examples:
 Exit codes: 0 succeeded, 1 failed, 2 halted by a promise, 64 bad usage,
 65 malformed data, 66 missing file or module, 70 a bug in Trellis,
 73 cannot write --out, 130 interrupted.`;
+
+const EXAMPLES_RESUME = `
+Examples:
+  trellis resume outputs/map_reduce
+  trellis resume outputs/flow --retry-failed --executor processes
+  trellis resume outputs/flow --module flow.ts
+
+Succeeded tasks keep their output and do not run again; tasks that were
+running or pending run again; failed tasks stay failed unless --retry-failed.
+Exit codes as for run; a run that already finished is not resumed: one line
+says so, with its own exit code (0 succeeded, 1 failed, 2 halted).`;
 
 function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: (name: string) => void): Command {
   const program = new Command("trellis")
@@ -74,6 +85,23 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
     .action(async (module: string, flags: Record<string, unknown>) => {
       const { runCommand } = await import("./commands/run.ts");
       setCode(await runCommand(module, flags));
+    });
+
+  sub("resume")
+    .description("continue a run that died (kill -9, power loss, out of memory) from its event log, in the same log")
+    .argument("<out-dir>", "the run's output folder, which holds events.jsonl")
+    .option("--module <file...>", "workflow module(s) to load (default: the modules the log's run.started records)")
+    .option("--retry-failed", "give failed tasks (and those skipped or cancelled because of them) a new attempt; also resumes a run that finished failed")
+    .addOption(new Option("--executor <kind>", "where tasks run (default: the one the run used)").choices(EXECUTORS))
+    .addOption(new Option("--workers <n>", "worker slots (default: available parallelism)").argParser(parsePositiveInt))
+    .addOption(new Option("--snapshots <policy>", "which steps are drawn, from frame 1 again (default: auto)").choices(SNAPSHOT_POLICIES))
+    .addOption(new Option("--formats <list>", "image formats beside the DOT files: png, svg, png,svg or none (default: png)").argParser(parseFormats))
+    .addOption(new Option("--progress <mode>", "live progress: a spinner on a terminal, plain lines otherwise").choices(PROGRESS_MODES).default("auto"))
+    .option("-q, --quiet", "hide the tasks' ctx.log(...) lines (they stay in events.jsonl)")
+    .addHelpText("after", EXAMPLES_RESUME)
+    .action(async (outDir: string, flags: Record<string, unknown>) => {
+      const { resumeCommand } = await import("./commands/resume.ts");
+      setCode(await resumeCommand(outDir, flags));
     });
 
   sub("preview")

@@ -156,6 +156,7 @@ const TAIL = {
   /** `task.created` of an instance without labels, inputs or placeholder, up to its priority. */
   createdPlain: ascii(',"labels":[],"inputs":{},"placeholder":null,"priority":'),
   attempt: ascii(',"attempt":'),
+  inputsHash: ascii(',"inputsHash":'),
   outputNull: ascii(',"output":null}}\n'),
   to: ascii(',"to":'),
   lineage: ascii(',"kind":"lineage"}}\n'),
@@ -232,6 +233,10 @@ export class EventLines {
           out.raw(PART.priority);
         }
         out.number(d.priority);
+        if (d.inputsHash !== undefined) {
+          out.raw(TAIL.inputsHash);
+          out.string(d.inputsHash);
+        }
         out.raw(TAIL.end);
         return;
       }

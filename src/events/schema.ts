@@ -5,7 +5,7 @@
  *   `Static` of {@link EventPayloads}),
  * - the shipped `schema/events.schema.json` (`npm run schema` writes it from
  *   {@link eventLogSchema}; a test fails when the shipped file is stale),
- * - the reader's check of every line (`render/read-log.ts`, through
+ * - the reader's check of every line (`events/read-log.ts`, through
  *   `conforms.ts`), the checks the tests run on every log they write, and
  *   the property test that holds the byte writer (`line.ts`) to these shapes.
  *
@@ -103,6 +103,17 @@ export const EventPayloads = {
     task: Type.String(),
     inputs: JsonValue,
     options: object({ executor: Type.String(), workers: Int(1), onViolation: oneOf(ViolationPolicies) }),
+    modules: Type.Optional(
+      Type.Array(Type.String(), {
+        description: "File URLs of the modules that define the run's tasks, so `trellis resume` can load the workflow. Absent in logs written before resume existed.",
+      }),
+    ),
+  }),
+  "run.resumed": object({
+    fromSeq: Type.Integer({ minimum: 0, description: "The seq of the last event before this resume (the log's last complete line)." }),
+    droppedBytes: Type.Integer({ minimum: 0, description: "Bytes of a cut-off last line (a crash mid-write) removed from the file before resuming; 0 when there was none." }),
+    retryFailed: Type.Boolean({ description: "True when failed, skipped and cancelled instances go back to pending for a new attempt (`--retry-failed`)." }),
+    options: object({ executor: Type.String(), workers: Int(1), onViolation: oneOf(ViolationPolicies) }),
   }),
   "task.created": object({
     id: Type.String(),
@@ -112,6 +123,11 @@ export const EventPayloads = {
     inputs: JsonValue,
     placeholder: StringOrNull,
     priority: Type.Number(),
+    inputsHash: Type.Optional(
+      Type.String({
+        description: "Fingerprint of the encoded inputs (16 hex characters, events/input-hash.ts): a re-executed parent that spawns this id with other inputs fails with NON_DETERMINISTIC. Absent in logs written before it existed.",
+      }),
+    ),
   }),
   "edge.created": object({ from: Type.String(), to: Type.String(), kind: oneOf(["data", "lineage"]) }),
   "preview.materialized": object({

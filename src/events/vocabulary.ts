@@ -8,6 +8,7 @@
 /** Every event type, in the order a run usually writes them. */
 export const EVENT_TYPES = [
   "run.started",
+  "run.resumed",
   "task.created",
   "edge.created",
   "preview.materialized",

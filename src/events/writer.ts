@@ -19,7 +19,7 @@
  * what waits goes out once it is that old; and a turn's end that leaves
  * events behind arms a timer for when they are due.
  */
-import { close as closeFd, openSync, write, writeSync } from "node:fs";
+import { close as closeFd, ftruncateSync, openSync, write, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { ErrorCodes, TrellisError } from "../errors.ts";
 import { EventLines, JsonBytes } from "./line.ts";
@@ -78,11 +78,21 @@ export class JsonlWriter implements EventSink {
   /** Registered on `process` while the file is open. */
   readonly #onExit = (): void => this.#writeAllNow();
 
-  constructor(path: string) {
+  /**
+   * Opens `path` for a new log (emptied), or with `append` for a resumed run:
+   * the file is cut to its first `append` bytes (its complete lines; a line
+   * cut off by a crash goes) and the log continues after them.
+   */
+  constructor(path: string, options: { readonly append?: number } = {}) {
     this.path = path;
     try {
       ensureWritableDir(dirname(path));
-      this.#fd = openSync(path, "w");
+      if (options.append === undefined) this.#fd = openSync(path, "w");
+      else {
+        this.#fd = openSync(path, "r+");
+        ftruncateSync(this.#fd, options.append);
+        this.#position = options.append;
+      }
       process.on("exit", this.#onExit);
     } catch (error) {
       throw new TrellisError(

@@ -56,6 +56,10 @@ export function applyEvent(plan: Plan, event: TrellisEvent, about?: PlanNode): v
       plan.root = event.data.root;
       plan.status = "running";
       return;
+    case "run.resumed":
+      resumeNodes(plan, event.data.retryFailed);
+      plan.status = "running";
+      return;
     case "task.created": {
       const d = event.data;
       const node: PlanNode = {
@@ -64,6 +68,7 @@ export function applyEvent(plan: Plan, event: TrellisEvent, about?: PlanNode): v
         parent: d.parent,
         labels: d.labels,
         inputs: d.inputs,
+        inputsHash: d.inputsHash,
         priority: d.priority,
         order: event.seq,
         status: "pending",
@@ -234,6 +239,23 @@ export function applyEvent(plan: Plan, event: TrellisEvent, about?: PlanNode): v
       const unknown: never = event;
       void unknown;
       return;
+    }
+  }
+}
+
+/**
+ * What `run.resumed` does to the plan: the attempts that were running or
+ * waiting died with the engine, so those instances are pending again (a new
+ * attempt will start them); with `retryFailed`, so are the instances that
+ * failed, were skipped or cancelled. Succeeded instances keep their output.
+ */
+function resumeNodes(plan: Plan, retryFailed: boolean): void {
+  for (const node of plan.nodes.values()) {
+    const s = node.status;
+    if (s === "running" || s === "waiting" || (retryFailed && (s === "failed" || s === "skipped" || s === "cancelled"))) {
+      node.waitingOn = undefined;
+      node.reason = undefined;
+      setStatus(plan, node, "pending");
     }
   }
 }

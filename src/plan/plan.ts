@@ -15,6 +15,8 @@ export interface PlanNode {
   readonly parent: string | null;
   readonly labels: readonly string[];
   readonly inputs: Json;
+  /** Fingerprint of `inputs` (`events/input-hash.ts`), checked when a re-executed parent spawns this id again; undefined in old logs. */
+  readonly inputsHash: string | undefined;
   readonly priority: number;
   /** Sequence number of its `task.created` event: creation order. */
   readonly order: number;

@@ -5,6 +5,7 @@
  */
 import { ErrorCodes, TrellisError } from "../errors.ts";
 import type { PromiseSpec } from "../events/types.ts";
+import type { Plan } from "../plan/plan.ts";
 import type { AnyTask } from "../task/define.ts";
 import { checkPromiseSpec, NoNewEdges, NoNewNodes, referencedTasks } from "./constructors.ts";
 
@@ -17,6 +18,11 @@ export function declaredPromises(def: AnyTask): DefinitionPromise[] {
   const out: DefinitionPromise[] = def.promises.map((spec) => ({ spec, source: "definition" }));
   if (def.static) out.push({ spec: NoNewNodes(), source: "static" }, { spec: NoNewEdges(), source: "static" });
   return out;
+}
+
+/** True when `owner` has declared its definition's promises (`definition` or `static`) in `plan`. */
+export function ownsDefinitionPromises(plan: Plan, owner: string): boolean {
+  return plan.promisesByOwner.get(owner)?.some((p) => p.source !== "context") ?? false;
 }
 
 /**

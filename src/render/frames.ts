@@ -72,6 +72,7 @@ export function classOf(type: string): EventClass {
     case "task.skipped":
     case "task.cancelled":
     case "promise.violated":
+    case "run.resumed":
     case "run.finished":
       return "change";
     case "edge.created":

@@ -12,7 +12,7 @@ import type { Frame, SnapshotPolicy } from "./frames.ts";
 import { FrameSelector } from "./frames.ts";
 import { InlineImageSink } from "./image-sink.ts";
 import type { ImageFormat, LayoutEngine } from "./images.ts";
-import { readEventLog } from "./read-log.ts";
+import { readEventLog } from "../events/read-log.ts";
 import type { SnapshotDirs } from "./snapshots.ts";
 import { FrameWriter, checkSnapshotOptions, clearFrames, foldersFor, prepareSnapshotDirs, snapshotDirs } from "./snapshots.ts";
 

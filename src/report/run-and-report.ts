@@ -7,6 +7,8 @@ import type { RunOptions } from "../run.ts";
 import { run } from "../run.ts";
 import type { SerializedError } from "../errors.ts";
 import type { Counts, RunStatus } from "../events/types.ts";
+import type { ResumeOptions } from "../resume.ts";
+import { resume } from "../resume.ts";
 import type { RunResult } from "../runtime/run.ts";
 import type { TaskDefinition } from "../task/define.ts";
 import type { ExitCode } from "./exit-codes.ts";
@@ -41,7 +43,23 @@ export interface ReportedRun<O> {
  * active (a task calls `process.exit` on the inline executor), the engine
  * ends the run in the log and the summary is printed before the process goes.
  */
-export async function runAndReport<I, O>(root: TaskDefinition<I, O>, inputs: I, options: RunOptions, report: ReportOptions): Promise<ReportedRun<O>> {
+export function runAndReport<I, O>(root: TaskDefinition<I, O>, inputs: I, options: RunOptions, report: ReportOptions): Promise<ReportedRun<O>> {
+  return reportRun(options, report, (o) => run(root, inputs, o));
+}
+
+/** {@link runAndReport} for `resume(outDir)`: the resumed run with live progress and a summary; the log's warnings go to stderr. */
+export function resumeAndReport<O>(outDir: string, options: ResumeOptions, report: ReportOptions): Promise<ReportedRun<O>> {
+  const stderr = report.stderr ?? process.stderr;
+  return reportRun({ ...options, out: outDir }, report, async (o) => {
+    const { out: _out, ...rest } = o;
+    const result = await resume<O>(outDir, rest);
+    for (const w of result.warnings) stderr.write(`trellis: warning: ${w}\n`);
+    return result;
+  });
+}
+
+/** Runs `go` with progress and Ctrl-C handling wired into its options, then prints the summary. */
+async function reportRun<O, T extends RunOptions>(options: T, report: ReportOptions, go: (options: T) => Promise<RunResult<O>>): Promise<ReportedRun<O>> {
   const stderr = report.stderr ?? process.stderr;
   const reporter = new ProgressReporter({
     mode: report.progress ?? detectProgressMode(stderr),
@@ -74,7 +92,7 @@ export async function runAndReport<I, O>(root: TaskDefinition<I, O>, inputs: I, 
   await reporter.start();
   let result: RunResult<O>;
   try {
-    result = await run(root, inputs, { ...options, signal: controller.signal, observers: [...(options.observers ?? []), reporter] });
+    result = await go({ ...options, signal: controller.signal, observers: [...(options.observers ?? []), reporter] });
   } finally {
     reporter.stop();
     process.off("SIGINT", onSigint);

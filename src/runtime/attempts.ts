@@ -36,11 +36,11 @@ export interface LiveTask {
 
 /**
  * True when a failure with `error` may be retried: a broken promise, a
- * cancellation, or a task that has been on too many dying workers
- * (`WORKER_CRASH` with `details.final`) never is.
+ * cancellation, a non-deterministic re-run, or a task that has been on too
+ * many dying workers (`WORKER_CRASH` with `details.final`) never is.
  */
 export function isRetryable(error: SerializedError): boolean {
-  return error.code !== ErrorCodes.PROMISE_VIOLATION && error.code !== ErrorCodes.TASK_CANCELLED && error.details?.["final"] !== true;
+  return error.code !== ErrorCodes.PROMISE_VIOLATION && error.code !== ErrorCodes.TASK_CANCELLED && error.code !== ErrorCodes.NON_DETERMINISTIC && error.details?.["final"] !== true;
 }
 
 /** The delay before the attempt after `attempt` failed with `error`, or null when it is not retried. */

@@ -28,8 +28,11 @@ export class Committer {
     private readonly observers: readonly RunObserver[],
     /** Epoch milliseconds for event timestamps. */
     private readonly now: () => number,
+    /** A resumed run's plan, folded from its log: `seq` continues after its last event. */
+    from?: Plan,
   ) {
-    this.plan = createPlan(runId);
+    this.plan = from ?? createPlan(runId);
+    this.#seq = this.plan.seq;
     this.#before = observers.filter((o) => o.beforeEvent !== undefined);
   }
 

@@ -24,6 +24,16 @@ export interface EngineOptions {
   readonly now: () => number;
   /** The results cache of this run, or null when the run uses none (`cache: false`). */
   readonly cache: ResultsCache | null;
+  /** A resumed run: the plan folded from its log, which the engine continues. */
+  readonly from?: Plan;
+}
+
+/** How a run is resumed (see `Engine.resume`). */
+export interface ResumeFrom {
+  /** Bytes of a cut-off last line removed from the log before resuming. */
+  readonly droppedBytes: number;
+  /** Failed, skipped and cancelled instances run again. */
+  readonly retryFailed: boolean;
 }
 
 /** A queued resume of a suspended task (a start is queued as the plan node itself: no entry object per task). */

@@ -14,17 +14,18 @@ import { DeadlockError, ErrorCodes, TaskCancelledError, TrellisError, serializeE
 import type { SerializedError } from "../errors.ts";
 import type { Json } from "../events/codec.ts";
 import { encode } from "../events/codec.ts";
+import { canonicalJson, inputsHash } from "../events/input-hash.ts";
 import type { PromiseSpec, RunStatus, WaitEndReason } from "../events/types.ts";
 import { isFinished } from "../events/types.ts";
-import { checkSpawn, mergeLabels, spawnDiff } from "../plan/diff.ts";
+import { checkSpawn, mergeLabels, missingCreationEdges, spawnDiff } from "../plan/diff.ts";
 import { isUndefinedTag, outputOf, outputsOf, resolveInputs } from "../plan/outputs.ts";
 import type { Plan, PlanNode } from "../plan/plan.ts";
 import { nextOpenPlaceholder } from "../plan/plan.ts";
 import { expandPreview } from "../preview/placeholders.ts";
-import { declaredPromises, promiseProblem } from "../promises/declared.ts";
+import { declaredPromises, ownsDefinitionPromises, promiseProblem } from "../promises/declared.ts";
 import { capsFor, validateDiff, violationError } from "../promises/validate.ts";
 import { deadlockMessage, endStatus, isDeadlocked, rootFailure, stuckInstances, unfinishedCount } from "../scheduler/deadlock.ts";
-import { deadProducer, isReady } from "../scheduler/readiness.ts";
+import { deadProducer, isReady, resumePoints } from "../scheduler/readiness.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import type { AnyTask } from "../task/define.ts";
 import type { LiveTask } from "./attempts.ts";
@@ -32,7 +33,7 @@ import { Attempts, processExitError, retryDelay } from "./attempts.ts";
 import { CacheWarnings } from "./cache/results-cache.ts";
 import { Committer } from "./committer.ts";
 import type { EngineLink, Rehosting, SpawnRequest, TaskOutcome, TaskRef, WaitOutcome } from "./executor.ts";
-import type { EngineOptions, EngineResult, ResumeEntry } from "./engine-types.ts";
+import type { EngineOptions, EngineResult, ResumeEntry, ResumeFrom } from "./engine-types.ts";
 import { StepLoop } from "./step-loop.ts";
 import type { WaitRecord } from "./waits.ts";
 import { Waits, failedChildError, newWaitRecord, waitAbortedError, waitTimeoutError } from "./waits.ts";
@@ -51,46 +52,96 @@ export class Engine implements EngineLink {
   #awaitingWrites = false;
   #error: SerializedError | null = null;
   #startedAt = 0;
+  /** True when this engine continues a run from its log (`resume`). */
+  #resumed = false;
   #resolve!: (r: EngineResult) => void;
   readonly #done: Promise<EngineResult>;
 
   constructor(options: EngineOptions) {
     this.#o = options;
-    this.#log = new Committer(options.runId, options.sink, options.observers, options.now);
+    this.#log = new Committer(options.runId, options.sink, options.observers, options.now, options.from);
     this.plan = this.#log.plan;
     this.#scheduler = new Scheduler<PlanNode | ResumeEntry>(Math.max(1, options.executor.concurrency), (id) => capsFor(this.plan, id));
     this.#done = new Promise((resolve) => void (this.#resolve = resolve));
   }
 
-  /** Starts the run from `root` and resolves when it ended. */
-  async start(root: AnyTask, inputs: unknown, modules: readonly string[]): Promise<EngineResult> {
+  /**
+   * Starts the run from `root` and resolves when it ended. `modules` go to
+   * the executor's workers; `recorded` (the modules that define the run's
+   * tasks) is written in `run.started`, so `trellis resume` can load them.
+   */
+  async start(root: AnyTask, inputs: unknown, modules: readonly string[], recorded: readonly string[] = modules): Promise<EngineResult> {
     this.#startedAt = performance.now();
-    const o = this.#o;
     let encoded: Json;
     try {
       encoded = encode(inputs, { strict: true, role: "inputs", label: `inputs of ${root.name}` });
     } catch (error) {
-      this.#commitStarted(root, null);
+      this.#commitStarted(root, null, recorded);
       return this.#fail(error);
     }
-    this.#commitStarted(root, encoded);
+    this.#commitStarted(root, encoded, recorded);
+    if (!(await this.#startExecutor(modules))) return this.#done;
+    this.#create(null, root.name, root, encoded, [], root.labels, null, null, inputsHash(encoded));
+    this.#loop.pump();
+    return this.#done;
+  }
+
+  /**
+   * Continues the run whose log was folded into `options.from`, in the same
+   * log: commits `run.resumed` (whose fold makes the instances that were
+   * running or waiting pending again), then schedules every pending instance
+   * whose producers are done. Succeeded instances keep their output and do
+   * not run; the root runs again when it did not finish, and each spawn it
+   * repeats re-attaches to the logged child (`checkSpawn`).
+   * `rootInputs` (encoded, from `run.started`) create the root when the log
+   * ended before it was.
+   */
+  async resume(root: AnyTask, rootInputs: Json, modules: readonly string[], from: ResumeFrom): Promise<EngineResult> {
+    this.#startedAt = performance.now();
+    this.#resumed = true;
+    for (const p of this.plan.promises) this.#pid = Math.max(this.#pid, p.pid);
+    const options = { executor: this.#o.executor.kind, workers: this.#o.executor.workers, onViolation: this.#o.onViolation };
+    this.#log.commit("run.resumed", { fromSeq: this.plan.seq, droppedBytes: from.droppedBytes, retryFailed: from.retryFailed, options });
+    if (!(await this.#startExecutor(modules))) return this.#done;
+    if (!this.plan.nodes.has(root.name)) this.#create(null, root.name, root, rootInputs, [], root.labels, null, null, inputsHash(rootInputs));
+    else this.#completeLastCreation();
+    const { ready, doomed } = resumePoints(this.plan);
+    for (const d of doomed) this.#settle(d.node, "skipped", `producer ${d.producer.id} ${d.producer.status}`);
+    for (const node of ready) this.#scheduler.push(node);
+    this.#loop.pump();
+    return this.#done;
+  }
+
+  /** Commits what the crash cut off after the last `task.created`: its edges and its preview (see `missingCreationEdges`). */
+  #completeLastCreation(): void {
+    let last: PlanNode | undefined;
+    for (const node of this.plan.nodes.values()) last = node;
+    if (last === undefined) return;
+    for (const edge of missingCreationEdges(this.plan, last)) this.#log.commit("edge.created", edge);
+    const def = this.#o.registry.get(last.task);
+    if (def && def.calls.length > 0 && !this.plan.placeholderChildren.has(last.id)) {
+      const preview = expandPreview(def, last.id);
+      this.#log.commit("preview.materialized", { owner: last.id, placeholders: preview.placeholders, edges: preview.edges });
+    }
+  }
+
+  /** Starts the executor and listens to the run's signal; false when the run already ended (it failed to start, or was cancelled). */
+  async #startExecutor(modules: readonly string[]): Promise<boolean> {
+    const o = this.#o;
     // Ahead of the log's own exit handler, which then writes what this one commits.
     process.prependListener("exit", this.#onProcessExit);
     process.on("uncaughtExceptionMonitor", this.#onUncaught);
     try {
       await o.executor.start(this, modules);
     } catch (error) {
-      return this.#fail(error);
+      void this.#fail(error);
+      return false;
     }
     if (o.signal) {
       if (o.signal.aborted) this.#stopAll("cancelled", "the run was cancelled before it started");
       else o.signal.addEventListener("abort", () => this.#stopAll("cancelled", "the run was cancelled"), { once: true });
     }
-    if (this.#ending === null) {
-      this.#create(null, root.name, root, encoded, [], root.labels, null, null);
-      this.#loop.pump();
-    }
-    return this.#done;
+    return this.#ending === null;
   }
 
   #fail(error: unknown): Promise<EngineResult> {
@@ -99,14 +150,25 @@ export class Engine implements EngineLink {
     return this.#done;
   }
 
-  #commitStarted(root: AnyTask, inputs: Json): void {
+  #commitStarted(root: AnyTask, inputs: Json, modules: readonly string[]): void {
     const options = { executor: this.#o.executor.kind, workers: this.#o.executor.workers, onViolation: this.#o.onViolation };
-    this.#log.commit("run.started", { root: root.name, task: root.name, inputs, options });
+    this.#log.commit("run.started", { root: root.name, task: root.name, inputs, options, modules: [...modules] });
   }
 
   /** Adds an instance (already validated) with its edges and preview, and queues it when ready. */
-  #create(parent: PlanNode | null, id: string, def: AnyTask, inputs: Json, producers: readonly string[], labels: readonly string[], priority: number | null, placeholder: string | null): void {
-    this.#log.commit("task.created", { id, task: def.name, parent: parent ? parent.id : null, labels: labels as string[], inputs, placeholder, priority: priority ?? def.priority });
+  #create(
+    parent: PlanNode | null,
+    id: string,
+    def: AnyTask,
+    inputs: Json,
+    producers: readonly string[],
+    labels: readonly string[],
+    priority: number | null,
+    placeholder: string | null,
+    hash: string,
+  ): void {
+    const data = { id, task: def.name, parent: parent ? parent.id : null, labels: labels as string[], inputs, placeholder, priority: priority ?? def.priority, inputsHash: hash };
+    this.#log.commit("task.created", data);
     if (parent) this.#log.commit("edge.created", { from: parent.id, to: id, kind: "lineage" });
     for (let i = 0; i < producers.length; i++) this.#log.commit("edge.created", { from: producers[i] as string, to: id, kind: "data" });
     if (def.calls.length > 0) {
@@ -126,8 +188,9 @@ export class Engine implements EngineLink {
     const live = this.#current(ref);
     if (!live) return;
     const parent = live.node;
-    const def = checkSpawn(this.plan, this.#o.registry, ref.id, ref.attempt, req, live.replays > 0);
-    if (def === "repeat") return; // a retried or replayed attempt spawns the same ids again: keep the earlier child
+    const hash = inputsHash(req.inputs);
+    const def = checkSpawn(this.plan, this.#o.registry, ref.id, ref.attempt, { id: req.id, task: req.task, producers: req.producers, inputsHash: hash }, live.replays > 0);
+    if (def === "repeat") return; // a retried, replayed or resumed attempt spawns the same ids again: keep the earlier child
     if (def instanceof TrellisError) return this.#deferError(live, def);
     const labels = mergeLabels(def.labels, req.labels);
     const placeholder = nextOpenPlaceholder(this.plan, parent.id, def.name)?.id ?? null;
@@ -144,15 +207,26 @@ export class Engine implements EngineLink {
         return this.#stopAll("halted", `halted: ${p.spec.kind} of ${p.owner} was broken by ${ref.id}`);
       }
     }
-    this.#create(parent, req.id, def, req.inputs, req.producers, labels, req.priority, placeholder);
+    this.#create(parent, req.id, def, req.inputs, req.producers, labels, req.priority, placeholder, hash);
     this.#loop.pump();
   }
 
   promise(ref: TaskRef, promises: readonly PromiseSpec[]): void {
     const live = this.#current(ref);
     if (!live) return;
-    for (const spec of promises) this.#declareChecked(live, "context", spec);
+    for (const spec of promises) {
+      // A re-executed attempt (a retry, a resumed run) declares again what an earlier one did: those stay in force once.
+      if (ref.attempt > 1 && this.#declaredBefore(ref.id, spec)) continue;
+      this.#declareChecked(live, "context", spec);
+    }
     this.#loop.pump();
+  }
+
+  #declaredBefore(owner: string, spec: PromiseSpec): boolean {
+    const own = this.plan.promisesByOwner.get(owner);
+    if (own === undefined) return false;
+    const text = canonicalJson(spec as unknown as Json);
+    return own.some((p) => p.source === "context" && canonicalJson(p.spec as unknown as Json) === text);
   }
 
   /** Commits a promise, or keeps its error for the task. A MaxParallelism also counts the instances in its scope running now. */
@@ -316,7 +390,8 @@ export class Engine implements EngineLink {
     }
     this.#log.commit("task.started", { id, attempt }, node);
     const live = this.#attempts.start(node, attempt);
-    if (attempt === 1 && (def.promises.length > 0 || def.static))
+    // A definition's promises come into force with its first attempt; a resumed run whose log lost them (cut before they were written) declares them again.
+    if ((def.promises.length > 0 || def.static) && (attempt === 1 || (this.#resumed && !ownsDefinitionPromises(this.plan, id))))
       for (const { spec, source } of declaredPromises(def)) this.#declareChecked(live, source, spec);
     if (def.timeoutMs !== undefined) this.#attempts.armTimeout(live, def.timeoutMs, this.#attemptTimedOut);
     this.#o.executor.run({ id, attempt, runId: this.#o.runId, task: node.task, inputs });

@@ -17,6 +17,7 @@ import type { EventSink } from "../events/writer.ts";
 import { JsonlWriter, MemorySink } from "../events/writer.ts";
 import type { Plan } from "../plan/plan.ts";
 import type { TaskDefinition } from "../task/define.ts";
+import type { EngineResult } from "./engine-types.ts";
 import { isTaskDefinition } from "../task/define.ts";
 import { registry as defaultRegistry } from "../task/registry.ts";
 import type { TaskRegistry } from "../task/registry.ts";
@@ -143,25 +144,9 @@ export async function createExecutor(kind: ExecutorKind, workers: number, regist
  * @throws TrellisError `RUN_IN_WORKER`, `INVALID_OPTION`, `OUTPUT_DIR`: see `run()`.
  */
 export async function runEngine<I, O>(root: TaskDefinition<I, O>, inputs: I, options: EngineRunOptions, attach: AttachObserver | null): Promise<RunResult<O>> {
-  if (inWorker())
-    throw new TrellisError(
-      ErrorCodes.RUN_IN_WORKER,
-      "run() was called inside a Trellis worker: the workflow module starts a run when it is imported. Guard the call with `runIfMain(import.meta.url, task, inputs)` (or `if (isMain(import.meta.url))`), or move it to another file",
-    );
+  refuseInWorker("run");
   if (!isTaskDefinition(root)) invalidOption("root", "a task definition made with task()", typeof root);
-  const registry = options.registry ?? defaultRegistry;
-  const onViolation = options.onViolation ?? "halt";
-  if (!(ViolationPolicies as readonly string[]).includes(onViolation))
-    invalidOption("onViolation", ViolationPolicies.map((p) => JSON.stringify(p)).join(" or "), onViolation);
-  const executorOption = options.executor ?? "threads";
-  if (typeof executorOption === "string" && !(ExecutorKinds as readonly string[]).includes(executorOption))
-    invalidOption("executor", `one of ${ExecutorKinds.join(", ")}`, executorOption);
-  const defaultWorkers = Math.max(1, availableParallelism());
-  const workers = options.workers ?? defaultWorkers;
-  if (!Number.isInteger(workers) || workers < 1) invalidOption("workers", "a positive integer", workers);
-  const cache = resultsCacheFor(options.cache);
-  const crashes = options.maxWorkerCrashes;
-  if (crashes !== undefined && (!Number.isInteger(crashes) || crashes < 1)) invalidOption("maxWorkerCrashes", "a positive integer", crashes);
+  const checked = checkRunOptions(options, "halt", "threads");
 
   const n = (runCounters.get(root.name) ?? 0) + 1;
   runCounters.set(root.name, n);
@@ -169,8 +154,73 @@ export async function runEngine<I, O>(root: TaskDefinition<I, O>, inputs: I, opt
 
   // The caller's observer first: it holds nothing open yet if the event log then fails.
   const attached = attach ? attach() : null;
-  const memory = options.keepEvents ? new MemorySink() : null;
   const file = options.out !== undefined ? new JsonlWriter(join(resolve(options.out), "events.jsonl")) : null;
+  const modules = definitionModules(checked.registry);
+  return driveEngine<O>(runId, checked, options, attached, file, null, (engine, executor) =>
+    engine.start(root, inputs, executor.kind === "inline" ? [] : modules, modules),
+  );
+}
+
+/** Options of {@link runEngine} once checked, with their defaults. */
+export interface CheckedOptions {
+  readonly registry: TaskRegistry;
+  readonly onViolation: ViolationPolicy;
+  readonly executor: ExecutorKind | Executor;
+  readonly workers: number;
+  /** The run's results cache; null when it uses none. */
+  readonly cache: ResultsCache | null;
+  /** How many dying workers a task may be on before it fails (undefined: the executor's default). */
+  readonly maxWorkerCrashes: number | undefined;
+}
+
+/** Refuses to start a run inside a Trellis worker (`RUN_IN_WORKER`). */
+export function refuseInWorker(what: "run" | "resume"): void {
+  if (inWorker())
+    throw new TrellisError(
+      ErrorCodes.RUN_IN_WORKER,
+      `${what}() was called inside a Trellis worker: the workflow module starts a run when it is imported. Guard the call with \`runIfMain(import.meta.url, task, inputs)\` (or \`if (isMain(import.meta.url))\`), or move it to another file`,
+    );
+}
+
+/** Checks the options shared by `run()` and `resume()`; the defaults of `onViolation` and `executor` are the caller's. */
+export function checkRunOptions(options: EngineRunOptions, defaultPolicy: ViolationPolicy, defaultExecutor: ExecutorKind): CheckedOptions {
+  const registry = options.registry ?? defaultRegistry;
+  const onViolation = options.onViolation ?? defaultPolicy;
+  if (!(ViolationPolicies as readonly string[]).includes(onViolation))
+    invalidOption("onViolation", ViolationPolicies.map((p) => JSON.stringify(p)).join(" or "), onViolation);
+  const executor = options.executor ?? defaultExecutor;
+  if (typeof executor === "string" && !(ExecutorKinds as readonly string[]).includes(executor)) invalidOption("executor", `one of ${ExecutorKinds.join(", ")}`, executor);
+  const workers = options.workers ?? Math.max(1, availableParallelism());
+  if (!Number.isInteger(workers) || workers < 1) invalidOption("workers", "a positive integer", workers);
+  const cache = resultsCacheFor(options.cache);
+  const maxWorkerCrashes = options.maxWorkerCrashes;
+  if (maxWorkerCrashes !== undefined && (!Number.isInteger(maxWorkerCrashes) || maxWorkerCrashes < 1))
+    invalidOption("maxWorkerCrashes", "a positive integer", maxWorkerCrashes);
+  return { registry, onViolation, executor, workers, cache, maxWorkerCrashes };
+}
+
+/** File URLs of the modules that define the registered tasks: what workers import, and what `run.started` records. */
+export function definitionModules(registry: TaskRegistry): string[] {
+  const modules: string[] = [];
+  for (const def of registry.all()) if (def.module && !modules.includes(def.module)) modules.push(def.module);
+  return modules;
+}
+
+/**
+ * Runs an engine to its end over the log `file` (null: none): creates the
+ * executor and the sink, calls `begin` (the engine's `start` or `resume`),
+ * closes everything, and builds the result.
+ */
+export async function driveEngine<O>(
+  runId: string,
+  checked: CheckedOptions,
+  options: EngineRunOptions,
+  attached: RunObserver | null,
+  file: JsonlWriter | null,
+  from: Plan | null,
+  begin: (engine: Engine, executor: Executor) => Promise<EngineResult>,
+): Promise<RunResult<O>> {
+  const memory = options.keepEvents ? new MemorySink() : null;
   // The log file alone (the usual case) is the sink itself: no wrapper call per event.
   const sink: EventSink = file !== null && memory === null ? file : {
     write(e) {
@@ -188,10 +238,13 @@ export async function runEngine<I, O>(root: TaskDefinition<I, O>, inputs: I, opt
     },
   };
 
-  const executor = typeof executorOption === "string" ? await createExecutor(executorOption, workers, registry, crashes) : executorOption;
-  const modules: string[] = [];
-  if (executor.kind !== "inline") {
-    for (const def of registry.all()) if (def.module && !modules.includes(def.module)) modules.push(def.module);
+  const { registry, onViolation } = checked;
+  let executor: Executor;
+  try {
+    executor = typeof checked.executor === "string" ? await createExecutor(checked.executor, checked.workers, registry, checked.maxWorkerCrashes) : checked.executor;
+  } catch (error) {
+    await sink.close();
+    throw error;
   }
   const observers = attached ? [...(options.observers ?? []), attached] : (options.observers ?? []);
   const engine = new Engine({
@@ -203,13 +256,14 @@ export async function runEngine<I, O>(root: TaskDefinition<I, O>, inputs: I, opt
     observers,
     signal: options.signal,
     now: options.now ?? Date.now,
-    cache,
+    cache: checked.cache,
+    ...(from ? { from } : {}),
   });
   let result;
   try {
     try {
-      result = await engine.start(root, inputs, modules);
-      await cache?.whenWritten(); // a halted or cancelled run ends without waiting for them
+      result = await begin(engine, executor);
+      await checked.cache?.whenWritten(); // a halted or cancelled run ends without waiting for them
     } finally {
       await executor.close();
       sink.flush();

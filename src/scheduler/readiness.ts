@@ -59,3 +59,32 @@ export function readyIds(plan: Plan): string[] {
   }
   return out;
 }
+
+/** Where the pending instances of a resumed plan stand (see {@link resumePoints}). */
+export interface ResumePoints {
+  /** Pending, every producer's output available: to be queued, in creation order. */
+  readonly ready: PlanNode[];
+  /** Pending, but a producer finished without an output: to be skipped. */
+  readonly doomed: { readonly node: PlanNode; readonly producer: PlanNode }[];
+}
+
+/**
+ * The pending instances of a plan folded from a log that a resumed run acts
+ * on at once, in creation order: the ready ones (queued) and the doomed ones
+ * (skipped). The rest wait for producers; the fold's `producersLeft` says
+ * when they become ready, as in a live run.
+ */
+export function resumePoints(plan: Plan): ResumePoints {
+  const out: ResumePoints = { ready: [], doomed: [] };
+  for (const node of plan.nodes.values()) {
+    if (node.status !== "pending") continue;
+    if (isReady(node)) {
+      out.ready.push(node);
+      continue;
+    }
+    const producers = plan.producers.get(node.id);
+    const dead = producers === undefined ? undefined : deadProducer(plan, producers);
+    if (dead) out.doomed.push({ node, producer: dead });
+  }
+  return out;
+}

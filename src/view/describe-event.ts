@@ -88,6 +88,8 @@ function describeUnchecked(e: TrellisEvent): string {
   switch (e.type) {
     case "run.started":
       return `run ${e.runId} started with root ${e.data.root}`;
+    case "run.resumed":
+      return `run ${e.runId} resumed after event ${str(e.data.fromSeq)}${e.data.retryFailed ? ", retrying failed tasks" : ""}${e.data.droppedBytes > 0 ? ` (a cut-off last line of ${e.data.droppedBytes} bytes was dropped)` : ""}`;
     case "task.created":
       return e.data.parent === null ? `${e.data.id} created (the root)` : `${e.data.parent} spawned ${e.data.id}`;
     case "edge.created":

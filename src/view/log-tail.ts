@@ -13,7 +13,7 @@ import { open, stat } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { TrellisError } from "../errors.ts";
 import type { TrellisEvent } from "../events/types.ts";
-import { parseLogLine } from "../render/read-log.ts";
+import { parseLogLine } from "../events/read-log.ts";
 
 /** Why the log cannot be read past some line. */
 export interface LogProblem {

@@ -10,7 +10,7 @@ import { eventLogSchema } from "../../dist/events/schema.js";
 import type { TrellisEvent } from "../../dist/events/types.js";
 import { EVENT_TYPES } from "../../dist/events/vocabulary.js";
 import { compileSchema } from "../../dist/events/conforms.js";
-import { parseLogLine } from "../../dist/render/read-log.js";
+import { parseLogLine } from "../../dist/events/read-log.js";
 
 /** Fixed so a failure reproduces; set LINE_SCHEMA_SEED to explore others. */
 const SEED = Number(process.env["LINE_SCHEMA_SEED"] ?? 20261202);

@@ -25,6 +25,14 @@ interface HandWritten {
     task: string;
     inputs: Json;
     options: { executor: string; workers: number; onViolation: ViolationPolicy };
+    /** Absent in logs written before `trellis resume` existed. */
+    modules?: string[];
+  };
+  "run.resumed": {
+    fromSeq: number;
+    droppedBytes: number;
+    retryFailed: boolean;
+    options: { executor: string; workers: number; onViolation: ViolationPolicy };
   };
   "task.created": {
     id: string;
@@ -34,6 +42,8 @@ interface HandWritten {
     inputs: Json;
     placeholder: string | null;
     priority: number;
+    /** Absent in logs written before inputs were fingerprinted. */
+    inputsHash?: string;
   };
   "edge.created": { from: string; to: string; kind: EdgeKind };
   "preview.materialized": {

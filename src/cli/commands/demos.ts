@@ -18,7 +18,7 @@ import { DEMOS } from "../demo-list.ts";
 import type { DemoExpectation } from "../demo-list.ts";
 import type { ProgressMode } from "../../report/progress.ts";
 import { detectProgressMode } from "../../report/progress.ts";
-import { readEventLog } from "../../render/read-log.ts";
+import { readEventLog } from "../../events/read-log.ts";
 import { countFiles, describeDuration, describeFigures, describeValue } from "../../report/summary.ts";
 
 /** The package root: bin/ and dist/ live there, whatever the current folder. */

@@ -6,13 +6,13 @@
  * types this version does not know (a log from a newer Trellis) are
  * reported, not fatal.
  */
-import { createReadStream, readFileSync } from "node:fs";
+import { closeSync, createReadStream, openSync, readFileSync, readSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { ErrorCodes, TrellisError } from "../errors.ts";
-import { compileSchema } from "../events/conforms.ts";
-import type { Conformance } from "../events/conforms.ts";
-import type { TrellisEvent } from "../events/types.ts";
-import { EVENT_TYPES, EVENT_VERSION } from "../events/types.ts";
+import { compileSchema } from "./conforms.ts";
+import type { Conformance } from "./conforms.ts";
+import type { TrellisEvent } from "./types.ts";
+import { EVENT_TYPES, EVENT_VERSION } from "./types.ts";
 
 /**
  * One line of the log: a known event, an event of a type this version does
@@ -88,7 +88,54 @@ export function parseLogLine(text: string, line: number, expectedSeq: number, pa
   if (!KNOWN.has(type)) return { kind: "unknown", line, type, seq, ts: stamp };
   const problem = (payloadChecks().get(type) as Conformance)(data);
   if (problem !== null) throw formatError(path, line, `${type}: data${problem}`);
-  return { kind: "event", line, event: { ...value, ts: stamp } as unknown as TrellisEvent };
+  return { kind: "event", line, event: (ts === stamp ? value : { ...value, ts: stamp }) as unknown as TrellisEvent };
+}
+
+/**
+ * The complete lines of the log's first `bytes` bytes, in order, each
+ * checked like {@link readEventLog} does, given to `visit` (blank lines are
+ * skipped). Synchronous, in large chunks: what `resume` reads a big log
+ * with before anything else can happen.
+ * @throws TrellisError `LOG_FORMAT` for an unreadable file or a bad line (naming it).
+ */
+export function visitLogLines(path: string, bytes: number, visit: (line: LogLine) => void): void {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (error) {
+    throw new TrellisError(ErrorCodes.LOG_FORMAT, `cannot read the event log ${path}: ${(error as Error).message}`, { path, line: 0 }, { cause: error });
+  }
+  try {
+    let chunk = Buffer.allocUnsafe(4 * 1024 * 1024);
+    let held = 0; // bytes of an unfinished line kept at the chunk's start
+    let at = 0;
+    let n = 0;
+    let seq = 0;
+    while (at < bytes) {
+      if (held === chunk.length) {
+        const bigger = Buffer.allocUnsafe(chunk.length * 2);
+        chunk.copy(bigger, 0, 0, held);
+        chunk = bigger;
+      }
+      const got = readSync(fd, chunk, held, Math.min(chunk.length - held, bytes - at), at);
+      if (got === 0) break;
+      at += got;
+      const end = held + got;
+      let start = 0;
+      for (let nl = chunk.indexOf(0x0a, start); nl >= 0 && nl < end; nl = chunk.indexOf(0x0a, start)) {
+        n++;
+        if (nl > start) {
+          const text = chunk.toString("utf8", start, nl);
+          if (text.trim() !== "") visit(parseLogLine(text, n, ++seq, path));
+        }
+        start = nl + 1;
+      }
+      held = end - start;
+      chunk.copy(chunk, 0, start, end);
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
