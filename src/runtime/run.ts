@@ -33,8 +33,12 @@ export interface EngineRunOptions {
   readonly out?: string;
   /** Where task functions run. Default `threads`. */
   readonly executor?: ExecutorKind | Executor;
-  /** Workers (slots) for `threads` and `processes`; for `inline`, how many task functions may be in progress at once. Default: available parallelism. */
+  /** Workers (slots) for `threads` and `processes`; for `inline`, how many task functions may be in progress at once. Default: available parallelism. Not used by `bullmq`, whose workers are the `trellis worker` processes serving its queue. */
   readonly workers?: number;
+  /** Redis URL of the `bullmq` executor (`redis://[:password@]host:port`, `rediss://` for TLS). Default: the `TRELLIS_REDIS` environment variable. */
+  readonly redis?: string;
+  /** Queue of the `bullmq` executor; its workers must serve the same one. Default `trellis`. */
+  readonly queue?: string;
   /** What a broken promise does: `halt` (default) cancels the run; `reject` raises in the offending task. */
   readonly onViolation?: ViolationPolicy;
   /** Run id in every event. Default `<root name>-<n>`, n counting runs in this process, so ids are reproducible. */
@@ -84,8 +88,8 @@ function invalidOption(option: string, expected: string, got: unknown): never {
   });
 }
 
-/** Creates the executor named by `kind`. Threads and processes are loaded lazily. */
-export async function createExecutor(kind: ExecutorKind, workers: number, registry: TaskRegistry): Promise<Executor> {
+/** Creates the executor named by `kind`. Threads, processes and bullmq are loaded lazily. */
+export async function createExecutor(kind: ExecutorKind, workers: number, registry: TaskRegistry, remote: { redis?: string; queue?: string } = {}): Promise<Executor> {
   switch (kind) {
     case "inline":
       return new InlineExecutor({ concurrency: workers, registry });
@@ -96,6 +100,13 @@ export async function createExecutor(kind: ExecutorKind, workers: number, regist
     case "processes": {
       const { ProcessExecutor } = await import("./processes/process-executor.ts");
       return new ProcessExecutor({ workers });
+    }
+    case "bullmq": {
+      const redis = remote.redis ?? process.env["TRELLIS_REDIS"];
+      if (redis === undefined || redis === "")
+        invalidOption("redis", "a Redis URL for the bullmq executor (redis://host:6379, rediss:// for TLS; or set TRELLIS_REDIS)", redis);
+      const { BullMQExecutor } = await import("./bullmq/bullmq-executor.ts");
+      return new BullMQExecutor({ redis, ...(remote.queue !== undefined ? { queue: remote.queue } : {}) });
     }
     default: {
       const never: never = kind;
@@ -153,7 +164,7 @@ export async function runEngine<I, O>(root: TaskDefinition<I, O>, inputs: I, opt
     },
   };
 
-  const executor = typeof executorOption === "string" ? await createExecutor(executorOption, workers, registry) : executorOption;
+  const executor = typeof executorOption === "string" ? await createExecutor(executorOption, workers, registry, { ...(options.redis !== undefined ? { redis: options.redis } : {}), ...(options.queue !== undefined ? { queue: options.queue } : {}) }) : executorOption;
   const modules: string[] = [];
   if (executor.kind !== "inline") {
     for (const def of registry.all()) if (def.module && !modules.includes(def.module)) modules.push(def.module);

@@ -7,6 +7,7 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ErrorCodes, TrellisError } from "../../errors.ts";
 import type { RunOptions } from "../../run.ts";
+import type { ExecutorKind } from "../../runtime/executor.ts";
 import { CliError } from "../cli-error.ts";
 import type { ExitCode } from "../../report/exit-codes.ts";
 import { ExitCodes } from "../../report/exit-codes.ts";
@@ -20,8 +21,10 @@ export interface RunFlags {
   readonly task?: string;
   readonly input?: string;
   readonly out?: string;
-  readonly executor?: "inline" | "threads" | "processes";
+  readonly executor?: ExecutorKind;
   readonly workers?: number;
+  readonly redis?: string;
+  readonly queue?: string;
   readonly snapshots?: string;
   readonly formats?: ImageFormat[];
   readonly onViolation?: "halt" | "reject";
@@ -41,6 +44,8 @@ export function runOptionsFrom(flags: RunFlags, fromModule: Record<string, unkno
   options["out"] = flags.out ?? (typeof fromModule["out"] === "string" ? fromModule["out"] : defaultOut);
   if (flags.executor !== undefined) options["executor"] = flags.executor;
   if (flags.workers !== undefined) options["workers"] = flags.workers;
+  if (flags.redis !== undefined) options["redis"] = flags.redis;
+  if (flags.queue !== undefined) options["queue"] = flags.queue;
   if (flags.onViolation !== undefined) options["onViolation"] = flags.onViolation;
   if (flags.snapshots !== undefined) options["snapshots"] = flags.snapshots;
   if (flags.formats !== undefined) options["formats"] = flags.formats;
