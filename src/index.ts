@@ -18,7 +18,8 @@ export {
 } from "./promises/constructors.ts";
 export type { PromiseOptions } from "./promises/constructors.ts";
 export { run } from "./run.ts";
-export { isMain, createExecutor } from "./runtime/run.ts";
+export { isMain, createExecutor, bullmqExecutor } from "./runtime/run.ts";
+export type { BullMQExecutorOptions } from "./runtime/bullmq/bullmq-executor.ts";
 export { runIfMain } from "./report/run-if-main.ts";
 export type { RunOptions } from "./run.ts";
 export type { RunResult } from "./runtime/run.ts";

@@ -25,6 +25,7 @@ import { Engine } from "./engine.ts";
 import type { Executor, ExecutorKind } from "./executor.ts";
 import { ExecutorKinds } from "./executor.ts";
 import { InlineExecutor } from "./inline-executor.ts";
+import type { BullMQExecutorOptions } from "./bullmq/bullmq-executor.ts";
 import { inWorker } from "./worker-flag.ts";
 
 /** Options of {@link runEngine}: those of `run()` but the snapshots. */
@@ -105,14 +106,23 @@ export async function createExecutor(kind: ExecutorKind, workers: number, regist
       const redis = remote.redis ?? process.env["TRELLIS_REDIS"];
       if (redis === undefined || redis === "")
         invalidOption("redis", "a Redis URL for the bullmq executor (redis://host:6379, rediss:// for TLS; or set TRELLIS_REDIS)", redis);
-      const { BullMQExecutor } = await import("./bullmq/bullmq-executor.ts");
-      return new BullMQExecutor({ redis, ...(remote.queue !== undefined ? { queue: remote.queue } : {}) });
+      return bullmqExecutor({ redis, ...(remote.queue !== undefined ? { queue: remote.queue } : {}) });
     }
     default: {
       const never: never = kind;
       return never;
     }
   }
+}
+
+/**
+ * The `bullmq` executor with every option (`run(..., { executor: await
+ * bullmqExecutor({ redis, maxOutputBytes }) })`). BullMQ and ioredis are
+ * loaded only here, so programs that never use them do not pay for them.
+ */
+export async function bullmqExecutor(options: BullMQExecutorOptions): Promise<Executor> {
+  const { BullMQExecutor } = await import("./bullmq/bullmq-executor.ts");
+  return new BullMQExecutor(options);
 }
 
 /**

@@ -95,6 +95,8 @@ export class BullMQExecutor implements Executor {
   #reader: Redis | undefined;
   #jobs: Queue | undefined;
   #events: QueueEvents | undefined;
+  /** The QueueEvents' own connection: BullMQ leaves a connection it was given open. */
+  #eventsConnection: Redis | undefined;
   readonly #remote = new Map<string, Remote>();
   readonly #byJob = new Map<string, Remote>();
   readonly #beats = new Map<string, Beat>();
@@ -143,7 +145,9 @@ export class BullMQExecutor implements Executor {
     commands.on("close", () => (this.#redisDownSince ??= Date.now()));
     commands.on("ready", () => this.#redisBack());
     this.#jobs = new Queue(this.queue, { connection: commands });
-    this.#events = new QueueEvents(this.queue, { connection: connect(this.#url) });
+    this.#eventsConnection = connect(this.#url);
+    this.#eventsConnection.on("error", () => undefined);
+    this.#events = new QueueEvents(this.queue, { connection: this.#eventsConnection });
     this.#events.on("failed", ({ jobId, failedReason }) => this.#jobFailed(jobId, failedReason));
     this.#events.on("error", () => undefined);
     const ready = Promise.all([commands.ping(), this.#jobs.waitUntilReady(), this.#events.waitUntilReady()]);
@@ -439,6 +443,6 @@ export class BullMQExecutor implements Executor {
     this.#reader?.disconnect();
     await this.#readerDone;
     commands?.disconnect();
-    this.#events?.disconnect().catch(() => undefined);
+    this.#eventsConnection?.disconnect();
   }
 }

@@ -48,6 +48,8 @@ interface RunHost {
   /** Processors still holding a BullMQ slot, by `id\0attempt`: resolved at the first wait or the end. */
   readonly slots: Map<string, () => void>;
   hosted: number;
+  /** `placed` messages not sent yet: they go with the host's next batch (one XADD for both), or alone a turn later. */
+  placed: UpMessage[];
 }
 
 const slotKey = (id: string, attempt: number): string => `${id}\0${attempt}`;
@@ -59,6 +61,8 @@ export class BullWorker {
   readonly #options: BullWorkerOptions;
   readonly #commands: Redis;
   readonly #reader: Redis;
+  /** BullMQ's connection: a Worker leaves a connection it was given open. */
+  readonly #jobsConnection: Redis;
   #worker: Worker | undefined;
   readonly #runs = new Map<string, RunHost>();
   #beat: ReturnType<typeof setInterval> | undefined;
@@ -72,7 +76,8 @@ export class BullWorker {
     this.name = options.name ?? `${hostname()}/${process.pid}`;
     this.#commands = connect(options.redis);
     this.#reader = connect(options.redis);
-    for (const c of [this.#commands, this.#reader]) c.on("error", (e: Error) => this.#warn(`redis ${safeUrl(options.redis)}: ${e.message}`));
+    this.#jobsConnection = connect(options.redis);
+    for (const c of [this.#commands, this.#reader, this.#jobsConnection]) c.on("error", (e: Error) => this.#warn(`redis ${safeUrl(options.redis)}: ${e.message}`));
   }
 
   /** Imports the modules, then starts taking jobs. */
@@ -96,7 +101,7 @@ export class BullWorker {
     await this.#heartbeat();
     this.#beat = setInterval(() => void this.#heartbeat(), HEARTBEAT_MS);
     const worker = new Worker(this.queue, (job: Job) => this.#process(job), {
-      connection: connect(this.#options.redis),
+      connection: this.#jobsConnection,
       concurrency: this.concurrency,
       lockDuration: LOCK_DURATION_MS,
       stalledInterval: STALLED_INTERVAL_MS,
@@ -121,7 +126,7 @@ export class BullWorker {
   #runHost(reply: string): RunHost {
     const known = this.#runs.get(reply);
     if (known) return known;
-    const rh: RunHost = { deliver: () => undefined, slots: new Map(), hosted: 0 };
+    const rh: RunHost = { deliver: () => undefined, slots: new Map(), hosted: 0, placed: [] };
     // The host lives as long as its message handler: held by `rh.deliver`.
     new WorkerHost({
       boot: { modules: this.#options.modules },
@@ -138,6 +143,11 @@ export class BullWorker {
   /** One batch from an attempt's host to the coordinator; frees the slots of attempts that waited or ended. */
   #send(reply: string, rh: RunHost, batch: readonly WorkerToHost[]): void {
     let out: readonly UpMessage[] = batch;
+    if (rh.placed.length > 0) {
+      out = [...rh.placed, ...batch];
+      rh.placed = [];
+    }
+    const offset = out.length - batch.length;
     for (let i = 0; i < batch.length; i++) {
       const m = batch[i] as WorkerToHost;
       if (m.type !== "wait" && m.type !== "finished") continue;
@@ -149,11 +159,11 @@ export class BullWorker {
       const limited = this.#limitOutput(m);
       if (limited !== m) {
         if (out === batch) out = [...batch];
-        (out as UpMessage[])[i] = limited;
+        (out as UpMessage[])[offset + i] = limited;
       }
     }
     void this.#commands.xadd(upKey(this.queue, reply), "*", "m", JSON.stringify(out)).catch((e: Error) => this.#warn(`could not send results: ${e.message}`));
-    if (rh.hosted === 0 && rh.slots.size === 0) this.#runs.delete(reply);
+    if (rh.hosted === 0 && rh.slots.size === 0 && rh.placed.length === 0) this.#runs.delete(reply);
   }
 
   #limits = new Map<string, number>();
@@ -194,7 +204,8 @@ export class BullWorker {
       if (rh.hosted === 0 && rh.slots.size === 0) this.#runs.delete(d.reply);
       return;
     }
-    void this.#commands.xadd(up, "*", "m", JSON.stringify([placed])).catch(() => undefined);
+    if (rh.placed.length === 0) setImmediate(() => setImmediate(() => this.#sendPlaced(d.reply, rh)));
+    rh.placed.push(placed);
     const key = slotKey(d.id, d.attempt);
     this.#limits.set(key, d.maxOutputBytes);
     rh.hosted++;
@@ -202,6 +213,13 @@ export class BullWorker {
       rh.slots.set(key, resolve);
       rh.deliver([{ type: "run", task: { runId: d.runId, id: d.id, attempt: d.attempt, task: d.task, inputs: d.inputs } }]);
     });
+  }
+
+  #sendPlaced(reply: string, rh: RunHost): void {
+    if (rh.placed.length === 0) return;
+    const batch = rh.placed;
+    rh.placed = [];
+    void this.#commands.xadd(upKey(this.queue, reply), "*", "m", JSON.stringify(batch)).catch((e: Error) => this.#warn(`could not send results: ${e.message}`));
   }
 
   /** Reads the coordinators' answers (resume, abort) and hands those of hosted runs to their host. */
@@ -241,5 +259,6 @@ export class BullWorker {
     this.#reader.disconnect();
     await this.#readerDone;
     this.#commands.disconnect();
+    this.#jobsConnection.disconnect();
   }
 }
