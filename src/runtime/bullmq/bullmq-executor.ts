@@ -40,12 +40,15 @@ import {
   upKey,
 } from "./wire.ts";
 
+/** Jobs dispatched per live worker slot when `concurrency` is not given. */
+export const PIPELINE = 4;
+
 export interface BullMQExecutorOptions {
   /** Redis URL: `redis://[:password@]host:port[/db]`, `rediss://` for TLS. */
   readonly redis: string;
   /** Queue name; the workers must be started with the same `--queue`. Default `trellis`. */
   readonly queue?: string;
-  /** Scheduler slots. Default: the sum of the live workers' `--concurrency` (at least 1), read every second. */
+  /** Scheduler slots. Default: {@link PIPELINE} × the sum of the live workers' `--concurrency` (at least 1), read every second. */
   readonly concurrency?: number;
   /** A worker whose heartbeat stopped for this long is gone. Default 5000 ms. */
   readonly leaseMs?: number;
@@ -122,12 +125,17 @@ export class BullMQExecutor implements Executor {
     this.#workerWaitMs = positive("workerWaitMs", options.workerWaitMs, DEFAULT_WORKER_WAIT_MS);
   }
 
-  /** Live workers' slots (or the configured number), at least 1 so the engine keeps dispatching while workers come. */
+  /**
+   * The configured number, else {@link PIPELINE} × the live workers' slots
+   * (at least 1, so the engine keeps dispatching while workers come): a few
+   * jobs queued per slot let a worker take its next job in the same Redis call
+   * that completes the last one, instead of a round trip through the engine.
+   */
   get concurrency(): number {
     if (this.#fixed !== null) return this.#fixed;
     let slots = 0;
     for (const b of this.#beats.values()) slots += b.slots;
-    return Math.max(1, slots);
+    return Math.max(1, slots * PIPELINE);
   }
 
   /** Workers seen alive (at least 1: the log's `run.started` counts workers from 1). */
@@ -145,6 +153,7 @@ export class BullMQExecutor implements Executor {
     commands.on("close", () => (this.#redisDownSince ??= Date.now()));
     commands.on("ready", () => this.#redisBack());
     this.#jobs = new Queue(this.queue, { connection: commands });
+    this.#jobs.on("error", () => undefined); // the watchdog reports a lost Redis, once
     this.#eventsConnection = connect(this.#url);
     this.#eventsConnection.on("error", () => undefined);
     this.#events = new QueueEvents(this.queue, { connection: this.#eventsConnection });
@@ -441,7 +450,8 @@ export class BullMQExecutor implements Executor {
     await Promise.race([tidy().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000)))]);
     clearTimeout(timer);
     this.#reader?.disconnect();
-    await this.#readerDone;
+    // A read stuck on a connection that is gone never settles: do not wait for it long.
+    await Promise.race([this.#readerDone, new Promise((resolve) => setTimeout(resolve, 500).unref())]);
     commands?.disconnect();
     this.#eventsConnection?.disconnect();
   }

@@ -254,10 +254,16 @@ export class BullWorker {
     const worker = this.#worker;
     // Pending processors belong to attempts this process will not finish: let BullMQ stop without waiting for them.
     for (const rh of this.#runs.values()) for (const release of rh.slots.values()) release();
-    await worker?.close(true).catch(() => undefined);
-    await this.#commands.multi().hdel(beatsKey(this.queue), this.name).hdel(slotsKey(this.queue), this.name).exec().catch(() => undefined);
+    const leave = async (): Promise<void> => {
+      await worker?.close(true).catch(() => undefined);
+      await this.#commands.multi().hdel(beatsKey(this.queue), this.name).hdel(slotsKey(this.queue), this.name).exec().catch(() => undefined);
+    };
+    // Redis away: leave without saying so (the coordinator's lease notices) rather than wait for it.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([leave(), new Promise<void>((resolve) => (timer = setTimeout(resolve, 3000)))]);
+    clearTimeout(timer);
     this.#reader.disconnect();
-    await this.#readerDone;
+    await Promise.race([this.#readerDone, new Promise((resolve) => setTimeout(resolve, 500).unref())]);
     this.#commands.disconnect();
     this.#jobsConnection.disconnect();
   }
