@@ -13,13 +13,14 @@
  *
  * Options: `--quick`; `--out <file>` (default docs/benchmarks.md);
  * `--only <group,...>` with group keys overhead, limit, dask, promises,
- * makespan, snapshots, memory, profile, startup, resume, viewer (the note then holds those only);
+ * makespan, distributed, snapshots, memory, profile, startup, resume, viewer (the note then holds those only);
  * `--save <file.json>` keeps the measured rows; `--from <file.json>` writes
  * the note again from saved rows without measuring (to revise its prose).
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { daskRows } from "./dask.ts";
+import { GROUP as DISTRIBUTED_GROUP, distributedRows } from "./distributed.ts";
 import { REPO_ROOT } from "./lib/child.ts";
 import { isEntry, parseArgs } from "./lib/cli.ts";
 import { foreignRows } from "./lib/foreign.ts";
@@ -62,6 +63,7 @@ const STEPS: readonly Step[] = [
   { key: "dask", group: "Dask", run: (o) => daskRows(o) },
   { key: "promises", group: PROMISES_GROUP, run: (o) => foreignRows("bench/promise-validation.ts", PROMISES_GROUP, o.quick, o.quick ? 60_000 : 600_000) },
   { key: "makespan", group: "Makespan", run: (o) => makespanRows(o) },
+  { key: "distributed", group: DISTRIBUTED_GROUP, run: (o) => distributedRows(o) },
   {
     key: "snapshots",
     group: SNAPSHOTS_GROUP,

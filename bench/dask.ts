@@ -28,7 +28,7 @@ const FILE = "bench/dask.ts";
 const SCRIPT = "bench/dask/dask_bench.py";
 export const INSTALL_HINT = "apt-get update && apt-get install -y python3-distributed";
 
-interface DaskResult {
+export interface DaskResult {
   readonly n: number;
   readonly mapSeconds: number;
   readonly spawnSeconds: number;
@@ -45,7 +45,7 @@ export function findDask(): { python: string; missing: string | null } {
   return { python, missing: null };
 }
 
-function runDask(python: string, n: number): Promise<DaskResult> {
+export function runDask(python: string, n: number): Promise<DaskResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(python, [SCRIPT, String(n)], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
     prioritise(child.pid);

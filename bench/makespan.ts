@@ -14,7 +14,7 @@
  */
 import { basename } from "node:path";
 import { run } from "trellis";
-import type { ExecutorKind } from "trellis";
+import type { ExecutorKind, RunOptions } from "trellis";
 import { commandFor, runCase } from "./lib/child.ts";
 import { isEntry, parseArgs, printResult } from "./lib/cli.ts";
 import type { Dag } from "./lib/dag.ts";
@@ -77,15 +77,16 @@ function boundOf(dag: Dag, d: readonly number[], p: number): number {
 }
 
 /** Runs one DAG in this process. */
-export async function dagCase(name: string, executor: ExecutorKind, workers: number, order: Order): Promise<DagCaseResult> {
+export async function dagCase(name: string, executor: ExecutorKind, workers: number, order: Order, extra: RunOptions = {}): Promise<DagCaseResult> {
   const dag = findDag(name);
   const spec: DagRunSpec = {
     tasks: dag.tasks.map((t) => ({ ms: t.runtime * SCALE_MS, parents: t.parents, priority: t.bottomLevel })),
-    mode: executor === "inline" ? "async" : "block",
+    // Remote workers sleep asynchronously too: a worker that blocks its event loop misses its heartbeats.
+    mode: executor === "inline" || executor === "bullmq" ? "async" : "block",
     usePriority: order === "priority",
   };
   // No event log here: this row measures the schedule; the overhead row measures the log.
-  const r = await run(benchDagRoot, spec, { executor, workers, snapshots: "none" });
+  const r = await run(benchDagRoot, spec, { executor, workers, snapshots: "none", ...extra });
   if (r.status !== "succeeded" || !r.output) throw new Error(`${name}: run ${r.status}: ${r.error?.message ?? ""}`);
   const { spans, rootStart, spawned } = r.output;
   const first = Math.min(...spans.map((s) => s.s));

@@ -13,6 +13,7 @@ const EXECUTOR_FILES: Readonly<Record<ExecutorKind, string>> = {
   inline: "src/runtime/inline-executor.ts",
   threads: "src/runtime/threads/thread-executor.ts",
   processes: "src/runtime/processes/process-executor.ts",
+  bullmq: "src/runtime/bullmq/bullmq-executor.ts",
 };
 
 /** Null when the executor's source is present, else why it cannot be measured. */

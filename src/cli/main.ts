@@ -1,5 +1,5 @@
 /**
- * The `trellis` command line: `run`, `resume`, `preview`, `render`, `view` and `demos`, built
+ * The `trellis` command line: `run`, `resume`, `worker`, `preview`, `render`, `view` and `demos`, built
  * with commander. Every error a user can cause is one line on stderr that
  * names the problem and the fix, with a usage exit code (see exit-codes.ts);
  * only a bug in Trellis prints a stack (exit 70).
@@ -25,10 +25,11 @@ Examples:
   trellis run demos/map_reduce.ts
   trellis run flow.ts --task square_batch --input '{"numbers":[1,2,3]}'
   trellis run flow.ts --input @inputs.json --executor processes --workers 4
+  trellis run flow.ts --executor bullmq --redis redis://queue-host:6379
   trellis run demos/branch_violation.ts --on-violation reject
 
 Exit codes: 0 succeeded, 1 failed, 2 halted by a promise, 64 bad usage,
-65 malformed data, 66 missing file or module, 70 a bug in Trellis,
+65 malformed data, 66 missing file or module, 69 Redis unreachable, 70 a bug in Trellis,
 73 cannot write --out, 130 interrupted.`;
 
 const EXAMPLES_RESUME = `
@@ -41,6 +42,11 @@ Succeeded tasks keep their output and do not run again; tasks that were
 running or pending run again; failed tasks stay failed unless --retry-failed.
 Exit codes as for run; a run that already finished is not resumed: one line
 says so, with its own exit code (0 succeeded, 1 failed, 2 halted).`;
+const EXAMPLES_WORKER = `
+Examples:
+  trellis worker flow.ts --redis redis://queue-host:6379 --concurrency 16
+  trellis worker flow.ts --redis rediss://:secret@queue-host:6380 --queue genomes
+  trellis run flow.ts --executor bullmq --redis redis://queue-host:6379   (on the coordinator)`;
 
 function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: (name: string) => void): Command {
   const program = new Command("trellis")
@@ -70,6 +76,8 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
     .addOption(
       new Option("--max-worker-crashes <n>", "threads/processes: a task on this many workers that died fails for good (default: 3)").argParser(parsePositiveInt),
     )
+    .option("--redis <url>", "Redis of the bullmq executor: redis://[:password@]host:port, rediss:// for TLS (default: $TRELLIS_REDIS)")
+    .option("--queue <name>", "queue of the bullmq executor; its workers serve the same one (default: trellis)")
     .addOption(new Option("--snapshots <policy>", "which steps are drawn (default: auto)").choices(SNAPSHOT_POLICIES))
     .addOption(new Option("--formats <list>", "image formats beside the DOT files: png, svg, png,svg or none (default: png)").argParser(parseFormats))
     .addOption(new Option("--on-violation <policy>", "what a broken promise does (default: halt)").choices(VIOLATION_POLICIES))
@@ -94,6 +102,9 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
     .option("--retry-failed", "give failed tasks (and those skipped or cancelled because of them) a new attempt; also resumes a run that finished failed")
     .addOption(new Option("--executor <kind>", "where tasks run (default: the one the run used)").choices(EXECUTORS))
     .addOption(new Option("--workers <n>", "worker slots (default: available parallelism)").argParser(parsePositiveInt))
+    .addOption(new Option("--max-worker-crashes <n>", "threads/processes: a task on this many workers that died fails for good (default: 3)").argParser(parsePositiveInt))
+    .option("--redis <url>", "Redis of the bullmq executor (default: $TRELLIS_REDIS)")
+    .option("--queue <name>", "queue of the bullmq executor (default: trellis)")
     .addOption(new Option("--snapshots <policy>", "which steps are drawn, from frame 1 again (default: auto)").choices(SNAPSHOT_POLICIES))
     .addOption(new Option("--formats <list>", "image formats beside the DOT files: png, svg, png,svg or none (default: png)").argParser(parseFormats))
     .addOption(new Option("--progress <mode>", "live progress: a spinner on a terminal, plain lines otherwise").choices(PROGRESS_MODES).default("auto"))
@@ -102,6 +113,18 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
     .action(async (outDir: string, flags: Record<string, unknown>) => {
       const { resumeCommand } = await import("./commands/resume.ts");
       setCode(await resumeCommand(outDir, flags));
+    });
+  sub("worker")
+    .description("serve the bullmq executor: run the attempts a `trellis run --executor bullmq` dispatches, on this machine")
+    .argument("<modules...>", "workflow files (.ts or .js) whose task definitions this worker runs (the same code as the run)")
+    .option("--redis <url>", "Redis URL: redis://[:password@]host:port, rediss:// for TLS (default: $TRELLIS_REDIS)")
+    .option("--queue <name>", "queue to serve; the run uses the same (default: trellis)")
+    .addOption(new Option("--concurrency <n>", "attempts run at once; suspended ones do not count (default: 8)").argParser(parsePositiveInt))
+    .option("--name <name>", "the worker's name in the log's task.placed events (default: <hostname>/<pid>)")
+    .addHelpText("after", EXAMPLES_WORKER)
+    .action(async (modules: string[], flags: Record<string, unknown>) => {
+      const { workerCommand } = await import("./commands/worker.ts");
+      setCode(await workerCommand(modules, flags));
     });
 
   sub("preview")

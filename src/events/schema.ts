@@ -143,6 +143,7 @@ export const EventPayloads = {
     promise: PromiseRef,
   }),
   "task.started": object({ id: Type.String(), attempt: Int(1) }),
+  "task.placed": object({ id: Type.String(), attempt: Int(1), worker: Type.String() }),
   "task.waiting": object({ id: Type.String(), on: Strings }),
   "task.resumed": object({
     id: Type.String(),

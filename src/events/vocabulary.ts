@@ -15,6 +15,7 @@ export const EVENT_TYPES = [
   "preview.pruned",
   "promise.declared",
   "task.started",
+  "task.placed",
   "task.waiting",
   "task.resumed",
   "task.log",

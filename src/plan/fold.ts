@@ -232,6 +232,7 @@ export function applyEvent(plan: Plan, event: TrellisEvent, about?: PlanNode): v
       plan.status = event.data.status;
       return;
     case "task.log":
+    case "task.placed":
     case "task.warning":
     case "run.deadlock":
       return;

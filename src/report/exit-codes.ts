@@ -18,6 +18,8 @@ export const ExitCodes = {
   DATA: 65,
   /** A file or module named on the command line does not exist. */
   NO_INPUT: 66,
+  /** A service the command needs cannot be reached (`trellis worker`: Redis). */
+  UNAVAILABLE: 69,
   /** An output folder or file cannot be created (`--out` not writable). */
   CANT_CREATE: 73,
   /** A bug in Trellis itself (an error that is not the user's): the stack is printed. */

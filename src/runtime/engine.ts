@@ -243,6 +243,11 @@ export class Engine implements EngineLink {
     (live.errors ??= []).push(serializeError(error));
   }
 
+  placed(ref: TaskRef, worker: string): void {
+    if (!this.#current(ref)) return;
+    this.#log.commit("task.placed", { id: ref.id, attempt: ref.attempt, worker });
+  }
+
   log(ref: TaskRef, message: string, fields: Json): void {
     if (!this.#current(ref)) return;
     this.#log.commit("task.log", { id: ref.id, message, fields });

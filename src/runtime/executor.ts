@@ -1,7 +1,8 @@
 /**
  * The seam between the engine and the places task functions run. One
- * interface, three transports: `inline` (this thread), `threads`
- * (worker_threads) and `processes` (child processes).
+ * interface, four transports: `inline` (this thread), `threads`
+ * (worker_threads), `processes` (child processes) and `bullmq` (remote
+ * workers through BullMQ on Redis).
  *
  * The engine calls an {@link Executor}; running tasks call back through the
  * {@link EngineLink}. Values crossing the seam are JSON-safe (`Json`, see
@@ -12,7 +13,7 @@ import type { SerializedError } from "../errors.ts";
 import type { Json } from "../events/codec.ts";
 import type { PromiseSpec } from "../events/types.ts";
 
-export const ExecutorKinds = ["inline", "threads", "processes"] as const;
+export const ExecutorKinds = ["inline", "threads", "processes", "bullmq"] as const;
 export type ExecutorKind = (typeof ExecutorKinds)[number];
 
 /** Identifies one attempt of one instance; messages of stale attempts are ignored. */
@@ -72,6 +73,8 @@ export interface EngineLink {
   promise(ref: TaskRef, promises: readonly PromiseSpec[]): void;
   log(ref: TaskRef, message: string, fields: Json): void;
   emit(ref: TaskRef, output: Json): void;
+  /** A remote worker took the attempt (executors whose workers have names: `bullmq`). */
+  placed?(ref: TaskRef, worker: string): void;
   /** The attempt ended (returned, threw, or its worker died because of it). */
   finished(ref: TaskRef, outcome: TaskOutcome): void;
   /**

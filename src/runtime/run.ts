@@ -27,6 +27,7 @@ import { Engine } from "./engine.ts";
 import type { Executor, ExecutorKind } from "./executor.ts";
 import { ExecutorKinds } from "./executor.ts";
 import { InlineExecutor } from "./inline-executor.ts";
+import type { BullMQExecutorOptions } from "./bullmq/bullmq-executor.ts";
 import { inWorker } from "./worker-flag.ts";
 
 /** Options of {@link runEngine}: those of `run()` but the snapshots. */
@@ -35,13 +36,17 @@ export interface EngineRunOptions {
   readonly out?: string;
   /** Where task functions run. Default `threads`. */
   readonly executor?: ExecutorKind | Executor;
-  /** Workers (slots) for `threads` and `processes`; for `inline`, how many task functions may be in progress at once. Default: available parallelism. */
+  /** Workers (slots) for `threads` and `processes`; for `inline`, how many task functions may be in progress at once. Default: available parallelism. Not used by `bullmq`, whose workers are the `trellis worker` processes serving its queue. */
   readonly workers?: number;
   /**
    * For `threads` and `processes` named by `executor`: a task that has been
    * on this many workers that died fails for good (see `PoolOptions.maxWorkerCrashes`). Default 3.
    */
   readonly maxWorkerCrashes?: number;
+  /** Redis URL of the `bullmq` executor (`redis://[:password@]host:port`, `rediss://` for TLS). Default: the `TRELLIS_REDIS` environment variable. */
+  readonly redis?: string;
+  /** Queue of the `bullmq` executor; its workers must serve the same one. Default `trellis`. */
+  readonly queue?: string;
   /** What a broken promise does: `halt` (default) cancels the run; `reject` raises in the offending task. */
   readonly onViolation?: ViolationPolicy;
   /** Run id in every event. Default `<root name>-<n>`, n counting runs in this process, so ids are reproducible. */
@@ -116,8 +121,16 @@ function resultsCacheFor(option: unknown): ResultsCache | null {
   return new ResultsCache(dir, true);
 }
 
-/** Creates the executor named by `kind`. Threads and processes are loaded lazily. */
-export async function createExecutor(kind: ExecutorKind, workers: number, registry: TaskRegistry, maxWorkerCrashes?: number): Promise<Executor> {
+/** What {@link createExecutor} passes on: the pools' crash limit, the `bullmq` executor's Redis and queue. */
+export interface ExecutorSettings {
+  readonly maxWorkerCrashes?: number | undefined;
+  readonly redis?: string | undefined;
+  readonly queue?: string | undefined;
+}
+
+/** Creates the executor named by `kind`. Threads, processes and bullmq are loaded lazily. */
+export async function createExecutor(kind: ExecutorKind, workers: number, registry: TaskRegistry, settings: ExecutorSettings = {}): Promise<Executor> {
+  const { maxWorkerCrashes, ...remote } = settings;
   const pool = maxWorkerCrashes === undefined ? { workers } : { workers, maxWorkerCrashes };
   switch (kind) {
     case "inline":
@@ -130,11 +143,27 @@ export async function createExecutor(kind: ExecutorKind, workers: number, regist
       const { ProcessExecutor } = await import("./processes/process-executor.ts");
       return new ProcessExecutor(pool);
     }
+    case "bullmq": {
+      const redis = remote.redis ?? process.env["TRELLIS_REDIS"];
+      if (redis === undefined || redis === "")
+        invalidOption("redis", "a Redis URL for the bullmq executor (redis://host:6379, rediss:// for TLS; or set TRELLIS_REDIS)", redis);
+      return bullmqExecutor({ redis, ...(remote.queue !== undefined ? { queue: remote.queue } : {}) });
+    }
     default: {
       const never: never = kind;
       return never;
     }
   }
+}
+
+/**
+ * The `bullmq` executor with every option (`run(..., { executor: await
+ * bullmqExecutor({ redis, maxOutputBytes }) })`). BullMQ and ioredis are
+ * loaded only here, so programs that never use them do not pay for them.
+ */
+export async function bullmqExecutor(options: BullMQExecutorOptions): Promise<Executor> {
+  const { BullMQExecutor } = await import("./bullmq/bullmq-executor.ts");
+  return new BullMQExecutor(options);
 }
 
 /**
@@ -241,7 +270,7 @@ export async function driveEngine<O>(
   const { registry, onViolation } = checked;
   let executor: Executor;
   try {
-    executor = typeof checked.executor === "string" ? await createExecutor(checked.executor, checked.workers, registry, checked.maxWorkerCrashes) : checked.executor;
+    executor = typeof checked.executor === "string" ? await createExecutor(checked.executor, checked.workers, registry, { maxWorkerCrashes: checked.maxWorkerCrashes, redis: options.redis, queue: options.queue }) : checked.executor;
   } catch (error) {
     await sink.close();
     throw error;

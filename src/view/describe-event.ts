@@ -102,6 +102,8 @@ function describeUnchecked(e: TrellisEvent): string {
       return `${e.data.owner} promised ${describePromise(e.data.promise)}${e.data.source === "context" ? "" : ` (${e.data.source})`}`;
     case "task.started":
       return `${e.data.id} started${e.data.attempt > 1 ? ` (attempt ${e.data.attempt})` : ""}`;
+    case "task.placed":
+      return `${e.data.id} runs on worker ${e.data.worker}${e.data.attempt > 1 ? ` (attempt ${e.data.attempt})` : ""}`;
     case "task.waiting":
       return `${e.data.id} waits for ${e.data.on.length === 1 ? (e.data.on[0] ?? "") : `${e.data.on.length} tasks`}`;
     case "task.resumed":

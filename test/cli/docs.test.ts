@@ -25,7 +25,7 @@ async function flagsOf(command: string): Promise<string[]> {
 }
 
 describe("docs/cli.md and the README agree with the command", () => {
-  it.each(["run", "resume", "preview", "render", "view", "demos"])("every flag of `trellis %s` is documented in its section", async (command) => {
+  it.each(["run", "resume", "worker", "preview", "render", "view", "demos"])("every flag of `trellis %s` is documented in its section", async (command) => {
     const doc = section(command);
     expect(doc.length).toBeGreaterThan(0);
     const missing = (await flagsOf(command)).filter((flag) => !doc.includes(`\`${flag}`));

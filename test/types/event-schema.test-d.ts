@@ -54,6 +54,7 @@ interface HandWritten {
   "preview.pruned": { owner: string; placeholders: string[] };
   "promise.declared": { pid: number; owner: string; source: "definition" | "context" | "static"; promise: PromiseSpec };
   "task.started": { id: string; attempt: number };
+  "task.placed": { id: string; attempt: number; worker: string };
   "task.waiting": { id: string; on: string[] };
   /** `reason` is absent in logs written before waits had limits. */
   "task.resumed": { id: string; reason?: WaitEndReason };

@@ -21,12 +21,16 @@ import { importModule } from "../../runtime/loader/typescript.ts";
 import { CliError } from "../cli-error.ts";
 import { loadWorkflowModule } from "../load-workflow.ts";
 import type { ImageFormat } from "../parse-flags.ts";
+import type { ExecutorKind } from "../../runtime/executor.ts";
 
 export interface ResumeFlags {
   /** Workflow modules to load instead of those the log records. */
   readonly module?: string[];
-  readonly executor?: "inline" | "threads" | "processes";
+  readonly executor?: ExecutorKind;
   readonly workers?: number;
+  readonly maxWorkerCrashes?: number;
+  readonly redis?: string;
+  readonly queue?: string;
   readonly snapshots?: ResumeOptions["snapshots"];
   readonly formats?: ImageFormat[];
   readonly progress?: "auto" | ProgressMode;
@@ -84,6 +88,9 @@ export async function resumeCommand(outDir: string, flags: ResumeFlags): Promise
   const options: ResumeOptions = {
     ...(flags.executor !== undefined ? { executor: flags.executor } : {}),
     ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+    ...(flags.maxWorkerCrashes !== undefined ? { maxWorkerCrashes: flags.maxWorkerCrashes } : {}),
+    ...(flags.redis !== undefined ? { redis: flags.redis } : {}),
+    ...(flags.queue !== undefined ? { queue: flags.queue } : {}),
     ...(flags.snapshots !== undefined ? { snapshots: flags.snapshots } : {}),
     ...(flags.formats !== undefined ? { formats: flags.formats } : {}),
     retryFailed: flags.retryFailed === true,

@@ -1,0 +1,458 @@
+/**
+ * The `bullmq` executor: the engine stays the one coordinator (plan,
+ * promises, log) and each attempt runs on a remote `trellis worker`, reached
+ * through BullMQ on Redis. See `wire.ts` for the keys and streams.
+ *
+ * - `run` adds one job per attempt (batched: one `addBulk` per engine step).
+ * - The workers' `ctx` calls and results come back on this run's up stream, in
+ *   the order each worker sent them, and go to the {@link EngineLink} as the
+ *   thread pool's messages do.
+ * - `resume` and `abort` go out on the queue's down stream.
+ * - A worker whose heartbeat stops for `leaseMs` is gone: every attempt it
+ *   hosted (running or suspended) fails with `WORKER_CRASH`, which the
+ *   engine's crash rules then handle (retry, or re-run elsewhere). A job
+ *   fetched by a worker that died before reporting it is failed by BullMQ's
+ *   stalled-job check and ends the same way.
+ * - Redis away for longer than `redisDownMs`: every attempt fails with
+ *   `REDIS_UNREACHABLE` and so does every later one, so the run ends; shorter
+ *   outages only pause it (ioredis reconnects and replays queued commands).
+ */
+import { randomUUID } from "node:crypto";
+import { Queue, QueueEvents } from "bullmq";
+import type { Redis } from "ioredis";
+import { ErrorCodes, TrellisError, WorkerCrashError, serializeError } from "../../errors.ts";
+import type { SerializedError } from "../../errors.ts";
+import type { EngineLink, Executor, StartTask, TaskRef, WaitOutcome } from "../executor.ts";
+import type { DownMessage, JobData, UpMessage, XReadReply } from "./wire.ts";
+import {
+  DEFAULT_LEASE_MS,
+  DEFAULT_MAX_OUTPUT_BYTES,
+  DEFAULT_QUEUE,
+  DEFAULT_REDIS_DOWN_MS,
+  DEFAULT_WORKER_WAIT_MS,
+  HEARTBEAT_MS,
+  beatsKey,
+  connect,
+  downKey,
+  fieldOf,
+  safeUrl,
+  slotsKey,
+  upKey,
+} from "./wire.ts";
+
+/** Jobs dispatched per live worker slot when `concurrency` is not given. */
+export const PIPELINE = 4;
+
+export interface BullMQExecutorOptions {
+  /** Redis URL: `redis://[:password@]host:port[/db]`, `rediss://` for TLS. */
+  readonly redis: string;
+  /** Queue name; the workers must be started with the same `--queue`. Default `trellis`. */
+  readonly queue?: string;
+  /** Scheduler slots. Default: {@link PIPELINE} × the sum of the live workers' `--concurrency` (at least 1), read every second. */
+  readonly concurrency?: number;
+  /** A worker whose heartbeat stopped for this long is gone. Default 5000 ms. */
+  readonly leaseMs?: number;
+  /** Largest encoded output an attempt may return. Default 16 MiB. */
+  readonly maxOutputBytes?: number;
+  /** How long Redis may be unreachable before the run fails with `REDIS_UNREACHABLE`. Default 30 000 ms. */
+  readonly redisDownMs?: number;
+  /** How long attempts may wait while no worker serves the queue before they fail. Default 30 000 ms. */
+  readonly workerWaitMs?: number;
+}
+
+/** An attempt this executor dispatched. */
+interface Remote {
+  readonly ref: TaskRef;
+  /** Worker that took it (from its `placed` message), null until then. */
+  worker: string | null;
+  jobId: string | null;
+}
+
+/** What the coordinator knows of one worker's heartbeat. */
+interface Beat {
+  count: string;
+  /** When the count last changed (this process's clock). */
+  at: number;
+  slots: number;
+}
+
+function positive(option: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !(value > 0) || !Number.isFinite(value))
+    throw new TrellisError(ErrorCodes.INVALID_OPTION, `bullmq executor option \`${option}\` must be a positive number, got ${String(value)}`, { option });
+  return value;
+}
+
+export class BullMQExecutor implements Executor {
+  readonly kind = "bullmq";
+  readonly queue: string;
+  readonly #url: string;
+  readonly #fixed: number | null;
+  readonly #leaseMs: number;
+  readonly #maxOutputBytes: number;
+  readonly #redisDownMs: number;
+  readonly #workerWaitMs: number;
+  readonly #reply = randomUUID();
+  #link: EngineLink | undefined;
+  #commands: Redis | undefined;
+  #reader: Redis | undefined;
+  #jobs: Queue | undefined;
+  #events: QueueEvents | undefined;
+  /** The QueueEvents' own connection: BullMQ leaves a connection it was given open. */
+  #eventsConnection: Redis | undefined;
+  readonly #remote = new Map<string, Remote>();
+  readonly #byJob = new Map<string, Remote>();
+  readonly #beats = new Map<string, Beat>();
+  #toAdd: StartTask[] = [];
+  #down: DownMessage[] = [];
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #polling = false;
+  #redisDownSince: number | null = null;
+  #noWorkerSince: number | null = null;
+  #broken: SerializedError | null = null;
+  #closed = false;
+  #readerDone: Promise<void> = Promise.resolve();
+
+  constructor(options: BullMQExecutorOptions) {
+    if (typeof options.redis !== "string" || options.redis === "")
+      throw new TrellisError(ErrorCodes.INVALID_OPTION, "the bullmq executor needs `redis`, a Redis URL such as redis://127.0.0.1:6379 (rediss:// for TLS)", { option: "redis" });
+    this.#url = options.redis;
+    this.queue = options.queue ?? DEFAULT_QUEUE;
+    this.#fixed = options.concurrency === undefined ? null : Math.floor(positive("concurrency", options.concurrency, 1));
+    this.#leaseMs = positive("leaseMs", options.leaseMs, DEFAULT_LEASE_MS);
+    this.#maxOutputBytes = positive("maxOutputBytes", options.maxOutputBytes, DEFAULT_MAX_OUTPUT_BYTES);
+    this.#redisDownMs = positive("redisDownMs", options.redisDownMs, DEFAULT_REDIS_DOWN_MS);
+    this.#workerWaitMs = positive("workerWaitMs", options.workerWaitMs, DEFAULT_WORKER_WAIT_MS);
+  }
+
+  /**
+   * The configured number, else {@link PIPELINE} × the live workers' slots
+   * (at least 1, so the engine keeps dispatching while workers come): a few
+   * jobs queued per slot let a worker take its next job in the same Redis call
+   * that completes the last one, instead of a round trip through the engine.
+   */
+  get concurrency(): number {
+    if (this.#fixed !== null) return this.#fixed;
+    let slots = 0;
+    for (const b of this.#beats.values()) slots += b.slots;
+    return Math.max(1, slots * PIPELINE);
+  }
+
+  /** Workers seen alive (at least 1: the log's `run.started` counts workers from 1). */
+  get workers(): number {
+    return Math.max(1, this.#beats.size);
+  }
+
+  async start(link: EngineLink): Promise<void> {
+    this.#link = link;
+    const commands = connect(this.#url);
+    const reader = connect(this.#url);
+    this.#commands = commands;
+    this.#reader = reader;
+    for (const c of [commands, reader]) c.on("error", () => undefined); // reported through the watchdog below
+    commands.on("close", () => (this.#redisDownSince ??= Date.now()));
+    commands.on("ready", () => this.#redisBack());
+    this.#jobs = new Queue(this.queue, { connection: commands });
+    this.#jobs.on("error", () => undefined); // the watchdog reports a lost Redis, once
+    this.#eventsConnection = connect(this.#url);
+    this.#eventsConnection.on("error", () => undefined);
+    this.#events = new QueueEvents(this.queue, { connection: this.#eventsConnection });
+    this.#events.on("failed", ({ jobId, failedReason }) => this.#jobFailed(jobId, failedReason));
+    this.#events.on("error", () => undefined);
+    const ready = Promise.all([commands.ping(), this.#jobs.waitUntilReady(), this.#events.waitUntilReady()]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(this.#unreachable("could not connect")), this.#redisDownMs);
+    });
+    try {
+      await Promise.race([ready, timeout]);
+    } catch (error) {
+      await this.close();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    this.#redisDownSince = null;
+    await this.#poll();
+    this.#timer = setInterval(() => this.#tick(), HEARTBEAT_MS);
+    this.#readerDone = this.#readUp();
+  }
+
+  run(task: StartTask): void {
+    if (!this.#link) throw new Error("bullmq executor: run() before start()");
+    if (this.#broken) {
+      const error = this.#broken;
+      queueMicrotask(() => this.#link?.finished(task, { ok: false, error }));
+      return;
+    }
+    this.#remote.set(task.id, { ref: { id: task.id, attempt: task.attempt }, worker: null, jobId: null });
+    if (this.#toAdd.length === 0) queueMicrotask(() => this.#addJobs());
+    this.#toAdd.push(task);
+  }
+
+  #addJobs(): void {
+    const tasks = this.#toAdd;
+    this.#toAdd = [];
+    const jobs = this.#jobs;
+    if (!jobs || tasks.length === 0) return;
+    const bulk = tasks.map((t) => {
+      const data: JobData = { reply: this.#reply, runId: t.runId, id: t.id, attempt: t.attempt, task: t.task, inputs: t.inputs, maxOutputBytes: this.#maxOutputBytes };
+      return { name: t.task, data, opts: { removeOnComplete: true, removeOnFail: true } };
+    });
+    jobs.addBulk(bulk).then(
+      (added) => {
+        for (let i = 0; i < added.length; i++) {
+          const t = tasks[i] as StartTask;
+          const r = this.#find(t.id, t.attempt);
+          const jobId = added[i]?.id;
+          if (!r || jobId === undefined) continue;
+          r.jobId = jobId;
+          this.#byJob.set(jobId, r);
+        }
+      },
+      (error: unknown) => {
+        if (this.#closed) return;
+        const e = serializeError(this.#unreachable(`could not add jobs: ${serializeError(error).message}`));
+        for (const t of tasks) if (this.#find(t.id, t.attempt)) this.#fail(t, e);
+      },
+    );
+  }
+
+  resume(ref: TaskRef, waitId: number, outcome: WaitOutcome): void {
+    if (!this.#find(ref.id, ref.attempt)) return;
+    this.#send({ type: "resume", id: ref.id, attempt: ref.attempt, waitId, outcome });
+  }
+
+  abort(ref: TaskRef, reason: SerializedError): void {
+    const r = this.#find(ref.id, ref.attempt);
+    if (!r) return;
+    this.#forget(r);
+    // Not taken yet: take it off the queue. Taken: the worker fires its signal.
+    if (r.worker === null && r.jobId !== null) void this.#jobs?.remove(r.jobId).catch(() => undefined);
+    this.#send({ type: "abort", id: ref.id, attempt: ref.attempt, reason });
+  }
+
+  #send(m: DownMessage): void {
+    if (this.#down.length === 0) queueMicrotask(() => this.#flushDown());
+    this.#down.push(m);
+  }
+
+  #flushDown(): void {
+    const batch = this.#down;
+    this.#down = [];
+    if (batch.length === 0 || this.#commands === undefined) return;
+    void this.#commands.xadd(downKey(this.queue), "MAXLEN", "~", 100_000, "*", "r", this.#reply, "m", JSON.stringify(batch)).catch(() => undefined);
+  }
+
+  #find(id: string, attempt: number): Remote | undefined {
+    const r = this.#remote.get(id);
+    return r !== undefined && r.ref.attempt === attempt ? r : undefined;
+  }
+
+  #forget(r: Remote): void {
+    if (this.#remote.get(r.ref.id) === r) this.#remote.delete(r.ref.id);
+    if (r.jobId !== null) this.#byJob.delete(r.jobId);
+  }
+
+  #fail(ref: TaskRef, error: SerializedError): void {
+    const r = this.#find(ref.id, ref.attempt);
+    if (r) this.#forget(r);
+    this.#link?.finished(ref, { ok: false, error });
+  }
+
+  // ------------------------------------------------------------ up stream
+
+  async #readUp(): Promise<void> {
+    const key = upKey(this.queue, this.#reply);
+    const reader = this.#reader as Redis;
+    let last = "0-0";
+    let unTrimmed = 0;
+    while (!this.#closed) {
+      let reply: XReadReply;
+      try {
+        reply = (await reader.xread("COUNT", 256, "BLOCK", 1000, "STREAMS", key, last)) as XReadReply;
+      } catch {
+        if (this.#closed) return;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        continue;
+      }
+      for (const [, entries] of reply ?? []) {
+        for (const [entryId, fields] of entries) {
+          last = entryId;
+          unTrimmed++;
+          const batch = JSON.parse(fieldOf(fields, "m") ?? "[]") as UpMessage[];
+          for (const m of batch) this.#onMessage(m);
+        }
+      }
+      if (unTrimmed >= 1024) {
+        unTrimmed = 0;
+        void this.#commands?.xtrim(key, "MINID", last).catch(() => undefined);
+      }
+    }
+  }
+
+  #onMessage(m: UpMessage): void {
+    const link = this.#link;
+    if (!link || this.#closed) return;
+    switch (m.type) {
+      case "placed": {
+        const r = this.#find(m.id, m.attempt);
+        if (!r) return;
+        r.worker = m.worker;
+        if (r.jobId !== null) this.#byJob.delete(r.jobId);
+        // A worker that died between its last heartbeat and now: its attempt is lost already.
+        if (!this.#beats.has(m.worker)) this.#beats.set(m.worker, { count: "", at: Date.now(), slots: 0 });
+        return link.placed?.(r.ref, m.worker);
+      }
+      case "spawn":
+        return link.spawn(m, m.child);
+      case "wait":
+        return link.wait({ id: m.id, attempt: m.attempt }, m.waitId, m.ids, m.timeoutMs);
+      case "abortWait":
+        return link.abortWait(m, m.waitId);
+      case "promise":
+        return link.promise(m, m.promises);
+      case "log":
+        return link.log(m, m.message, m.fields);
+      case "emit":
+        return link.emit(m, m.output);
+      case "finished": {
+        const r = this.#find(m.id, m.attempt);
+        if (r) this.#forget(r);
+        return link.finished({ id: m.id, attempt: m.attempt }, m.outcome);
+      }
+      default:
+        return; // ready, pong, fatal, loadFailed: local workers only
+    }
+  }
+
+  // ------------------------------------------------------------ faults
+
+  /** Runs every second: heartbeats, the Redis watchdog, and attempts waiting with no worker at all. */
+  #tick(): void {
+    const now = Date.now();
+    if (this.#redisDownSince !== null) {
+      if (now - this.#redisDownSince >= this.#redisDownMs) this.#break(this.#unreachable(`lost the connection ${Math.round((now - this.#redisDownSince) / 1000)} s ago`));
+      return;
+    }
+    void this.#poll();
+    if (this.#remote.size > 0 && this.#beats.size === 0) {
+      this.#noWorkerSince ??= now;
+      if (now - this.#noWorkerSince >= this.#workerWaitMs) {
+        const error = new TrellisError(
+          ErrorCodes.WORKER_CRASH,
+          `no trellis worker has served the queue "${this.queue}" at ${safeUrl(this.#url)} for ${Math.round((now - this.#noWorkerSince) / 1000)} s; ` +
+            `start workers with \`trellis worker <module> --redis ${safeUrl(this.#url)} --queue ${this.queue}\` (the same queue and workflow modules as the run)`,
+          { queue: this.queue },
+        );
+        this.#noWorkerSince = null;
+        for (const r of [...this.#remote.values()]) this.#fail(r.ref, serializeError(error));
+      }
+    } else this.#noWorkerSince = null;
+  }
+
+  /** Reads the heartbeats; a worker whose count has not moved for `leaseMs` (or that left) is gone. */
+  async #poll(): Promise<void> {
+    const commands = this.#commands;
+    if (this.#polling || !commands) return;
+    this.#polling = true;
+    try {
+      const [beats, slots] = await Promise.all([commands.hgetall(beatsKey(this.queue)), commands.hgetall(slotsKey(this.queue))]);
+      const now = Date.now();
+      for (const [name, count] of Object.entries(beats)) {
+        const b = this.#beats.get(name);
+        const n = Number(slots[name] ?? 0);
+        if (!b) this.#beats.set(name, { count, at: now, slots: n });
+        else if (b.count !== count) {
+          b.count = count;
+          b.at = now;
+          b.slots = n;
+        }
+      }
+      for (const [name, b] of [...this.#beats]) {
+        if (!(name in beats)) this.#workerGone(name, "left the queue");
+        else if (now - b.at >= this.#leaseMs) this.#workerGone(name, `sent no heartbeat for ${this.#leaseMs} ms`);
+      }
+    } catch {
+      // Redis away: the watchdog counts.
+    } finally {
+      this.#polling = false;
+    }
+  }
+
+  #workerGone(name: string, why: string): void {
+    this.#beats.delete(name);
+    void this.#commands?.hdel(beatsKey(this.queue), name).catch(() => undefined);
+    for (const r of [...this.#remote.values()]) {
+      if (r.worker !== name) continue;
+      this.#fail(r.ref, this.#crash(r.ref, name, why));
+    }
+  }
+
+  /** A job failed in BullMQ: its worker died after taking it and before reporting it (stalled), or it could not be processed. */
+  #jobFailed(jobId: string, reason: string): void {
+    const r = this.#byJob.get(jobId);
+    if (!r || this.#find(r.ref.id, r.ref.attempt) !== r) return;
+    this.#fail(r.ref, this.#crash(r.ref, r.worker ?? "a worker", `lost its job (BullMQ: ${reason})`));
+  }
+
+  #crash(ref: TaskRef, worker: string, why: string): SerializedError {
+    return serializeError(
+      new WorkerCrashError(
+        ErrorCodes.WORKER_CRASH,
+        `${ref.id} (attempt ${ref.attempt}) was lost because its worker (${worker}) ${why}: the worker was killed, crashed, or blocked its event loop for longer than the lease. ` +
+          "Give the task `retries` to run it again elsewhere; keep synchronous work in a task under the lease (leaseMs)",
+        { id: ref.id, attempt: ref.attempt, worker, reason: why },
+      ),
+    );
+  }
+
+  #redisBack(): void {
+    if (this.#redisDownSince === null) return;
+    this.#redisDownSince = null;
+    // Workers could not beat while Redis was away: every one gets a fresh lease.
+    const now = Date.now();
+    for (const b of this.#beats.values()) b.at = now;
+  }
+
+  #unreachable(what: string): TrellisError {
+    return new TrellisError(
+      ErrorCodes.REDIS_UNREACHABLE,
+      `the bullmq executor ${what} to Redis at ${safeUrl(this.#url)} and gave up after ${this.#redisDownMs} ms (redisDownMs); ` +
+        "check that Redis runs and is reachable (URL, password, TLS with rediss://), then run again or `trellis resume` the run",
+      { url: safeUrl(this.#url) },
+    );
+  }
+
+  /** Redis is gone for good: every attempt fails, and so does every later one. */
+  #break(error: TrellisError): void {
+    if (this.#broken) return;
+    this.#broken = serializeError(error);
+    for (const r of [...this.#remote.values()]) this.#fail(r.ref, this.#broken);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    const commands = this.#commands;
+    const leftovers = [...this.#remote.values()];
+    this.#remote.clear();
+    const tidy = async (): Promise<void> => {
+      if (!commands || this.#redisDownSince !== null) return;
+      // Jobs no worker took yet are dropped; attempts still running get their abort.
+      for (const r of leftovers) if (r.worker === null && r.jobId !== null) await this.#jobs?.remove(r.jobId).catch(() => undefined);
+      await commands.del(upKey(this.queue, this.#reply));
+      await this.#jobs?.close();
+      await this.#events?.close();
+    };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([tidy().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000)))]);
+    clearTimeout(timer);
+    this.#reader?.disconnect();
+    // A read stuck on a connection that is gone never settles: do not wait for it long.
+    await Promise.race([this.#readerDone, new Promise((resolve) => setTimeout(resolve, 500).unref())]);
+    commands?.disconnect();
+    this.#eventsConnection?.disconnect();
+  }
+}

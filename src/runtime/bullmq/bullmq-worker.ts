@@ -1,0 +1,272 @@
+/**
+ * A remote worker of the `bullmq` executor (`trellis worker`): it imports the
+ * workflow modules it was started with, then takes attempts from a BullMQ
+ * queue and runs them with the same {@link WorkerHost} the thread and process
+ * workers use, so a task keeps the whole `ctx` API. A job only NAMES a
+ * definition: one the modules did not register fails with
+ * `WORKER_UNKNOWN_TASK`; nothing in a job is imported or evaluated.
+ *
+ * Slots: BullMQ's `concurrency` counts the jobs whose processor is pending.
+ * The processor returns as soon as its attempt finishes OR first suspends in a
+ * wait, so a parent waiting on its children holds no slot; the suspended
+ * attempt stays in memory (and is covered by the heartbeat lease, see
+ * `wire.ts`) until the coordinator resumes it over the down stream.
+ */
+import { hostname } from "node:os";
+import { Worker } from "bullmq";
+import type { Job } from "bullmq";
+import type { Redis } from "ioredis";
+import { ErrorCodes, TrellisError, serializeError } from "../../errors.ts";
+import { registry } from "../../task/registry.ts";
+import { importModule } from "../loader/typescript.ts";
+import { IN_WORKER } from "../worker-flag.ts";
+import type { HostToWorker, WorkerToHost } from "../worker/protocol.ts";
+import { WorkerHost } from "../worker/worker-host.ts";
+import type { DownMessage, JobData, UpMessage, XReadReply } from "./wire.ts";
+import { DEFAULT_QUEUE, HEARTBEAT_MS, LOCK_DURATION_MS, STALLED_INTERVAL_MS, beatsKey, connect, downKey, fieldOf, safeUrl, slotsKey, upKey } from "./wire.ts";
+
+export interface BullWorkerOptions {
+  /** Redis URL (`redis://`, `rediss://` for TLS; a password as `redis://:secret@host:6379`). */
+  readonly redis: string;
+  /** Queue name; the coordinator must use the same. Default `trellis`. */
+  readonly queue?: string;
+  /** Attempts run at once (suspended ones not counted). Default 8. */
+  readonly concurrency?: number;
+  /** URLs of the workflow modules whose definitions this worker runs. */
+  readonly modules: readonly string[];
+  /** How the worker is named in the log's `task.placed` events. Default `<hostname>/<pid>`. */
+  readonly name?: string;
+  /** Imports the package entry for the TypeScript loader (see `importModule`). */
+  readonly loadPackageEntry: () => Promise<unknown>;
+  /** Where the worker reports Redis errors. Default: stderr. */
+  readonly warn?: (line: string) => void;
+}
+
+/** The attempts of one run hosted here, and the channel of their {@link WorkerHost}. */
+interface RunHost {
+  deliver: (batch: readonly HostToWorker[]) => void;
+  /** Processors still holding a BullMQ slot, by `id\0attempt`: resolved at the first wait or the end. */
+  readonly slots: Map<string, () => void>;
+  hosted: number;
+  /** `placed` messages not sent yet: they go with the host's next batch (one XADD for both), or alone a turn later. */
+  placed: UpMessage[];
+}
+
+const slotKey = (id: string, attempt: number): string => `${id}\0${attempt}`;
+
+export class BullWorker {
+  readonly name: string;
+  readonly queue: string;
+  readonly concurrency: number;
+  readonly #options: BullWorkerOptions;
+  readonly #commands: Redis;
+  readonly #reader: Redis;
+  /** BullMQ's connection: a Worker leaves a connection it was given open. */
+  readonly #jobsConnection: Redis;
+  #worker: Worker | undefined;
+  readonly #runs = new Map<string, RunHost>();
+  #beat: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+  #readerDone: Promise<void> = Promise.resolve();
+
+  private constructor(options: BullWorkerOptions) {
+    this.#options = options;
+    this.queue = options.queue ?? DEFAULT_QUEUE;
+    this.concurrency = options.concurrency ?? 8;
+    this.name = options.name ?? `${hostname()}/${process.pid}`;
+    this.#commands = connect(options.redis);
+    this.#reader = connect(options.redis);
+    this.#jobsConnection = connect(options.redis);
+    for (const c of [this.#commands, this.#reader, this.#jobsConnection]) c.on("error", (e: Error) => this.#warn(`redis ${safeUrl(options.redis)}: ${e.message}`));
+  }
+
+  /** Imports the modules, then starts taking jobs. */
+  static async start(options: BullWorkerOptions): Promise<BullWorker> {
+    // Like a thread worker: a module that calls run() at top level fails with RUN_IN_WORKER.
+    (globalThis as Record<symbol, unknown>)[IN_WORKER] = true;
+    for (const module of options.modules) await importModule(module, options.loadPackageEntry);
+    const w = new BullWorker(options);
+    await w.#start();
+    return w;
+  }
+
+  #warn(line: string): void {
+    (this.#options.warn ?? ((l: string) => process.stderr.write(`trellis worker: ${l}\n`)))(line);
+  }
+
+  async #start(): Promise<void> {
+    // Read the down stream from its current end: answers only concern attempts hosted from now on.
+    const last = (await this.#commands.xrevrange(downKey(this.queue), "+", "-", "COUNT", 1))[0]?.[0] ?? "0-0";
+    this.#readerDone = this.#readDown(last);
+    await this.#heartbeat();
+    this.#beat = setInterval(() => void this.#heartbeat(), HEARTBEAT_MS);
+    const worker = new Worker(this.queue, (job: Job) => this.#process(job), {
+      connection: this.#jobsConnection,
+      concurrency: this.concurrency,
+      lockDuration: LOCK_DURATION_MS,
+      stalledInterval: STALLED_INTERVAL_MS,
+      // A stalled job is failed, never run twice: the coordinator decides what runs again.
+      maxStalledCount: 0,
+      autorun: false,
+    });
+    worker.on("error", (e: Error) => this.#warn(e.message));
+    this.#worker = worker;
+    void worker.run();
+    await worker.waitUntilReady();
+  }
+
+  async #heartbeat(): Promise<void> {
+    try {
+      await this.#commands.multi().hincrby(beatsKey(this.queue), this.name, 1).hset(slotsKey(this.queue), this.name, this.concurrency).exec();
+    } catch {
+      // Redis is away: the coordinator gives a fresh lease once it is back.
+    }
+  }
+
+  #runHost(reply: string): RunHost {
+    const known = this.#runs.get(reply);
+    if (known) return known;
+    const rh: RunHost = { deliver: () => undefined, slots: new Map(), hosted: 0, placed: [] };
+    // The host lives as long as its message handler: held by `rh.deliver`.
+    new WorkerHost({
+      boot: { modules: this.#options.modules },
+      send: (batch) => this.#send(reply, rh, batch),
+      onMessage: (handler) => {
+        rh.deliver = handler;
+      },
+      exit: () => undefined,
+      // A task that ends this process: the coordinator's lease on this worker runs out and its attempts fail with WORKER_CRASH.
+      lastWords: () => undefined,
+    });
+    this.#runs.set(reply, rh);
+    return rh;
+  }
+
+  /** One batch from an attempt's host to the coordinator; frees the slots of attempts that waited or ended. */
+  #send(reply: string, rh: RunHost, batch: readonly WorkerToHost[]): void {
+    let out: readonly UpMessage[] = batch;
+    if (rh.placed.length > 0) {
+      out = [...rh.placed, ...batch];
+      rh.placed = [];
+    }
+    const offset = out.length - batch.length;
+    for (let i = 0; i < batch.length; i++) {
+      const m = batch[i] as WorkerToHost;
+      if (m.type !== "wait" && m.type !== "finished") continue;
+      const key = slotKey(m.id, m.attempt);
+      rh.slots.get(key)?.();
+      rh.slots.delete(key);
+      if (m.type !== "finished") continue;
+      rh.hosted--;
+      const limited = this.#limitOutput(m);
+      if (limited !== m) {
+        if (out === batch) out = [...batch];
+        (out as UpMessage[])[offset + i] = limited;
+      }
+    }
+    void this.#commands.xadd(upKey(this.queue, reply), "*", "m", JSON.stringify(out)).catch((e: Error) => this.#warn(`could not send results: ${e.message}`));
+    if (rh.hosted === 0 && rh.slots.size === 0 && rh.placed.length === 0) this.#runs.delete(reply);
+  }
+
+  #limits = new Map<string, number>();
+
+  /** An output over the job's `maxOutputBytes` becomes an `OUTPUT_TOO_LARGE` failure. */
+  #limitOutput(m: Extract<WorkerToHost, { type: "finished" }>): WorkerToHost {
+    const key = slotKey(m.id, m.attempt);
+    const max = this.#limits.get(key);
+    this.#limits.delete(key);
+    if (!m.outcome.ok || max === undefined) return m;
+    const bytes = Buffer.byteLength(JSON.stringify(m.outcome.output));
+    if (bytes <= max) return m;
+    const mb = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MB`;
+    const error = new TrellisError(
+      ErrorCodes.OUTPUT_TOO_LARGE,
+      `the output of ${m.id} is ${mb(bytes)} encoded, over the bullmq executor's limit of ${mb(max)}: every output travels through Redis. ` +
+        "Write large data to storage every worker and the coordinator can reach (a shared disk, an object store) and return its path or URL, or raise the executor's `maxOutputBytes`",
+      { id: m.id, bytes, limit: max },
+    );
+    return { ...m, outcome: { ok: false, error: serializeError(error) } };
+  }
+
+  async #process(job: Job): Promise<void> {
+    const d = job.data as JobData;
+    const rh = this.#runHost(d.reply);
+    const up = upKey(this.queue, d.reply);
+    const placed: UpMessage = { type: "placed", id: d.id, attempt: d.attempt, worker: this.name };
+    if (!registry.get(d.task)) {
+      const modules = this.#options.modules.length === 0 ? "no module" : this.#options.modules.join(", ");
+      const error = new TrellisError(
+        ErrorCodes.WORKER_UNKNOWN_TASK,
+        `${d.id}: the worker ${this.name} on queue "${this.queue}" has no task named "${d.task}"; it imported ${modules}. ` +
+          "A worker runs only the definitions its own modules register, never code named in a job: start the workers with the same workflow modules (and version) as the run, e.g. `trellis worker <module> --redis <url>`",
+        { id: d.id, task: d.task, worker: this.name },
+      );
+      const finished: UpMessage = { type: "finished", id: d.id, attempt: d.attempt, outcome: { ok: false, error: serializeError(error) }, runMs: 0 };
+      await this.#commands.xadd(up, "*", "m", JSON.stringify([placed, finished]));
+      if (rh.hosted === 0 && rh.slots.size === 0) this.#runs.delete(d.reply);
+      return;
+    }
+    if (rh.placed.length === 0) setImmediate(() => setImmediate(() => this.#sendPlaced(d.reply, rh)));
+    rh.placed.push(placed);
+    const key = slotKey(d.id, d.attempt);
+    this.#limits.set(key, d.maxOutputBytes);
+    rh.hosted++;
+    await new Promise<void>((resolve) => {
+      rh.slots.set(key, resolve);
+      rh.deliver([{ type: "run", task: { runId: d.runId, id: d.id, attempt: d.attempt, task: d.task, inputs: d.inputs } }]);
+    });
+  }
+
+  #sendPlaced(reply: string, rh: RunHost): void {
+    if (rh.placed.length === 0) return;
+    const batch = rh.placed;
+    rh.placed = [];
+    void this.#commands.xadd(upKey(this.queue, reply), "*", "m", JSON.stringify(batch)).catch((e: Error) => this.#warn(`could not send results: ${e.message}`));
+  }
+
+  /** Reads the coordinators' answers (resume, abort) and hands those of hosted runs to their host. */
+  async #readDown(from: string): Promise<void> {
+    let last = from;
+    const key = downKey(this.queue);
+    while (!this.#closed) {
+      let reply: XReadReply;
+      try {
+        reply = (await this.#reader.xread("COUNT", 512, "BLOCK", 1000, "STREAMS", key, last)) as XReadReply;
+      } catch {
+        if (this.#closed) return;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        continue;
+      }
+      for (const [, entries] of reply ?? []) {
+        for (const [entryId, fields] of entries) {
+          last = entryId;
+          const rh = this.#runs.get(fieldOf(fields, "r") ?? "");
+          if (!rh) continue;
+          rh.deliver(JSON.parse(fieldOf(fields, "m") ?? "[]") as DownMessage[]);
+        }
+      }
+    }
+  }
+
+  /** Stops taking jobs and leaves the queue (attempts still hosted are lost to the coordinator, which runs them again). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#beat);
+    const worker = this.#worker;
+    // Pending processors belong to attempts this process will not finish: let BullMQ stop without waiting for them.
+    for (const rh of this.#runs.values()) for (const release of rh.slots.values()) release();
+    const leave = async (): Promise<void> => {
+      await worker?.close(true).catch(() => undefined);
+      await this.#commands.multi().hdel(beatsKey(this.queue), this.name).hdel(slotsKey(this.queue), this.name).exec().catch(() => undefined);
+    };
+    // Redis away: leave without saying so (the coordinator's lease notices) rather than wait for it.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([leave(), new Promise<void>((resolve) => (timer = setTimeout(resolve, 3000)))]);
+    clearTimeout(timer);
+    this.#reader.disconnect();
+    await Promise.race([this.#readerDone, new Promise((resolve) => setTimeout(resolve, 500).unref())]);
+    this.#commands.disconnect();
+    this.#jobsConnection.disconnect();
+  }
+}

@@ -1,0 +1,67 @@
+// Faults of the bullmq executor with real worker processes on the real Redis:
+// a worker killed with SIGKILL in the middle of a run.
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { ErrorCodes, run } from "trellis";
+import type { TrellisEvent } from "trellis";
+import { distFlow } from "../../.tmp/fixtures/dist-flow.js";
+import { eventsOf } from "../executors/helpers.ts";
+import type { WorkerProcess } from "../helpers/bullmq.ts";
+import { REDIS_URL, dropQueue, startWorker, stopWorkers, uniqueQueue } from "../helpers/bullmq.ts";
+
+const queue = uniqueQueue("kill");
+let workers: WorkerProcess[] = [];
+
+beforeAll(async () => {
+  workers = await Promise.all(["kill-a", "kill-b", "kill-c"].map((name) => startWorker({ fixture: "dist-flow", queue, name, concurrency: 4 })));
+}, 120_000);
+
+afterAll(async () => {
+  await stopWorkers(workers);
+  await dropQueue(queue);
+}, 60_000);
+
+test("SIGKILL of one of three workers in the middle of a 2,000-task run: the run succeeds, its lost attempts ran again elsewhere, no succeeded task ran twice", { timeout: 300_000 }, async () => {
+  const journal = join(mkdtempSync(join(tmpdir(), "trellis-kill-")), "journal.txt");
+  const victim = workers[1] as WorkerProcess;
+  // Kill once 300 leaves succeeded, at a moment the victim holds attempts (placed on it, not finished).
+  const onVictim = new Set<string>();
+  let succeeded = 0;
+  let killedWith = -1;
+  const observer = {
+    onEvent(e: TrellisEvent): void {
+      if (e.type === "task.placed" && e.data.worker === victim.name) onVictim.add(e.data.id);
+      if (e.type === "task.succeeded") {
+        onVictim.delete(e.data.id);
+        succeeded++;
+      }
+      if (killedWith < 0 && succeeded >= 300 && onVictim.size > 0) {
+        killedWith = onVictim.size;
+        victim.child.kill("SIGKILL");
+      }
+    },
+  };
+  const result = await run(distFlow, { n: 2000, group: 50, cap: 12, ms: 20, journal }, { executor: "bullmq", redis: REDIS_URL, queue, keepEvents: true, observers: [observer] });
+  expect(killedWith).toBeGreaterThan(0);
+  expect(await victim.exited).toBe("SIGKILL");
+  expect(result.error).toBeNull();
+  expect(result.status).toBe("succeeded");
+  expect(result.output).toEqual({ sums: 40, total: 2000 * 1999 });
+
+  // The attempts the victim held were lost (WORKER_CRASH) and ran again on the other workers.
+  const lost = eventsOf(result, "task.retrying").filter((e) => e.data.error.code === ErrorCodes.WORKER_CRASH);
+  expect(lost.length).toBeGreaterThan(0);
+  const placed = eventsOf(result, "task.placed");
+  for (const e of lost) {
+    const again = placed.find((p) => p.data.id === e.data.id && p.data.attempt === e.data.attempt);
+    expect(again?.data.worker).toBeDefined();
+    expect(again?.data.worker).not.toBe(victim.name);
+  }
+  // Each leaf's side effect happened once: none that succeeded ran again.
+  const lines = readFileSync(journal, "utf8").trim().split("\n");
+  const ids = lines.map((l) => l.split(" ")[0]);
+  expect(new Set(ids).size).toBe(ids.length);
+  expect(ids.length).toBe(2000);
+});
