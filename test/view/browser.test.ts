@@ -178,7 +178,7 @@ describe("the viewer page", () => {
     await page.waitForSelector(`#graph[data-step="${total}"] svg`);
 
     // 1,000 tasks, one after the other in one slot: drawn as a few hundred bars, each counting what it stands for.
-    await page.waitForFunction(() => document.querySelectorAll("#lanes .bar").length > 0);
+    await page.waitForSelector(`#lanes[data-step="${total}"] .bar`);
     const counts = await page.$$eval("#lanes .bar", (bars) => bars.map((b) => Number((b as unknown as PageElement).getAttribute("data-count"))));
     expect(counts.length).toBeLessThan(500);
     // The 1,000 children, and the parent's two stretches (to its wait, and from it to its end).

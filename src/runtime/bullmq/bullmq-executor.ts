@@ -23,7 +23,7 @@ import type { Redis } from "ioredis";
 import { ErrorCodes, TrellisError, WorkerCrashError, serializeError } from "../../errors.ts";
 import type { SerializedError } from "../../errors.ts";
 import type { EngineLink, Executor, StartTask, TaskRef, WaitOutcome } from "../executor.ts";
-import type { DownMessage, JobData, UpMessage, XReadReply } from "./wire.ts";
+import type { DownMessage, JobData, UpMessage } from "./wire.ts";
 import {
   DEFAULT_LEASE_MS,
   DEFAULT_MAX_OUTPUT_BYTES,
@@ -35,6 +35,7 @@ import {
   connect,
   downKey,
   fieldOf,
+  followStream,
   safeUrl,
   slotsKey,
   upKey,
@@ -102,6 +103,12 @@ export class BullMQExecutor implements Executor {
   #eventsConnection: Redis | undefined;
   readonly #remote = new Map<string, Remote>();
   readonly #byJob = new Map<string, Remote>();
+  /**
+   * Aborts of attempts no worker had reported taking, by id: the abort may
+   * reach the worker before the attempt does, so it is sent again when the
+   * worker's `placed` arrives (it is sent after the attempt is hosted).
+   */
+  readonly #abortOnPlace = new Map<string, { readonly attempt: number; readonly reason: SerializedError }>();
   readonly #beats = new Map<string, Beat>();
   #toAdd: StartTask[] = [];
   #down: DownMessage[] = [];
@@ -227,8 +234,17 @@ export class BullMQExecutor implements Executor {
     const r = this.#find(ref.id, ref.attempt);
     if (!r) return;
     this.#forget(r);
-    // Not taken yet: take it off the queue. Taken: the worker fires its signal.
-    if (r.worker === null && r.jobId !== null) void this.#jobs?.remove(r.jobId).catch(() => undefined);
+    // Not reported taken yet: take it off the queue; if a worker has it already, abort it again once it says so.
+    if (r.worker === null) {
+      this.#abortOnPlace.set(ref.id, { attempt: ref.attempt, reason });
+      if (r.jobId !== null)
+        void this.#jobs
+          ?.remove(r.jobId)
+          .then((removed) => {
+            if (removed === 1) this.#abortOnPlace.delete(ref.id);
+          })
+          .catch(() => undefined);
+    }
     this.#send({ type: "abort", id: ref.id, attempt: ref.attempt, reason });
   }
 
@@ -264,31 +280,23 @@ export class BullMQExecutor implements Executor {
 
   async #readUp(): Promise<void> {
     const key = upKey(this.queue, this.#reply);
-    const reader = this.#reader as Redis;
-    let last = "0-0";
     let unTrimmed = 0;
-    while (!this.#closed) {
-      let reply: XReadReply;
-      try {
-        reply = (await reader.xread("COUNT", 256, "BLOCK", 1000, "STREAMS", key, last)) as XReadReply;
-      } catch {
-        if (this.#closed) return;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        continue;
-      }
-      for (const [, entries] of reply ?? []) {
-        for (const [entryId, fields] of entries) {
-          last = entryId;
-          unTrimmed++;
-          const batch = JSON.parse(fieldOf(fields, "m") ?? "[]") as UpMessage[];
-          for (const m of batch) this.#onMessage(m);
-        }
-      }
-      if (unTrimmed >= 1024) {
+    await followStream(
+      this.#reader as Redis,
+      key,
+      "0-0",
+      256,
+      () => this.#closed,
+      (fields) => {
+        for (const m of JSON.parse(fieldOf(fields, "m") ?? "[]") as UpMessage[]) this.#onMessage(m);
+      },
+      (last, entries) => {
+        unTrimmed += entries;
+        if (unTrimmed < 1024) return;
         unTrimmed = 0;
         void this.#commands?.xtrim(key, "MINID", last).catch(() => undefined);
-      }
-    }
+      },
+    );
   }
 
   #onMessage(m: UpMessage): void {
@@ -296,6 +304,11 @@ export class BullMQExecutor implements Executor {
     if (!link || this.#closed) return;
     switch (m.type) {
       case "placed": {
+        const late = this.#abortOnPlace.get(m.id);
+        if (late !== undefined && late.attempt === m.attempt) {
+          this.#abortOnPlace.delete(m.id);
+          return this.#send({ type: "abort", id: m.id, attempt: m.attempt, reason: late.reason });
+        }
         const r = this.#find(m.id, m.attempt);
         if (!r) return;
         r.worker = m.worker;

@@ -22,8 +22,8 @@ import { importModule } from "../loader/typescript.ts";
 import { IN_WORKER } from "../worker-flag.ts";
 import type { HostToWorker, WorkerToHost } from "../worker/protocol.ts";
 import { WorkerHost } from "../worker/worker-host.ts";
-import type { DownMessage, JobData, UpMessage, XReadReply } from "./wire.ts";
-import { DEFAULT_QUEUE, HEARTBEAT_MS, LOCK_DURATION_MS, STALLED_INTERVAL_MS, beatsKey, connect, downKey, fieldOf, safeUrl, slotsKey, upKey } from "./wire.ts";
+import type { DownMessage, JobData, UpMessage } from "./wire.ts";
+import { DEFAULT_QUEUE, HEARTBEAT_MS, LOCK_DURATION_MS, STALLED_INTERVAL_MS, beatsKey, connect, downKey, fieldOf, followStream, safeUrl, slotsKey, upKey } from "./wire.ts";
 
 export interface BullWorkerOptions {
   /** Redis URL (`redis://`, `rediss://` for TLS; a password as `redis://:secret@host:6379`). */
@@ -226,26 +226,10 @@ export class BullWorker {
 
   /** Reads the coordinators' answers (resume, abort) and hands those of hosted runs to their host. */
   async #readDown(from: string): Promise<void> {
-    let last = from;
-    const key = downKey(this.queue);
-    while (!this.#closed) {
-      let reply: XReadReply;
-      try {
-        reply = (await this.#reader.xread("COUNT", 512, "BLOCK", 1000, "STREAMS", key, last)) as XReadReply;
-      } catch {
-        if (this.#closed) return;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        continue;
-      }
-      for (const [, entries] of reply ?? []) {
-        for (const [entryId, fields] of entries) {
-          last = entryId;
-          const rh = this.#runs.get(fieldOf(fields, "r") ?? "");
-          if (!rh) continue;
-          rh.deliver(JSON.parse(fieldOf(fields, "m") ?? "[]") as DownMessage[]);
-        }
-      }
-    }
+    await followStream(this.#reader, downKey(this.queue), from, 512, () => this.#closed, (fields) => {
+      const rh = this.#runs.get(fieldOf(fields, "r") ?? "");
+      if (rh) rh.deliver(JSON.parse(fieldOf(fields, "m") ?? "[]") as DownMessage[]);
+    });
   }
 
   /** Stops taking jobs and leaves the queue (attempts still hosted are lost to the coordinator, which runs them again). */

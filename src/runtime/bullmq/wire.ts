@@ -87,3 +87,39 @@ export function fieldOf(fields: readonly string[], name: string): string | undef
 
 /** One XREAD answer: `[[key, [[entryId, fields], ...]], ...]` or null on timeout. */
 export type XReadReply = [string, [string, string[]][]][] | null;
+
+/**
+ * Reads stream `key` after entry `from` until `closed()`, `count` entries per
+ * XREAD (blocking up to 1 s), handing each entry to `onEntry` and each batch's
+ * last id to `afterBatch`. While Redis is away it tries again every 200 ms.
+ */
+export async function followStream(
+  reader: Redis,
+  key: string,
+  from: string,
+  count: number,
+  closed: () => boolean,
+  onEntry: (fields: readonly string[]) => void,
+  afterBatch?: (last: string, entries: number) => void,
+): Promise<void> {
+  let last = from;
+  while (!closed()) {
+    let reply: XReadReply;
+    try {
+      reply = (await reader.xread("COUNT", count, "BLOCK", 1000, "STREAMS", key, last)) as XReadReply;
+    } catch {
+      if (closed()) return;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      continue;
+    }
+    let n = 0;
+    for (const [, entries] of reply ?? []) {
+      for (const [entryId, fields] of entries) {
+        last = entryId;
+        n++;
+        onEntry(fields);
+      }
+    }
+    afterBatch?.(last, n);
+  }
+}

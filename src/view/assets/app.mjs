@@ -216,6 +216,8 @@ async function show(n) {
     if (token !== state.token) return;
     drawPromises(promises);
     drawLanes(lanes);
+    // The step the panels and the task stream show (they follow the drawing; tests wait for it).
+    $("lanes").dataset.step = String(n);
     if (n === state.total && state.last?.type === "run.finished") setStatus(/run (\w+)/.exec(state.last.text)?.[1] ?? "finished");
     else setStatus(state.follow && n === state.total ? "running" : `step ${n}`);
     if (state.selected) await showNode(state.selected, token);
