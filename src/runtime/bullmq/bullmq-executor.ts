@@ -109,6 +109,9 @@ export class BullMQExecutor implements Executor {
    * worker's `placed` arrives (it is sent after the attempt is hosted).
    */
   readonly #abortOnPlace = new Map<string, { readonly attempt: number; readonly reason: SerializedError }>();
+  /** Aborts sent to a worker that holds the attempt and not yet answered (`aborted`), by `attempt id`; `close()` waits for them. */
+  readonly #unacked = new Set<string>();
+  #acked: (() => void) | null = null;
   readonly #beats = new Map<string, Beat>();
   #toAdd: StartTask[] = [];
   #down: DownMessage[] = [];
@@ -234,6 +237,7 @@ export class BullMQExecutor implements Executor {
     const r = this.#find(ref.id, ref.attempt);
     if (!r) return;
     this.#forget(r);
+    if (r.worker !== null) this.#unacked.add(`${ref.attempt} ${ref.id}`);
     // Not reported taken yet: take it off the queue; if a worker has it already, abort it again once it says so.
     if (r.worker === null) {
       this.#abortOnPlace.set(ref.id, { attempt: ref.attempt, reason });
@@ -300,6 +304,11 @@ export class BullMQExecutor implements Executor {
   }
 
   #onMessage(m: UpMessage): void {
+    if (m.type === "aborted") {
+      this.#unacked.delete(`${m.attempt} ${m.id}`);
+      if (this.#unacked.size === 0) this.#acked?.();
+      return;
+    }
     const link = this.#link;
     if (!link || this.#closed) return;
     switch (m.type) {
@@ -307,6 +316,7 @@ export class BullMQExecutor implements Executor {
         const late = this.#abortOnPlace.get(m.id);
         if (late !== undefined && late.attempt === m.attempt) {
           this.#abortOnPlace.delete(m.id);
+          this.#unacked.add(`${m.attempt} ${m.id}`);
           return this.#send({ type: "abort", id: m.id, attempt: m.attempt, reason: late.reason });
         }
         const r = this.#find(m.id, m.attempt);
@@ -446,6 +456,13 @@ export class BullMQExecutor implements Executor {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    // When the run returns, the signals of the attempts it aborted have fired on their workers (a worker that died never answers: 2 s at most).
+    if (this.#unacked.size > 0 && this.#redisDownSince === null) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([new Promise<void>((resolve) => (this.#acked = resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000)))]);
+      clearTimeout(timer);
+      this.#acked = null;
+    }
     this.#closed = true;
     clearInterval(this.#timer);
     const commands = this.#commands;

@@ -227,8 +227,15 @@ export class BullWorker {
   /** Reads the coordinators' answers (resume, abort) and hands those of hosted runs to their host. */
   async #readDown(from: string): Promise<void> {
     await followStream(this.#reader, downKey(this.queue), from, 512, () => this.#closed, (fields) => {
-      const rh = this.#runs.get(fieldOf(fields, "r") ?? "");
-      if (rh) rh.deliver(JSON.parse(fieldOf(fields, "m") ?? "[]") as DownMessage[]);
+      const reply = fieldOf(fields, "r") ?? "";
+      const rh = this.#runs.get(reply);
+      if (!rh) return;
+      const batch = JSON.parse(fieldOf(fields, "m") ?? "[]") as DownMessage[];
+      rh.deliver(batch);
+      // The signals of the aborted attempts this worker hosts have fired: say so (the coordinator waits for it before it closes).
+      const acks: UpMessage[] = [];
+      for (const m of batch) if (m.type === "abort" && this.#limits.has(slotKey(m.id, m.attempt))) acks.push({ type: "aborted", id: m.id, attempt: m.attempt });
+      if (acks.length > 0) void this.#commands.xadd(upKey(this.queue, reply), "*", "m", JSON.stringify(acks)).catch(() => undefined);
     });
   }
 

@@ -55,7 +55,11 @@ export interface JobData {
 }
 
 /** Worker → coordinator: the worker protocol plus where an attempt landed. */
-export type UpMessage = WorkerToHost | { readonly type: "placed"; readonly id: string; readonly attempt: number; readonly worker: string };
+export type UpMessage =
+  | WorkerToHost
+  | { readonly type: "placed"; readonly id: string; readonly attempt: number; readonly worker: string }
+  /** The worker hosting the attempt fired its signal (the answer to an `abort`). */
+  | { readonly type: "aborted"; readonly id: string; readonly attempt: number };
 
 /** Coordinator → workers: the answers the worker protocol routes to an attempt. */
 export type DownMessage = Extract<HostToWorker, { type: "resume" } | { type: "abort" }>;
