@@ -23,6 +23,7 @@ import type { Redis } from "ioredis";
 import { ErrorCodes, TrellisError, WorkerCrashError, serializeError } from "../../errors.ts";
 import type { SerializedError } from "../../errors.ts";
 import type { EngineLink, Executor, StartTask, TaskRef, WaitOutcome } from "../executor.ts";
+import { forwardCall } from "../worker/protocol.ts";
 import type { DownMessage, JobData, UpMessage } from "./wire.ts";
 import {
   DEFAULT_LEASE_MS,
@@ -328,17 +329,13 @@ export class BullMQExecutor implements Executor {
         return link.placed?.(r.ref, m.worker);
       }
       case "spawn":
-        return link.spawn(m, m.child);
+      case "abortWait":
+      case "promise":
+      case "log":
+      case "emit":
+        return forwardCall(link, m);
       case "wait":
         return link.wait({ id: m.id, attempt: m.attempt }, m.waitId, m.ids, m.timeoutMs);
-      case "abortWait":
-        return link.abortWait(m, m.waitId);
-      case "promise":
-        return link.promise(m, m.promises);
-      case "log":
-        return link.log(m, m.message, m.fields);
-      case "emit":
-        return link.emit(m, m.output);
       case "finished": {
         const r = this.#find(m.id, m.attempt);
         if (r) this.#forget(r);

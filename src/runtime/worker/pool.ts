@@ -18,7 +18,7 @@ import type { HostedAttempt } from "./crash-verdict.ts";
 import { judgeDeath } from "./crash-verdict.ts";
 import { Outbox, afterMicrotasks } from "./outbox.ts";
 import type { AttemptRef, HostToWorker, WorkerBoot, WorkerToHost } from "./protocol.ts";
-import { unreachable } from "./protocol.ts";
+import { forwardCall, unreachable } from "./protocol.ts";
 import type { WorkerLoss } from "./worker-errors.ts";
 import { crashError, crashLimitError, describeLoss, loadError, loadLostError } from "./worker-errors.ts";
 
@@ -445,7 +445,11 @@ export class PoolExecutor implements Executor {
     if (!link) return;
     switch (m.type) {
       case "spawn":
-        return link.spawn(m, m.child);
+      case "abortWait":
+      case "promise":
+      case "log":
+      case "emit":
+        return forwardCall(link, m);
       case "wait": {
         const a = this.#find(m.id, m.attempt, worker);
         if (a) {
@@ -454,14 +458,6 @@ export class PoolExecutor implements Executor {
         }
         return link.wait({ id: m.id, attempt: m.attempt }, m.waitId, m.ids, m.timeoutMs);
       }
-      case "abortWait":
-        return link.abortWait(m, m.waitId);
-      case "promise":
-        return link.promise(m, m.promises);
-      case "log":
-        return link.log(m, m.message, m.fields);
-      case "emit":
-        return link.emit(m, m.output);
       case "finished": {
         const a = this.#find(m.id, m.attempt, worker);
         if (a) this.#forget(a);

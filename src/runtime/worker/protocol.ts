@@ -13,7 +13,7 @@
 import type { SerializedError } from "../../errors.ts";
 import type { Json } from "../../events/codec.ts";
 import type { PromiseSpec } from "../../events/types.ts";
-import type { SpawnRequest, StartTask, TaskOutcome, WaitOutcome } from "../executor.ts";
+import type { EngineLink, SpawnRequest, StartTask, TaskOutcome, WaitOutcome } from "../executor.ts";
 
 /** Host → worker. */
 export type HostToWorker =
@@ -92,6 +92,27 @@ export interface WorkerChannel {
 }
 
 /** Ends a switch over a union: a new message type is a compile error until handled. */
+/** A running task's call that goes to the engine as it is, whatever carried it (a worker's channel, a Redis stream). */
+export type ForwardedCall = Extract<WorkerToHost, { type: "spawn" | "abortWait" | "promise" | "log" | "emit" }>;
+
+/** Hands a task's `spawn`, `abortWait`, `promise`, `log` or `emit` to the engine. */
+export function forwardCall(link: EngineLink, m: ForwardedCall): void {
+  switch (m.type) {
+    case "spawn":
+      return link.spawn(m, m.child);
+    case "abortWait":
+      return link.abortWait(m, m.waitId);
+    case "promise":
+      return link.promise(m, m.promises);
+    case "log":
+      return link.log(m, m.message, m.fields);
+    case "emit":
+      return link.emit(m, m.output);
+    default:
+      return unreachable(m);
+  }
+}
+
 export function unreachable(value: never): never {
   throw new Error(`unhandled message ${JSON.stringify(value)}`);
 }
