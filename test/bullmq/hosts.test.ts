@@ -1,15 +1,14 @@
 // Workers on separate hosts: two network namespaces joined to this host by
 // veth pairs, each running `trellis worker`, against a Redis of this test's
 // own that listens on the veth addresses and wants a password.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { run } from "trellis";
 import { distFlow } from "../../.tmp/fixtures/dist-flow.js";
 import { eventsOf } from "../executors/helpers.ts";
 import type { WorkerProcess } from "../helpers/bullmq.ts";
-import { startWorker, stopWorkers, uniqueQueue } from "../helpers/bullmq.ts";
+import { freePort, startRedisServer, startWorker, stopWorkers, uniqueQueue } from "../helpers/bullmq.ts";
 
 const n = process.pid % 250;
 const password = `pw-${process.pid}`;
@@ -30,15 +29,6 @@ function ip(...args: string[]): void {
   execFileSync("ip", args, { stdio: "pipe" });
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
-
 beforeAll(async () => {
   for (const h of hosts) {
     try {
@@ -55,18 +45,7 @@ beforeAll(async () => {
     ip("netns", "exec", h.ns, "ip", "link", "set", "lo", "up");
   }
   port = await freePort();
-  const server = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", ...hosts.map((h) => h.hostAddr), "--save", "", "--appendonly", "no", "--requirepass", password], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  redis = server;
-  await new Promise<void>((resolve, reject) => {
-    let out = "";
-    server.stdout?.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes("Ready to accept connections")) resolve();
-    });
-    server.on("exit", (code) => reject(new Error(`redis-server exited (${String(code)}): ${out}`)));
-  });
+  redis = await startRedisServer(port, hosts.map((h) => h.hostAddr), ["--requirepass", password]);
 }, 60_000);
 
 afterAll(async () => {

@@ -1,16 +1,14 @@
 // Redis itself failing under a bullmq run: a test-owned redis-server that is
 // paused for a moment (the run waits and goes on), then killed (the run fails
 // with REDIS_UNREACHABLE after redisDownMs, never hangs).
-import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { ErrorCodes, bullmqExecutor, run } from "trellis";
 import type { TrellisEvent } from "trellis";
 import { distFlow } from "../../.tmp/fixtures/dist-flow.js";
 import { eventsOf } from "../executors/helpers.ts";
 import type { WorkerProcess } from "../helpers/bullmq.ts";
-import { startWorker, stopWorkers, uniqueQueue } from "../helpers/bullmq.ts";
+import { freePort, startRedisServer, startWorker, stopWorkers, uniqueQueue } from "../helpers/bullmq.ts";
 
 let redis: ChildProcess | undefined;
 let url = "";
@@ -18,22 +16,9 @@ const queue = uniqueQueue("down");
 let workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const address = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  url = `redis://127.0.0.1:${address.port}`;
-  const server = spawn("redis-server", ["--port", String(address.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: ["ignore", "pipe", "pipe"] });
-  redis = server;
-  await new Promise<void>((resolve, reject) => {
-    let out = "";
-    server.stdout?.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes("Ready to accept connections")) resolve();
-    });
-    server.on("exit", (code) => reject(new Error(`redis-server exited (${String(code)}): ${out}`)));
-  });
+  const port = await freePort();
+  url = `redis://127.0.0.1:${port}`;
+  redis = await startRedisServer(port);
   workers = [await startWorker({ fixture: "dist-flow", queue, name: "down-a", redis: url, concurrency: 4 })];
 }, 60_000);
 

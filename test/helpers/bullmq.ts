@@ -3,6 +3,7 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
@@ -86,4 +87,34 @@ export async function dropQueue(queue: string, redis = REDIS_URL): Promise<void>
   const keys = await conn.keys(`trellis:${queue}:*`);
   if (keys.length > 0) await conn.del(...keys);
   conn.disconnect();
+}
+
+/** A TCP port nobody listens on now, on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+/**
+ * Starts a test-owned `redis-server` on `port` that keeps nothing on disk,
+ * bound to 127.0.0.1 and `extraBinds`, with `args` added; resolves once it
+ * accepts connections (rejects with its output if it exits first).
+ */
+export async function startRedisServer(port: number, extraBinds: readonly string[] = [], args: readonly string[] = []): Promise<ChildProcess> {
+  const server = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", ...extraBinds, "--save", "", "--appendonly", "no", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = "";
+    server.stdout?.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes("Ready to accept connections")) resolve();
+    });
+    server.on("exit", (code) => reject(new Error(`redis-server exited (${String(code)}): ${out}`)));
+  });
+  return server;
 }

@@ -40,18 +40,25 @@ export interface ResumeFlags {
 
 /** The modules `run.started` (the log's first line) records, or [] for a log written before they were. */
 function recordedModules(path: string): string[] {
+  // The first line, however long (the root's inputs are in it): read on until its end.
   const fd = openSync(path, "r");
-  let text: string;
+  const chunks: Buffer[] = [];
+  let end = -1;
   try {
-    const chunk = Buffer.allocUnsafe(1024 * 1024);
-    const n = readSync(fd, chunk, 0, chunk.length, 0);
-    text = chunk.subarray(0, n).toString("utf8");
+    for (let at = 0; end < 0; ) {
+      const chunk = Buffer.allocUnsafe(1024 * 1024);
+      const n = readSync(fd, chunk, 0, chunk.length, at);
+      if (n === 0) break;
+      const newline = chunk.subarray(0, n).indexOf(10);
+      chunks.push(chunk.subarray(0, newline < 0 ? n : newline));
+      if (newline >= 0) end = at + newline;
+      at += n;
+    }
   } finally {
     closeSync(fd);
   }
-  const end = text.indexOf("\n");
   if (end < 0) return [];
-  const first = parseLogLine(text.slice(0, end), 1, 1, path);
+  const first = parseLogLine(Buffer.concat(chunks).toString("utf8"), 1, 1, path);
   return first.kind === "event" && first.event.type === "run.started" ? [...(first.event.data.modules ?? [])] : [];
 }
 
