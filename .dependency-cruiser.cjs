@@ -26,14 +26,19 @@ const PURE = ["task", "plan", "scheduler", "promises", "preview"];
 
 const layerRules = LAYERS.slice(0, -1).map(([name, path], i) => ({
   name: `layer-${name}`,
-  comment: `${name} imports a layer above it (${LAYERS.slice(i + 1).map(([n]) => n).join(", ")}): move the shared piece down, or let the caller wire the upper layer in`,
+  comment: `${name} imports a layer above it (${LAYERS.slice(i + 1)
+    .map(([n]) => n)
+    .join(", ")}): move the shared piece down, or let the caller wire the upper layer in`,
   severity: "error",
   from: { path },
-  to: { path: LAYERS.slice(i + 1).map(([, p]) => `(${p})`).join("|") },
+  to: {
+    path: LAYERS.slice(i + 1)
+      .map(([, p]) => `(${p})`)
+      .join("|"),
+  },
 }));
 
 module.exports = {
-
   forbidden: [
     {
       name: "no-circular",
@@ -46,9 +51,13 @@ module.exports = {
     ...layerRules,
     {
       name: "pure-no-io",
-      comment: "a pure layer (task, plan, scheduler, promises, preview) imports a Node built-in: I/O belongs in runtime/, events/ I/O, render/ images or cli/",
+      comment:
+        "a pure layer (task, plan, scheduler, promises, preview) imports a Node built-in: I/O belongs in runtime/, events/ I/O, render/ images or cli/",
       severity: "error",
-      from: { path: PURE.map((n) => `(${LAYERS.find(([l]) => l === n)[1]})`).join("|"), pathNot: "^src/task/module-of-caller\\.ts$" },
+      from: {
+        path: PURE.map((n) => `(${LAYERS.find(([l]) => l === n)[1]})`).join("|"),
+        pathNot: "^src/task/module-of-caller\\.ts$",
+      },
       to: { dependencyTypes: ["core"] },
     },
     {

@@ -3,7 +3,20 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: [".tmp/**", "node_modules/**", "outputs/**", "coverage/**", "dist/**", "docs/**", "**/*.mjs", "**/*.cjs", "test/fixtures/user-project/**", "test/fixtures/types/**"] },
+  {
+    ignores: [
+      ".tmp/**",
+      "node_modules/**",
+      "outputs/**",
+      "coverage/**",
+      "dist/**",
+      "docs/**",
+      "**/*.mjs",
+      "**/*.cjs",
+      "test/fixtures/user-project/**",
+      "test/fixtures/types/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -17,7 +30,10 @@ export default tseslint.config(
       "@typescript-eslint/no-explicit-any": "error",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "@typescript-eslint/consistent-type-imports": "error",
-      "no-restricted-syntax": ["error", { selector: "TSEnumDeclaration", message: "Use `as const` objects, not enums." }],
+      "no-restricted-syntax": [
+        "error",
+        { selector: "TSEnumDeclaration", message: "Use `as const` objects, not enums." },
+      ],
     },
   },
 );

@@ -10,6 +10,11 @@ export default defineConfig({
     setupFiles: ["test/setup/validate-logs.ts"],
     // Type tests (*.test-d.ts) are type-checked, not run: an expectation the
     // types break fails its test (test/types/type-tests-fail.test.ts proves it).
-    typecheck: { enabled: true, include: ["test/**/*.test-d.ts"], exclude: ["test/fixtures/**"], tsconfig: "tsconfig.typetests.json" },
+    typecheck: {
+      enabled: true,
+      include: ["test/**/*.test-d.ts"],
+      exclude: ["test/fixtures/**"],
+      tsconfig: "tsconfig.typetests.json",
+    },
   },
 });

@@ -51,7 +51,9 @@ interface Step {
 function trellisRateFrom(rows: readonly BenchRow[]) {
   return (transport: Transport, n: number): number | null => {
     // The default executor's row (slotsPerWorker "auto"), not the one-slot reference row.
-    const row = rows.find((r) => r.name === `${transport}, 2 workers, N = ${n.toLocaleString("en-US")}` && r.missing === undefined);
+    const row = rows.find(
+      (r) => r.name === `${transport}, 2 workers, N = ${n.toLocaleString("en-US")}` && r.missing === undefined,
+    );
     const v = row?.metrics["tasks/s"];
     return typeof v === "number" ? v : null;
   };
@@ -61,7 +63,11 @@ const STEPS: readonly Step[] = [
   { key: "overhead", group: "Engine overhead", run: (o) => overheadRows(o) },
   { key: "limit", group: "Physical limit", run: (o, sofar) => physicalLimitRows(o, trellisRateFrom(sofar)) },
   { key: "dask", group: "Dask", run: (o) => daskRows(o) },
-  { key: "promises", group: PROMISES_GROUP, run: (o) => foreignRows("bench/promise-validation.ts", PROMISES_GROUP, o.quick, o.quick ? 60_000 : 600_000) },
+  {
+    key: "promises",
+    group: PROMISES_GROUP,
+    run: (o) => foreignRows("bench/promise-validation.ts", PROMISES_GROUP, o.quick, o.quick ? 60_000 : 600_000),
+  },
   { key: "makespan", group: "Makespan", run: (o) => makespanRows(o) },
   { key: "distributed", group: DISTRIBUTED_GROUP, run: (o) => distributedRows(o) },
   {
@@ -70,7 +76,14 @@ const STEPS: readonly Step[] = [
     // Its own quick mode takes minutes (images for every step), which alone would break the two-minute budget.
     run: async (o) =>
       o.quick
-        ? [missingRow(SNAPSHOTS_GROUP, "snapshots off / steps / all, 100 and 1,000 tasks", "npx tsx bench/snapshots.ts", "full run only (`npm run bench`): bench/snapshots.ts takes minutes, more than the quick budget")]
+        ? [
+            missingRow(
+              SNAPSHOTS_GROUP,
+              "snapshots off / steps / all, 100 and 1,000 tasks",
+              "npx tsx bench/snapshots.ts",
+              "full run only (`npm run bench`): bench/snapshots.ts takes minutes, more than the quick budget",
+            ),
+          ]
         : foreignRows("bench/snapshots.ts", SNAPSHOTS_GROUP, false, 1_800_000),
   },
   { key: "memory", group: "Memory", run: (o) => memoryRows(o) },
@@ -81,10 +94,14 @@ const STEPS: readonly Step[] = [
 ];
 
 /** Runs the selected groups, prints each table as it completes, writes the note; returns every row. */
-export async function runAll(options: BenchOptions & { out: string; only: readonly string[] | null; save: string | null }): Promise<BenchRow[]> {
+export async function runAll(
+  options: BenchOptions & { out: string; only: readonly string[] | null; save: string | null },
+): Promise<BenchRow[]> {
   const started = performance.now();
   const info = machine();
-  console.log(`Trellis benchmarks (${options.quick ? "quick" : "full"}) on ${info.cpu}, ${info.nproc} cores, Node ${info.node}; load ${info.loadStart.map((l) => l.toFixed(2)).join(" ")}`);
+  console.log(
+    `Trellis benchmarks (${options.quick ? "quick" : "full"}) on ${info.cpu}, ${info.nproc} cores, Node ${info.node}; load ${info.loadStart.map((l) => l.toFixed(2)).join(" ")}`,
+  );
   const rows: BenchRow[] = [];
   for (const step of STEPS) {
     if (options.only && !options.only.includes(step.key)) continue;
@@ -101,7 +118,14 @@ export async function runAll(options: BenchOptions & { out: string; only: readon
     console.log(`(${step.key}: ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   }
   const seconds = (performance.now() - started) / 1000;
-  const saved: SavedRun = { machine: info, loadEnd: loadNow(), speedEnd: speedProbeMs(), quick: options.quick, seconds, rows };
+  const saved: SavedRun = {
+    machine: info,
+    loadEnd: loadNow(),
+    speedEnd: speedProbeMs(),
+    quick: options.quick,
+    seconds,
+    rows,
+  };
   if (options.save) writeFileSync(options.save, JSON.stringify(saved, null, 1));
   writeNote(options.out, saved);
   console.log(`\nwrote ${options.out} in ${seconds.toFixed(0)} s`);
@@ -131,5 +155,11 @@ if (isEntry(import.meta.url)) {
   if (from) {
     writeNote(out, JSON.parse(readFileSync(from, "utf8")) as SavedRun);
     console.log(`wrote ${out} from ${from}`);
-  } else await runAll({ quick: args.has("quick"), out, only: only ? only.split(",") : null, save: args.get("save") ?? null });
+  } else
+    await runAll({
+      quick: args.has("quick"),
+      out,
+      only: only ? only.split(",") : null,
+      save: args.get("save") ?? null,
+    });
 }

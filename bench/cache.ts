@@ -63,7 +63,13 @@ for (let k = 0; k < repeat; k++) {
 const base = median(samples.none);
 console.log(`Results cache, inline, parent + ${fmt(n)} leaves (median of ${repeat}; node ${process.version})`);
 console.log("mode                      run ms    µs per leaf   vs no cache");
-for (const [mode, label] of [["none", "no cache"], ["cold", "cold (miss + write)"], ["warm", "warm (all task.cached)"]] as const) {
+for (const [mode, label] of [
+  ["none", "no cache"],
+  ["cold", "cold (miss + write)"],
+  ["warm", "warm (all task.cached)"],
+] as const) {
   const ms = median(samples[mode]);
-  console.log(`${label.padEnd(24)}${fmt(ms).padStart(8)}${fmt((ms * 1000) / n).padStart(14)}${`${fmt(ms / base, 2)}×`.padStart(14)}`);
+  console.log(
+    `${label.padEnd(24)}${fmt(ms).padStart(8)}${fmt((ms * 1000) / n).padStart(14)}${`${fmt(ms / base, 2)}×`.padStart(14)}`,
+  );
 }

@@ -41,7 +41,8 @@ export function findDask(): { python: string; missing: string | null } {
   const python = process.env["TRELLIS_BENCH_PYTHON"] ?? "/usr/bin/python3";
   if (!existsSync(python)) return { python, missing: `${python} not found; install Dask with: ${INSTALL_HINT}` };
   const probe = spawnSync(python, ["-c", "import distributed"], { encoding: "utf8" });
-  if (probe.status !== 0) return { python, missing: `${python} cannot import distributed; install it with: ${INSTALL_HINT}` };
+  if (probe.status !== 0)
+    return { python, missing: `${python} cannot import distributed; install it with: ${INSTALL_HINT}` };
   return { python, missing: null };
 }
 
@@ -59,7 +60,12 @@ export function runDask(python: string, n: number): Promise<DaskResult> {
       clearTimeout(timer);
       const line = out.split("\n").find((l) => l.startsWith(RESULT_MARK));
       if (line) resolve(JSON.parse(line.slice(RESULT_MARK.length)) as DaskResult);
-      else reject(new Error(`${python} ${SCRIPT} ${n}: exit ${String(code)}: ${err.trim().split("\n").slice(-4).join(" | ").slice(0, 500)}`));
+      else
+        reject(
+          new Error(
+            `${python} ${SCRIPT} ${n}: exit ${String(code)}: ${err.trim().split("\n").slice(-4).join(" | ").slice(0, 500)}`,
+          ),
+        );
     });
   });
 }
@@ -83,7 +89,10 @@ function ratio(ours: number | null, theirs: number): Cell {
 export async function daskRows(options: BenchOptions): Promise<BenchRow[]> {
   const n = options.quick ? 1000 : 2000;
   const command = commandFor(FILE, options.quick ? ["--quick"] : []);
-  const names = [`map of N = ${n.toLocaleString("en-US")} no-op tasks`, `a task spawns N = ${n.toLocaleString("en-US")} children and gathers them`];
+  const names = [
+    `map of N = ${n.toLocaleString("en-US")} no-op tasks`,
+    `a task spawns N = ${n.toLocaleString("en-US")} children and gathers them`,
+  ];
   const { python, missing } = findDask();
   if (missing) {
     console.error(`bench/dask.ts: skipping the Dask rows: ${missing}`);
@@ -97,7 +106,9 @@ export async function daskRows(options: BenchOptions): Promise<BenchRow[]> {
   }
   const threads = await trellisRate("threads", n);
   const processes = await trellisRate("processes", n);
-  const notes = [threads.note && `threads: ${threads.note}`, processes.note && `processes: ${processes.note}`].filter(Boolean).join("; ");
+  const notes = [threads.note && `threads: ${threads.note}`, processes.note && `processes: ${processes.note}`]
+    .filter(Boolean)
+    .join("; ");
   const version = `Dask ${dask.distributed}`;
   const row = (name: string, seconds: number, what: string): BenchRow => {
     const theirs = n / seconds;
@@ -117,8 +128,16 @@ export async function daskRows(options: BenchOptions): Promise<BenchRow[]> {
     };
   };
   return [
-    row(names[0] as string, dask.mapSeconds, "Dask: client.map + gather; Trellis has no client-side map, so its figure is the same parent-spawns-N run"),
-    row(names[1] as string, dask.spawnSeconds, "Dask: worker_client() inside a task; Trellis: ctx.spawn × N + waitForAll"),
+    row(
+      names[0] as string,
+      dask.mapSeconds,
+      "Dask: client.map + gather; Trellis has no client-side map, so its figure is the same parent-spawns-N run",
+    ),
+    row(
+      names[1] as string,
+      dask.spawnSeconds,
+      "Dask: worker_client() inside a task; Trellis: ctx.spawn × N + waitForAll",
+    ),
   ];
 }
 

@@ -54,7 +54,24 @@ function startProcess(args: readonly string[], ready: string): Promise<ChildProc
 function trellisWorkers(queue: string, concurrency: number): Promise<ChildProcess[]> {
   const modules = [join(REPO_ROOT, "bench/tasks/noop-tasks.ts"), join(REPO_ROOT, "bench/tasks/dag-tasks.ts")];
   return Promise.all(
-    [1, 2].map((i) => startProcess([join(REPO_ROOT, "bin/trellis.mjs"), "worker", ...modules, "--redis", REDIS, "--queue", queue, "--concurrency", String(concurrency), "--name", `bench-${i}`], "serves queue")),
+    [1, 2].map((i) =>
+      startProcess(
+        [
+          join(REPO_ROOT, "bin/trellis.mjs"),
+          "worker",
+          ...modules,
+          "--redis",
+          REDIS,
+          "--queue",
+          queue,
+          "--concurrency",
+          String(concurrency),
+          "--name",
+          `bench-${i}`,
+        ],
+        "serves queue",
+      ),
+    ),
   );
 }
 
@@ -102,10 +119,15 @@ async function trellisRate(queue: string, n: number): Promise<number> {
 /** BullMQ alone: n no-op jobs added in one addBulk, until the queue is empty and nothing is active. */
 async function bareRate(n: number): Promise<number> {
   const queue = `bench-bare-${randomUUID().slice(0, 8)}`;
-  const workers = await Promise.all([1, 2].map(() => startProcess(["--input-type=module", "-e", BARE_WORKER, queue, REDIS, String(CONCURRENCY)], "bare ready")));
+  const workers = await Promise.all(
+    [1, 2].map(() =>
+      startProcess(["--input-type=module", "-e", BARE_WORKER, queue, REDIS, String(CONCURRENCY)], "bare ready"),
+    ),
+  );
   const q = new Queue(queue, { connection: { url: REDIS } });
   try {
-    const jobs = (k: number): { name: string; data: { i: number }; opts: { removeOnComplete: true } }[] => Array.from({ length: k }, (_, i) => ({ name: "noop", data: { i }, opts: { removeOnComplete: true } }));
+    const jobs = (k: number): { name: string; data: { i: number }; opts: { removeOnComplete: true } }[] =>
+      Array.from({ length: k }, (_, i) => ({ name: "noop", data: { i }, opts: { removeOnComplete: true } }));
     const drained = async (): Promise<void> => {
       for (;;) {
         const counts = await q.getJobCounts("waiting", "active", "prioritized");
@@ -136,7 +158,14 @@ export async function distributedRows(options: BenchOptions): Promise<BenchRow[]
     await probe.connect();
     await probe.ping();
   } catch (error) {
-    return [missingRow(GROUP, "(whole group)", command, `no Redis at ${REDIS} (${(error as Error).message}); start one: redis-server --daemonize yes`)];
+    return [
+      missingRow(
+        GROUP,
+        "(whole group)",
+        command,
+        `no Redis at ${REDIS} (${(error as Error).message}); start one: redis-server --daemonize yes`,
+      ),
+    ];
   } finally {
     probe.disconnect();
   }
@@ -146,9 +175,17 @@ export async function distributedRows(options: BenchOptions): Promise<BenchRow[]
   let trellis: number | null = null;
   try {
     trellis = await trellisRate(queue, n);
-    rows.push({ group: GROUP, name: `Trellis: a task spawns N = ${count} no-op children (2 workers × ${CONCURRENCY})`, metrics: { "tasks/s": trellis }, command, headline: "tasks/s" });
+    rows.push({
+      group: GROUP,
+      name: `Trellis: a task spawns N = ${count} no-op children (2 workers × ${CONCURRENCY})`,
+      metrics: { "tasks/s": trellis },
+      command,
+      headline: "tasks/s",
+    });
   } catch (error) {
-    rows.push(missingRow(GROUP, `Trellis: a task spawns N = ${count} no-op children`, command, (error as Error).message));
+    rows.push(
+      missingRow(GROUP, `Trellis: a task spawns N = ${count} no-op children`, command, (error as Error).message),
+    );
   } finally {
     await stop(workers);
     await dropQueue(queue);
@@ -166,10 +203,21 @@ export async function distributedRows(options: BenchOptions): Promise<BenchRow[]
       headline: "Trellis ÷ BullMQ",
     });
   } catch (error) {
-    rows.push(missingRow(GROUP, `BullMQ alone: N = ${count} no-op jobs`, command, (error as Error).message, "Trellis ≥ 50 %"));
+    rows.push(
+      missingRow(GROUP, `BullMQ alone: N = ${count} no-op jobs`, command, (error as Error).message, "Trellis ≥ 50 %"),
+    );
   }
   const { python, missing } = findDask();
-  if (missing) rows.push(missingRow(GROUP, `Dask distributed: map of N = ${count} no-op tasks (LocalCluster, 2 worker processes)`, command, missing, "Trellis ≥ 10×"));
+  if (missing)
+    rows.push(
+      missingRow(
+        GROUP,
+        `Dask distributed: map of N = ${count} no-op tasks (LocalCluster, 2 worker processes)`,
+        command,
+        missing,
+        "Trellis ≥ 10×",
+      ),
+    );
   else {
     try {
       const dask = await runDask(python, n);
@@ -185,7 +233,15 @@ export async function distributedRows(options: BenchOptions): Promise<BenchRow[]
         headline: "Trellis ÷ Dask",
       });
     } catch (error) {
-      rows.push(missingRow(GROUP, `Dask distributed: map of N = ${count} no-op tasks`, command, (error as Error).message, "Trellis ≥ 10×"));
+      rows.push(
+        missingRow(
+          GROUP,
+          `Dask distributed: map of N = ${count} no-op tasks`,
+          command,
+          (error as Error).message,
+          "Trellis ≥ 10×",
+        ),
+      );
     }
   }
   // Makespan: 2 remote workers with one slot each (P = 2), the DAG's tasks sleeping their scaled runtimes.
@@ -200,7 +256,12 @@ export async function distributedRows(options: BenchOptions): Promise<BenchRow[]
         rows.push({
           group: GROUP,
           name,
-          metrics: { "CP ms": dag.criticalPath, "W/P ms": dag.work / 2, "makespan ms": r.makespanMs, "÷ bound": r.makespanMs / r.boundMs },
+          metrics: {
+            "CP ms": dag.criticalPath,
+            "W/P ms": dag.work / 2,
+            "makespan ms": r.makespanMs,
+            "÷ bound": r.makespanMs / r.boundMs,
+          },
           command,
           headline: "÷ bound",
           digits: { "÷ bound": 3 },

@@ -33,7 +33,13 @@ const SCALE_MS = 1;
 const TARGET = 1.05;
 
 /** Ratios are compared with 1.05: three decimals so a miss never prints as "1.05". */
-const RATIO_COLUMNS = ["÷ bound", "list schedule ÷ bound", "÷ list schedule", "÷ bound, with spawn loop", "÷ bound of slept times"];
+const RATIO_COLUMNS = [
+  "÷ bound",
+  "list schedule ÷ bound",
+  "÷ list schedule",
+  "÷ bound, with spawn loop",
+  "÷ bound of slept times",
+];
 
 export const Orders = ["default", "priority"] as const;
 export type Order = (typeof Orders)[number];
@@ -77,7 +83,13 @@ function boundOf(dag: Dag, d: readonly number[], p: number): number {
 }
 
 /** Runs one DAG in this process. */
-export async function dagCase(name: string, executor: ExecutorKind, workers: number, order: Order, extra: RunOptions = {}): Promise<DagCaseResult> {
+export async function dagCase(
+  name: string,
+  executor: ExecutorKind,
+  workers: number,
+  order: Order,
+  extra: RunOptions = {},
+): Promise<DagCaseResult> {
   const dag = findDag(name);
   const spec: DagRunSpec = {
     tasks: dag.tasks.map((t) => ({ ms: t.runtime * SCALE_MS, parents: t.parents, priority: t.bottomLevel })),
@@ -114,7 +126,10 @@ export function dagArgs(name: string, executor: ExecutorKind, workers: number, o
 /** Every row of this group. */
 export async function makespanRows(options: BenchOptions): Promise<BenchRow[]> {
   const files = dagFiles();
-  if (files.length === 0) return [missingRow(GROUP, "all DAGs", commandFor(FILE, []), `no *.dag.json in ${workflowsDir()} (set TRELLIS_WORKFLOWS)`)];
+  if (files.length === 0)
+    return [
+      missingRow(GROUP, "all DAGs", commandFor(FILE, []), `no *.dag.json in ${workflowsDir()} (set TRELLIS_WORKFLOWS)`),
+    ];
   const setups: { executor: ExecutorKind; workers: number }[] = [
     { executor: "threads", workers: 2 },
     { executor: "inline", workers: 8 },

@@ -100,7 +100,10 @@ function groupSnapshot(path: string): BreakdownEntry[] {
   const groups = new Map<string, { count: number; bytes: number }>();
   for (let i = 0; i < snap.nodes.length; i += width) {
     const type = types[snap.nodes[i + typeAt] as number] ?? "?";
-    const name = type === "object" || type === "closure" || type === "native" || type === "hidden" ? (snap.strings[snap.nodes[i + nameAt] as number] ?? "?") : "";
+    const name =
+      type === "object" || type === "closure" || type === "native" || type === "hidden"
+        ? (snap.strings[snap.nodes[i + nameAt] as number] ?? "?")
+        : "";
     const kind = name ? `${type}: ${name.slice(0, 60)}` : type;
     const g = groups.get(kind) ?? { count: 0, bytes: 0 };
     g.count++;
@@ -182,7 +185,9 @@ export async function memoryRows(options: BenchOptions): Promise<BenchRow[]> {
     const args = ["--case", "breakdown", "--n", String(n)];
     const command = `node --expose-gc --import tsx ${FILE} ${args.join(" ")}`;
     try {
-      const { result } = await runCase<{ n: number; heapUsedMiB: number; top: BreakdownEntry[] }>(FILE, args, { nodeFlags: FLAGS });
+      const { result } = await runCase<{ n: number; heapUsedMiB: number; top: BreakdownEntry[] }>(FILE, args, {
+        nodeFlags: FLAGS,
+      });
       for (const e of result.top)
         rows.push({
           group: BREAKDOWN_GROUP,
@@ -211,6 +216,12 @@ if (isEntry(import.meta.url)) {
   else {
     const rows = await memoryRows({ quick: args.has("quick") });
     const groups = [...new Set(rows.map((r) => r.group))];
-    for (const g of groups) console.log(textTable(g, rows.filter((r) => r.group === g)));
+    for (const g of groups)
+      console.log(
+        textTable(
+          g,
+          rows.filter((r) => r.group === g),
+        ),
+      );
   }
 }

@@ -71,7 +71,10 @@ async function startEndpoints(transport: Transport): Promise<Endpoint[]> {
         },
       });
     } else {
-      const c: ChildProcess = spawn(process.execPath, ["-e", PROCESS_SRC], { stdio: ["ignore", "inherit", "inherit", "ipc"], serialization: "json" });
+      const c: ChildProcess = spawn(process.execPath, ["-e", PROCESS_SRC], {
+        stdio: ["ignore", "inherit", "inherit", "ipc"],
+        serialization: "json",
+      });
       await new Promise<void>((resolve) => c.once("spawn", () => resolve()));
       out.push({
         post: (m) => c.send(m as object),
@@ -87,7 +90,16 @@ async function startEndpoints(transport: Transport): Promise<Endpoint[]> {
 }
 
 function message(i: number): unknown {
-  return { type: "run", task: { id: `bench_fanout-1/bench_noop#${i + 1}`, attempt: 1, runId: "bench_fanout-1", task: "bench_noop", inputs: {} } };
+  return {
+    type: "run",
+    task: {
+      id: `bench_fanout-1/bench_noop#${i + 1}`,
+      attempt: 1,
+      runId: "bench_fanout-1",
+      task: "bench_noop",
+      inputs: {},
+    },
+  };
 }
 
 /** Measures N round trips in this process. */
@@ -190,7 +202,11 @@ if (isEntry(import.meta.url)) {
   const args = parseArgs();
   if (args.get("case") === "roundtrips") {
     printResult(
-      await roundTripCase((args.get("transport") ?? "threads") as Transport, (args.get("mode") ?? "batched") as Mode, Number(args.get("n") ?? 10_000)),
+      await roundTripCase(
+        (args.get("transport") ?? "threads") as Transport,
+        (args.get("mode") ?? "batched") as Mode,
+        Number(args.get("n") ?? 10_000),
+      ),
     );
   } else {
     console.log(textTable(GROUP, await physicalLimitRows({ quick: args.has("quick") })));

@@ -98,7 +98,9 @@ export async function profileRows(options: BenchOptions): Promise<BenchRow[]> {
   const command = `npx tsx ${FILE}${options.quick ? " --quick" : ""}`;
   const dir = mkdtempSync(join(tmpdir(), "trellis-prof-"));
   try {
-    await runCase("bench/overhead.ts", caseArgs("inline", n, 1), { nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${dir}`] });
+    await runCase("bench/overhead.ts", caseArgs("inline", n, 1), {
+      nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${dir}`],
+    });
     // One profile per thread (tsx's loader thread is mostly idle): keep the busiest.
     let best: { busy: number; spots: HotSpot[] } | undefined;
     const root = join(process.cwd(), "/");
@@ -114,9 +116,23 @@ export async function profileRows(options: BenchOptions): Promise<BenchRow[]> {
       .sort((a, b) => b.inclusivePct - a.inclusivePct)
       .slice(0, 8);
     for (const s of bySelf)
-      rows.push({ group: GROUP, name: s.fn, metrics: { "self %": s.selfPct, "inclusive %": s.inclusivePct }, met: null, command, note: "top self time" });
+      rows.push({
+        group: GROUP,
+        name: s.fn,
+        metrics: { "self %": s.selfPct, "inclusive %": s.inclusivePct },
+        met: null,
+        command,
+        note: "top self time",
+      });
     for (const s of ownInclusive)
-      rows.push({ group: GROUP, name: s.fn, metrics: { "self %": s.selfPct, "inclusive %": s.inclusivePct }, met: null, command, note: "Trellis code by inclusive time" });
+      rows.push({
+        group: GROUP,
+        name: s.fn,
+        metrics: { "self %": s.selfPct, "inclusive %": s.inclusivePct },
+        met: null,
+        command,
+        note: "Trellis code by inclusive time",
+      });
     return rows;
   } catch (error) {
     return [missingRow(GROUP, `inline fan-out, N = ${n}`, command, (error as Error).message)];

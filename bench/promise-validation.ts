@@ -45,7 +45,14 @@ class Events {
   #seq = 0;
   #pid = 0;
   push(type: TrellisEvent["type"], data: unknown): void {
-    this.list.push({ v: 1, seq: ++this.#seq, ts: "2026-01-01T00:00:00.000Z", runId: "bench", type, data } as TrellisEvent);
+    this.list.push({
+      v: 1,
+      seq: ++this.#seq,
+      ts: "2026-01-01T00:00:00.000Z",
+      runId: "bench",
+      type,
+      data,
+    } as TrellisEvent);
   }
   promise(owner: string, spec: PromiseSpec): void {
     this.push("promise.declared", { pid: ++this.#pid, owner, source: "context", promise: spec });
@@ -93,13 +100,34 @@ function promiseNo(i: number): PromiseSpec {
  */
 function planEvents(inScope: number, elsewhere: number): Events {
   const ev = new Events();
-  ev.push("run.started", { root: "n0", task: "level", inputs: null, options: { executor: "inline", workers: 1, onViolation: "halt" } });
+  ev.push("run.started", {
+    root: "n0",
+    task: "level",
+    inputs: null,
+    options: { executor: "inline", workers: 1, onViolation: "halt" },
+  });
   for (let i = 0; i < DEPTH; i++) {
     const id = chainId(i);
-    ev.push("task.created", { id, task: "level", parent: i === 0 ? null : chainId(i - 1), labels: [], inputs: null, placeholder: null, priority: 0 });
+    ev.push("task.created", {
+      id,
+      task: "level",
+      parent: i === 0 ? null : chainId(i - 1),
+      labels: [],
+      inputs: null,
+      placeholder: null,
+      priority: 0,
+    });
     if (i > 0) ev.push("edge.created", { from: chainId(i - 1), to: id, kind: "lineage" });
   }
-  ev.push("task.created", { id: "n0/side", task: "level", parent: "n0", labels: [], inputs: null, placeholder: null, priority: 0 });
+  ev.push("task.created", {
+    id: "n0/side",
+    task: "level",
+    parent: "n0",
+    labels: [],
+    inputs: null,
+    placeholder: null,
+    priority: 0,
+  });
   // The spawner's preview: two sources and the work child, with edges src → work.
   ev.push("preview.materialized", {
     owner: SPAWNER,
@@ -115,12 +143,28 @@ function planEvents(inScope: number, elsewhere: number): Events {
   });
   for (const n of [1, 2]) {
     const id = `${SPAWNER}/src#${n}`;
-    ev.push("task.created", { id, task: "src", parent: SPAWNER, labels: [], inputs: null, placeholder: `${SPAWNER}/src~${n}`, priority: 0 });
+    ev.push("task.created", {
+      id,
+      task: "src",
+      parent: SPAWNER,
+      labels: [],
+      inputs: null,
+      placeholder: `${SPAWNER}/src~${n}`,
+      priority: 0,
+    });
     ev.push("edge.created", { from: SPAWNER, to: id, kind: "lineage" });
   }
   for (let i = 0; i < inScope; i++) ev.promise(chainId(i % DEPTH), promiseNo(i));
   for (let i = 0; i < elsewhere; i++) ev.promise("n0/side", i % 2 === 0 ? NoNewNodes() : LimitedSpawns("work", 0));
-  ev.push("task.created", { id: `${SPAWNER}/leaf`, task: "leaf", parent: SPAWNER, labels: ["label0", "label1"], inputs: null, placeholder: null, priority: 0 });
+  ev.push("task.created", {
+    id: `${SPAWNER}/leaf`,
+    task: "leaf",
+    parent: SPAWNER,
+    labels: ["label0", "label1"],
+    inputs: null,
+    placeholder: null,
+    priority: 0,
+  });
   return ev;
 }
 
@@ -194,18 +238,42 @@ export async function benchPromiseValidation(options: { quick?: boolean } = {}):
   for (const inScope of [0, 10, 100]) {
     const plan = foldEvents(planEvents(inScope, 0).list);
     if (validateDiff(plan, diff) !== null) throw new Error(`bench diff refused with ${inScope} promises`);
-    rows.push(row(`${inScope} promises in scope`, nsPerCall(() => validateDiff(plan, diff), n), n, "kept diff, scope summary cached", inScope === 100));
+    rows.push(
+      row(
+        `${inScope} promises in scope`,
+        nsPerCall(() => validateDiff(plan, diff), n),
+        n,
+        "kept diff, scope summary cached",
+        inScope === 100,
+      ),
+    );
   }
   {
     const plan = foldEvents(planEvents(0, 100).list);
-    rows.push(row("0 in scope, 100 in another subtree", nsPerCall(() => validateDiff(plan, diff), n), n, "kept diff", false));
+    rows.push(
+      row(
+        "0 in scope, 100 in another subtree",
+        nsPerCall(() => validateDiff(plan, diff), n),
+        n,
+        "kept diff",
+        false,
+      ),
+    );
   }
   {
     const plan = foldEvents(planEvents(100, 0).list);
     const bad = refusedDiff();
     if (validateDiff(plan, bad) === null) throw new Error("bench refused diff was kept");
     const m = Math.max(10_000, n / 10);
-    rows.push(row("100 in scope, refused diff", nsPerCall(() => validateDiff(plan, bad), m), m, "finds the first broken promise and builds its details", false));
+    rows.push(
+      row(
+        "100 in scope, refused diff",
+        nsPerCall(() => validateDiff(plan, bad), m),
+        m,
+        "finds the first broken promise and builds its details",
+        false,
+      ),
+    );
   }
   {
     // Cold: the first diff on a fresh plan builds the summaries of the whole chain. Timed in small
@@ -222,7 +290,15 @@ export async function benchPromiseValidation(options: { quick?: boolean } = {}):
       const ns = (cpuNs() - t0) / plans.length;
       if (b >= 2) best = Math.min(best, ns); // two batches warm up
     }
-    rows.push(row("100 in scope, first diff (cold)", best, batches * 50, `builds the scope summaries of ${DEPTH} levels (10 promises each); fastest batch`, false));
+    rows.push(
+      row(
+        "100 in scope, first diff (cold)",
+        best,
+        batches * 50,
+        `builds the scope summaries of ${DEPTH} levels (10 promises each); fastest batch`,
+        false,
+      ),
+    );
   }
   {
     // A promise declared elsewhere invalidates the stamps: the next diff walks its chain and re-stamps it.
@@ -238,7 +314,14 @@ export async function benchPromiseValidation(options: { quick?: boolean } = {}):
       const extra: TrellisEvent[] = [];
       for (let i = 0; i < perRound; i++) {
         pid++;
-        extra.push({ v: 1, seq: pid, ts: "2026-01-01T00:00:00.000Z", runId: "bench", type: "promise.declared", data: { pid, owner: "n0/side", source: "context", promise: NoNewNodes() } });
+        extra.push({
+          v: 1,
+          seq: pid,
+          ts: "2026-01-01T00:00:00.000Z",
+          runId: "bench",
+          type: "promise.declared",
+          data: { pid, owner: "n0/side", source: "context", promise: NoNewNodes() },
+        });
       }
       let t0 = cpuNs();
       for (const e of extra) applyEvent(twin, e);
@@ -251,14 +334,28 @@ export async function benchPromiseValidation(options: { quick?: boolean } = {}):
       samples.push(Math.max(0, cpuNs() - t0 - foldNs) / perRound);
     }
     samples.sort((a, b) => a - b);
-    rows.push(row("100 in scope, first diff after a promise elsewhere", samples[4] as number, perRound * 9, `re-stamps the ${DEPTH}-level chain`, false));
+    rows.push(
+      row(
+        "100 in scope, first diff after a promise elsewhere",
+        samples[4] as number,
+        perRound * 9,
+        `re-stamps the ${DEPTH}-level chain`,
+        false,
+      ),
+    );
   }
   {
     const plan = foldEvents(planEvents(100, 0).list);
     const leaf = `${SPAWNER}/leaf`;
     const caps = capsFor(plan, leaf).length;
     rows.push(
-      row(`capsFor, 100 in scope, 2 labels (${caps} caps)`, nsPerCall(() => capsFor(plan, leaf), n), n, "the scheduler's cost per start", false),
+      row(
+        `capsFor, 100 in scope, 2 labels (${caps} caps)`,
+        nsPerCall(() => capsFor(plan, leaf), n),
+        n,
+        "the scheduler's cost per start",
+        false,
+      ),
     );
   }
   return rows;

@@ -81,7 +81,15 @@ async function resumeCase(n: number): Promise<ResumeCase> {
     const resumed = await resume(outDir, { executor: "inline", workers: 1, snapshots: "none", observers: [watch] });
     const resumeMs = epochMs() - t0;
     if (resumed.status !== "succeeded") throw new Error(`the resumed run ${resumed.status}`);
-    return { n, logLines: keep, logMiB: Buffer.byteLength(text) / 2 ** 20, firstStartMs: firstStart - t0, firstStartCpuMs, resumeMs, pendingAtResume: n - n / 2 };
+    return {
+      n,
+      logLines: keep,
+      logMiB: Buffer.byteLength(text) / 2 ** 20,
+      firstStartMs: firstStart - t0,
+      firstStartCpuMs,
+      resumeMs,
+      pendingAtResume: n - n / 2,
+    };
   } finally {
     cleanup();
   }
@@ -97,7 +105,10 @@ interface HashCase {
 
 /** The 100k inline fan-out on the Trellis at `dist` (default: this one), and the hash alone over its children's inputs. */
 async function hashCase(n: number, dist: string | null): Promise<HashCase> {
-  const t = dist === null ? { run, task } : ((await import(pathToFileURL(join(dist, "index.js")).href)) as { run: typeof run; task: typeof task });
+  const t =
+    dist === null
+      ? { run, task }
+      : ((await import(pathToFileURL(join(dist, "index.js")).href)) as { run: typeof run; task: typeof task });
   const noop = t.task({ name: "hash_noop" }, () => null);
   const fanout = t.task({ name: "hash_fanout" }, async (ctx, { n: count }: { n: number }) => {
     const start = epochMs();
@@ -155,7 +166,15 @@ export async function resumeRows(options: BenchOptions & { baseline?: string | n
       note: `${r.pendingAtResume.toLocaleString("en-US")} children and the root left to run; the log is read, checked line by line and folded first`,
     });
   } catch (error) {
-    rows.push(missingRow(RESUME_GROUP, `resume a ${nText}-task log`, commandFor(FILE, resumeArgs), (error as Error).message, "≤ 2 s to the first new task start"));
+    rows.push(
+      missingRow(
+        RESUME_GROUP,
+        `resume a ${nText}-task log`,
+        commandFor(FILE, resumeArgs),
+        (error as Error).message,
+        "≤ 2 s to the first new task start",
+      ),
+    );
   }
   const hashArgs = ["--case", "hash", "--n", String(n)];
   try {
@@ -163,7 +182,8 @@ export async function resumeRows(options: BenchOptions & { baseline?: string | n
     const base: HashCase[] = [];
     for (let i = 0; i < 3; i++) {
       runs.push((await runCase<HashCase>(FILE, hashArgs)).result);
-      if (options.baseline) base.push((await runCase<HashCase>(FILE, [...hashArgs, "--dist", options.baseline])).result);
+      if (options.baseline)
+        base.push((await runCase<HashCase>(FILE, [...hashArgs, "--dist", options.baseline])).result);
     }
     const fanoutMs = median(runs.map((r) => r.fanoutMs));
     const hashMs = median(runs.map((r) => r.hashMs));
@@ -190,7 +210,15 @@ export async function resumeRows(options: BenchOptions & { baseline?: string | n
           : `median of 3 alternating fresh processes each; baseline: ${options.baseline}`,
     });
   } catch (error) {
-    rows.push(missingRow(RESUME_GROUP, `inputsHash on the ${nText} inline fan-out`, commandFor(FILE, hashArgs), (error as Error).message, "≤ 10 % overhead"));
+    rows.push(
+      missingRow(
+        RESUME_GROUP,
+        `inputsHash on the ${nText} inline fan-out`,
+        commandFor(FILE, hashArgs),
+        (error as Error).message,
+        "≤ 10 % overhead",
+      ),
+    );
   }
   return rows;
 }

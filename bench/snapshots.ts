@@ -42,13 +42,18 @@ export const work = task({ name: "bench_snap_work" }, async (_ctx, { i }: { i: n
   return x % 1000;
 });
 
-export const sum = task({ name: "bench_snap_sum" }, async (_ctx, { parts }: { parts: number[] }) => parts.reduce((a, b) => a + b, 0));
+export const sum = task({ name: "bench_snap_sum" }, async (_ctx, { parts }: { parts: number[] }) =>
+  parts.reduce((a, b) => a + b, 0),
+);
 
-export const root = task({ name: "bench_snap_root", calls: [work, sum], edges: [[work, sum]] }, async (ctx, { n }: { n: number }) => {
-  const parts = Array.from({ length: n }, (_, i) => ctx.spawn(work, { i }));
-  const [total] = await ctx.waitForAll([ctx.spawn(sum, { parts: parts.map((p) => From(p)) })]);
-  return total;
-});
+export const root = task(
+  { name: "bench_snap_root", calls: [work, sum], edges: [[work, sum]] },
+  async (ctx, { n }: { n: number }) => {
+    const parts = Array.from({ length: n }, (_, i) => ctx.spawn(work, { i }));
+    const [total] = await ctx.waitForAll([ctx.spawn(sum, { parts: parts.map((p) => From(p)) })]);
+    return total;
+  },
+);
 
 type Mode = SnapshotPolicy | "off";
 
@@ -63,7 +68,8 @@ async function once(n: number, mode: Mode): Promise<Measured> {
     const t = performance.now();
     const r = await run(root, { n }, { out, snapshots: mode === "off" ? "none" : mode });
     const ms = performance.now() - t;
-    if (r.status !== "succeeded") throw new Error(`bench run ${mode} N=${n} ended ${r.status}: ${r.error?.message ?? ""}`);
+    if (r.status !== "succeeded")
+      throw new Error(`bench run ${mode} N=${n} ended ${r.status}: ${r.error?.message ?? ""}`);
     const frames = mode === "off" ? 0 : readdirSync(join(out, "dots")).length;
     return { ms, frames };
   } finally {
@@ -81,13 +87,33 @@ function median(xs: readonly number[]): number {
 export function plan100(nodes = 100): string {
   const events: TrellisEvent[] = [];
   const add = (type: string, data: object) =>
-    events.push({ v: 1, seq: events.length + 1, ts: "2026-01-01T00:00:00.000Z", runId: "bench", type, data } as unknown as TrellisEvent);
-  add("run.started", { root: "r", task: "r", inputs: null, options: { executor: "inline", workers: 1, onViolation: "halt" } });
+    events.push({
+      v: 1,
+      seq: events.length + 1,
+      ts: "2026-01-01T00:00:00.000Z",
+      runId: "bench",
+      type,
+      data,
+    } as unknown as TrellisEvent);
+  add("run.started", {
+    root: "r",
+    task: "r",
+    inputs: null,
+    options: { executor: "inline", workers: 1, onViolation: "halt" },
+  });
   add("task.created", { id: "r", task: "r", parent: null, labels: [], inputs: null, placeholder: null, priority: 0 });
   const ids: string[] = [];
   for (let i = 1; i <= nodes - 2; i++) ids.push(`r/square#${i}`);
   for (const id of [...ids, "r/sum#1"]) {
-    add("task.created", { id, task: id.startsWith("r/sum") ? "sum" : "square", parent: "r", labels: [], inputs: null, placeholder: null, priority: 0 });
+    add("task.created", {
+      id,
+      task: id.startsWith("r/sum") ? "sum" : "square",
+      parent: "r",
+      labels: [],
+      inputs: null,
+      placeholder: null,
+      priority: 0,
+    });
     add("edge.created", { from: "r", to: id, kind: "lineage" });
   }
   for (const id of ids) add("edge.created", { from: id, to: "r/sum#1", kind: "data" });
@@ -132,7 +158,11 @@ export async function snapshotRows(options: { quick: boolean } = { quick: false 
   rows.push({
     group: GROUP,
     name: "1,000 tasks, snapshots auto, first run of the process",
-    metrics: { "wall ms": Math.round(cold.ms), "× off": Math.round((cold.ms / coldOff.ms) * 100) / 100, frames: cold.frames },
+    metrics: {
+      "wall ms": Math.round(cold.ms),
+      "× off": Math.round((cold.ms / coldOff.ms) * 100) / 100,
+      frames: cold.frames,
+    },
     met: null,
     command: COMMAND,
     note: "includes starting the image worker; one run",
@@ -172,7 +202,11 @@ export async function snapshotRows(options: { quick: boolean } = { quick: false 
   rows.push({
     group: GROUP,
     name: "one PNG of a 100-node plan",
-    metrics: { "wall ms": Math.round(png.layoutMs + png.pngMs), "layout ms": Math.round(png.layoutMs), "PNG ms": Math.round(png.pngMs) },
+    metrics: {
+      "wall ms": Math.round(png.layoutMs + png.pngMs),
+      "layout ms": Math.round(png.layoutMs),
+      "PNG ms": Math.round(png.pngMs),
+    },
     met: null,
     command: COMMAND,
     note: "warm embedded Graphviz + resvg, fan-out of 98 into a reducer",

@@ -39,7 +39,11 @@ function timeOnce(node: string, args: readonly string[], cwd: string): Promise<T
   const script = `${quoted} >/dev/null 2>/tmp/trellis-startup-stderr || { cat /tmp/trellis-startup-stderr >&2; exit 1; }; times`;
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn("bash", ["-c", script], { cwd, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1", NO_COLOR: "1" } });
+    const child = spawn("bash", ["-c", script], {
+      cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, CI: "1", NO_COLOR: "1" },
+    });
     prioritise(child.pid);
     let out = "";
     let err = "";
@@ -47,7 +51,10 @@ function timeOnce(node: string, args: readonly string[], cwd: string): Promise<T
     child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
     child.on("close", (code) => {
       const wallMs = performance.now() - started;
-      if (code !== 0) return reject(new Error(`${args.join(" ")} failed (exit ${code}): ${err.trim().split("\n").slice(-3).join(" | ")}`));
+      if (code !== 0)
+        return reject(
+          new Error(`${args.join(" ")} failed (exit ${code}): ${err.trim().split("\n").slice(-3).join(" | ")}`),
+        );
       // `times`: shell user/sys, then children user/sys, as 0m0.123s.
       const children = out.trim().split("\n").at(-1) ?? "";
       const secs = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
@@ -56,7 +63,12 @@ function timeOnce(node: string, args: readonly string[], cwd: string): Promise<T
   });
 }
 
-async function median(node: string, args: readonly string[], cwd: string, count: number): Promise<Timing & { walls: number[] }> {
+async function median(
+  node: string,
+  args: readonly string[],
+  cwd: string,
+  count: number,
+): Promise<Timing & { walls: number[] }> {
   const runs: Timing[] = [];
   for (let i = 0; i < count; i++) runs.push(await timeOnce(node, args, cwd));
   const walls = runs.map((r) => r.wallMs).sort((a, b) => a - b);
@@ -88,13 +100,33 @@ const CASES: readonly Case[] = [
   },
   {
     name: "trellis run demos/map_reduce.ts --snapshots none",
-    args: (s) => [BIN, "run", "demos/map_reduce.ts", "--snapshots", "none", "--out", join(s, "mr-none"), "--progress", "off"],
+    args: (s) => [
+      BIN,
+      "run",
+      "demos/map_reduce.ts",
+      "--snapshots",
+      "none",
+      "--out",
+      join(s, "mr-none"),
+      "--progress",
+      "off",
+    ],
     command: "trellis run demos/map_reduce.ts --snapshots none",
     wallTargetMs: 350,
   },
   {
     name: "trellis run dist/demos/map_reduce.js --snapshots none (compiled demo)",
-    args: (s) => [BIN, "run", "dist/demos/map_reduce.js", "--snapshots", "none", "--out", join(s, "mrjs-none"), "--progress", "off"],
+    args: (s) => [
+      BIN,
+      "run",
+      "dist/demos/map_reduce.js",
+      "--snapshots",
+      "none",
+      "--out",
+      join(s, "mrjs-none"),
+      "--progress",
+      "off",
+    ],
     command: "trellis run dist/demos/map_reduce.js --snapshots none",
   },
   {
@@ -134,7 +166,13 @@ export async function startupRows(options: BenchOptions): Promise<BenchRow[]> {
         const name = `${c.name}, ${label}`;
         const args = c.args(scratch).map((a) => (a.endsWith("one.mjs") ? join(oneDir, "one.mjs") : a));
         const primary = node === process.execPath;
-        const targets = primary ? [c.wallTargetMs !== undefined ? `≤ ${c.wallTargetMs} ms wall` : null, c.cpuTargetMs !== undefined ? `≤ ${c.cpuTargetMs} ms CPU` : null, c.floorTimes !== undefined ? `≤ ${c.floorTimes}× node -e 0 wall` : null].filter((t) => t !== null) : [];
+        const targets = primary
+          ? [
+              c.wallTargetMs !== undefined ? `≤ ${c.wallTargetMs} ms wall` : null,
+              c.cpuTargetMs !== undefined ? `≤ ${c.cpuTargetMs} ms CPU` : null,
+              c.floorTimes !== undefined ? `≤ ${c.floorTimes}× node -e 0 wall` : null,
+            ].filter((t) => t !== null)
+          : [];
         const target = targets.length > 0 ? targets.join(", ") : undefined;
         try {
           const m = await median(node, args, REPO_ROOT, count);

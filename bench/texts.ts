@@ -36,7 +36,9 @@ function heapLimitMiB(): number {
 }
 
 function hotList(all: readonly BenchRow[], count: number): string {
-  const spots = all.filter((r) => r.group === PROFILE && r.missing === undefined && r.note === "top self time").slice(0, count);
+  const spots = all
+    .filter((r) => r.group === PROFILE && r.missing === undefined && r.note === "top self time")
+    .slice(0, count);
   if (spots.length === 0) return "(no profile in this run: `npx tsx bench/profile.ts`)";
   return spots.map((r) => `\`${r.name}\` ${fmt(num(r, "self %"))} %`).join(", ");
 }
@@ -69,12 +71,16 @@ const overhead: GroupText = {
     const threads = rows.filter((r) => /^threads, 2 workers, N = /.test(r.name) && r.met === false).at(-1);
     if (threads) {
       const n = threads.name.slice(threads.name.lastIndexOf("N = "));
-      const single = rows.find((r) => r.name.startsWith("threads, 2 workers × 1 slot") && r.name.endsWith(n) && r.missing === undefined);
+      const single = rows.find(
+        (r) => r.name.startsWith("threads, 2 workers × 1 slot") && r.name.endsWith(n) && r.missing === undefined,
+      );
       parts.push(
         [
           `**Threads, ${fmt(num(threads, "tasks/s"))} tasks/s against ≥ 30,000** at ${n} (${threads.note ?? "one run"}).`,
-          "The default pool pipelines short attempts (`slotsPerWorker: \"auto\"`: 64 per worker while attempts run under 1 ms on average, see docs/executors.md), so each message carries many runs or results, and a parent's batch of spawns is planned 1,024 at a time so children start while it is read.",
-          single ? `With one slot per worker (\`slotsPerWorker: 1\`) every no-op pays a full round trip: ${fmt(num(single, "tasks/s"))} tasks/s.` : "",
+          'The default pool pipelines short attempts (`slotsPerWorker: "auto"`: 64 per worker while attempts run under 1 ms on average, see docs/executors.md), so each message carries many runs or results, and a parent\'s batch of spawns is planned 1,024 at a time so children start while it is read.',
+          single
+            ? `With one slot per worker (\`slotsPerWorker: 1\`) every no-op pays a full round trip: ${fmt(num(single, "tasks/s"))} tasks/s.`
+            : "",
           "At N = 10,000 a run lasts a few hundred milliseconds: the first attempts run one per worker until they have been measured, and the JIT is cold; the engine thread's own work per task (the inline row plus about 5 µs of messages) is the limit once round trips overlap.",
         ]
           .filter(Boolean)
@@ -116,7 +122,10 @@ const makespan: GroupText = {
     const worst = [...missed].sort((a, b) => (num(b, "÷ bound") ?? 0) - (num(a, "÷ bound") ?? 0))[0];
     const inherent = missed.filter((r) => (num(r, "list schedule ÷ bound") ?? 0) > 1.05);
     const engine = missed.filter((r) => (num(r, "÷ list schedule") ?? 0) > 1.05);
-    const names = (list: readonly BenchRow[], key: string) => list.map((r) => `${r.name.replace(/-\d{3}(-\d{3})?,/, ",").replace(/-chameleon[^,]*/, "")} (${cell(r, key)})`).join("; ");
+    const names = (list: readonly BenchRow[], key: string) =>
+      list
+        .map((r) => `${r.name.replace(/-\d{3}(-\d{3})?,/, ",").replace(/-chameleon[^,]*/, "")} (${cell(r, key)})`)
+        .join("; ");
     return [
       `${missed.length} of ${measured.length} measured rows are above 1.05${worst ? `; the worst is ${worst.name} at ${cell(worst, "÷ bound")}` : ""}. Two causes, told apart by the simulated list schedule:`,
       "",
@@ -161,12 +170,14 @@ const profile: GroupText = {
 
 const promises: GroupText = {
   title: "Promise validation cost per diff",
-  method: "From `bench/promise-validation.ts` (promises helper): the cost of validating one plan diff with 0, 10 and 100 promises in scope.",
+  method:
+    "From `bench/promise-validation.ts` (promises helper): the cost of validating one plan diff with 0, 10 and 100 promises in scope.",
 };
 
 const snapshots: GroupText = {
   title: "Snapshots",
-  method: "From `bench/snapshots.ts` (render helper): run time with snapshots off, `steps` and `all`, for 100 and 1,000 tasks.",
+  method:
+    "From `bench/snapshots.ts` (render helper): run time with snapshots off, `steps` and `all`, for 100 and 1,000 tasks.",
 };
 
 const startup: GroupText = {
@@ -174,7 +185,8 @@ const startup: GroupText = {
   method:
     "Whole `trellis` commands from the built package (`bin/trellis.mjs` → `dist/`), each the median of 5 fresh processes run one after the other, beside `node -e 0` (the floor) in the same run. Wall time from spawn to exit; CPU is user + system time of the command and every process it started (bash's `times`), worker threads included. `map_reduce` is the demo: 6 squares sleeping 40 ms each, at most 2 at once, so about 0.15 s of the wall time is the demo's own waiting. Rows for other Node binaries (`TRELLIS_BENCH_NODES`) measure the same commands on Node 24 and 26, where TypeScript loads with Node's own type stripping instead of tsx.",
   onMiss: (rows) => {
-    const row = (prefix: string): BenchRow | undefined => rows.find((r) => r.name.startsWith(prefix) && r.name.endsWith(process.version));
+    const row = (prefix: string): BenchRow | undefined =>
+      rows.find((r) => r.name.startsWith(prefix) && r.name.endsWith(process.version));
     const ts = row("trellis run demos/map_reduce.ts --snapshots none");
     const js = row("trellis run dist/demos/map_reduce.js --snapshots none");
     return `On Node 20 a \`.ts\` workflow is loaded through tsx in the CLI and again in each worker thread (Node 20 has no type stripping, and a thread does not inherit its parent's loader): the same demo compiled to JavaScript takes ${cell(js, "CPU ms")} ms of CPU against ${cell(ts, "CPU ms")} ms for the \`.ts\` file. The PNG rows add the embedded Graphviz and resvg in the image worker (27 frames). Plan: start the workers while the CLI loads the workflow, start a second worker only when a second slot is needed, and bundle dist/ to cut module loading; on Node 24 and 26 (the rows below) the loader cost is gone.`;

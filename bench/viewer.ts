@@ -43,14 +43,24 @@ async function fanoutLog(children: number): Promise<{ log: string; events: numbe
   const { options, outDir, cleanup } = benchRunOptions({ executor: "inline", formats: [] });
   await run(benchFanout, { n: children }, options);
   const log = join(outDir, "events.jsonl");
-  const events = readFileSync(log, "utf8").split("\n").filter((l) => l !== "").length;
+  const events = readFileSync(log, "utf8")
+    .split("\n")
+    .filter((l) => l !== "").length;
   return { log, events, cleanup };
 }
 
 function launch(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
 }
 
@@ -119,7 +129,10 @@ export async function viewerRows(options: BenchOptions): Promise<BenchRow[]> {
   const stepName = `move the slider one step, ${STEP_NODES.toLocaleString("en-US")}-node plan`;
   if (!existsSync(CHROMIUM)) {
     const why = `no Chromium at ${CHROMIUM} (set TRELLIS_CHROMIUM)`;
-    return [missingRow(VIEWER_GROUP, openName, COMMAND, why, `≤ ${OPEN_TARGET_MS / 1000} s`), missingRow(VIEWER_GROUP, stepName, COMMAND, why, `≤ ${STEP_TARGET_MS} ms`)];
+    return [
+      missingRow(VIEWER_GROUP, openName, COMMAND, why, `≤ ${OPEN_TARGET_MS / 1000} s`),
+      missingRow(VIEWER_GROUP, stepName, COMMAND, why, `≤ ${STEP_TARGET_MS} ms`),
+    ];
   }
   const repeats = options.quick ? 3 : 5;
   const rows: BenchRow[] = [];
@@ -129,7 +142,14 @@ export async function viewerRows(options: BenchOptions): Promise<BenchRow[]> {
     try {
       const times: number[] = [];
       for (let i = 0; i < repeats; i++) times.push(await openOnce(browser, big.log, big.events));
-      rows.push(row(openName, times, OPEN_TARGET_MS, `${big.events.toLocaleString("en-US")} events; a fresh server and page each time`));
+      rows.push(
+        row(
+          openName,
+          times,
+          OPEN_TARGET_MS,
+          `${big.events.toLocaleString("en-US")} events; a fresh server and page each time`,
+        ),
+      );
     } catch (error) {
       rows.push(missingRow(VIEWER_GROUP, openName, COMMAND, (error as Error).message, `≤ ${OPEN_TARGET_MS / 1000} s`));
     } finally {
@@ -145,7 +165,14 @@ export async function viewerRows(options: BenchOptions): Promise<BenchRow[]> {
       // One step back each time, from the end: the plan has its 1,000 nodes, and no step was drawn before.
       const times: number[] = [];
       for (let i = 1; i <= repeats; i++) times.push(await stepOnce(page, mid.events - i));
-      rows.push(row(stepName, times, STEP_TARGET_MS, `${mid.events.toLocaleString("en-US")} events; a step back from the end each time, never drawn before`));
+      rows.push(
+        row(
+          stepName,
+          times,
+          STEP_TARGET_MS,
+          `${mid.events.toLocaleString("en-US")} events; a step back from the end each time, never drawn before`,
+        ),
+      );
     } catch (error) {
       rows.push(missingRow(VIEWER_GROUP, stepName, COMMAND, (error as Error).message, `≤ ${STEP_TARGET_MS} ms`));
     } finally {

@@ -6,7 +6,9 @@ import { existsSync } from "node:fs";
 
 const main = new URL("../dist/cli/main.js", import.meta.url);
 if (!existsSync(main)) {
-  console.error("trellis: error: the compiled package (dist/) is missing; run `npm run build` in the Trellis checkout (`npm install` does it too)");
+  console.error(
+    "trellis: error: the compiled package (dist/) is missing; run `npm run build` in the Trellis checkout (`npm install` does it too)",
+  );
   process.exit(70);
 }
 const cli = await import(main.href);

@@ -18,10 +18,13 @@ export const staticPrep = task({ name: "static_prep", static: true }, async (_ct
   Array.from({ length: units }, (_, i) => i + 1),
 );
 
-export const staticValidate = task({ name: "static_validate", static: true }, async (_ctx, { units }: { units: number }) => {
-  if (!Number.isInteger(units) || units < 1) throw new RangeError(`units must be a positive integer, got ${units}`);
-  return true;
-});
+export const staticValidate = task(
+  { name: "static_validate", static: true },
+  async (_ctx, { units }: { units: number }) => {
+    if (!Number.isInteger(units) || units < 1) throw new RangeError(`units must be a positive integer, got ${units}`);
+    return true;
+  },
+);
 
 export const postA = task({ name: "post_a" }, async (_ctx, { v }: { v: number }) => v + 1);
 export const postB = task({ name: "post_b" }, async (_ctx, { v }: { v: number }) => v * 2);

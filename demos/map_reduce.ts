@@ -17,7 +17,9 @@ export const square = task({ name: "square", labels: ["squares"] }, async (ctx, 
   return x * x;
 });
 
-export const sumReduce = task({ name: "sum_reduce" }, async (_ctx, { parts }: { parts: number[] }) => parts.reduce((a, b) => a + b, 0));
+export const sumReduce = task({ name: "sum_reduce" }, async (_ctx, { parts }: { parts: number[] }) =>
+  parts.reduce((a, b) => a + b, 0),
+);
 
 export const squareBatch = task(
   { name: "square_batch", calls: [square, sumReduce], edges: [[square, sumReduce]] },

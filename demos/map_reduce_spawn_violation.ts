@@ -16,7 +16,9 @@ export const square = task({ name: "square", labels: ["squares"] }, async (ctx, 
   return x * x;
 });
 
-export const sumReduce = task({ name: "sum_reduce" }, async (_ctx, { parts }: { parts: number[] }) => parts.reduce((a, b) => a + b, 0));
+export const sumReduce = task({ name: "sum_reduce" }, async (_ctx, { parts }: { parts: number[] }) =>
+  parts.reduce((a, b) => a + b, 0),
+);
 
 /** The budget the batch promises: one less than the numbers it is given. */
 export const SPAWN_LIMIT = 5;

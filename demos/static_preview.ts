@@ -14,10 +14,21 @@ import { From, runIfMain, task } from "trellis";
 
 export const b = task({ name: "b", static: true }, async (_ctx, { x }: { x: number }) => x + 1);
 export const c = task({ name: "c", static: true }, async (_ctx, { y }: { y: number }) => y * 2);
-export const d = task({ name: "d", static: true }, async (_ctx, inputs: { b: number; c: number }) => inputs.b + inputs.c);
+export const d = task(
+  { name: "d", static: true },
+  async (_ctx, inputs: { b: number; c: number }) => inputs.b + inputs.c,
+);
 
 export const A = task(
-  { name: "A", static: true, calls: [b, c, d], edges: [[b, d], [c, d]] },
+  {
+    name: "A",
+    static: true,
+    calls: [b, c, d],
+    edges: [
+      [b, d],
+      [c, d],
+    ],
+  },
   async (ctx, { x, y }: { x: number; y: number }) => {
     const hb = ctx.spawn(b, { x });
     const hc = ctx.spawn(c, { y });

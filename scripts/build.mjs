@@ -23,7 +23,9 @@ const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
 const PROJECTS = [
   { project: "tsconfig.build.json", output: "dist/index.js", info: "src" },
   { project: "tsconfig.demos.json", output: "dist/demos/map_reduce.js", info: "demos" },
-  ...(process.argv.includes("--test") ? [{ project: "tsconfig.fixtures.json", output: ".tmp/fixtures/exec-basic.js", info: "fixtures" }] : []),
+  ...(process.argv.includes("--test")
+    ? [{ project: "tsconfig.fixtures.json", output: ".tmp/fixtures/exec-basic.js", info: "fixtures" }]
+    : []),
 ];
 
 for (const { project, output, info } of PROJECTS) {

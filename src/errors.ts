@@ -139,7 +139,14 @@ export class TaskCancelledError extends TrellisError {
   override name = "TaskCancelledError";
 }
 
-const classes: Record<string, new (code: ErrorCode, message: string, details?: Record<string, unknown>) => TrellisError> = {
+const classes: Record<
+  string,
+  new (
+    code: ErrorCode,
+    message: string,
+    details?: Record<string, unknown>,
+  ) => TrellisError
+> = {
   TrellisError,
   TaskDefinitionError,
   TaskFailedError,
@@ -191,7 +198,7 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
   }
   let message: string;
   try {
-    message = typeof error === "string" ? error : JSON.stringify(error) ?? String(error);
+    message = typeof error === "string" ? error : (JSON.stringify(error) ?? String(error));
   } catch {
     message = String(error);
   }

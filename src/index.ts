@@ -51,7 +51,16 @@ export {
 export type { ErrorCode, SerializedError } from "./errors.ts";
 export { encode, decode } from "./events/codec.ts";
 export type { Json } from "./events/codec.ts";
-export type { TrellisEvent, EventType, EventOf, TaskStatus, RunStatus, PromiseSpec, PlanDiff, ViolationPolicy } from "./events/types.ts";
+export type {
+  TrellisEvent,
+  EventType,
+  EventOf,
+  TaskStatus,
+  RunStatus,
+  PromiseSpec,
+  PlanDiff,
+  ViolationPolicy,
+} from "./events/types.ts";
 export { applyEvent, foldEvents } from "./plan/fold.ts";
 export { createPlan } from "./plan/plan.ts";
 export type { Plan, PlanNode, PlanEdge, Placeholder } from "./plan/plan.ts";

@@ -37,7 +37,11 @@ export interface ResumeOptions extends EngineResumeOptions, Pick<RunOptions, "sn
 export function resume<O = unknown>(outDir: string, options: ResumeOptions = {}): Promise<ResumeResult<O>> {
   return resumeEngine<O>(outDir, options, () => {
     checkSnapshotOptions(options.snapshots, options.formats);
-    const snapshots = createSnapshotObserver({ out: outDir, policy: options.snapshots ?? "auto", formats: options.formats ?? ["png"] });
+    const snapshots = createSnapshotObserver({
+      out: outDir,
+      policy: options.snapshots ?? "auto",
+      formats: options.formats ?? ["png"],
+    });
     return options.snapshots === "none" ? null : snapshots;
   });
 }

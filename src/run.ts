@@ -38,7 +38,11 @@ export function run<I, O>(root: TaskDefinition<I, O>, inputs: I, options: RunOpt
     checkSnapshotOptions(options.snapshots, options.formats);
     if (options.out === undefined) return null;
     // Also under "none": the observer then only removes an earlier run's frames.
-    const snapshots = createSnapshotObserver({ out: options.out, policy: options.snapshots ?? "auto", formats: options.formats ?? ["png"] });
+    const snapshots = createSnapshotObserver({
+      out: options.out,
+      policy: options.snapshots ?? "auto",
+      formats: options.formats ?? ["png"],
+    });
     return options.snapshots === "none" ? null : snapshots;
   });
 }

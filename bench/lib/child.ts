@@ -136,14 +136,21 @@ export function runCase<T>(file: string, args: readonly string[], options: CaseO
       const wallMs = performance.now() - started;
       const line = out.split("\n").find((l) => l.startsWith(RESULT_MARK));
       if (!line) {
-        const why = signal === "SIGKILL" ? `killed after ${timeoutMs} ms` : `exit code ${String(code)}${signal ? `, signal ${signal}` : ""}`;
+        const why =
+          signal === "SIGKILL"
+            ? `killed after ${timeoutMs} ms`
+            : `exit code ${String(code)}${signal ? `, signal ${signal}` : ""}`;
         const tail = (err.trim() || out.trim()).split("\n").slice(-6).join(" | ");
         reject(new Error(`${commandFor(file, args)}: no result (${why}): ${tail.slice(0, 600)}`));
         return;
       }
       let descendants = 0;
       for (const v of peaks.values()) descendants += v;
-      resolve({ result: JSON.parse(line.slice(RESULT_MARK.length)) as T, wallMs, descendantsPeakMiB: descendants / 1024 });
+      resolve({
+        result: JSON.parse(line.slice(RESULT_MARK.length)) as T,
+        wallMs,
+        descendantsPeakMiB: descendants / 1024,
+      });
     });
   });
 }

@@ -17,7 +17,12 @@ export interface DagFile {
 /** A DAG in topological order, with parents as indexes into `tasks`. */
 export interface Dag {
   readonly name: string;
-  readonly tasks: readonly { readonly id: string; readonly runtime: number; readonly parents: readonly number[]; readonly bottomLevel: number }[];
+  readonly tasks: readonly {
+    readonly id: string;
+    readonly runtime: number;
+    readonly parents: readonly number[];
+    readonly bottomLevel: number;
+  }[];
   readonly edges: number;
   /** Sum of runtimes, seconds. */
   readonly work: number;
@@ -96,7 +101,12 @@ export function analyse(file: DagFile): Dag {
     name: file.name,
     tasks: order.map((i) => {
       const t = file.tasks[i] as DagFile["tasks"][number];
-      return { id: t.id, runtime: t.runtime, parents: t.parents.map((p) => position.get(index.get(p) as number) as number), bottomLevel: bottom[i] as number };
+      return {
+        id: t.id,
+        runtime: t.runtime,
+        parents: t.parents.map((p) => position.get(index.get(p) as number) as number),
+        bottomLevel: bottom[i] as number,
+      };
     }),
     edges: file.tasks.reduce((s, t) => s + t.parents.length, 0),
     work: file.tasks.reduce((s, t) => s + t.runtime, 0),
@@ -144,7 +154,8 @@ export function simulateListSchedule(dag: Dag, p: number, usePriority: boolean):
       running.push([now + (dag.tasks[i] as Dag["tasks"][number]).runtime, i]);
     }
     let first = 0;
-    for (let k = 1; k < running.length; k++) if ((running[k] as [number, number])[0] < (running[first] as [number, number])[0]) first = k;
+    for (let k = 1; k < running.length; k++)
+      if ((running[k] as [number, number])[0] < (running[first] as [number, number])[0]) first = k;
     const [end, i] = running.splice(first, 1)[0] as [number, number];
     now = end;
     done++;

@@ -53,19 +53,26 @@ export async function foreignRows(file: string, group: string, quick: boolean, t
   const command = `npx tsx ${file}${quick ? " --quick" : ""}`;
   if (!existsSync(join(REPO_ROOT, file))) return [missingRow(group, file, command, `${file} does not exist yet`)];
   try {
-    const { result } = await runCase<{ exportName: string; value: unknown }>("bench/lib/run-module.ts", [file, ...(quick ? ["--quick"] : [])], { timeoutMs });
+    const { result } = await runCase<{ exportName: string; value: unknown }>(
+      "bench/lib/run-module.ts",
+      [file, ...(quick ? ["--quick"] : [])],
+      { timeoutMs },
+    );
     const value = result.value;
     const list = Array.isArray(value)
       ? value
       : value !== null && typeof value === "object" && Array.isArray((value as { rows?: unknown }).rows)
-        ? ((value as { rows: unknown[] }).rows)
+        ? (value as { rows: unknown[] }).rows
         : null;
     if (!list) return [missingRow(group, file, command, `${file}: ${result.exportName}() returned no array of rows`)];
-    if (list.length === 0) return [missingRow(group, file, command, `${file}: ${result.exportName}() returned no rows`)];
+    if (list.length === 0)
+      return [missingRow(group, file, command, `${file}: ${result.exportName}() returned no rows`)];
     // Rows go under this run's group name, so the note's prose and order apply; a module that splits its rows into several groups keeps that split as a name prefix.
     const rows = list.map((item) => normalizeRow(item, group, command));
     const theirs = new Set(rows.map((r) => r.group));
-    return rows.map((r) => (theirs.size > 1 && r.group !== group ? { ...r, group, name: `${r.group}: ${r.name}` } : { ...r, group }));
+    return rows.map((r) =>
+      theirs.size > 1 && r.group !== group ? { ...r, group, name: `${r.group}: ${r.name}` } : { ...r, group },
+    );
   } catch (error) {
     return [missingRow(group, file, command, (error as Error).message)];
   }

@@ -42,7 +42,10 @@ function cpuModel(): string {
   const family = field("cpu family");
   const model = field("model");
   const vm = /^flags\s*:.*\bhypervisor\b/m.test(info);
-  const extra = [family !== undefined && model !== undefined ? `family ${family} model ${model}` : "", vm ? "virtual machine" : ""].filter(Boolean);
+  const extra = [
+    family !== undefined && model !== undefined ? `family ${family} model ${model}` : "",
+    vm ? "virtual machine" : "",
+  ].filter(Boolean);
   return extra.length > 0 ? `${name} (${extra.join(", ")})` : name;
 }
 

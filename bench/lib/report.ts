@@ -47,7 +47,10 @@ function machineTable(i: ReportInput): string {
       "speed probe, start / end (`speedProbeMs` in bench/lib/machine.ts: a fixed Map loop; lower is faster; this VM has shown 490–1,430 ms)",
       `${m.speedStart === undefined ? "–" : `${m.speedStart.toFixed(0)} ms`} / ${i.speedEnd === undefined ? "–" : `${i.speedEnd.toFixed(0)} ms`}`,
     ],
-    ["priority of the measured processes", m.nice === 0 ? "default (nice 0)" : `nice ${m.nice} (\`TRELLIS_BENCH_NICE\`; 0 turns it off)`],
+    [
+      "priority of the measured processes",
+      m.nice === 0 ? "default (nice 0)" : `nice ${m.nice} (\`TRELLIS_BENCH_NICE\`; 0 turns it off)`,
+    ],
     ["mode", i.quick ? "quick (`npm run bench:quick`)" : "full (`npm run bench`)"],
     ["duration of the whole run", `${i.seconds.toFixed(0)} s`],
   ];
@@ -62,7 +65,9 @@ function targetsTable(rows: readonly BenchRow[], texts: ReadonlyMap<string, Grou
     const key = r.headline ?? Object.keys(r.metrics)[0] ?? "";
     const value = r.missing !== undefined ? "–" : fmt(r.metrics[key] ?? null, r.digits?.[key]);
     const met = r.missing !== undefined ? `missing: ${r.missing.replace(/\|/g, "\\|")}` : r.met ? "met" : "**missed**";
-    lines.push(`| ${texts.get(r.group)?.title ?? r.group}: ${r.name} | ${key} | ${value} | ${r.target ?? ""} | ${met} | \`${r.command}\` |`);
+    lines.push(
+      `| ${texts.get(r.group)?.title ?? r.group}: ${r.name} | ${key} | ${value} | ${r.target ?? ""} | ${met} | \`${r.command}\` |`,
+    );
   }
   return lines.join("\n");
 }
@@ -93,7 +98,8 @@ export function renderReport(i: ReportInput): string {
     parts.push(`## ${++n}. ${text?.title ?? group}`, "");
     if (text) parts.push(text.method, "");
     parts.push(markdownTable(rows), "");
-    if (text?.onMiss && rows.some((r) => r.met === false)) misses.push(`### ${text.title}`, "", text.onMiss(rows, i.rows), "");
+    if (text?.onMiss && rows.some((r) => r.met === false))
+      misses.push(`### ${text.title}`, "", text.onMiss(rows, i.rows), "");
   }
   parts.push("## Misses: cause and plan", "");
   parts.push(...(misses.length > 0 ? misses : ["Every measured target was met.", ""]));

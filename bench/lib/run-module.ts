@@ -29,6 +29,7 @@ const file = process.argv[2];
 if (!file) throw new Error("usage: run-module.ts <bench file> [--quick]");
 const mod = (await import(pathToFileURL(resolve(file)).href)) as Record<string, unknown>;
 const picked = pickFunction(mod);
-if (!picked) throw new Error(`${file} exports no function returning rows (exports: ${Object.keys(mod).join(", ") || "none"})`);
+if (!picked)
+  throw new Error(`${file} exports no function returning rows (exports: ${Object.keys(mod).join(", ") || "none"})`);
 const value = await picked.fn({ quick: process.argv.includes("--quick") });
 printResult({ exportName: picked.name, value });

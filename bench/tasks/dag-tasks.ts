@@ -84,7 +84,9 @@ export const benchDagRoot = task({ name: "bench_dag_root" }, async (ctx, spec: D
   const handles: TaskHandle<NodeSpan>[] = [];
   for (const t of spec.tasks) {
     const after = t.parents.map((i) => From(handles[i] as TaskHandle<NodeSpan>));
-    handles.push(ctx.spawn(benchDagNode, { ms: t.ms, mode: spec.mode, after }, spec.usePriority ? { priority: t.priority } : {}));
+    handles.push(
+      ctx.spawn(benchDagNode, { ms: t.ms, mode: spec.mode, after }, spec.usePriority ? { priority: t.priority } : {}),
+    );
   }
   const spawned = epochMs();
   const spans = await ctx.waitForAll(handles);

@@ -39,23 +39,37 @@ function errorText(error: unknown): string {
 export async function loadWorkflowModule(spec: string, cwd = process.cwd()): Promise<WorkflowModule> {
   const path = resolve(cwd, spec);
   if (!existsSync(path))
-    throw new CliError(ExitCodes.NO_INPUT, `cannot find the workflow module "${spec}" (looked for ${path}); check the path, which is relative to the current folder`);
+    throw new CliError(
+      ExitCodes.NO_INPUT,
+      `cannot find the workflow module "${spec}" (looked for ${path}); check the path, which is relative to the current folder`,
+    );
   if (statSync(path).isDirectory())
-    throw new CliError(ExitCodes.NO_INPUT, `"${spec}" is a folder, not a workflow module; name a .ts or .js file, e.g. trellis run ${relative(cwd, path) || "."}/main.ts`);
+    throw new CliError(
+      ExitCodes.NO_INPUT,
+      `"${spec}" is a folder, not a workflow module; name a .ts or .js file, e.g. trellis run ${relative(cwd, path) || "."}/main.ts`,
+    );
   let exports: Record<string, unknown>;
   try {
     exports = commonJsExports(await importModule(pathToFileURL(path).href, () => import("../index.ts")));
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;
     if (code === "ERR_MODULE_NOT_FOUND")
-      throw new CliError(ExitCodes.NO_INPUT, `"${spec}" could not be loaded: ${errorText(error)}; install or fix that import`, { cause: error });
+      throw new CliError(
+        ExitCodes.NO_INPUT,
+        `"${spec}" could not be loaded: ${errorText(error)}; install or fix that import`,
+        { cause: error },
+      );
     if (/top-level await/i.test(errorText(error)) && /cjs|commonjs/i.test(errorText(error)))
       throw new CliError(
         ExitCodes.DATA,
         `"${spec}" uses top-level await, but it is a CommonJS module (its package.json has no "type": "module"); rename it to .mts (or .mjs), or add "type": "module" to package.json`,
         { cause: error },
       );
-    throw new CliError(ExitCodes.DATA, `"${spec}" could not be loaded: ${errorText(error)}; fix the module and try again`, { cause: error });
+    throw new CliError(
+      ExitCodes.DATA,
+      `"${spec}" could not be loaded: ${errorText(error)}; fix the module and try again`,
+      { cause: error },
+    );
   }
   return { spec, path, name: basename(path).replace(/\.[cm]?[jt]sx?$/, ""), exports };
 }
@@ -67,7 +81,8 @@ export async function loadWorkflowModule(spec: string, cwd = process.cwd()): Pro
  */
 function commonJsExports(ns: Record<string, unknown>): Record<string, unknown> {
   const cjs = ns["default"];
-  if (typeof cjs === "object" && cjs !== null && (cjs as { __esModule?: unknown }).__esModule === true) return { ...ns, ...(cjs as Record<string, unknown>) };
+  if (typeof cjs === "object" && cjs !== null && (cjs as { __esModule?: unknown }).__esModule === true)
+    return { ...ns, ...(cjs as Record<string, unknown>) };
   return ns;
 }
 
@@ -121,7 +136,12 @@ export interface PickedInputs {
  * belongs to the default entry: another task run with `--task` has other
  * inputs); else `{}`, with a note when an `inputs` export was passed over.
  */
-export function pickInputs(mod: WorkflowModule, raw: string | undefined, entry: AnyTask, cwd = process.cwd()): PickedInputs {
+export function pickInputs(
+  mod: WorkflowModule,
+  raw: string | undefined,
+  entry: AnyTask,
+  cwd = process.cwd(),
+): PickedInputs {
   if (raw !== undefined) return { inputs: parseInputFlag(raw, cwd), note: null };
   const exported = mod.exports["inputs"];
   if (exported === undefined) return { inputs: {}, note: null };
@@ -141,7 +161,10 @@ function parseInputFlag(raw: string, cwd: string): unknown {
   if (raw.startsWith("@")) {
     const file = resolve(cwd, raw.slice(1));
     if (!existsSync(file) || statSync(file).isDirectory())
-      throw new CliError(ExitCodes.NO_INPUT, `cannot find the input file "${raw.slice(1)}" named by --input ${raw}; check the path`);
+      throw new CliError(
+        ExitCodes.NO_INPUT,
+        `cannot find the input file "${raw.slice(1)}" named by --input ${raw}; check the path`,
+      );
     text = readFileSync(file, "utf8");
     where = `the input file "${raw.slice(1)}"`;
   }
@@ -160,6 +183,9 @@ export function moduleOptions(mod: WorkflowModule): Record<string, unknown> {
   const options = mod.exports["options"];
   if (options === undefined) return {};
   if (typeof options !== "object" || options === null || Array.isArray(options))
-    throw new CliError(ExitCodes.USAGE, `the \`options\` export of "${mod.spec}" must be an object of run options (e.g. { onViolation: "reject" }), got ${Array.isArray(options) ? "an array" : typeof options}`);
+    throw new CliError(
+      ExitCodes.USAGE,
+      `the \`options\` export of "${mod.spec}" must be an object of run options (e.g. { onViolation: "reject" }), got ${Array.isArray(options) ? "an array" : typeof options}`,
+    );
   return options as Record<string, unknown>;
 }

@@ -10,7 +10,16 @@ import { TrellisError } from "../errors.ts";
 import { CliError } from "./cli-error.ts";
 import { ExitCodes } from "../report/exit-codes.ts";
 import type { ExitCode } from "../report/exit-codes.ts";
-import { EXECUTORS, PROGRESS_MODES, SNAPSHOT_POLICIES, VIOLATION_POLICIES, parseFormats, parsePort, parsePositiveInt, parseStep } from "./parse-flags.ts";
+import {
+  EXECUTORS,
+  PROGRESS_MODES,
+  SNAPSHOT_POLICIES,
+  VIOLATION_POLICIES,
+  parseFormats,
+  parsePort,
+  parsePositiveInt,
+  parseStep,
+} from "./parse-flags.ts";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
@@ -54,7 +63,11 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
     .version(pkg.version, "-v, --version")
     .exitOverride()
     .showSuggestionAfterError(true)
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s), outputError: () => {} });
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: () => {},
+    });
 
   // Each subcommand records its name when commander reports an error, so the
   // one-line message can point at the right --help.
@@ -69,21 +82,44 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
     .description("run a workflow module's entry task, with live progress and a summary")
     .argument("<module>", "workflow file (.ts or .js) whose default export is the entry task")
     .option("--task <name>", "entry task instead of the default export: a named export or a registered task name")
-    .option("--input <json>", "inputs as JSON, or @file.json (default: the module's `inputs` export for the default entry, else {})")
+    .option(
+      "--input <json>",
+      "inputs as JSON, or @file.json (default: the module's `inputs` export for the default entry, else {})",
+    )
     .option("--out <dir>", "output folder for events.jsonl, dots/, pngs/ (default: outputs/<module name>)")
     .addOption(new Option("--executor <kind>", "where tasks run (default: threads)").choices(EXECUTORS))
     .addOption(new Option("--workers <n>", "worker slots (default: available parallelism)").argParser(parsePositiveInt))
     .addOption(
-      new Option("--max-worker-crashes <n>", "threads/processes: a task on this many workers that died fails for good (default: 3)").argParser(parsePositiveInt),
+      new Option(
+        "--max-worker-crashes <n>",
+        "threads/processes: a task on this many workers that died fails for good (default: 3)",
+      ).argParser(parsePositiveInt),
     )
-    .option("--redis <url>", "Redis of the bullmq executor: redis://[:password@]host:port, rediss:// for TLS (default: $TRELLIS_REDIS)")
+    .option(
+      "--redis <url>",
+      "Redis of the bullmq executor: redis://[:password@]host:port, rediss:// for TLS (default: $TRELLIS_REDIS)",
+    )
     .option("--queue <name>", "queue of the bullmq executor; its workers serve the same one (default: trellis)")
     .addOption(new Option("--snapshots <policy>", "which steps are drawn (default: auto)").choices(SNAPSHOT_POLICIES))
-    .addOption(new Option("--formats <list>", "image formats beside the DOT files: png, svg, png,svg or none (default: png)").argParser(parseFormats))
-    .addOption(new Option("--on-violation <policy>", "what a broken promise does (default: halt)").choices(VIOLATION_POLICIES))
-    .option("--cache <dir>", "results cache: reuse the outputs of earlier runs stored in <dir> for every task that has the same code and inputs, and store new ones there")
+    .addOption(
+      new Option(
+        "--formats <list>",
+        "image formats beside the DOT files: png, svg, png,svg or none (default: png)",
+      ).argParser(parseFormats),
+    )
+    .addOption(
+      new Option("--on-violation <policy>", "what a broken promise does (default: halt)").choices(VIOLATION_POLICIES),
+    )
+    .option(
+      "--cache <dir>",
+      "results cache: reuse the outputs of earlier runs stored in <dir> for every task that has the same code and inputs, and store new ones there",
+    )
     .option("--no-cache", "use no results cache, not even for tasks defined with cache: true")
-    .addOption(new Option("--progress <mode>", "live progress: a spinner on a terminal, plain lines otherwise").choices(PROGRESS_MODES).default("auto"))
+    .addOption(
+      new Option("--progress <mode>", "live progress: a spinner on a terminal, plain lines otherwise")
+        .choices(PROGRESS_MODES)
+        .default("auto"),
+    )
     .option("-q, --quiet", "hide the tasks' ctx.log(...) lines (they stay in events.jsonl)")
     .option("--view", "watch the run live in the browser: serve the viewer while it runs, and after it until Ctrl-C")
     .addOption(new Option("--port <n>", "the viewer's port with --view (default: a free one)").argParser(parsePort))
@@ -99,15 +135,36 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
     .description("continue a run that died (kill -9, power loss, out of memory) from its event log, in the same log")
     .argument("<out-dir>", "the run's output folder, which holds events.jsonl")
     .option("--module <file...>", "workflow module(s) to load (default: the modules the log's run.started records)")
-    .option("--retry-failed", "give failed tasks (and those skipped or cancelled because of them) a new attempt; also resumes a run that finished failed")
+    .option(
+      "--retry-failed",
+      "give failed tasks (and those skipped or cancelled because of them) a new attempt; also resumes a run that finished failed",
+    )
     .addOption(new Option("--executor <kind>", "where tasks run (default: the one the run used)").choices(EXECUTORS))
     .addOption(new Option("--workers <n>", "worker slots (default: available parallelism)").argParser(parsePositiveInt))
-    .addOption(new Option("--max-worker-crashes <n>", "threads/processes: a task on this many workers that died fails for good (default: 3)").argParser(parsePositiveInt))
+    .addOption(
+      new Option(
+        "--max-worker-crashes <n>",
+        "threads/processes: a task on this many workers that died fails for good (default: 3)",
+      ).argParser(parsePositiveInt),
+    )
     .option("--redis <url>", "Redis of the bullmq executor (default: $TRELLIS_REDIS)")
     .option("--queue <name>", "queue of the bullmq executor (default: trellis)")
-    .addOption(new Option("--snapshots <policy>", "which steps are drawn, from frame 1 again (default: auto)").choices(SNAPSHOT_POLICIES))
-    .addOption(new Option("--formats <list>", "image formats beside the DOT files: png, svg, png,svg or none (default: png)").argParser(parseFormats))
-    .addOption(new Option("--progress <mode>", "live progress: a spinner on a terminal, plain lines otherwise").choices(PROGRESS_MODES).default("auto"))
+    .addOption(
+      new Option("--snapshots <policy>", "which steps are drawn, from frame 1 again (default: auto)").choices(
+        SNAPSHOT_POLICIES,
+      ),
+    )
+    .addOption(
+      new Option(
+        "--formats <list>",
+        "image formats beside the DOT files: png, svg, png,svg or none (default: png)",
+      ).argParser(parseFormats),
+    )
+    .addOption(
+      new Option("--progress <mode>", "live progress: a spinner on a terminal, plain lines otherwise")
+        .choices(PROGRESS_MODES)
+        .default("auto"),
+    )
     .option("-q, --quiet", "hide the tasks' ctx.log(...) lines (they stay in events.jsonl)")
     .addHelpText("after", EXAMPLES_RESUME)
     .action(async (outDir: string, flags: Record<string, unknown>) => {
@@ -115,11 +172,20 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
       setCode(await resumeCommand(outDir, flags));
     });
   sub("worker")
-    .description("serve the bullmq executor: run the attempts a `trellis run --executor bullmq` dispatches, on this machine")
-    .argument("<modules...>", "workflow files (.ts or .js) whose task definitions this worker runs (the same code as the run)")
+    .description(
+      "serve the bullmq executor: run the attempts a `trellis run --executor bullmq` dispatches, on this machine",
+    )
+    .argument(
+      "<modules...>",
+      "workflow files (.ts or .js) whose task definitions this worker runs (the same code as the run)",
+    )
     .option("--redis <url>", "Redis URL: redis://[:password@]host:port, rediss:// for TLS (default: $TRELLIS_REDIS)")
     .option("--queue <name>", "queue to serve; the run uses the same (default: trellis)")
-    .addOption(new Option("--concurrency <n>", "attempts run at once; suspended ones do not count (default: 8)").argParser(parsePositiveInt))
+    .addOption(
+      new Option("--concurrency <n>", "attempts run at once; suspended ones do not count (default: 8)").argParser(
+        parsePositiveInt,
+      ),
+    )
     .option("--name <name>", "the worker's name in the log's task.placed events (default: <hostname>/<pid>)")
     .addHelpText("after", EXAMPLES_WORKER)
     .action(async (modules: string[], flags: Record<string, unknown>) => {
@@ -132,7 +198,12 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
     .argument("<module>", "workflow file (.ts or .js)")
     .option("--task <name>", "task to draw instead of the default export")
     .option("--out <dir>", "output folder for preview.dot and its images (default: outputs/<module name>)")
-    .addOption(new Option("--formats <list>", "image formats beside the DOT file: png, svg, png,svg or none (default: png)").argParser(parseFormats))
+    .addOption(
+      new Option(
+        "--formats <list>",
+        "image formats beside the DOT file: png, svg, png,svg or none (default: png)",
+      ).argParser(parseFormats),
+    )
     .action(async (module: string, flags: Record<string, unknown>) => {
       const { previewCommand } = await import("./commands/preview.ts");
       setCode(await previewCommand(module, flags));
@@ -142,9 +213,23 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
     .description("redraw the snapshots of a run from its event log")
     .argument("<events>", "an events.jsonl written by a run")
     .option("--out <dir>", "output folder (default: the log's folder)")
-    .addOption(new Option("--step <n>", "draw only snapshot <n>, as numbered in dots/ (default: every snapshot)").argParser(parseStep))
-    .addOption(new Option("--snapshots <policy>", "the snapshot policy the run used, so the numbering matches (default: auto)").choices(SNAPSHOT_POLICIES))
-    .addOption(new Option("--formats <list>", "image formats beside the DOT files: png, svg, png,svg or none (default: png)").argParser(parseFormats))
+    .addOption(
+      new Option("--step <n>", "draw only snapshot <n>, as numbered in dots/ (default: every snapshot)").argParser(
+        parseStep,
+      ),
+    )
+    .addOption(
+      new Option(
+        "--snapshots <policy>",
+        "the snapshot policy the run used, so the numbering matches (default: auto)",
+      ).choices(SNAPSHOT_POLICIES),
+    )
+    .addOption(
+      new Option(
+        "--formats <list>",
+        "image formats beside the DOT files: png, svg, png,svg or none (default: png)",
+      ).argParser(parseFormats),
+    )
     .action(async (events: string, flags: Record<string, unknown>) => {
       const { renderCommand } = await import("./commands/render.ts");
       setCode(await renderCommand(events, flags));
@@ -154,7 +239,10 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
     .description("watch a run's plan grow in the browser, step by step, live while the log grows")
     .argument("<out>", "a run's output folder (or its events.jsonl)")
     .addOption(new Option("--port <n>", "port to listen on (default: a free one)").argParser(parsePort))
-    .option("--host <address>", "address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 shares the log with your network)")
+    .option(
+      "--host <address>",
+      "address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 shares the log with your network)",
+    )
     .option("--open", "open the viewer in the default browser")
     .action(async (out: string, flags: Record<string, unknown>) => {
       const { viewCommand } = await import("./commands/view.ts");
@@ -167,9 +255,15 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
     .option("--out-root <dir>", "folder for the demos' output folders (default: outputs)")
     .addOption(new Option("--executor <kind>", "where tasks run (default: threads)").choices(EXECUTORS))
     .addOption(new Option("--workers <n>", "worker slots per demo").argParser(parsePositiveInt))
-    .addOption(new Option("--timeout <seconds>", "give up on a demo after this long (default: 300)").argParser(parsePositiveInt))
+    .addOption(
+      new Option("--timeout <seconds>", "give up on a demo after this long (default: 300)").argParser(parsePositiveInt),
+    )
     .option("--verbose", "print each demo's own output")
-    .addOption(new Option("--progress <mode>", "a spinner on a terminal, plain lines otherwise").choices(PROGRESS_MODES).default("auto"))
+    .addOption(
+      new Option("--progress <mode>", "a spinner on a terminal, plain lines otherwise")
+        .choices(PROGRESS_MODES)
+        .default("auto"),
+    )
     .action(async (names: string[], flags: Record<string, unknown>) => {
       const { demosCommand } = await import("./commands/demos.ts");
       setCode(await demosCommand(names, flags));
@@ -191,7 +285,10 @@ function commanderLine(error: CommanderError): string {
  * Runs the CLI with `argv` (without `node` and the script) and resolves with
  * the exit code. Never calls `process.exit`.
  */
-export async function main(argv: readonly string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: CliIo = { stdout: process.stdout, stderr: process.stderr },
+): Promise<number> {
   let code: ExitCode = ExitCodes.OK;
   let command = "";
   const program = buildProgram(
@@ -223,7 +320,9 @@ export async function main(argv: readonly string[], io: CliIo = { stdout: proces
       io.stderr.write(`trellis: error: ${error.code}: ${error.message.split("\n")[0] ?? ""}\n`);
       return ExitCodes.DATA;
     }
-    io.stderr.write(`trellis: internal error (please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    io.stderr.write(
+      `trellis: internal error (please report it): ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     return ExitCodes.SOFTWARE;
   }
 }

@@ -18,14 +18,16 @@ export const PROGRESS_MODES = ["auto", "tty", "plain", "off"] as const;
 /** `--workers 4`: a positive integer. */
 export function parsePositiveInt(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer such as 4, got "${value}".`);
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`expected a positive integer such as 4, got "${value}".`);
   return n;
 }
 
 /** `--port 8080`: 0 (a free port) to 65535. */
 export function parsePort(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n > 65535) throw new InvalidArgumentError(`expected a port from 0 (any free port) to 65535, got "${value}".`);
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n > 65535)
+    throw new InvalidArgumentError(`expected a port from 0 (any free port) to 65535, got "${value}".`);
   return n;
 }
 
@@ -46,6 +48,8 @@ export function parseFormats(value: string): ImageFormat[] {
   if (parts.length === 1 && parts[0] === "none") return [];
   const bad = parts.filter((p) => !(IMAGE_FORMATS as readonly string[]).includes(p));
   if (parts.length === 0 || bad.length > 0)
-    throw new InvalidArgumentError(`expected a comma-separated list of ${IMAGE_FORMATS.join(", ")} (or none), got "${value}".`);
+    throw new InvalidArgumentError(
+      `expected a comma-separated list of ${IMAGE_FORMATS.join(", ")} (or none), got "${value}".`,
+    );
   return [...new Set(parts)] as ImageFormat[];
 }

@@ -69,7 +69,8 @@ const typedArrays: Record<string, new (buffer: ArrayBuffer) => ArrayBufferView> 
 
 function pathText(label: string, path: readonly (string | number)[]): string {
   let out = label;
-  for (const p of path) out += typeof p === "number" ? `[${p}]` : /^[A-Za-z_$][\w$]*$/.test(p) ? `.${p}` : `[${JSON.stringify(p)}]`;
+  for (const p of path)
+    out += typeof p === "number" ? `[${p}]` : /^[A-Za-z_$][\w$]*$/.test(p) ? `.${p}` : `[${JSON.stringify(p)}]`;
   return out;
 }
 
@@ -129,7 +130,8 @@ export function encodeSimple(value: unknown): Json | undefined {
       return Number.isFinite(value) && !Object.is(value, -0) ? value : undefined;
     case "object":
       if (value === null) return null;
-      if (!Array.isArray(value) && isFlatPlain(value)) return isEmptyObject(value) ? EMPTY : { ...(value as { [k: string]: Json }) };
+      if (!Array.isArray(value) && isFlatPlain(value))
+        return isEmptyObject(value) ? EMPTY : { ...(value as { [k: string]: Json }) };
       return undefined;
     default:
       return undefined;
@@ -140,14 +142,28 @@ export function encodeSimple(value: unknown): Json | undefined {
 export function encode(value: unknown, options: EncodeOptions = {}): Json {
   const simple = encodeSimple(value);
   if (simple !== undefined) return simple;
-  const state: EncodeState = { strict: options.strict ?? true, label: options.label ?? "value", role: options.role, seen: new Map(), path: [] };
+  const state: EncodeState = {
+    strict: options.strict ?? true,
+    label: options.label ?? "value",
+    role: options.role,
+    seen: new Map(),
+    path: [],
+  };
   return walkEncode(state, value);
 }
 
 function notData(state: EncodeState, what: string, fix: string, code?: ErrorCode): never {
   const where = pathText(state.label, state.path);
-  const c = code ?? (state.role === "inputs" ? ErrorCodes.UNENCODABLE_INPUT : state.role === "output" ? ErrorCodes.UNENCODABLE_OUTPUT : ErrorCodes.NOT_SERIALIZABLE);
-  throw new SerializationError(c, `${where} is ${what}; task inputs and outputs must be data (${fix})`, { path: where });
+  const c =
+    code ??
+    (state.role === "inputs"
+      ? ErrorCodes.UNENCODABLE_INPUT
+      : state.role === "output"
+        ? ErrorCodes.UNENCODABLE_OUTPUT
+        : ErrorCodes.NOT_SERIALIZABLE);
+  throw new SerializationError(c, `${where} is ${what}; task inputs and outputs must be data (${fix})`, {
+    path: where,
+  });
 }
 
 /** The first few names in a list, for a message. */
@@ -172,10 +188,16 @@ function unfaithful(obj: object, proto: object): { what: string; fix: string } |
   if (obj instanceof WeakMap || obj instanceof WeakSet || obj instanceof WeakRef)
     return { what: `a ${cls}`, fix: "its entries cannot be read or copied; use a Map, a Set or the value itself" };
   const members: string[] = [];
-  for (let p: object | null = proto; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+  for (
+    let p: object | null = proto;
+    p !== null && p !== Object.prototype;
+    p = Object.getPrototypeOf(p) as object | null
+  ) {
     // Object.prototype of another realm (a vm context): plain after all.
-    if (Object.getPrototypeOf(p) === null && (p as { constructor?: { name?: unknown } }).constructor?.name === "Object") break;
-    for (const key of Reflect.ownKeys(p)) if (key !== "constructor") members.push(typeof key === "symbol" ? `[${key.description ?? "symbol"}]` : key);
+    if (Object.getPrototypeOf(p) === null && (p as { constructor?: { name?: unknown } }).constructor?.name === "Object")
+      break;
+    for (const key of Reflect.ownKeys(p))
+      if (key !== "constructor") members.push(typeof key === "symbol" ? `[${key.description ?? "symbol"}]` : key);
   }
   if (members.length === 0) return null;
   const toJson = typeof (obj as { toJSON?: unknown }).toJSON === "function" ? "call its toJSON(), or " : "";
@@ -219,8 +241,17 @@ function walkEncode(state: EncodeState, v: unknown): Json {
   if (brand === HANDLE_MARK && state.strict) {
     const id = (obj as { id?: unknown }).id;
     if (state.role === "output")
-      notData(state, `the handle of ${String(id)}, not its output`, "to return what it computed, `const [out] = await ctx.waitForAll([handle])` and return `out`");
-    notData(state, `the handle of ${String(id)}`, `to pass what that task computes, wrap the handle in From(): From(handle), or From(handle, "a.b") for a part`, state.role === "inputs" ? ErrorCodes.INVALID_INPUT : undefined);
+      notData(
+        state,
+        `the handle of ${String(id)}, not its output`,
+        "to return what it computed, `const [out] = await ctx.waitForAll([handle])` and return `out`",
+      );
+    notData(
+      state,
+      `the handle of ${String(id)}`,
+      `to pass what that task computes, wrap the handle in From(): From(handle), or From(handle, "a.b") for a part`,
+      state.role === "inputs" ? ErrorCodes.INVALID_INPUT : undefined,
+    );
   }
   // Only ancestors are in `seen`: a value reached twice on different branches
   // (a DAG, not a cycle) is written twice; only true cycles become refs.
@@ -261,8 +292,10 @@ function walkEncode(state: EncodeState, v: unknown): Json {
       return { [TAG]: "set", v: items };
     }
     if (ArrayBuffer.isView(obj) || obj instanceof ArrayBuffer) {
-      const bytes = obj instanceof ArrayBuffer ? new Uint8Array(obj) : new Uint8Array(obj.buffer, obj.byteOffset, obj.byteLength);
-      const type = obj instanceof ArrayBuffer ? "ArrayBuffer" : obj instanceof DataView ? "DataView" : obj.constructor.name;
+      const bytes =
+        obj instanceof ArrayBuffer ? new Uint8Array(obj) : new Uint8Array(obj.buffer, obj.byteOffset, obj.byteLength);
+      const type =
+        obj instanceof ArrayBuffer ? "ArrayBuffer" : obj instanceof DataView ? "DataView" : obj.constructor.name;
       return { [TAG]: "bytes", type, v: Buffer.from(bytes).toString("base64") };
     }
     if (obj instanceof Error) {
@@ -292,7 +325,8 @@ function walkEncode(state: EncodeState, v: unknown): Json {
 
 /** `obj[key] = value`, except that an own `__proto__` key (from JSON.parse, say) stays a key instead of setting the prototype. */
 function setOwn(obj: Record<string | number, unknown>, key: string | number, value: unknown): void {
-  if (key === "__proto__") Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === "__proto__")
+    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
   else obj[key] = value;
 }
 
@@ -394,7 +428,10 @@ export function decode(value: Json): unknown {
         case "function": {
           const name = typeof v["name"] === "string" ? v["name"] : "";
           const fn = () => {
-            throw new SerializationError(ErrorCodes.NOT_SERIALIZABLE, `function ${name} was encoded in the log and cannot be called`);
+            throw new SerializationError(
+              ErrorCodes.NOT_SERIALIZABLE,
+              `function ${name} was encoded in the log and cannot be called`,
+            );
           };
           Object.defineProperty(fn, "name", { value: name });
           return fn;

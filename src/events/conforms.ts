@@ -10,7 +10,21 @@
 
 type Schema = Readonly<Record<string, unknown>>;
 
-const KNOWN = new Set(["$ref", "const", "enum", "oneOf", "type", "minimum", "items", "minItems", "maxItems", "properties", "required", "additionalProperties", "description"]);
+const KNOWN = new Set([
+  "$ref",
+  "const",
+  "enum",
+  "oneOf",
+  "type",
+  "minimum",
+  "items",
+  "minItems",
+  "maxItems",
+  "properties",
+  "required",
+  "additionalProperties",
+  "description",
+]);
 
 function typeOf(v: unknown): string {
   if (v === null) return "null";
@@ -51,7 +65,9 @@ export function compileSchema(schema: Schema, definitions: Readonly<Record<strin
     return check;
   };
   const compile = (s: Schema): Conformance => {
-    for (const key of Object.keys(s)) if (!KNOWN.has(key)) throw new Error(`conforms: the schema uses "${key}", which this checker does not know; teach it`);
+    for (const key of Object.keys(s))
+      if (!KNOWN.has(key))
+        throw new Error(`conforms: the schema uses "${key}", which this checker does not know; teach it`);
     const checks: Conformance[] = [];
     const ref = s["$ref"];
     if (typeof ref === "string") {
@@ -64,7 +80,10 @@ export function compileSchema(schema: Schema, definitions: Readonly<Record<strin
       checks.push((v) => (v === c ? null : ` must be ${JSON.stringify(c)}`));
     }
     const choices = s["enum"];
-    if (Array.isArray(choices)) checks.push((v) => (choices.includes(v) ? null : ` must be one of ${choices.map((c) => JSON.stringify(c)).join(", ")}`));
+    if (Array.isArray(choices))
+      checks.push((v) =>
+        choices.includes(v) ? null : ` must be one of ${choices.map((c) => JSON.stringify(c)).join(", ")}`,
+      );
     const alternatives = s["oneOf"];
     if (Array.isArray(alternatives)) {
       const forms = (alternatives as Schema[]).map(compile);
@@ -83,7 +102,8 @@ export function compileSchema(schema: Schema, definitions: Readonly<Record<strin
       });
     }
     const minimum = s["minimum"];
-    if (typeof minimum === "number") checks.push((v) => (typeof v === "number" && v < minimum ? ` must be at least ${minimum}` : null));
+    if (typeof minimum === "number")
+      checks.push((v) => (typeof v === "number" && v < minimum ? ` must be at least ${minimum}` : null));
     const min = s["minItems"];
     const max = s["maxItems"];
     const items = s["items"] === undefined ? undefined : compile(s["items"] as Schema);
@@ -107,7 +127,8 @@ export function compileSchema(schema: Schema, definitions: Readonly<Record<strin
       checks.push((v) => {
         if (typeOf(v) !== "object") return null;
         const o = v as Record<string, unknown>;
-        for (let i = 0; i < required.length; i++) if (!((required[i] as string) in o)) return `.${required[i] as string} is missing`;
+        for (let i = 0; i < required.length; i++)
+          if (!((required[i] as string) in o)) return `.${required[i] as string} is missing`;
         for (const key in o) {
           const check = byKey.get(key);
           if (check === undefined) {

@@ -221,7 +221,13 @@ export class EventLines {
           out.raw(PART.parent);
           out.raw(PART.null);
         } else out.raw(this.#parents.get(d.parent));
-        if (d.labels.length === 0 && d.placeholder === null && d.inputs !== null && typeof d.inputs === "object" && isEmptyObject(d.inputs))
+        if (
+          d.labels.length === 0 &&
+          d.placeholder === null &&
+          d.inputs !== null &&
+          typeof d.inputs === "object" &&
+          isEmptyObject(d.inputs)
+        )
           out.raw(TAIL.createdPlain);
         else {
           out.raw(PART.labels);
@@ -284,7 +290,9 @@ export class EventLines {
     let bytes = this.#heads.get(event.type);
     if (bytes === undefined) {
       const opener = DATA_OPENER[event.type] ?? "";
-      bytes = Buffer.from(`,"ts":${JSON.stringify(event.ts)},"runId":${JSON.stringify(event.runId)},"type":${JSON.stringify(event.type)},"data":${opener}`);
+      bytes = Buffer.from(
+        `,"ts":${JSON.stringify(event.ts)},"runId":${JSON.stringify(event.runId)},"type":${JSON.stringify(event.type)},"data":${opener}`,
+      );
       this.#heads.set(event.type, bytes);
     }
     return bytes;

@@ -34,7 +34,8 @@ export function ensureWritableDir(dir: string): string {
       cur = up;
       continue;
     }
-    if (!isDir) throw Object.assign(new Error(`ENOTDIR: ${cur} is a file, not a folder`), { code: "ENOTDIR", path: cur });
+    if (!isDir)
+      throw Object.assign(new Error(`ENOTDIR: ${cur} is a file, not a folder`), { code: "ENOTDIR", path: cur });
     break;
   }
   for (const d of missing.reverse()) {

@@ -21,7 +21,13 @@ import { EVENT_TYPES, EVENT_VERSION } from "./types.ts";
  */
 export type LogLine =
   | { readonly kind: "event"; readonly line: number; readonly event: TrellisEvent }
-  | { readonly kind: "unknown"; readonly line: number; readonly type: string; readonly seq: number; readonly ts: string }
+  | {
+      readonly kind: "unknown";
+      readonly line: number;
+      readonly type: string;
+      readonly seq: number;
+      readonly ts: string;
+    }
   | { readonly kind: "cut"; readonly line: number };
 
 /** Envelope versions (`v`) this Trellis reads. A new major version is an incompatible format. */
@@ -29,7 +35,10 @@ export const SUPPORTED_LOG_VERSIONS: readonly number[] = [EVENT_VERSION];
 
 const KNOWN = new Set<string>(EVENT_TYPES);
 
-type LogSchema = { allOf: { then: { properties: { data: Record<string, unknown> } } }[]; definitions: Record<string, Record<string, unknown>> };
+type LogSchema = {
+  allOf: { then: { properties: { data: Record<string, unknown> } } }[];
+  definitions: Record<string, Record<string, unknown>>;
+};
 let payloads: Map<string, Conformance> | undefined;
 
 /**
@@ -41,9 +50,14 @@ let payloads: Map<string, Conformance> | undefined;
  */
 function payloadChecks(): Map<string, Conformance> {
   if (payloads) return payloads;
-  const schema = JSON.parse(readFileSync(new URL("../../schema/events.schema.json", import.meta.url), "utf8")) as LogSchema;
+  const schema = JSON.parse(
+    readFileSync(new URL("../../schema/events.schema.json", import.meta.url), "utf8"),
+  ) as LogSchema;
   payloads = new Map(
-    EVENT_TYPES.map((type, i) => [type as string, compileSchema((schema.allOf[i] as LogSchema["allOf"][number]).then.properties.data, schema.definitions)]),
+    EVENT_TYPES.map((type, i) => [
+      type as string,
+      compileSchema((schema.allOf[i] as LogSchema["allOf"][number]).then.properties.data, schema.definitions),
+    ]),
   );
   return payloads;
 }
@@ -68,7 +82,10 @@ export function parseLogLine(text: string, line: number, expectedSeq: number, pa
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw Object.assign(formatError(path, line, `not valid JSON (${(error as Error).message}); the line is malformed or truncated`), { [NOT_JSON]: true });
+    throw Object.assign(
+      formatError(path, line, `not valid JSON (${(error as Error).message}); the line is malformed or truncated`),
+      { [NOT_JSON]: true },
+    );
   }
   if (!isObject(value)) throw formatError(path, line, "an event must be a JSON object");
   const { v, seq, type, data, ts } = value;
@@ -82,7 +99,8 @@ export function parseLogLine(text: string, line: number, expectedSeq: number, pa
     );
   if (typeof type !== "string" || type === "") throw formatError(path, line, "missing envelope field `type`");
   if (typeof seq !== "number" || !Number.isInteger(seq)) throw formatError(path, line, "missing envelope field `seq`");
-  if (seq !== expectedSeq) throw formatError(path, line, `seq ${seq} where ${expectedSeq} was expected (the log must be gap-free from 1)`);
+  if (seq !== expectedSeq)
+    throw formatError(path, line, `seq ${seq} where ${expectedSeq} was expected (the log must be gap-free from 1)`);
   if (!isObject(data)) throw formatError(path, line, "envelope field `data` must be an object");
   const stamp = typeof ts === "string" ? ts : "";
   if (!KNOWN.has(type)) return { kind: "unknown", line, type, seq, ts: stamp };
@@ -103,7 +121,12 @@ export function visitLogLines(path: string, bytes: number, visit: (line: LogLine
   try {
     fd = openSync(path, "r");
   } catch (error) {
-    throw new TrellisError(ErrorCodes.LOG_FORMAT, `cannot read the event log ${path}: ${(error as Error).message}`, { path, line: 0 }, { cause: error });
+    throw new TrellisError(
+      ErrorCodes.LOG_FORMAT,
+      `cannot read the event log ${path}: ${(error as Error).message}`,
+      { path, line: 0 },
+      { cause: error },
+    );
   }
   try {
     let chunk = Buffer.allocUnsafe(4 * 1024 * 1024);
@@ -153,13 +176,19 @@ export async function* readEventLog(path: string): AsyncGenerator<LogLine> {
   try {
     await opened;
   } catch (error) {
-    throw new TrellisError(ErrorCodes.LOG_FORMAT, `cannot read the event log ${path}: ${(error as Error).message}`, { path, line: 0 }, { cause: error });
+    throw new TrellisError(
+      ErrorCodes.LOG_FORMAT,
+      `cannot read the event log ${path}: ${(error as Error).message}`,
+      { path, line: 0 },
+      { cause: error },
+    );
   }
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   // Whether the file read so far ends with a newline: known for the whole file when the lines end.
   let terminated = true;
   stream.on("data", (chunk: string | Buffer) => {
-    if (chunk.length > 0) terminated = typeof chunk === "string" ? chunk.endsWith("\n") : chunk[chunk.length - 1] === 0x0a;
+    if (chunk.length > 0)
+      terminated = typeof chunk === "string" ? chunk.endsWith("\n") : chunk[chunk.length - 1] === 0x0a;
   });
   let n = 0;
   let seq = 0;

@@ -23,11 +23,21 @@ import type { Static, TSchema } from "@sinclair/typebox";
 import type { SerializedError } from "../errors.ts";
 import type { Json } from "./codec.ts";
 import type { Counts, EventType, PlanDiff } from "./vocabulary.ts";
-import { EVENT_TYPES, PromiseScopes, RunStatuses, TaskStatuses, ViolationPolicies, WaitEndReasons } from "./vocabulary.ts";
+import {
+  EVENT_TYPES,
+  PromiseScopes,
+  RunStatuses,
+  TaskStatuses,
+  ViolationPolicies,
+  WaitEndReasons,
+} from "./vocabulary.ts";
 
 /** A closed object: no property beyond those listed. */
 const object = <P extends Parameters<typeof Type.Object>[0]>(properties: P, description?: string) =>
-  Type.Object(properties, description === undefined ? { additionalProperties: false } : { additionalProperties: false, description });
+  Type.Object(
+    properties,
+    description === undefined ? { additionalProperties: false } : { additionalProperties: false, description },
+  );
 
 /** One of the strings of `values` (written as `enum`, as the schema always was). */
 function oneOf<const T extends readonly string[]>(values: T, description?: string) {
@@ -75,15 +85,40 @@ export const Definitions = {
   promise: Type.Unsafe<Frozen<Static<(typeof PromiseVariants)[number]>>>({
     oneOf: PromiseVariants.map((s) => {
       const { additionalProperties, type, properties, required } = s;
-      return { type, properties: Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, stripLiteral(v)])), required, additionalProperties };
+      return {
+        type,
+        properties: Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, stripLiteral(v)])),
+        required,
+        additionalProperties,
+      };
     }),
   }),
-  counts: object(Object.fromEntries(TaskStatuses.map((s) => [s, Int(0)])) as Record<(typeof TaskStatuses)[number], ReturnType<typeof Int>>),
+  counts: object(
+    Object.fromEntries(TaskStatuses.map((s) => [s, Int(0)])) as Record<
+      (typeof TaskStatuses)[number],
+      ReturnType<typeof Int>
+    >,
+  ),
   diff: object({
     by: Type.String(),
-    nodes: Type.Array(object({ id: Type.String(), task: Type.String(), parent: Type.String(), labels: Strings, placeholder: StringOrNull })),
+    nodes: Type.Array(
+      object({
+        id: Type.String(),
+        task: Type.String(),
+        parent: Type.String(),
+        labels: Strings,
+        placeholder: StringOrNull,
+      }),
+    ),
     edges: Type.Array(
-      object({ from: Type.String(), to: Type.String(), kind: oneOf(["data", "lineage"]), fromTask: Type.String(), toTask: Type.String(), declared: Type.Boolean() }),
+      object({
+        from: Type.String(),
+        to: Type.String(),
+        kind: oneOf(["data", "lineage"]),
+        fromTask: Type.String(),
+        toTask: Type.String(),
+        declared: Type.Boolean(),
+      }),
     ),
   }),
 } as const;
@@ -105,14 +140,25 @@ export const EventPayloads = {
     options: object({ executor: Type.String(), workers: Int(1), onViolation: oneOf(ViolationPolicies) }),
     modules: Type.Optional(
       Type.Array(Type.String(), {
-        description: "File URLs of the modules that define the run's tasks, so `trellis resume` can load the workflow. Absent in logs written before resume existed.",
+        description:
+          "File URLs of the modules that define the run's tasks, so `trellis resume` can load the workflow. Absent in logs written before resume existed.",
       }),
     ),
   }),
   "run.resumed": object({
-    fromSeq: Type.Integer({ minimum: 0, description: "The seq of the last event before this resume (the log's last complete line)." }),
-    droppedBytes: Type.Integer({ minimum: 0, description: "Bytes of a cut-off last line (a crash mid-write) removed from the file before resuming; 0 when there was none." }),
-    retryFailed: Type.Boolean({ description: "True when failed, skipped and cancelled instances go back to pending for a new attempt (`--retry-failed`)." }),
+    fromSeq: Type.Integer({
+      minimum: 0,
+      description: "The seq of the last event before this resume (the log's last complete line).",
+    }),
+    droppedBytes: Type.Integer({
+      minimum: 0,
+      description:
+        "Bytes of a cut-off last line (a crash mid-write) removed from the file before resuming; 0 when there was none.",
+    }),
+    retryFailed: Type.Boolean({
+      description:
+        "True when failed, skipped and cancelled instances go back to pending for a new attempt (`--retry-failed`).",
+    }),
     options: object({ executor: Type.String(), workers: Int(1), onViolation: oneOf(ViolationPolicies) }),
   }),
   "task.created": object({
@@ -125,7 +171,8 @@ export const EventPayloads = {
     priority: Type.Number(),
     inputsHash: Type.Optional(
       Type.String({
-        description: "Fingerprint of the encoded inputs (16 hex characters, events/input-hash.ts): a re-executed parent that spawns this id with other inputs fails with NON_DETERMINISTIC. Absent in logs written before it existed.",
+        description:
+          "Fingerprint of the encoded inputs (16 hex characters, events/input-hash.ts): a re-executed parent that spawns this id with other inputs fails with NON_DETERMINISTIC. Absent in logs written before it existed.",
       }),
     ),
   }),
@@ -157,14 +204,23 @@ export const EventPayloads = {
   "task.log": object({ id: Type.String(), message: Type.String(), fields: JsonValue }),
   "task.warning": object({ id: Type.String(), code: Type.String(), message: Type.String() }),
   "task.emitted": object({ id: Type.String(), output: JsonValue }),
-  "task.retrying": object({ id: Type.String(), attempt: Int(2), delayMs: Type.Number({ minimum: 0 }), error: ErrorRef }),
+  "task.retrying": object({
+    id: Type.String(),
+    attempt: Int(2),
+    delayMs: Type.Number({ minimum: 0 }),
+    error: ErrorRef,
+  }),
   "task.rehosted": object(
     {
       id: Type.String(),
       attempt: Int(1),
       worker: Type.String(),
-      reason: Type.String({ description: "How the worker died: exit, signal, out-of-memory, uncaught-error or unresponsive." }),
-      isolated: Type.Boolean({ description: "True for a suspect (the culprit could not be told apart): it runs alone on a worker." }),
+      reason: Type.String({
+        description: "How the worker died: exit, signal, out-of-memory, uncaught-error or unresponsive.",
+      }),
+      isolated: Type.Boolean({
+        description: "True for a suspect (the culprit could not be told apart): it runs alone on a worker.",
+      }),
     },
     "The worker hosting this attempt died and the attempt was not the culprit: the same attempt runs again from the start on a healthy worker (a replay, not a failed attempt); its spawns re-attach to the instances it made before.",
   ),
@@ -172,7 +228,9 @@ export const EventPayloads = {
   "task.cached": object(
     {
       id: Type.String(),
-      key: Type.String({ description: "The results-cache key the output was found under: 64 hex characters (SHA-256)." }),
+      key: Type.String({
+        description: "The results-cache key the output was found under: 64 hex characters (SHA-256).",
+      }),
       output: JsonValue,
     },
     "The instance succeeded without running: its output was found in the results cache (instead of task.started … task.succeeded).",
@@ -182,7 +240,14 @@ export const EventPayloads = {
   "task.cancelled": object({ id: Type.String(), reason: Type.String() }),
   "promise.violated": object({
     pid: Int(0),
-    promise: oneOf(["LimitedSpawns", "MaxParallelism", "NoNewNodes", "NoNewEdges", "OnlySpecificNodesAllowed", "OnlySpecificEdgesAllowed"]),
+    promise: oneOf([
+      "LimitedSpawns",
+      "MaxParallelism",
+      "NoNewNodes",
+      "NoNewEdges",
+      "OnlySpecificNodesAllowed",
+      "OnlySpecificEdgesAllowed",
+    ]),
     spec: PromiseRef,
     owner: Type.String(),
     by: Type.String(),
@@ -215,19 +280,27 @@ export function eventLogSchema(): Record<string, unknown> {
     $schema: "http://json-schema.org/draft-07/schema#",
     $id: "https://trellis.dev/schema/events.schema.json",
     title: "Trellis event log line (events.jsonl)",
-    description: "One line of <out>/events.jsonl. Unknown `type`s may appear in logs from newer versions; readers skip them.",
+    description:
+      "One line of <out>/events.jsonl. Unknown `type`s may appear in logs from newer versions; readers skip them.",
     type: "object",
     required: ["v", "seq", "ts", "runId", "type", "data"],
     additionalProperties: false,
     properties: {
       v: { const: 1 },
       seq: { type: "integer", minimum: 1 },
-      ts: { type: "string", pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$", description: "ISO-8601 UTC time" },
+      ts: {
+        type: "string",
+        pattern: "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$",
+        description: "ISO-8601 UTC time",
+      },
       runId: { type: "string" },
       type: { enum: [...EVENT_TYPES] },
       data: { type: "object" },
     },
-    allOf: EVENT_TYPES.map((type) => ({ if: { properties: { type: { const: type } } }, then: { properties: { data: plain(EventPayloads[type]) } } })),
+    allOf: EVENT_TYPES.map((type) => ({
+      if: { properties: { type: { const: type } } },
+      then: { properties: { data: plain(EventPayloads[type]) } },
+    })),
     definitions: Object.fromEntries(Object.entries(Definitions).map(([k, v]) => [k, plain(v)])),
   };
 }

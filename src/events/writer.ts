@@ -167,7 +167,14 @@ export class JsonlWriter implements EventSink {
 
   #writeMore(): void {
     const buf = this.#inFlight as JsonBytes;
-    write(this.#fd, buf.bytes, this.#inFlightDone, buf.used - this.#inFlightDone, this.#inFlightAt + this.#inFlightDone, this.#written);
+    write(
+      this.#fd,
+      buf.bytes,
+      this.#inFlightDone,
+      buf.used - this.#inFlightDone,
+      this.#inFlightAt + this.#inFlightDone,
+      this.#written,
+    );
   }
 
   readonly #written = (error: Error | null, bytes: number): void => {

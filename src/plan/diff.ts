@@ -35,7 +35,14 @@ export function mergeLabels(own: readonly string[], extra: readonly string[]): r
 export function spawnDiff(plan: Plan, parent: PlanNode, child: SpawnShape): PlanDiff {
   const placeholder = child.placeholder;
   const edges: PlanDiff["edges"][number][] = [
-    { from: parent.id, to: child.id, kind: "lineage", fromTask: parent.task, toTask: child.task, declared: placeholder !== null },
+    {
+      from: parent.id,
+      to: child.id,
+      kind: "lineage",
+      fromTask: parent.task,
+      toTask: child.task,
+      declared: placeholder !== null,
+    },
   ];
   const declaredEdges = plan.placeholderEdges.get(parent.id);
   for (const p of child.producers) {
@@ -72,11 +79,20 @@ export interface SpawnAsk {
  * definition with the same inputs: anything else is `NON_DETERMINISTIC` (see
  * {@link nonDeterministic}).
  */
-export function checkSpawn(plan: Plan, registry: TaskRegistry, by: string, attempt: number, child: SpawnAsk, replay = false): AnyTask | TrellisError | "repeat" {
+export function checkSpawn(
+  plan: Plan,
+  registry: TaskRegistry,
+  by: string,
+  attempt: number,
+  child: SpawnAsk,
+  replay = false,
+): AnyTask | TrellisError | "repeat" {
   const existing = plan.nodes.get(child.id);
   if (existing) {
     if (existing.parent !== by || (attempt <= 1 && !replay))
-      return new TrellisError(ErrorCodes.INVALID_INPUT, `${by}: an instance ${child.id} already exists`, { id: child.id });
+      return new TrellisError(ErrorCodes.INVALID_INPUT, `${by}: an instance ${child.id} already exists`, {
+        id: child.id,
+      });
     if (existing.task !== child.task || (existing.inputsHash !== undefined && existing.inputsHash !== child.inputsHash))
       return nonDeterministic(existing, by, attempt, child);
     return "repeat";
@@ -110,7 +126,12 @@ export function nonDeterministic(existing: PlanNode, by: string, attempt: number
     `${by} (attempt ${attempt}) spawned ${now} at ${child.id}, but the log records ${logged} there: ${what}. ` +
       "A task that runs again (a retry, or a resumed run) must spawn the same children, with the same definitions and inputs; " +
       "compute what varies (time, randomness, outside state) in a child task, whose recorded output is the same every time",
-    { id: child.id, by, logged: { task: existing.task, inputsHash: existing.inputsHash ?? null }, now: { task: child.task, inputsHash: child.inputsHash } },
+    {
+      id: child.id,
+      by,
+      logged: { task: existing.task, inputsHash: existing.inputsHash ?? null },
+      now: { task: child.task, inputsHash: child.inputsHash },
+    },
   );
 }
 
@@ -139,10 +160,14 @@ export function encodedProducers(inputs: Json): string[] {
  * `task.created` and its `edge.created` events. Only the last instance
  * created can be in that state; a resumed run commits what is missing.
  */
-export function missingCreationEdges(plan: Plan, node: PlanNode): { from: string; to: string; kind: "lineage" | "data" }[] {
+export function missingCreationEdges(
+  plan: Plan,
+  node: PlanNode,
+): { from: string; to: string; kind: "lineage" | "data" }[] {
   const missing: { from: string; to: string; kind: "lineage" | "data" }[] = [];
   const id = node.id;
-  if (node.parent !== null && !plan.edges.some((e) => e.kind === "lineage" && e.to === id)) missing.push({ from: node.parent, to: id, kind: "lineage" });
+  if (node.parent !== null && !plan.edges.some((e) => e.kind === "lineage" && e.to === id))
+    missing.push({ from: node.parent, to: id, kind: "lineage" });
   const have = plan.producers.get(id) ?? [];
   for (const p of encodedProducers(node.inputs)) if (!have.includes(p)) missing.push({ from: p, to: id, kind: "data" });
   return missing;

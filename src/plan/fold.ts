@@ -143,7 +143,12 @@ export function applyEvent(plan: Plan, event: TrellisEvent, about?: PlanNode): v
       for (const id of event.data.placeholders) removePlaceholderTree(plan, id, "removed");
       return;
     case "promise.declared": {
-      const declared = { pid: event.data.pid, owner: event.data.owner, source: event.data.source, spec: event.data.promise };
+      const declared = {
+        pid: event.data.pid,
+        owner: event.data.owner,
+        source: event.data.source,
+        spec: event.data.promise,
+      };
       plan.promises.push(declared);
       push(plan.promisesByOwner, declared.owner, declared);
       return;
@@ -253,7 +258,11 @@ export function applyEvent(plan: Plan, event: TrellisEvent, about?: PlanNode): v
 function resumeNodes(plan: Plan, retryFailed: boolean): void {
   for (const node of plan.nodes.values()) {
     const s = node.status;
-    if (s === "running" || s === "waiting" || (retryFailed && (s === "failed" || s === "skipped" || s === "cancelled"))) {
+    if (
+      s === "running" ||
+      s === "waiting" ||
+      (retryFailed && (s === "failed" || s === "skipped" || s === "cancelled"))
+    ) {
       node.waitingOn = undefined;
       node.reason = undefined;
       setStatus(plan, node, "pending");

@@ -91,17 +91,39 @@ export function previewPlan(def: AnyTask): PlanPreview {
   const plan = createPlan(PREVIEW_RUN_ID);
   const emit = <K extends EventType>(type: K, data: EventDataMap[K]) => {
     // A fixed timestamp: a preview must not depend on the clock.
-    const event = { v: EVENT_VERSION, seq: events.length + 1, ts: "1970-01-01T00:00:00.000Z", runId: PREVIEW_RUN_ID, type, data } as unknown as TrellisEvent;
+    const event = {
+      v: EVENT_VERSION,
+      seq: events.length + 1,
+      ts: "1970-01-01T00:00:00.000Z",
+      runId: PREVIEW_RUN_ID,
+      type,
+      data,
+    } as unknown as TrellisEvent;
     events.push(event);
     applyEvent(plan, event);
   };
   const rootId = def.name;
-  emit("run.started", { root: rootId, task: def.name, inputs: null, options: { executor: "preview", workers: 0, onViolation: "halt" } });
-  emit("task.created", { id: rootId, task: def.name, parent: null, labels: [...def.labels], inputs: null, placeholder: null, priority: def.priority });
+  emit("run.started", {
+    root: rootId,
+    task: def.name,
+    inputs: null,
+    options: { executor: "preview", workers: 0, onViolation: "halt" },
+  });
+  emit("task.created", {
+    id: rootId,
+    task: def.name,
+    parent: null,
+    labels: [...def.labels],
+    inputs: null,
+    placeholder: null,
+    priority: def.priority,
+  });
   const preview = expandPreview(def, rootId);
-  if (preview.placeholders.length > 0) emit("preview.materialized", { owner: rootId, placeholders: preview.placeholders, edges: preview.edges });
+  if (preview.placeholders.length > 0)
+    emit("preview.materialized", { owner: rootId, placeholders: preview.placeholders, edges: preview.edges });
   let pid = 0;
-  for (const { spec, source } of declaredPromises(def)) emit("promise.declared", { pid: ++pid, owner: rootId, source, promise: spec });
+  for (const { spec, source } of declaredPromises(def))
+    emit("promise.declared", { pid: ++pid, owner: rootId, source, promise: spec });
 
   const ghosts = computeGhosts(plan);
   const defs = definitionsByName(def);

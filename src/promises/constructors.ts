@@ -24,7 +24,13 @@ export interface PromiseOptions {
 }
 
 function show(value: unknown): string {
-  if (typeof value === "number" || typeof value === "bigint" || typeof value === "symbol" || typeof value === "function") return String(value);
+  if (
+    typeof value === "number" ||
+    typeof value === "bigint" ||
+    typeof value === "symbol" ||
+    typeof value === "function"
+  )
+    return String(value);
   try {
     return JSON.stringify(value) ?? String(value);
   } catch {
@@ -40,7 +46,8 @@ function scopeOption(kind: string, options: PromiseOptions | undefined): Promise
   if (options === undefined) return "descendants";
   if (typeof options !== "object" || options === null || Array.isArray(options))
     invalid(kind, `options must be an object like { scope: "global" }, got ${show(options)}`, { option: "options" });
-  for (const key of Object.keys(options)) if (key !== "scope") invalid(kind, `unknown option \`${key}\` (known: scope)`, { option: key });
+  for (const key of Object.keys(options))
+    if (key !== "scope") invalid(kind, `unknown option \`${key}\` (known: scope)`, { option: key });
   const scope = options.scope ?? "descendants";
   if (scope !== "descendants" && scope !== "global")
     invalid(kind, `option \`scope\` must be "descendants" or "global", got ${show(scope)}`, { option: "scope" });
@@ -49,16 +56,23 @@ function scopeOption(kind: string, options: PromiseOptions | undefined): Promise
 
 function limitOf(kind: string, k: unknown, min: number): number {
   if (typeof k !== "number" || !Number.isInteger(k) || k < min)
-    invalid(kind, `k must be an integer ≥ ${min}, got ${show(k)}`, { option: "k", got: typeof k === "number" ? k : show(k) });
+    invalid(kind, `k must be an integer ≥ ${min}, got ${show(k)}`, {
+      option: "k",
+      got: typeof k === "number" ? k : show(k),
+    });
   return k;
 }
 
 function nameOf(kind: string, def: unknown, where: string): string {
   if (typeof def === "string" && def.length > 0) return def;
   if (isTaskDefinition(def)) return def.name;
-  invalid(kind, `${where} must be a task definition (or its name), got ${def === null ? "null" : typeof def === "string" ? '""' : typeof def}`, {
-    option: where,
-  });
+  invalid(
+    kind,
+    `${where} must be a task definition (or its name), got ${def === null ? "null" : typeof def === "string" ? '""' : typeof def}`,
+    {
+      option: where,
+    },
+  );
 }
 
 /**
@@ -118,7 +132,8 @@ export function NoNewEdges(options?: PromiseOptions): PromiseSpec {
  */
 export function OnlySpecificNodesAllowed(defs: readonly (AnyTask | string)[], options?: PromiseOptions): PromiseSpec {
   const kind = "OnlySpecificNodesAllowed";
-  if (!Array.isArray(defs) || defs.length === 0) invalid(kind, "the list of allowed definitions must be a non-empty array", { option: "defs" });
+  if (!Array.isArray(defs) || defs.length === 0)
+    invalid(kind, "the list of allowed definitions must be a non-empty array", { option: "defs" });
   const tasks = [...new Set(defs.map((d: unknown, i) => nameOf(kind, d, `defs[${i}]`)))];
   return { kind, tasks, scope: scopeOption(kind, options) };
 }
@@ -140,7 +155,8 @@ export function OnlySpecificEdgesAllowed(
   const edges: (readonly [string, string])[] = [];
   const seen = new Set<string>();
   pairs.forEach((p: unknown, i) => {
-    if (!Array.isArray(p) || p.length !== 2) invalid(kind, `edges[${i}] must be a [from, to] pair, got ${show(p)}`, { option: `edges[${i}]` });
+    if (!Array.isArray(p) || p.length !== 2)
+      invalid(kind, `edges[${i}] must be a [from, to] pair, got ${show(p)}`, { option: `edges[${i}]` });
     const pair = [nameOf(kind, p[0], `edges[${i}][0]`), nameOf(kind, p[1], `edges[${i}][1]`)] as const;
     const key = `${pair[0]}\u0000${pair[1]}`;
     if (!seen.has(key)) {

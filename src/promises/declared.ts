@@ -38,6 +38,10 @@ export function promiseProblem(spec: PromiseSpec, isRegistered: (name: string) =
   }
   for (const name of referencedTasks(spec))
     if (!isRegistered(name))
-      return new TrellisError(ErrorCodes.INVALID_PROMISE, `${spec.kind} refers to "${name}", which is not a registered task`, { task: name });
+      return new TrellisError(
+        ErrorCodes.INVALID_PROMISE,
+        `${spec.kind} refers to "${name}", which is not a registered task`,
+        { task: name },
+      );
   return null;
 }

@@ -271,7 +271,6 @@ function ownScoped(plan: Plan, id: string): readonly DeclaredPromise[] {
 
 const chainScratch: string[] = [];
 
-
 /**
  * The summary of every promise in scope of instance `id` (its own with
  * `descendants` scope, its ancestors', and the global ones). An unknown id

@@ -104,7 +104,9 @@ function brokenBy(plan: Plan, p: DeclaredPromise, diff: PlanDiff): Record<string
     }
     case "OnlySpecificNodesAllowed": {
       const refused = diff.nodes.filter((n) => !spec.tasks.includes(n.task));
-      return refused.length > 0 ? { tasks: refused.map((n) => n.task), ids: refused.map((n) => n.id), allowed: [...spec.tasks] } : null;
+      return refused.length > 0
+        ? { tasks: refused.map((n) => n.task), ids: refused.map((n) => n.id), allowed: [...spec.tasks] }
+        : null;
     }
     case "OnlySpecificEdgesAllowed": {
       const refused = diff.edges.filter((e) => !spec.edges.some(([a, b]) => a === e.fromTask && b === e.toTask));
@@ -140,7 +142,6 @@ export function validateDiff(plan: Plan, diff: PlanDiff): Violation | null {
 }
 
 const NO_CAPS: readonly Cap[] = [];
-
 
 /**
  * Label caps (from `MaxParallelism` promises in scope) that apply to instance

@@ -54,7 +54,8 @@ function quoteBody(s: string): string {
     if (ch === "\\") out += "\\\\";
     else if (ch === '"') out += '\\"';
     else if (ch === "\n") out += "\\n";
-    else if (cp < 0x20 || cp === 0x7f || (cp >= 0x2028 && cp <= 0x2029) || (cp >= 0xd800 && cp <= 0xdfff)) out += `\\u{${hex(cp)}}`;
+    else if (cp < 0x20 || cp === 0x7f || (cp >= 0x2028 && cp <= 0x2029) || (cp >= 0xd800 && cp <= 0xdfff))
+      out += `\\u{${hex(cp)}}`;
     else out += ch;
   }
   return out;
@@ -78,7 +79,11 @@ export function clip(text: string, max = MAX_LABEL_CHARS): string {
  * backslash as `\\` (so `\N` or `\l` in a name are not Graphviz escapes).
  * Lines are centred (`\n` breaks) or, with `left`, left-justified (`\l`).
  */
-export function dotLabel(lines: readonly string[], justify: "center" | "left" = "center", max = MAX_LABEL_CHARS): string {
+export function dotLabel(
+  lines: readonly string[],
+  justify: "center" | "left" = "center",
+  max = MAX_LABEL_CHARS,
+): string {
   const body = lines.map((l) => quoteBody(clip(l, max).replace(/&/g, "&amp;")));
   return justify === "left" ? `"${body.map((l) => `${l}\\l`).join("")}"` : `"${body.join("\\n")}"`;
 }

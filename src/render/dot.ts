@@ -10,7 +10,18 @@ import { computeGhosts } from "../promises/ghosts.ts";
 import type { DrawEdge, DrawNode, Drawing, EdgeStyle } from "./drawing.ts";
 import { drawDetailed } from "./drawing.ts";
 import type { RawDot } from "./dot-text.ts";
-import { CACHED_FILL, FONT_FAMILY, GRAY, GRAY_TEXT, REFUSED_RED, STATUS_FILL, dotAttrs, dotId, dotLabel, dotTooltip } from "./dot-text.ts";
+import {
+  CACHED_FILL,
+  FONT_FAMILY,
+  GRAY,
+  GRAY_TEXT,
+  REFUSED_RED,
+  STATUS_FILL,
+  dotAttrs,
+  dotId,
+  dotLabel,
+  dotTooltip,
+} from "./dot-text.ts";
 import { drawGrouped } from "./grouped.ts";
 import type { RefusedSpawn } from "./refused.ts";
 import { withRefused } from "./refused.ts";
@@ -84,7 +95,8 @@ function nodeLine(n: DrawNode, pos?: string): string {
       else attrs.push(["fillcolor", STATUS_FILL[n.status ?? "pending"]]);
       break;
     case "group":
-      if (n.cached === true) attrs.push(["fillcolor", CACHED_FILL], ["style", "rounded,filled,dashed"], ["peripheries", 2]);
+      if (n.cached === true)
+        attrs.push(["fillcolor", CACHED_FILL], ["style", "rounded,filled,dashed"], ["peripheries", 2]);
       else attrs.push(["fillcolor", STATUS_FILL[n.status ?? "pending"]], ["peripheries", 2]);
       break;
     case "placeholder":
@@ -112,9 +124,14 @@ function edgeLine(e: DrawEdge, pos?: string): string {
 
 /** The caption under the drawing: title, then counts by status and violations. */
 function caption(plan: Plan, drawing: Drawing, title: string | undefined): string[] {
-  const head = title ?? `${plan.runId === "" ? "plan" : plan.runId} · ${plan.status === "new" ? "not started" : plan.status}`;
+  const head =
+    title ?? `${plan.runId === "" ? "plan" : plan.runId} · ${plan.status === "new" ? "not started" : plan.status}`;
   const parts: string[] = [];
-  for (const [status, n] of Object.entries(plan.counts)) if (n > 0) parts.push(`${n} ${status}${status === "succeeded" && plan.cached > 0 ? ` (${plan.cached} from the cache)` : ""}`);
+  for (const [status, n] of Object.entries(plan.counts))
+    if (n > 0)
+      parts.push(
+        `${n} ${status}${status === "succeeded" && plan.cached > 0 ? ` (${plan.cached} from the cache)` : ""}`,
+      );
   if (plan.violations > 0) parts.push(`${plan.violations} violation${plan.violations === 1 ? "" : "s"}`);
   if (drawing.grouped) parts.push(`grouped view of ${drawing.instances} instances`);
   return parts.length > 0 ? [head, parts.join(" · ")] : [head];
@@ -134,7 +151,8 @@ export function drawingToDot(drawing: Drawing, captionLines: readonly string[], 
   ];
   // Network simplex and crossing minimisation dominate layout time on big
   // graphs (2,000 nodes: >10 min by default, ~15 s with these limits).
-  if (drawing.nodes.length > LAYOUT_EFFORT_CAP_ABOVE) graph.push(["nslimit", 2], ["nslimit1", 2], ["mclimit", 0.5], ["searchsize", 30]);
+  if (drawing.nodes.length > LAYOUT_EFFORT_CAP_ABOVE)
+    graph.push(["nslimit", 2], ["nslimit1", 2], ["mclimit", 0.5], ["searchsize", 30]);
   const lines = [
     'digraph "trellis" {',
     `  graph${dotAttrs(graph)};`,
@@ -178,7 +196,8 @@ export function drawingToDot(drawing: Drawing, captionLines: readonly string[], 
 export function drawPlan(plan: Plan, options: DotOptions = {}): Drawing {
   const ghosts = options.ghosts ?? computeGhosts(plan);
   const groupAbove = options.groupAbove ?? DEFAULT_GROUP_ABOVE;
-  const drawing = plan.nodes.size > groupAbove ? drawGrouped(plan, ghosts, options.expanded) : drawDetailed(plan, ghosts);
+  const drawing =
+    plan.nodes.size > groupAbove ? drawGrouped(plan, ghosts, options.expanded) : drawDetailed(plan, ghosts);
   return options.refused ? withRefused(drawing, options.refused) : drawing;
 }
 
@@ -197,7 +216,11 @@ export function buildDot(plan: Plan, options: DotOptions = {}): string {
  * {@link buildDot} with the drawing it wrote, for callers that map drawn
  * nodes back to the plan (the viewer); `pin` may give the drawing fixed places.
  */
-export function buildDrawingAndDot(plan: Plan, options: DotOptions = {}, pin?: (drawing: Drawing) => PinnedLayout | undefined): { drawing: Drawing; dot: string } {
+export function buildDrawingAndDot(
+  plan: Plan,
+  options: DotOptions = {},
+  pin?: (drawing: Drawing) => PinnedLayout | undefined,
+): { drawing: Drawing; dot: string } {
   const drawing = drawPlan(plan, options);
   return { drawing, dot: drawingToDot(drawing, caption(plan, drawing, options.title), pin?.(drawing)) };
 }

@@ -176,18 +176,30 @@ export function drawDetailed(plan: Plan, ghosts: readonly Ghost[]): Drawing {
   nodes.forEach((node, i) =>
     names.set(
       node.id,
-      b.addNode(node.id, { kind: "instance", label: labels[i] as string[], status: node.status, ...(node.cached ? { cached: true } : {}), tooltip: instanceTooltip(node) }),
+      b.addNode(node.id, {
+        kind: "instance",
+        label: labels[i] as string[],
+        status: node.status,
+        ...(node.cached ? { cached: true } : {}),
+        tooltip: instanceTooltip(node),
+      }),
     ),
   );
   const phNames = new Map<string, string>();
   for (const p of plan.placeholders.values()) {
     if (p.state !== "open") continue;
-    phNames.set(p.id, b.addNode(p.id, { kind: "placeholder", label: [p.task], status: null, tooltip: `${p.id} (not spawned yet)` }));
+    phNames.set(
+      p.id,
+      b.addNode(p.id, { kind: "placeholder", label: [p.task], status: null, tooltip: `${p.id} (not spawned yet)` }),
+    );
   }
   const ghostNames = new Map<string, string>();
   for (const g of ghosts)
     if (names.has(g.owner) || phNames.has(g.owner))
-      ghostNames.set(g.id, b.addNode(g.id, { kind: "ghost", label: [g.label], status: null, tooltip: ghostTooltip(g) }));
+      ghostNames.set(
+        g.id,
+        b.addNode(g.id, { kind: "ghost", label: [g.label], status: null, tooltip: ghostTooltip(g) }),
+      );
 
   for (const e of plan.edges) {
     const from = names.get(e.from);

@@ -165,7 +165,10 @@ export class FrameSelector {
    * caller folds into it next. Returns the frames `event` completed, drawn
    * from `plan`; changes nothing in it.
    */
-  before(event: TrellisEvent | { readonly type: string; readonly seq: number; readonly ts: string }, plan: Plan): readonly Frame[] {
+  before(
+    event: TrellisEvent | { readonly type: string; readonly seq: number; readonly ts: string },
+    plan: Plan,
+  ): readonly Frame[] {
     if (this.#policy === "none") return NO_FRAMES;
     const cls = classOf(event.type);
     let frames: Frame[] | null = null;
@@ -269,5 +272,4 @@ export class FrameSelector {
     const elapsed = Number.isNaN(this.#startMs) ? 0 : now - this.#startMs;
     return now - this.#lastFrameMs >= autoGapMs(n, elapsed, this.#count, this.#groupAbove);
   }
-
 }

@@ -35,21 +35,32 @@ const MARK: Readonly<Record<TaskStatus, string>> = {
 };
 
 /** Order of the counts in a group's label: outcomes first. */
-const LABEL_ORDER: readonly TaskStatus[] = ["succeeded", "failed", "running", "waiting", "pending", "skipped", "cancelled"];
+const LABEL_ORDER: readonly TaskStatus[] = [
+  "succeeded",
+  "failed",
+  "running",
+  "waiting",
+  "pending",
+  "skipped",
+  "cancelled",
+];
 
 /**
  * One colour for a group: what is still moving wins (running, waiting,
  * pending), then the worst outcome (failed, then skipped or cancelled).
  */
 export function groupStatus(counts: Readonly<Record<TaskStatus, number>>): TaskStatus {
-  for (const s of ["running", "waiting", "pending", "failed", "cancelled", "skipped"] as const) if (counts[s] > 0) return s;
+  for (const s of ["running", "waiting", "pending", "failed", "cancelled", "skipped"] as const)
+    if (counts[s] > 0) return s;
   return "succeeded";
 }
 
 /** `998 ✓ 2 ✗ 5 running`; with `cached` members, `998 ✓ (990 cached) 2 ✗`. */
 export function countsLine(counts: Readonly<Record<TaskStatus, number>>, cached = 0): string {
   const parts: string[] = [];
-  for (const s of LABEL_ORDER) if (counts[s] > 0) parts.push(`${counts[s]} ${MARK[s]}${s === "succeeded" && cached > 0 ? ` (${cached} cached)` : ""}`);
+  for (const s of LABEL_ORDER)
+    if (counts[s] > 0)
+      parts.push(`${counts[s]} ${MARK[s]}${s === "succeeded" && cached > 0 ? ` (${cached} cached)` : ""}`);
   return parts.join(" ");
 }
 
@@ -76,7 +87,15 @@ export function drawGrouped(plan: Plan, ghosts: readonly Ghost[], expanded: Read
     const key = expanded.has(shared) ? node.id : shared;
     let g = byKey.get(key);
     if (!g) {
-      g = { key, task: node.task, first: node, size: 0, counts: zeroCounts(), cached: 0, ...(key !== shared ? { expandedFrom: shared } : {}) };
+      g = {
+        key,
+        task: node.task,
+        first: node,
+        size: 0,
+        counts: zeroCounts(),
+        cached: 0,
+        ...(key !== shared ? { expandedFrom: shared } : {}),
+      };
       byKey.set(key, g);
       groups.push(g);
     }
@@ -89,7 +108,13 @@ export function drawGrouped(plan: Plan, ghosts: readonly Ghost[], expanded: Read
   const b = new DrawingBuilder();
   const groupName = new Map<Group, string>();
   // Only the first line of a group (`post_a ×5`) says which it is; its counts change.
-  const labels = distinctLabels(groups.map((g) => (g.size === 1 ? { path: g.first.id, label: instanceLabel(g.first) } : { path: g.key, label: [`${g.task} ×${g.size}`] })));
+  const labels = distinctLabels(
+    groups.map((g) =>
+      g.size === 1
+        ? { path: g.first.id, label: instanceLabel(g.first) }
+        : { path: g.key, label: [`${g.task} ×${g.size}`] },
+    ),
+  );
   groups.forEach((g, i) => {
     const label = labels[i] as string[];
     const name =
@@ -173,8 +198,20 @@ export function drawGrouped(plan: Plan, ghosts: readonly Ghost[], expanded: Read
   for (const key of ghostOrder) {
     const e = ghostGroups.get(key) as { ghost: Ghost; owner: string; left: number; count: number };
     const label =
-      e.count === 1 ? e.ghost.label : e.ghost.kind === "budget" ? `${e.ghost.task} (${e.left} left)` : `${e.ghost.task} ×${e.count}`;
-    ghostName.set(key, b.addNode(key, { kind: "ghost", label: [label], status: null, tooltip: e.count === 1 ? ghostTooltip(e.ghost) : `${e.count} ghosts of ${e.ghost.task}` }));
+      e.count === 1
+        ? e.ghost.label
+        : e.ghost.kind === "budget"
+          ? `${e.ghost.task} (${e.left} left)`
+          : `${e.ghost.task} ×${e.count}`;
+    ghostName.set(
+      key,
+      b.addNode(key, {
+        kind: "ghost",
+        label: [label],
+        status: null,
+        tooltip: e.count === 1 ? ghostTooltip(e.ghost) : `${e.count} ghosts of ${e.ghost.task}`,
+      }),
+    );
   }
 
   for (const e of plan.edges) {

@@ -14,7 +14,12 @@ export interface ImageJob {
   readonly svg: string | null;
 }
 
-export type HostToImageWorker = { readonly type: "render"; readonly id: number; readonly job: ImageJob; readonly layout: LayoutEngine };
+export type HostToImageWorker = {
+  readonly type: "render";
+  readonly id: number;
+  readonly job: ImageJob;
+  readonly layout: LayoutEngine;
+};
 
 export type ImageWorkerToHost =
   | { readonly type: "done"; readonly id: number }

@@ -19,7 +19,12 @@ export interface ImageSink {
 function asRenderError(error: unknown, job: ImageJob): TrellisError {
   const target = job.png ?? job.svg ?? "";
   if (error instanceof TrellisError) return error;
-  return new TrellisError(ErrorCodes.RENDER, `cannot draw ${target}: ${(error as Error).message}`, { path: target }, { cause: error });
+  return new TrellisError(
+    ErrorCodes.RENDER,
+    `cannot draw ${target}: ${(error as Error).message}`,
+    { path: target },
+    { cause: error },
+  );
 }
 
 /** Draws on the calling thread, one job after another. */

@@ -56,10 +56,18 @@ class ImageWorkerPool {
       this.#losses++;
       const busy = this.#busy;
       this.#busy = null;
-      busy?.done({ name: "TrellisError", code: "RENDER", message: `the image worker ${why} while drawing ${busy.job.png ?? busy.job.svg ?? "an image"}` });
+      busy?.done({
+        name: "TrellisError",
+        code: "RENDER",
+        message: `the image worker ${why} while drawing ${busy.job.png ?? busy.job.svg ?? "an image"}`,
+      });
       if (this.#losses >= MAX_LOSSES_IN_A_ROW)
         for (const p of this.#queue.splice(0))
-          p.done({ name: "TrellisError", code: "RENDER", message: `the image worker failed ${this.#losses} times in a row; ${p.job.png ?? p.job.svg ?? "an image"} was not drawn` });
+          p.done({
+            name: "TrellisError",
+            code: "RENDER",
+            message: `the image worker failed ${this.#losses} times in a row; ${p.job.png ?? p.job.svg ?? "an image"} was not drawn`,
+          });
       this.#pump();
     };
     worker.on("error", (error) => lost(`failed (${error.message})`));

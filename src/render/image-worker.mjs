@@ -14,7 +14,11 @@ parentPort?.on("message", (msg) => {
       parentPort.postMessage({ type: "done", id: msg.id });
     } catch (error) {
       const e = error instanceof Error ? error : new Error(String(error));
-      parentPort.postMessage({ type: "failed", id: msg.id, error: { name: e.name, message: e.message, code: "RENDER", ...(e.stack ? { stack: e.stack } : {}) } });
+      parentPort.postMessage({
+        type: "failed",
+        id: msg.id,
+        error: { name: e.name, message: e.message, code: "RENDER", ...(e.stack ? { stack: e.stack } : {}) },
+      });
     }
   });
 });

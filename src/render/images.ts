@@ -49,7 +49,10 @@ export async function dotToSvg(dot: string, options: ImageOptions = {}): Promise
  * `neato` keeping the given positions (`pinned`: `neato -n2`).
  * @throws TrellisError `RENDER` when Graphviz rejects the source.
  */
-export async function layoutDot(dot: string, how: { format: "svg" | "json"; engine: "dot" | "neato"; pinned?: boolean }): Promise<string> {
+export async function layoutDot(
+  dot: string,
+  how: { format: "svg" | "json"; engine: "dot" | "neato"; pinned?: boolean },
+): Promise<string> {
   try {
     const gv = await loadGraphviz();
     return gv.layout(dot, how.format, how.engine, how.pinned === true ? { nop: 2 } : undefined);
@@ -78,7 +81,11 @@ export function svgToPixels(svg: string): { width: number; height: number; rgba:
 }
 
 /** Both images of one DOT source, as asked. */
-export async function renderDot(dot: string, formats: readonly ImageFormat[], options: ImageOptions = {}): Promise<{ svg?: string; png?: Buffer }> {
+export async function renderDot(
+  dot: string,
+  formats: readonly ImageFormat[],
+  options: ImageOptions = {},
+): Promise<{ svg?: string; png?: Buffer }> {
   if (formats.length === 0) return {};
   const svg = await dotToSvg(dot, options);
   const out: { svg?: string; png?: Buffer } = {};
@@ -98,7 +105,12 @@ export async function writeImages(job: ImageJob, layout: LayoutEngine = "wasm"):
     const e = error as NodeJS.ErrnoException;
     const target = job.png ?? job.svg ?? "";
     if (typeof e.code === "string" && e.syscall !== undefined)
-      throw new TrellisError(ErrorCodes.OUTPUT_DIR, `cannot write ${target}: ${e.message}`, { path: target }, { cause: error });
+      throw new TrellisError(
+        ErrorCodes.OUTPUT_DIR,
+        `cannot write ${target}: ${e.message}`,
+        { path: target },
+        { cause: error },
+      );
     throw renderError(`cannot draw ${target}: ${e.message}`, error);
   }
 }

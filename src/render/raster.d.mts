@@ -13,4 +13,7 @@ export declare function missingGlyphs(svg: string): string[];
 export declare function extraFontDirs(): string[];
 export declare function resvgOptions(svg: string): ResvgRenderOptions;
 export declare function rasterise(svg: string): RenderedImage;
-export declare function writeImages(job: { readonly dot: string; readonly png: string | null; readonly svg: string | null }, layout?: "wasm" | "system"): Promise<void>;
+export declare function writeImages(
+  job: { readonly dot: string; readonly png: string | null; readonly svg: string | null },
+  layout?: "wasm" | "system",
+): Promise<void>;

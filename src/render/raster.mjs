@@ -40,8 +40,12 @@ function loadResvg() {
 export async function layoutSvg(dot, layout = "wasm") {
   if (layout === "system") {
     const r = spawnSync("dot", ["-Tsvg"], { input: dot, encoding: "utf8", maxBuffer: 1 << 30 });
-    if (r.error) throw new Error(`cannot run the system Graphviz \`dot\` (${r.error.message}); install Graphviz or use the embedded layout`);
-    if (r.status !== 0) throw new Error(`the system Graphviz \`dot\` failed: ${(r.stderr ?? "").trim().split("\n")[0] ?? ""}`);
+    if (r.error)
+      throw new Error(
+        `cannot run the system Graphviz \`dot\` (${r.error.message}); install Graphviz or use the embedded layout`,
+      );
+    if (r.status !== 0)
+      throw new Error(`the system Graphviz \`dot\` failed: ${(r.stderr ?? "").trim().split("\n")[0] ?? ""}`);
     return r.stdout;
   }
   const gv = await loadGraphviz();
@@ -73,7 +77,8 @@ export function fontCodePoints(bytes) {
   let cmap = -1;
   for (let i = 0; i < tables; i++) {
     const at = 12 + 16 * i;
-    if (String.fromCharCode(bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]) === "cmap") cmap = view.getUint32(at + 8);
+    if (String.fromCharCode(bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]) === "cmap")
+      cmap = view.getUint32(at + 8);
   }
   const out = new Set();
   if (cmap < 0) return out;
@@ -82,7 +87,8 @@ export function fontCodePoints(bytes) {
     const at = cmap + 4 + 8 * i;
     const platform = view.getUint16(at);
     const encoding = view.getUint16(at + 2);
-    if (platform === 0 || (platform === 3 && (encoding === 1 || encoding === 10))) subtables.push(cmap + view.getUint32(at + 4));
+    if (platform === 0 || (platform === 3 && (encoding === 1 || encoding === 10)))
+      subtables.push(cmap + view.getUint32(at + 4));
   }
   const formats = subtables.map((at) => [view.getUint16(at), at]);
   const twelve = formats.find(([f]) => f === 12);
@@ -169,7 +175,14 @@ export function extraFontDirs() {
  */
 export function resvgOptions(svg) {
   const size = svgSize(svg);
-  const zoom = size ? Math.min(1, MAX_PNG_SIDE / size.width, MAX_PNG_SIDE / size.height, Math.sqrt(MAX_PNG_PIXELS / (size.width * size.height))) : 1;
+  const zoom = size
+    ? Math.min(
+        1,
+        MAX_PNG_SIDE / size.width,
+        MAX_PNG_SIDE / size.height,
+        Math.sqrt(MAX_PNG_PIXELS / (size.width * size.height)),
+      )
+    : 1;
   const fallback = missingGlyphs(svg).length > 0;
   return {
     font: {

@@ -79,7 +79,12 @@ export function withRefused(drawing: Drawing, refused: readonly RefusedSpawn[]):
   }
   for (const e of drawing.edges) b.addEdge(e.from, e.to, e.style);
   for (const r of refused) {
-    const name = b.addNode(`${r.id}/!refused`, { kind: "refused", label: [r.task, `refused: ${r.promise}`], status: null, tooltip: `${r.id} refused: ${r.reason}` });
+    const name = b.addNode(`${r.id}/!refused`, {
+      kind: "refused",
+      label: [r.task, `refused: ${r.promise}`],
+      status: null,
+      tooltip: `${r.id} refused: ${r.reason}`,
+    });
     if (drawn.has(r.parent)) b.addEdge(r.parent, name, "refused");
   }
   return { ...drawing, nodes: b.nodes, edges: b.edges };

@@ -14,7 +14,14 @@ import { InlineImageSink } from "./image-sink.ts";
 import type { ImageFormat, LayoutEngine } from "./images.ts";
 import { readEventLog } from "../events/read-log.ts";
 import type { SnapshotDirs } from "./snapshots.ts";
-import { FrameWriter, checkSnapshotOptions, clearFrames, foldersFor, prepareSnapshotDirs, snapshotDirs } from "./snapshots.ts";
+import {
+  FrameWriter,
+  checkSnapshotOptions,
+  clearFrames,
+  foldersFor,
+  prepareSnapshotDirs,
+  snapshotDirs,
+} from "./snapshots.ts";
 
 /** Options of {@link renderLog}. */
 export interface RenderLogOptions {
@@ -52,13 +59,21 @@ function unknownWarnings(unknown: Map<string, number[]>): string[] {
   const out: string[] = [];
   for (const [type, lines] of unknown) {
     const shown = lines.slice(0, 5).join(", ") + (lines.length > 5 ? ", …" : "");
-    out.push(`skipped ${lines.length} event(s) of unknown type "${type}" (line ${shown}); they may come from a newer Trellis`);
+    out.push(
+      `skipped ${lines.length} event(s) of unknown type "${type}" (line ${shown}); they may come from a newer Trellis`,
+    );
   }
   return out;
 }
 
 /** Moves the frames drawn in `staging` into `dirs`; with `clear`, the old frames go first. */
-function swapIn(staging: SnapshotDirs, dirs: SnapshotDirs, out: string, formats: readonly ImageFormat[], clear: boolean): void {
+function swapIn(
+  staging: SnapshotDirs,
+  dirs: SnapshotDirs,
+  out: string,
+  formats: readonly ImageFormat[],
+  clear: boolean,
+): void {
   if (clear) clearFrames(out);
   for (const folder of foldersFor(formats)) {
     const from = staging[folder];
@@ -67,7 +82,12 @@ function swapIn(staging: SnapshotDirs, dirs: SnapshotDirs, out: string, formats:
       ensureWritableDir(to);
       for (const f of readdirSync(from)) renameSync(join(from, f), join(to, f));
     } catch (error) {
-      throw new TrellisError(ErrorCodes.OUTPUT_DIR, `cannot move the new snapshots into ${to}: ${(error as Error).message}`, { path: to }, { cause: error });
+      throw new TrellisError(
+        ErrorCodes.OUTPUT_DIR,
+        `cannot move the new snapshots into ${to}: ${(error as Error).message}`,
+        { path: to },
+        { cause: error },
+      );
     }
   }
 }
@@ -96,20 +116,33 @@ export async function renderLog(eventsPath: string, options: RenderLogOptions = 
   checkSnapshotOptions(policy, formats);
   const step = options.step;
   if (step !== undefined && (!Number.isInteger(step) || step < 1))
-    throw new TrellisError(ErrorCodes.INVALID_OPTION, `option \`step\` must be a snapshot number (1, 2, ...), got ${JSON.stringify(step) ?? String(step)}`, {
-      option: "step",
-    });
+    throw new TrellisError(
+      ErrorCodes.INVALID_OPTION,
+      `option \`step\` must be a snapshot number (1, 2, ...), got ${JSON.stringify(step) ?? String(step)}`,
+      {
+        option: "step",
+      },
+    );
   try {
     if (!statSync(eventsPath).isFile()) throw new Error("not a file");
   } catch (error) {
-    throw new TrellisError(ErrorCodes.LOG_FORMAT, `cannot read the event log ${eventsPath}: ${(error as Error).message}`, { path: eventsPath, line: 0 });
+    throw new TrellisError(
+      ErrorCodes.LOG_FORMAT,
+      `cannot read the event log ${eventsPath}: ${(error as Error).message}`,
+      { path: eventsPath, line: 0 },
+    );
   }
   const out = resolve(options.out ?? dirname(eventsPath));
   let stagingRoot: string;
   try {
     stagingRoot = mkdtempSync(join(ensureWritableDir(out), ".trellis-render-"));
   } catch (error) {
-    throw new TrellisError(ErrorCodes.OUTPUT_DIR, `cannot write snapshots to ${out}: ${(error as Error).message}; choose a writable output folder`, { path: out }, { cause: error });
+    throw new TrellisError(
+      ErrorCodes.OUTPUT_DIR,
+      `cannot write snapshots to ${out}: ${(error as Error).message}; choose a writable output folder`,
+      { path: out },
+      { cause: error },
+    );
   }
   try {
     const staging = prepareSnapshotDirs(stagingRoot, formats, false);
@@ -174,12 +207,18 @@ async function drawFrames(
   const errors = await writer.drain();
   if (failure) throw failure;
   if (errors.length > 0) throw errors[0] as TrellisError;
-  if (lastSeq === 0) throw new TrellisError(ErrorCodes.LOG_FORMAT, `${eventsPath} holds no events`, { path: eventsPath, line: 0 });
+  if (lastSeq === 0)
+    throw new TrellisError(ErrorCodes.LOG_FORMAT, `${eventsPath} holds no events`, { path: eventsPath, line: 0 });
   if (step !== undefined && step > selector.count)
     throw new TrellisError(
       ErrorCodes.INVALID_OPTION,
       `snapshot ${step} does not exist: ${eventsPath} has ${selector.count} snapshot(s) under the "${policy}" policy`,
       { option: "step", step, frames: selector.count },
     );
-  return { frames: selector.count, dotFiles: writer.dotFiles, warnings: [...unknownWarnings(unknown), ...warnings], lastSeq };
+  return {
+    frames: selector.count,
+    dotFiles: writer.dotFiles,
+    warnings: [...unknownWarnings(unknown), ...warnings],
+    lastSeq,
+  };
 }

@@ -75,19 +75,33 @@ export async function renderPreview(def: AnyTask, options: RenderPreviewOptions)
   const { plan, ghosts } = previewPlan(def);
   const source = buildDot(plan, { ghosts, title: `preview of ${def.name} · nothing run` });
   const out = resolve(options.out);
-  const files = { dot: join(out, `${name}.dot`), png: formats.includes("png") ? join(out, `${name}.png`) : null, svg: formats.includes("svg") ? join(out, `${name}.svg`) : null };
+  const files = {
+    dot: join(out, `${name}.dot`),
+    png: formats.includes("png") ? join(out, `${name}.png`) : null,
+    svg: formats.includes("svg") ? join(out, `${name}.svg`) : null,
+  };
   try {
     ensureWritableDir(out);
     writeFileSync(files.dot, source);
   } catch (error) {
-    throw new TrellisError(ErrorCodes.OUTPUT_DIR, `cannot write the preview to ${out}: ${(error as Error).message}; choose a writable output folder`, { path: out }, { cause: error });
+    throw new TrellisError(
+      ErrorCodes.OUTPUT_DIR,
+      `cannot write the preview to ${out}: ${(error as Error).message}; choose a writable output folder`,
+      { path: out },
+      { cause: error },
+    );
   }
   const images = await renderDot(source, formats, options.layout === undefined ? {} : { layout: options.layout });
   try {
     if (files.svg !== null && images.svg !== undefined) writeFileSync(files.svg, images.svg);
     if (files.png !== null && images.png !== undefined) writeFileSync(files.png, images.png);
   } catch (error) {
-    throw new TrellisError(ErrorCodes.OUTPUT_DIR, `cannot write the preview images to ${out}: ${(error as Error).message}`, { path: out }, { cause: error });
+    throw new TrellisError(
+      ErrorCodes.OUTPUT_DIR,
+      `cannot write the preview images to ${out}: ${(error as Error).message}`,
+      { path: out },
+      { cause: error },
+    );
   }
   return { ...files, source };
 }

@@ -72,7 +72,11 @@ export function snapshotDirs(out: string): SnapshotDirs {
 
 /** The frame folders a drawing in `formats` writes: `dots/` always, `pngs/`, `svgs/` as asked. */
 export function foldersFor(formats: readonly ImageFormat[]): FrameFolder[] {
-  return ["dots", ...(formats.includes("png") ? (["pngs"] as const) : []), ...(formats.includes("svg") ? (["svgs"] as const) : [])];
+  return [
+    "dots",
+    ...(formats.includes("png") ? (["pngs"] as const) : []),
+    ...(formats.includes("svg") ? (["svgs"] as const) : []),
+  ];
 }
 
 function outputDirError(dir: string, error: unknown): TrellisError {
@@ -135,13 +139,24 @@ export function prepareSnapshotDirs(out: string, formats: readonly ImageFormat[]
 /** Checks snapshot options; throws `INVALID_OPTION` naming the bad one. */
 export function checkSnapshotOptions(policy: unknown, formats: unknown): void {
   if (policy !== undefined && !(SNAPSHOT_POLICIES as readonly unknown[]).includes(policy))
-    throw new TrellisError(ErrorCodes.INVALID_OPTION, `option \`snapshots\` must be one of ${SNAPSHOT_POLICIES.join(", ")}, got ${JSON.stringify(policy) ?? String(policy)}`, {
-      option: "snapshots",
-    });
-  if (formats !== undefined && (!Array.isArray(formats) || formats.some((f) => !(IMAGE_FORMATS as readonly unknown[]).includes(f))))
-    throw new TrellisError(ErrorCodes.INVALID_OPTION, `option \`formats\` must be an array of ${IMAGE_FORMATS.map((f) => `"${f}"`).join(", ")}, got ${JSON.stringify(formats) ?? String(formats)}`, {
-      option: "formats",
-    });
+    throw new TrellisError(
+      ErrorCodes.INVALID_OPTION,
+      `option \`snapshots\` must be one of ${SNAPSHOT_POLICIES.join(", ")}, got ${JSON.stringify(policy) ?? String(policy)}`,
+      {
+        option: "snapshots",
+      },
+    );
+  if (
+    formats !== undefined &&
+    (!Array.isArray(formats) || formats.some((f) => !(IMAGE_FORMATS as readonly unknown[]).includes(f)))
+  )
+    throw new TrellisError(
+      ErrorCodes.INVALID_OPTION,
+      `option \`formats\` must be an array of ${IMAGE_FORMATS.map((f) => `"${f}"`).join(", ")}, got ${JSON.stringify(formats) ?? String(formats)}`,
+      {
+        option: "formats",
+      },
+    );
 }
 
 /** Writes frames: DOT at once, images through a sink. Shared by live snapshots and `renderLog`. */
@@ -163,7 +178,12 @@ export class FrameWriter {
     try {
       writeFileSync(dotPath, frame.dot);
     } catch (error) {
-      throw new TrellisError(ErrorCodes.OUTPUT_DIR, `cannot write ${dotPath}: ${(error as Error).message}`, { path: dotPath }, { cause: error });
+      throw new TrellisError(
+        ErrorCodes.OUTPUT_DIR,
+        `cannot write ${dotPath}: ${(error as Error).message}`,
+        { path: dotPath },
+        { cause: error },
+      );
     }
     this.dotFiles.push(dotPath);
     this.#sink.push({
@@ -208,7 +228,9 @@ export function createSnapshotObserver(options: SnapshotOptions): SnapshotObserv
   const layout = options.layout ?? "wasm";
   const sink = options.worker === false ? new InlineImageSink(layout) : new WorkerImageSink(layout);
   const writer = new FrameWriter(dirs, formats, sink);
-  const selector = new FrameSelector(options.groupAbove === undefined ? { policy } : { policy, dot: { groupAbove: options.groupAbove } });
+  const selector = new FrameSelector(
+    options.groupAbove === undefined ? { policy } : { policy, dot: { groupAbove: options.groupAbove } },
+  );
   let failed: TrellisError | null = null;
   const take = (frames: readonly Frame[]) => {
     if (failed) return;

@@ -21,7 +21,10 @@ import type { FailureNote, TaskTime, ViolationNote } from "./summary.ts";
 export type ProgressMode = "tty" | "plain" | "off";
 
 /** A terminal that can redraw a line, and not CI (where logs are kept as text). */
-export function detectProgressMode(stream: NodeJS.WriteStream = process.stderr, env: NodeJS.ProcessEnv = process.env): ProgressMode {
+export function detectProgressMode(
+  stream: NodeJS.WriteStream = process.stderr,
+  env: NodeJS.ProcessEnv = process.env,
+): ProgressMode {
   // A pseudo-terminal that reports no width (some CI runners) cannot redraw a line: ora would miscount the lines to erase.
   if (!stream.isTTY || !(stream.columns > 0)) return "plain";
   if (env["CI"] && env["CI"] !== "false" && env["CI"] !== "0") return "plain";
@@ -45,7 +48,8 @@ export interface ProgressOptions {
 
 /** One `ctx.log` line: `[root/square#3] reduced { sum: 91 }`. */
 export function describeLog(id: string, message: string, fields: unknown): string {
-  const empty = fields === null || fields === undefined || (typeof fields === "object" && Object.keys(fields).length === 0);
+  const empty =
+    fields === null || fields === undefined || (typeof fields === "object" && Object.keys(fields).length === 0);
   return `[${id}] ${message}${empty ? "" : ` ${describeValue(fields)}`}`;
 }
 
@@ -123,7 +127,8 @@ export class ProgressReporter implements RunObserver {
         this.#paused(event.data.id);
         return;
       case "task.log":
-        if (this.#o.logs !== false) this.#print(describeLog(event.data.id, event.data.message, decode(event.data.fields)));
+        if (this.#o.logs !== false)
+          this.#print(describeLog(event.data.id, event.data.message, decode(event.data.fields)));
         return;
       case "task.warning":
         this.#line(`warning: ${event.data.id}: ${event.data.code}: ${event.data.message}`);
@@ -135,9 +140,14 @@ export class ProgressReporter implements RunObserver {
       case "task.failed":
         this.#paused(event.data.id);
         // A parent that re-throws a child's TaskFailedError is not where it went wrong.
-        if (this.failure === null || (this.failure.error.code === ErrorCodes.TASK_FAILED && event.data.error.code !== ErrorCodes.TASK_FAILED))
+        if (
+          this.failure === null ||
+          (this.failure.error.code === ErrorCodes.TASK_FAILED && event.data.error.code !== ErrorCodes.TASK_FAILED)
+        )
           this.failure = { id: event.data.id, attempt: event.data.attempt, error: event.data.error };
-        this.#line(`task failed: ${event.data.id}: ${event.data.error.code}: ${event.data.error.message.split("\n")[0] ?? ""}`);
+        this.#line(
+          `task failed: ${event.data.id}: ${event.data.error.code}: ${event.data.error.message.split("\n")[0] ?? ""}`,
+        );
         return;
       case "run.deadlock": {
         // The engine's message already starts with "deadlock:".

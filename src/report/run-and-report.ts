@@ -43,12 +43,21 @@ export interface ReportedRun<O> {
  * active (a task calls `process.exit` on the inline executor), the engine
  * ends the run in the log and the summary is printed before the process goes.
  */
-export function runAndReport<I, O>(root: TaskDefinition<I, O>, inputs: I, options: RunOptions, report: ReportOptions): Promise<ReportedRun<O>> {
+export function runAndReport<I, O>(
+  root: TaskDefinition<I, O>,
+  inputs: I,
+  options: RunOptions,
+  report: ReportOptions,
+): Promise<ReportedRun<O>> {
   return reportRun(options, report, (o) => run(root, inputs, o));
 }
 
 /** {@link runAndReport} for `resume(outDir)`: the resumed run with live progress and a summary; the log's warnings go to stderr. */
-export function resumeAndReport<O>(outDir: string, options: ResumeOptions, report: ReportOptions): Promise<ReportedRun<O>> {
+export function resumeAndReport<O>(
+  outDir: string,
+  options: ResumeOptions,
+  report: ReportOptions,
+): Promise<ReportedRun<O>> {
   const stderr = report.stderr ?? process.stderr;
   return reportRun({ ...options, out: outDir }, report, async (o) => {
     const { out: _out, ...rest } = o;
@@ -59,7 +68,11 @@ export function resumeAndReport<O>(outDir: string, options: ResumeOptions, repor
 }
 
 /** Runs `go` with progress and Ctrl-C handling wired into its options, then prints the summary. */
-async function reportRun<O, T extends RunOptions>(options: T, report: ReportOptions, go: (options: T) => Promise<RunResult<O>>): Promise<ReportedRun<O>> {
+async function reportRun<O, T extends RunOptions>(
+  options: T,
+  report: ReportOptions,
+  go: (options: T) => Promise<RunResult<O>>,
+): Promise<ReportedRun<O>> {
   const stderr = report.stderr ?? process.stderr;
   const reporter = new ProgressReporter({
     mode: report.progress ?? detectProgressMode(stderr),
@@ -68,7 +81,8 @@ async function reportRun<O, T extends RunOptions>(options: T, report: ReportOpti
     logs: report.logs ?? true,
   });
   const controller = new AbortController();
-  if (options.signal) options.signal.addEventListener("abort", () => controller.abort(options.signal?.reason), { once: true });
+  if (options.signal)
+    options.signal.addEventListener("abort", () => controller.abort(options.signal?.reason), { once: true });
   let interrupts = 0;
   const onSigint = () => {
     interrupts++;
@@ -77,15 +91,36 @@ async function reportRun<O, T extends RunOptions>(options: T, report: ReportOpti
     controller.abort(new Error("interrupted"));
   };
   const out = options.out !== undefined ? resolve(options.out) : null;
-  const summary = (r: { status: RunStatus; output: unknown; error: SerializedError | null; counts: Counts; cached?: number; durationMs: number }): void => {
-    const text = formatSummary({ label: report.label, ...r, violations: reporter.violations, out, failure: reporter.failure, slowest: reporter.slowest() });
+  const summary = (r: {
+    status: RunStatus;
+    output: unknown;
+    error: SerializedError | null;
+    counts: Counts;
+    cached?: number;
+    durationMs: number;
+  }): void => {
+    const text = formatSummary({
+      label: report.label,
+      ...r,
+      violations: reporter.violations,
+      out,
+      failure: reporter.failure,
+      slowest: reporter.slowest(),
+    });
     (report.stdout ?? process.stdout).write(`${text}\n`);
   };
   // Registered before the run's own exit handlers, so it runs after the engine has ended the run in the log.
   const onExit = (): void => {
     reporter.stop();
     const end = reporter.finished;
-    if (end) summary({ status: end.status, output: undefined, error: end.error, counts: end.counts, durationMs: end.durationMs });
+    if (end)
+      summary({
+        status: end.status,
+        output: undefined,
+        error: end.error,
+        counts: end.counts,
+        durationMs: end.durationMs,
+      });
   };
   process.on("SIGINT", onSigint);
   process.on("exit", onExit);

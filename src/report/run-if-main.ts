@@ -24,7 +24,12 @@ import type { TaskDefinition } from "../task/define.ts";
  * export const inputs = { numbers: [1, 2, 3, 4, 5, 6] };
  * await runIfMain(import.meta.url, squareBatch, inputs);
  */
-export async function runIfMain<I, O>(importMetaUrl: string, root: TaskDefinition<I, O>, inputs: I, options: RunOptions = {}): Promise<RunResult<O> | null> {
+export async function runIfMain<I, O>(
+  importMetaUrl: string,
+  root: TaskDefinition<I, O>,
+  inputs: I,
+  options: RunOptions = {},
+): Promise<RunResult<O> | null> {
   if (!isMain(importMetaUrl)) return null;
   const name = basename(fileURLToPath(importMetaUrl)).replace(/\.[cm]?[jt]sx?$/, "");
   // Loaded only here so that importing "trellis" (as every worker does) never loads the terminal code.

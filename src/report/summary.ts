@@ -53,13 +53,22 @@ export interface SummaryInput {
 
 /** `5 succeeded, 1 cancelled` (statuses with a non-zero count, in status order); `5 succeeded (3 from the cache)` when some did not run. */
 export function describeCounts(counts: Counts, cached = 0): string {
-  const parts = TaskStatuses.filter((s) => counts[s] > 0).map((s) => `${counts[s]} ${s}${s === "succeeded" && cached > 0 ? ` (${cached} from the cache)` : ""}`);
+  const parts = TaskStatuses.filter((s) => counts[s] > 0).map(
+    (s) => `${counts[s]} ${s}${s === "succeeded" && cached > 0 ? ` (${cached} from the cache)` : ""}`,
+  );
   return parts.length > 0 ? parts.join(", ") : "none";
 }
 
 /** A value on one line, capped so a big output never floods the terminal. */
 export function describeValue(value: unknown, max = 200): string {
-  const text = inspect(value, { depth: 4, breakLength: Infinity, maxArrayLength: 20, maxStringLength: max, colors: false, compact: true });
+  const text = inspect(value, {
+    depth: 4,
+    breakLength: Infinity,
+    maxArrayLength: 20,
+    maxStringLength: max,
+    colors: false,
+    compact: true,
+  });
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
@@ -101,7 +110,11 @@ const OWN_DIRS = ["src", "bin", "dist"].map((d) => fileURLToPath(new URL(`../../
  * to `cwd` when inside it): not Node's internals, not a dependency, not
  * Trellis itself. `null` when there is none (a worker crash, a timeout).
  */
-export function userFrame(stack: string | undefined, cwd = process.cwd(), ownDirs: readonly string[] = OWN_DIRS): string | null {
+export function userFrame(
+  stack: string | undefined,
+  cwd = process.cwd(),
+  ownDirs: readonly string[] = OWN_DIRS,
+): string | null {
   if (stack === undefined) return null;
   for (const line of stack.split("\n")) {
     const m = /^\s*at (?:.*? \()?(.+?):(\d+):(\d+)\)?\s*$/.exec(line);
@@ -161,7 +174,8 @@ export function formatSummary(s: SummaryInput): string {
   // The run's own error, unless it is the failed task's error again.
   const same = f !== null && s.error !== null && f.error.code === s.error.code && f.error.message === s.error.message;
   if (s.error && failed && s.status !== "halted" && !same) row("error", codeAndMessage(s.error.code, s.error.message));
-  if (failed && s.slowest && s.slowest.length > 0) row("slowest", s.slowest.map((t) => `${t.id} ${describeTaskTime(t.ms)}`).join(", "));
+  if (failed && s.slowest && s.slowest.length > 0)
+    row("slowest", s.slowest.map((t) => `${t.id} ${describeTaskTime(t.ms)}`).join(", "));
   if (s.out !== null) row("outputs", describeOutputs(s.out));
   return lines.join("\n");
 }

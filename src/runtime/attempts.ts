@@ -40,7 +40,12 @@ export interface LiveTask {
  * many dying workers (`WORKER_CRASH` with `details.final`) never is.
  */
 export function isRetryable(error: SerializedError): boolean {
-  return error.code !== ErrorCodes.PROMISE_VIOLATION && error.code !== ErrorCodes.TASK_CANCELLED && error.code !== ErrorCodes.NON_DETERMINISTIC && error.details?.["final"] !== true;
+  return (
+    error.code !== ErrorCodes.PROMISE_VIOLATION &&
+    error.code !== ErrorCodes.TASK_CANCELLED &&
+    error.code !== ErrorCodes.NON_DETERMINISTIC &&
+    error.details?.["final"] !== true
+  );
 }
 
 /** The delay before the attempt after `attempt` failed with `error`, or null when it is not retried. */
@@ -52,11 +57,15 @@ export function retryDelay(def: AnyTask | undefined, attempt: number, error: Ser
 /** The error of an attempt that outlived its definition's `timeoutMs`. */
 export function attemptTimeoutError(id: string, timeoutMs: number, attempt: number): SerializedError {
   return serializeError(
-    new TaskTimeoutError(ErrorCodes.TASK_TIMEOUT, `${id} did not finish within its timeoutMs of ${timeoutMs} ms (attempt ${attempt})`, {
-      id,
-      timeoutMs,
-      attempt,
-    }),
+    new TaskTimeoutError(
+      ErrorCodes.TASK_TIMEOUT,
+      `${id} did not finish within its timeoutMs of ${timeoutMs} ms (attempt ${attempt})`,
+      {
+        id,
+        timeoutMs,
+        attempt,
+      },
+    ),
   );
 }
 
@@ -66,7 +75,12 @@ export function attemptTimeoutError(id: string, timeoutMs: number, attempt: numb
  * when it cannot be told (`running` lists who may have done it); `uncaught`
  * the error nobody caught that ends the process, or null for `process.exit`.
  */
-export function processExitError(code: number, culprit: string | null, running: readonly string[], uncaught: SerializedError | null): SerializedError {
+export function processExitError(
+  code: number,
+  culprit: string | null,
+  running: readonly string[],
+  uncaught: SerializedError | null,
+): SerializedError {
   const list = `${running.slice(0, 5).join(", ")}${running.length > 5 ? ` and ${running.length - 5} more` : ""}`;
   const details = culprit !== null ? { id: culprit, exitCode: code } : { exitCode: code, running: [...running] };
   if (uncaught !== null) {
@@ -108,7 +122,18 @@ export class Attempts {
 
   /** Starts attempt `attempt` of `node`, holding a slot. */
   start(node: PlanNode, attempt: number): LiveTask {
-    const live: LiveTask = { node, attempt, holdsSlot: true, resumeQueued: false, answered: null, timed: null, errors: null, timer: undefined, rehost: null, replays: 0 };
+    const live: LiveTask = {
+      node,
+      attempt,
+      holdsSlot: true,
+      resumeQueued: false,
+      answered: null,
+      timed: null,
+      errors: null,
+      timer: undefined,
+      rehost: null,
+      replays: 0,
+    };
     this.#live.set(node.id, live);
     return live;
   }

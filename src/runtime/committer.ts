@@ -38,7 +38,14 @@ export class Committer {
 
   /** Appends an event and folds it; `about` is the instance it is about, when the caller holds it (see {@link applyEvent}). */
   commit<K extends EventType>(type: K, data: EventDataMap[K], about?: PlanNode): void {
-    const event = { v: EVENT_VERSION, seq: ++this.#seq, ts: this.#timestamp(), runId: this.runId, type, data } as unknown as TrellisEvent;
+    const event = {
+      v: EVENT_VERSION,
+      seq: ++this.#seq,
+      ts: this.#timestamp(),
+      runId: this.runId,
+      type,
+      data,
+    } as unknown as TrellisEvent;
     this.sink.write(event);
     const before = this.#before;
     for (let i = 0; i < before.length; i++) (before[i] as RunObserver).beforeEvent?.(event, this.plan);

@@ -24,7 +24,14 @@ import { nextOpenPlaceholder } from "../plan/plan.ts";
 import { expandPreview } from "../preview/placeholders.ts";
 import { declaredPromises, ownsDefinitionPromises, promiseProblem } from "../promises/declared.ts";
 import { capsFor, validateDiff, violationError } from "../promises/validate.ts";
-import { deadlockMessage, endStatus, isDeadlocked, rootFailure, stuckInstances, unfinishedCount } from "../scheduler/deadlock.ts";
+import {
+  deadlockMessage,
+  endStatus,
+  isDeadlocked,
+  rootFailure,
+  stuckInstances,
+  unfinishedCount,
+} from "../scheduler/deadlock.ts";
 import { deadProducer, isReady, resumePoints } from "../scheduler/readiness.ts";
 import { Scheduler } from "../scheduler/scheduler.ts";
 import type { AnyTask } from "../task/define.ts";
@@ -46,7 +53,10 @@ export class Engine implements EngineLink {
   readonly #attempts = new Attempts();
   readonly #waits = new Waits();
   #pid = 0;
-  readonly #loop = new StepLoop(() => this.#step(), () => this.#tick());
+  readonly #loop = new StepLoop(
+    () => this.#step(),
+    () => this.#tick(),
+  );
   #ending: RunStatus | null = null;
   /** The run is over but for results-cache writes in progress. */
   #awaitingWrites = false;
@@ -61,7 +71,9 @@ export class Engine implements EngineLink {
     this.#o = options;
     this.#log = new Committer(options.runId, options.sink, options.observers, options.now, options.from);
     this.plan = this.#log.plan;
-    this.#scheduler = new Scheduler<PlanNode | ResumeEntry>(Math.max(1, options.executor.concurrency), (id) => capsFor(this.plan, id));
+    this.#scheduler = new Scheduler<PlanNode | ResumeEntry>(Math.max(1, options.executor.concurrency), (id) =>
+      capsFor(this.plan, id),
+    );
     this.#done = new Promise((resolve) => void (this.#resolve = resolve));
   }
 
@@ -70,7 +82,12 @@ export class Engine implements EngineLink {
    * the executor's workers; `recorded` (the modules that define the run's
    * tasks) is written in `run.started`, so `trellis resume` can load them.
    */
-  async start(root: AnyTask, inputs: unknown, modules: readonly string[], recorded: readonly string[] = modules): Promise<EngineResult> {
+  async start(
+    root: AnyTask,
+    inputs: unknown,
+    modules: readonly string[],
+    recorded: readonly string[] = modules,
+  ): Promise<EngineResult> {
     this.#startedAt = performance.now();
     let encoded: Json;
     try {
@@ -100,10 +117,20 @@ export class Engine implements EngineLink {
     this.#startedAt = performance.now();
     this.#resumed = true;
     for (const p of this.plan.promises) this.#pid = Math.max(this.#pid, p.pid);
-    const options = { executor: this.#o.executor.kind, workers: this.#o.executor.workers, onViolation: this.#o.onViolation };
-    this.#log.commit("run.resumed", { fromSeq: this.plan.seq, droppedBytes: from.droppedBytes, retryFailed: from.retryFailed, options });
+    const options = {
+      executor: this.#o.executor.kind,
+      workers: this.#o.executor.workers,
+      onViolation: this.#o.onViolation,
+    };
+    this.#log.commit("run.resumed", {
+      fromSeq: this.plan.seq,
+      droppedBytes: from.droppedBytes,
+      retryFailed: from.retryFailed,
+      options,
+    });
     if (!(await this.#startExecutor(modules))) return this.#done;
-    if (!this.plan.nodes.has(root.name)) this.#create(null, root.name, root, rootInputs, [], root.labels, null, null, inputsHash(rootInputs));
+    if (!this.plan.nodes.has(root.name))
+      this.#create(null, root.name, root, rootInputs, [], root.labels, null, null, inputsHash(rootInputs));
     else this.#completeLastCreation();
     const { ready, doomed } = resumePoints(this.plan);
     for (const d of doomed) this.#settle(d.node, "skipped", `producer ${d.producer.id} ${d.producer.status}`);
@@ -121,7 +148,11 @@ export class Engine implements EngineLink {
     const def = this.#o.registry.get(last.task);
     if (def && def.calls.length > 0 && !this.plan.placeholderChildren.has(last.id)) {
       const preview = expandPreview(def, last.id);
-      this.#log.commit("preview.materialized", { owner: last.id, placeholders: preview.placeholders, edges: preview.edges });
+      this.#log.commit("preview.materialized", {
+        owner: last.id,
+        placeholders: preview.placeholders,
+        edges: preview.edges,
+      });
     }
   }
 
@@ -139,7 +170,8 @@ export class Engine implements EngineLink {
     }
     if (o.signal) {
       if (o.signal.aborted) this.#stopAll("cancelled", "the run was cancelled before it started");
-      else o.signal.addEventListener("abort", () => this.#stopAll("cancelled", "the run was cancelled"), { once: true });
+      else
+        o.signal.addEventListener("abort", () => this.#stopAll("cancelled", "the run was cancelled"), { once: true });
     }
     return this.#ending === null;
   }
@@ -151,7 +183,11 @@ export class Engine implements EngineLink {
   }
 
   #commitStarted(root: AnyTask, inputs: Json, modules: readonly string[]): void {
-    const options = { executor: this.#o.executor.kind, workers: this.#o.executor.workers, onViolation: this.#o.onViolation };
+    const options = {
+      executor: this.#o.executor.kind,
+      workers: this.#o.executor.workers,
+      onViolation: this.#o.onViolation,
+    };
     this.#log.commit("run.started", { root: root.name, task: root.name, inputs, options, modules: [...modules] });
   }
 
@@ -167,10 +203,20 @@ export class Engine implements EngineLink {
     placeholder: string | null,
     hash: string,
   ): void {
-    const data = { id, task: def.name, parent: parent ? parent.id : null, labels: labels as string[], inputs, placeholder, priority: priority ?? def.priority, inputsHash: hash };
+    const data = {
+      id,
+      task: def.name,
+      parent: parent ? parent.id : null,
+      labels: labels as string[],
+      inputs,
+      placeholder,
+      priority: priority ?? def.priority,
+      inputsHash: hash,
+    };
     this.#log.commit("task.created", data);
     if (parent) this.#log.commit("edge.created", { from: parent.id, to: id, kind: "lineage" });
-    for (let i = 0; i < producers.length; i++) this.#log.commit("edge.created", { from: producers[i] as string, to: id, kind: "data" });
+    for (let i = 0; i < producers.length; i++)
+      this.#log.commit("edge.created", { from: producers[i] as string, to: id, kind: "data" });
     if (def.calls.length > 0) {
       const preview = expandPreview(def, id);
       this.#log.commit("preview.materialized", { owner: id, placeholders: preview.placeholders, edges: preview.edges });
@@ -189,18 +235,40 @@ export class Engine implements EngineLink {
     if (!live) return;
     const parent = live.node;
     const hash = inputsHash(req.inputs);
-    const def = checkSpawn(this.plan, this.#o.registry, ref.id, ref.attempt, { id: req.id, task: req.task, producers: req.producers, inputsHash: hash }, live.replays > 0);
+    const def = checkSpawn(
+      this.plan,
+      this.#o.registry,
+      ref.id,
+      ref.attempt,
+      { id: req.id, task: req.task, producers: req.producers, inputsHash: hash },
+      live.replays > 0,
+    );
     if (def === "repeat") return; // a retried, replayed or resumed attempt spawns the same ids again: keep the earlier child
     if (def instanceof TrellisError) return this.#deferError(live, def);
     const labels = mergeLabels(def.labels, req.labels);
     const placeholder = nextOpenPlaceholder(this.plan, parent.id, def.name)?.id ?? null;
     // No promise anywhere in the run: nothing to validate, skip building the diff.
     if (this.plan.promises.length > 0) {
-      const diff = spawnDiff(this.plan, parent, { id: req.id, task: def.name, producers: req.producers, labels, placeholder });
+      const diff = spawnDiff(this.plan, parent, {
+        id: req.id,
+        task: def.name,
+        producers: req.producers,
+        labels,
+        placeholder,
+      });
       const violation = validateDiff(this.plan, diff);
       if (violation) {
         const { promise: p, details } = violation;
-        this.#log.commit("promise.violated", { pid: p.pid, promise: p.spec.kind, spec: p.spec, owner: p.owner, by: ref.id, diff, details, policy: this.#o.onViolation });
+        this.#log.commit("promise.violated", {
+          pid: p.pid,
+          promise: p.spec.kind,
+          spec: p.spec,
+          owner: p.owner,
+          by: ref.id,
+          diff,
+          details,
+          policy: this.#o.onViolation,
+        });
         const error = violationError(violation, ref.id, req.task);
         if (this.#o.onViolation !== "halt") return this.#deferError(live, error);
         this.#error = serializeError(error);
@@ -260,7 +328,11 @@ export class Engine implements EngineLink {
     if (node.emitted) {
       // A replay emits what its lost execution emitted: not a second value.
       if (live.replays === 0)
-        this.#log.commit("task.warning", { id: ref.id, code: "EMIT_TWICE", message: `${ref.id} called emit() again; only the first value is kept` });
+        this.#log.commit("task.warning", {
+          id: ref.id,
+          code: "EMIT_TWICE",
+          message: `${ref.id} called emit() again; only the first value is kept`,
+        });
       return;
     }
     this.#log.commit("task.emitted", { id: ref.id, output });
@@ -313,7 +385,8 @@ export class Engine implements EngineLink {
     this.#waits.disarm(record);
     const live = this.#attempts.get(record.task);
     if (!live || live.attempt !== record.attempt) return;
-    if (live.holdsSlot) return this.#o.executor.resume({ id: record.task, attempt: record.attempt }, record.waitId, outcome);
+    if (live.holdsSlot)
+      return this.#o.executor.resume({ id: record.task, attempt: record.attempt }, record.waitId, outcome);
     (live.answered ??= []).push({ waitId: record.waitId, outcome, reason });
     if (!live.resumeQueued) {
       live.resumeQueued = true;
@@ -346,7 +419,8 @@ export class Engine implements EngineLink {
   #dead(node: PlanNode): void {
     const consumers = this.plan.consumers.get(node.id);
     if (consumers)
-      for (const c of consumers) this.#settle(this.plan.nodes.get(c) as PlanNode, "skipped", `producer ${node.id} ${node.status}`);
+      for (const c of consumers)
+        this.#settle(this.plan.nodes.get(c) as PlanNode, "skipped", `producer ${node.id} ${node.status}`);
     const records = this.#waits.take(node);
     if (records === undefined) return;
     const outcome: WaitOutcome = { ok: false, error: failedChildError(node) };
@@ -391,12 +465,20 @@ export class Engine implements EngineLink {
         this.#scheduler.release(id);
         return this.#settleCached(node, found.key, found.output);
       }
-      if (found.problem !== null) this.#log.commit("task.warning", { id, code: CacheWarnings.UNREADABLE, message: `${found.problem}; ${id} runs as on a miss` });
+      if (found.problem !== null)
+        this.#log.commit("task.warning", {
+          id,
+          code: CacheWarnings.UNREADABLE,
+          message: `${found.problem}; ${id} runs as on a miss`,
+        });
     }
     this.#log.commit("task.started", { id, attempt }, node);
     const live = this.#attempts.start(node, attempt);
     // A definition's promises come into force with its first attempt; a resumed run whose log lost them (cut before they were written) declares them again.
-    if ((def.promises.length > 0 || def.static) && (attempt === 1 || (this.#resumed && !ownsDefinitionPromises(this.plan, id))))
+    if (
+      (def.promises.length > 0 || def.static) &&
+      (attempt === 1 || (this.#resumed && !ownsDefinitionPromises(this.plan, id)))
+    )
       for (const { spec, source } of declaredPromises(def)) this.#declareChecked(live, source, spec);
     if (def.timeoutMs !== undefined) this.#attempts.armTimeout(live, def.timeoutMs, this.#attemptTimedOut);
     this.#o.executor.run({ id, attempt, runId: this.#o.runId, task: node.task, inputs });
@@ -452,15 +534,26 @@ export class Engine implements EngineLink {
     const why = live.rehost as Rehosting;
     live.rehost = null;
     live.replays++;
-    this.#log.commit("task.rehosted", { id: node.id, attempt: live.attempt, worker: why.worker, reason: why.reason, isolated: why.isolated }, node);
-    this.#o.executor.run({ id: node.id, attempt: live.attempt, runId: this.#o.runId, task: node.task, inputs: resolveInputs(this.plan, node) });
+    this.#log.commit(
+      "task.rehosted",
+      { id: node.id, attempt: live.attempt, worker: why.worker, reason: why.reason, isolated: why.isolated },
+      node,
+    );
+    this.#o.executor.run({
+      id: node.id,
+      attempt: live.attempt,
+      runId: this.#o.runId,
+      task: node.task,
+      inputs: resolveInputs(this.plan, node),
+    });
   }
 
   finished(ref: TaskRef, outcome: TaskOutcome): void {
     const live = this.#current(ref);
     if (!live) return;
     const node = live.node;
-    if (outcome.ok && live.errors && live.errors.length > 0) outcome = { ok: false, error: live.errors[0] as SerializedError };
+    if (outcome.ok && live.errors && live.errors.length > 0)
+      outcome = { ok: false, error: live.errors[0] as SerializedError };
     if (outcome.ok && node.emitted && !isUndefinedTag(outcome.output)) {
       const message = `${ref.id} returned a value after emit(); the emitted value is its output and the return value is ignored`;
       this.#log.commit("task.warning", { id: ref.id, code: "RETURN_AFTER_EMIT", message });
@@ -495,15 +588,27 @@ export class Engine implements EngineLink {
   }
 
   /** Moves an instance to a finished status, with everything that follows from it. */
-  #settle(node: PlanNode, status: "succeeded" | "failed" | "skipped" | "cancelled", reason?: string, output?: Json, error?: SerializedError): void {
+  #settle(
+    node: PlanNode,
+    status: "succeeded" | "failed" | "skipped" | "cancelled",
+    reason?: string,
+    output?: Json,
+    error?: SerializedError,
+  ): void {
     if (isFinished(node.status)) return;
     const id = node.id;
     const live = this.#attempts.get(id);
     if (live) this.#endAttempt(id, live);
     const emittedBefore = node.emitted;
     if (status === "succeeded") this.#log.commit("task.succeeded", { id, output: output ?? null }, node);
-    else if (status === "failed") this.#log.commit("task.failed", { id, attempt: node.attempt, error: error ?? serializeError(new Error("unknown failure")) }, node);
-    else if (status === "skipped") this.#log.commit("task.skipped", { id, because: reason ?? "a producer did not succeed" }, node);
+    else if (status === "failed")
+      this.#log.commit(
+        "task.failed",
+        { id, attempt: node.attempt, error: error ?? serializeError(new Error("unknown failure")) },
+        node,
+      );
+    else if (status === "skipped")
+      this.#log.commit("task.skipped", { id, because: reason ?? "a producer did not succeed" }, node);
     else this.#log.commit("task.cancelled", { id, reason: reason ?? "cancelled" }, node);
     this.#settled(node, status === "succeeded", emittedBefore);
   }
@@ -517,7 +622,9 @@ export class Engine implements EngineLink {
   /** What follows an instance's end: its open placeholders are pruned, its consumers and waiters told. */
   #settled(node: PlanNode, succeeded: boolean, emittedBefore: boolean): void {
     if (this.plan.placeholderChildren.size > 0) {
-      const open = (this.plan.placeholderChildren.get(node.id) ?? []).filter((p) => this.plan.placeholders.get(p)?.state === "open");
+      const open = (this.plan.placeholderChildren.get(node.id) ?? []).filter(
+        (p) => this.plan.placeholders.get(p)?.state === "open",
+      );
       if (open.length > 0) this.#log.commit("preview.pruned", { owner: node.id, placeholders: open });
     }
     if (emittedBefore) return;
@@ -583,7 +690,12 @@ export class Engine implements EngineLink {
     }
     const s = this.#scheduler;
     // An armed wait timer will wake its task: not a deadlock (yet).
-    const activity = { running: s.running, queued: s.queued, retries: this.#attempts.pendingRetries, armedWaits: this.#waits.armed };
+    const activity = {
+      running: s.running,
+      queued: s.queued,
+      retries: this.#attempts.pendingRetries,
+      armedWaits: this.#waits.armed,
+    };
     if (isDeadlocked(plan, activity)) this.#deadlock();
   }
 
@@ -592,7 +704,9 @@ export class Engine implements EngineLink {
     const instances = stuckInstances(this.plan);
     const message = deadlockMessage(instances);
     this.#log.commit("run.deadlock", { instances, message });
-    const error = serializeError(new DeadlockError(ErrorCodes.DEADLOCK, message, { instances: instances.map((i) => i.id) }));
+    const error = serializeError(
+      new DeadlockError(ErrorCodes.DEADLOCK, message, { instances: instances.map((i) => i.id) }),
+    );
     this.#error = error;
     const stuck = instances.map((i) => this.plan.nodes.get(i.id) as PlanNode);
     for (const n of stuck) {
@@ -618,7 +732,12 @@ export class Engine implements EngineLink {
     if (this.#ending !== null) return;
     const running = this.#o.executor.executing?.() ?? [];
     const live = running.length === 1 ? this.#current(running[0] as TaskRef) : undefined;
-    const error = processExitError(code, live?.node.id ?? null, running.map((r) => r.id), this.#uncaught);
+    const error = processExitError(
+      code,
+      live?.node.id ?? null,
+      running.map((r) => r.id),
+      this.#uncaught,
+    );
     if (live) this.#settle(live.node, "failed", undefined, undefined, error);
     this.#error = error;
     this.#finish("failed");
@@ -642,7 +761,14 @@ export class Engine implements EngineLink {
     const durationMs = performance.now() - this.#startedAt;
     const error = status === "succeeded" ? null : this.#error;
     const { counts, violations } = this.plan;
-    this.#log.commit("run.finished", { status, output, counts: { ...counts }, durationMs: Math.round(durationMs * 1000) / 1000, violations, error });
+    this.#log.commit("run.finished", {
+      status,
+      output,
+      counts: { ...counts },
+      durationMs: Math.round(durationMs * 1000) / 1000,
+      violations,
+      error,
+    });
     this.#o.sink.flush();
     this.#resolve({ status, output, error, plan: this.plan, durationMs });
   }

@@ -42,7 +42,9 @@ export interface SpawnRequest {
   readonly priority: number | null;
 }
 
-export type TaskOutcome = { readonly ok: true; readonly output: Json } | { readonly ok: false; readonly error: SerializedError };
+export type TaskOutcome =
+  | { readonly ok: true; readonly output: Json }
+  | { readonly ok: false; readonly error: SerializedError };
 export type WaitOutcome =
   | { readonly ok: true; readonly outputs: readonly Json[] }
   | { readonly ok: false; readonly error: SerializedError };

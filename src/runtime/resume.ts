@@ -88,7 +88,12 @@ export function readResumableLog(path: string): ResumableLog {
       closeSync(fd);
     }
   } catch (error) {
-    throw new TrellisError(ErrorCodes.LOG_FORMAT, `cannot read the event log ${path}: ${(error as Error).message}; name the output folder of a run (it holds events.jsonl)`, { path, line: 0 }, { cause: error });
+    throw new TrellisError(
+      ErrorCodes.LOG_FORMAT,
+      `cannot read the event log ${path}: ${(error as Error).message}; name the output folder of a run (it holds events.jsonl)`,
+      { path, line: 0 },
+      { cause: error },
+    );
   }
   const plan = createPlan();
   let started: EventOf<"run.started"> | null = null;
@@ -110,10 +115,14 @@ export function readResumableLog(path: string): ResumableLog {
     applyEvent(plan, e);
   });
   if (started === null)
-    throw new TrellisError(ErrorCodes.LOG_FORMAT, `${path} holds no run.started event: there is no run to resume (the run died before its first event was written); start it again with trellis run`, {
-      path,
-      line: 1,
-    });
+    throw new TrellisError(
+      ErrorCodes.LOG_FORMAT,
+      `${path} holds no run.started event: there is no run to resume (the run died before its first event was written); start it again with trellis run`,
+      {
+        path,
+        line: 1,
+      },
+    );
   return { path, plan, started, executor, validBytes, droppedBytes: size - validBytes };
 }
 
@@ -145,13 +154,23 @@ function finishedError(log: ResumableLog, retryFailed: boolean): TrellisError {
  *   instance did not succeed); `UNKNOWN_TASK` when the root's definition is
  *   not registered; `RUN_IN_WORKER`, `INVALID_OPTION`, `OUTPUT_DIR` as `run()`.
  */
-export async function resumeEngine<O>(outDir: string, options: EngineResumeOptions, attach: AttachObserver | null): Promise<ResumeResult<O>> {
+export async function resumeEngine<O>(
+  outDir: string,
+  options: EngineResumeOptions,
+  attach: AttachObserver | null,
+): Promise<ResumeResult<O>> {
   refuseInWorker("resume");
   const retryFailed = options.retryFailed ?? false;
   const log = readResumableLog(join(resolve(outDir), "events.jsonl"));
   const { plan, started } = log;
-  if (plan.status !== "running" && (!retryFailed || plan.counts.failed + plan.counts.skipped + plan.counts.cancelled === 0)) throw finishedError(log, retryFailed);
-  const recordedExecutor = (ExecutorKinds as readonly string[]).includes(log.executor) ? (log.executor as ExecutorKind) : "threads";
+  if (
+    plan.status !== "running" &&
+    (!retryFailed || plan.counts.failed + plan.counts.skipped + plan.counts.cancelled === 0)
+  )
+    throw finishedError(log, retryFailed);
+  const recordedExecutor = (ExecutorKinds as readonly string[]).includes(log.executor)
+    ? (log.executor as ExecutorKind)
+    : "threads";
   const checked = checkRunOptions(options, started.data.options.onViolation, recordedExecutor);
   const root: AnyTask | undefined = checked.registry.get(started.data.root);
   if (!root) {
@@ -168,9 +187,16 @@ export async function resumeEngine<O>(outDir: string, options: EngineResumeOptio
   const inputs: Json = started.data.inputs;
   const resumedAfter = plan.seq;
   const result = await driveEngine<O>(plan.runId, checked, options, attached, file, plan, (engine, executor) =>
-    engine.resume(root, inputs, executor.kind === "inline" ? [] : modules, { droppedBytes: log.droppedBytes, retryFailed }),
+    engine.resume(root, inputs, executor.kind === "inline" ? [] : modules, {
+      droppedBytes: log.droppedBytes,
+      retryFailed,
+    }),
   );
   const warnings =
-    log.droppedBytes > 0 ? [`the last line of ${log.path} was cut off by the crash (${log.droppedBytes} bytes after event ${resumedAfter}); it was dropped and the run resumed after event ${resumedAfter}`] : [];
+    log.droppedBytes > 0
+      ? [
+          `the last line of ${log.path} was cut off by the crash (${log.droppedBytes} bytes after event ${resumedAfter}); it was dropped and the run resumed after event ${resumedAfter}`,
+        ]
+      : [];
   return { ...result, resumedAfter, droppedBytes: log.droppedBytes, warnings };
 }

@@ -107,9 +107,13 @@ export interface RunResult<O> {
 const runCounters = new Map<string, number>();
 
 function invalidOption(option: string, expected: string, got: unknown): never {
-  throw new TrellisError(ErrorCodes.INVALID_OPTION, `run(): option \`${option}\` must be ${expected}, got ${JSON.stringify(got) ?? String(got)}`, {
-    option,
-  });
+  throw new TrellisError(
+    ErrorCodes.INVALID_OPTION,
+    `run(): option \`${option}\` must be ${expected}, got ${JSON.stringify(got) ?? String(got)}`,
+    {
+      option,
+    },
+  );
 }
 
 /** The run's results cache from its `cache` option (see {@link EngineRunOptions.cache}). */
@@ -129,7 +133,12 @@ export interface ExecutorSettings {
 }
 
 /** Creates the executor named by `kind`. Threads, processes and bullmq are loaded lazily. */
-export async function createExecutor(kind: ExecutorKind, workers: number, registry: TaskRegistry, settings: ExecutorSettings = {}): Promise<Executor> {
+export async function createExecutor(
+  kind: ExecutorKind,
+  workers: number,
+  registry: TaskRegistry,
+  settings: ExecutorSettings = {},
+): Promise<Executor> {
   const { maxWorkerCrashes, ...remote } = settings;
   const pool = maxWorkerCrashes === undefined ? { workers } : { workers, maxWorkerCrashes };
   switch (kind) {
@@ -146,7 +155,11 @@ export async function createExecutor(kind: ExecutorKind, workers: number, regist
     case "bullmq": {
       const redis = remote.redis ?? process.env["TRELLIS_REDIS"];
       if (redis === undefined || redis === "")
-        invalidOption("redis", "a Redis URL for the bullmq executor (redis://host:6379, rediss:// for TLS; or set TRELLIS_REDIS)", redis);
+        invalidOption(
+          "redis",
+          "a Redis URL for the bullmq executor (redis://host:6379, rediss:// for TLS; or set TRELLIS_REDIS)",
+          redis,
+        );
       return bullmqExecutor({ redis, ...(remote.queue !== undefined ? { queue: remote.queue } : {}) });
     }
     default: {
@@ -172,7 +185,12 @@ export async function bullmqExecutor(options: BullMQExecutorOptions): Promise<Ex
  *
  * @throws TrellisError `RUN_IN_WORKER`, `INVALID_OPTION`, `OUTPUT_DIR`: see `run()`.
  */
-export async function runEngine<I, O>(root: TaskDefinition<I, O>, inputs: I, options: EngineRunOptions, attach: AttachObserver | null): Promise<RunResult<O>> {
+export async function runEngine<I, O>(
+  root: TaskDefinition<I, O>,
+  inputs: I,
+  options: EngineRunOptions,
+  attach: AttachObserver | null,
+): Promise<RunResult<O>> {
   refuseInWorker("run");
   if (!isTaskDefinition(root)) invalidOption("root", "a task definition made with task()", typeof root);
   const checked = checkRunOptions(options, "halt", "threads");
@@ -212,13 +230,18 @@ export function refuseInWorker(what: "run" | "resume"): void {
 }
 
 /** Checks the options shared by `run()` and `resume()`; the defaults of `onViolation` and `executor` are the caller's. */
-export function checkRunOptions(options: EngineRunOptions, defaultPolicy: ViolationPolicy, defaultExecutor: ExecutorKind): CheckedOptions {
+export function checkRunOptions(
+  options: EngineRunOptions,
+  defaultPolicy: ViolationPolicy,
+  defaultExecutor: ExecutorKind,
+): CheckedOptions {
   const registry = options.registry ?? defaultRegistry;
   const onViolation = options.onViolation ?? defaultPolicy;
   if (!(ViolationPolicies as readonly string[]).includes(onViolation))
     invalidOption("onViolation", ViolationPolicies.map((p) => JSON.stringify(p)).join(" or "), onViolation);
   const executor = options.executor ?? defaultExecutor;
-  if (typeof executor === "string" && !(ExecutorKinds as readonly string[]).includes(executor)) invalidOption("executor", `one of ${ExecutorKinds.join(", ")}`, executor);
+  if (typeof executor === "string" && !(ExecutorKinds as readonly string[]).includes(executor))
+    invalidOption("executor", `one of ${ExecutorKinds.join(", ")}`, executor);
   const workers = options.workers ?? Math.max(1, availableParallelism());
   if (!Number.isInteger(workers) || workers < 1) invalidOption("workers", "a positive integer", workers);
   const cache = resultsCacheFor(options.cache);
@@ -251,26 +274,36 @@ export async function driveEngine<O>(
 ): Promise<RunResult<O>> {
   const memory = options.keepEvents ? new MemorySink() : null;
   // The log file alone (the usual case) is the sink itself: no wrapper call per event.
-  const sink: EventSink = file !== null && memory === null ? file : {
-    write(e) {
-      memory?.write(e);
-      file?.write(e);
-    },
-    tick() {
-      file?.tick();
-    },
-    flush() {
-      file?.flush();
-    },
-    async close() {
-      await file?.close();
-    },
-  };
+  const sink: EventSink =
+    file !== null && memory === null
+      ? file
+      : {
+          write(e) {
+            memory?.write(e);
+            file?.write(e);
+          },
+          tick() {
+            file?.tick();
+          },
+          flush() {
+            file?.flush();
+          },
+          async close() {
+            await file?.close();
+          },
+        };
 
   const { registry, onViolation } = checked;
   let executor: Executor;
   try {
-    executor = typeof checked.executor === "string" ? await createExecutor(checked.executor, checked.workers, registry, { maxWorkerCrashes: checked.maxWorkerCrashes, redis: options.redis, queue: options.queue }) : checked.executor;
+    executor =
+      typeof checked.executor === "string"
+        ? await createExecutor(checked.executor, checked.workers, registry, {
+            maxWorkerCrashes: checked.maxWorkerCrashes,
+            redis: options.redis,
+            queue: options.queue,
+          })
+        : checked.executor;
   } catch (error) {
     await sink.close();
     throw error;

@@ -107,10 +107,14 @@ function badWaitOption(id: string, option: string, expected: string, got: unknow
   } catch {
     shown = String(got);
   }
-  return new TrellisError(ErrorCodes.INVALID_OPTION, `${id}: ctx.waitForAll() option \`${option}\` must be ${expected}, got ${shown}`, {
-    id,
-    option,
-  });
+  return new TrellisError(
+    ErrorCodes.INVALID_OPTION,
+    `${id}: ctx.waitForAll() option \`${option}\` must be ${expected}, got ${shown}`,
+    {
+      id,
+      option,
+    },
+  );
 }
 
 function isAbortSignal(v: unknown): v is AbortSignal {
@@ -124,15 +128,35 @@ function isAbortSignal(v: unknown): v is AbortSignal {
 }
 
 /** The checked limits of one wait: `timeoutMs` null when there is none. */
-function waitLimits(id: string, options: WaitOptions | undefined): { timeoutMs: number | null; signal: AbortSignal | null } {
+function waitLimits(
+  id: string,
+  options: WaitOptions | undefined,
+): { timeoutMs: number | null; signal: AbortSignal | null } {
   if (options === undefined) return { timeoutMs: null, signal: null };
   if (options === null || typeof options !== "object") throw badWaitOption(id, "options", "an object", options);
   // A misspelt limit (`timeout`) silently ignored would be a wait without one.
   for (const key of Object.keys(options))
-    if (key !== "timeoutMs" && key !== "signal") throw badWaitOption(id, key, "left out (the options are `timeoutMs` and `signal`)", (options as Record<string, unknown>)[key]);
+    if (key !== "timeoutMs" && key !== "signal")
+      throw badWaitOption(
+        id,
+        key,
+        "left out (the options are `timeoutMs` and `signal`)",
+        (options as Record<string, unknown>)[key],
+      );
   const { timeoutMs, signal } = options;
-  if (timeoutMs !== undefined && (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs) || timeoutMs < 0 || (timeoutMs > MAX_TIMEOUT_MS && timeoutMs !== Infinity)))
-    throw badWaitOption(id, "timeoutMs", `a number of milliseconds from 0 to ${MAX_TIMEOUT_MS}, or Infinity for no limit`, timeoutMs);
+  if (
+    timeoutMs !== undefined &&
+    (typeof timeoutMs !== "number" ||
+      Number.isNaN(timeoutMs) ||
+      timeoutMs < 0 ||
+      (timeoutMs > MAX_TIMEOUT_MS && timeoutMs !== Infinity))
+  )
+    throw badWaitOption(
+      id,
+      "timeoutMs",
+      `a number of milliseconds from 0 to ${MAX_TIMEOUT_MS}, or Infinity for no limit`,
+      timeoutMs,
+    );
   if (signal !== undefined && !isAbortSignal(signal)) throw badWaitOption(id, "signal", "an AbortSignal", signal);
   return { timeoutMs: timeoutMs === undefined || timeoutMs === Infinity ? null : timeoutMs, signal: signal ?? null };
 }
@@ -196,13 +220,19 @@ class Context implements ExecutionContext {
     return makeHandle<O>(id, def.name, this.runId);
   }
 
-  async waitForAll<const H extends readonly TaskHandle<unknown>[]>(handles: H, options?: WaitOptions): Promise<OutputsOf<H>> {
+  async waitForAll<const H extends readonly TaskHandle<unknown>[]>(
+    handles: H,
+    options?: WaitOptions,
+  ): Promise<OutputsOf<H>> {
     this.#open("waitForAll");
     if (!Array.isArray(handles))
       throw new TrellisError(ErrorCodes.INVALID_INPUT, `${this.id}: ctx.waitForAll() expects an array of handles`);
     const ids = handles.map((h: TaskHandle<unknown>, i: number) => {
       if (h === null || typeof h !== "object" || typeof h.id !== "string")
-        throw new TrellisError(ErrorCodes.INVALID_INPUT, `${this.id}: waitForAll: item ${i} is not a handle returned by ctx.spawn`);
+        throw new TrellisError(
+          ErrorCodes.INVALID_INPUT,
+          `${this.id}: waitForAll: item ${i} is not a handle returned by ctx.spawn`,
+        );
       if (h.runId !== this.runId)
         throw new TrellisError(
           ErrorCodes.UNKNOWN_INSTANCE,
@@ -235,7 +265,8 @@ class Context implements ExecutionContext {
     }
     if (!outcome.ok) {
       const error = deserializeError(outcome.error);
-      if (signal !== null && error.cause === undefined && hasCode(error, ErrorCodes.WAIT_ABORTED)) error.cause = signal.reason;
+      if (signal !== null && error.cause === undefined && hasCode(error, ErrorCodes.WAIT_ABORTED))
+        error.cause = signal.reason;
       throw error;
     }
     return outcome.outputs.map((o) => decode(o)) as OutputsOf<H>;
@@ -259,7 +290,9 @@ class Context implements ExecutionContext {
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
-    (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as { then?: unknown }).then === "function"
+    (typeof value === "object" || typeof value === "function") &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === "function"
   );
 }
 
@@ -269,7 +302,10 @@ const NULL_OUTPUT: TaskOutcome = Object.freeze({ ok: true, output: null });
 function outcomeOf(start: StartTask, value: unknown): TaskOutcome {
   if (value === null) return NULL_OUTPUT;
   try {
-    return { ok: true, output: encodeSimple(value) ?? encode(value, { strict: true, role: "output", label: `output of ${start.id}` }) };
+    return {
+      ok: true,
+      output: encodeSimple(value) ?? encode(value, { strict: true, role: "output", label: `output of ${start.id}` }),
+    };
   } catch (error) {
     return { ok: false, error: serializeError(error) };
   }
@@ -290,7 +326,12 @@ async function settleLater(ctx: Context, start: StartTask, pending: PromiseLike<
  * A function that returns a plain value (not a promise) settles at once,
  * without a trip through the microtask queue; callers take both forms.
  */
-export function runAttempt(def: AnyTask, start: StartTask, port: TaskPort, abort: LazyAbort): TaskOutcome | Promise<TaskOutcome> {
+export function runAttempt(
+  def: AnyTask,
+  start: StartTask,
+  port: TaskPort,
+  abort: LazyAbort,
+): TaskOutcome | Promise<TaskOutcome> {
   const ctx = new Context(start, port, abort);
   let result: unknown;
   try {

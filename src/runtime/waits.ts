@@ -4,7 +4,15 @@
  * The engine decides when a wait is answered; this module keeps the records
  * and their timers so that the decision has what it needs.
  */
-import { DeadlockError, ErrorCodes, TaskFailedError, TrellisError, WaitAbortedError, WaitTimeoutError, serializeError } from "../errors.ts";
+import {
+  DeadlockError,
+  ErrorCodes,
+  TaskFailedError,
+  TrellisError,
+  WaitAbortedError,
+  WaitTimeoutError,
+  serializeError,
+} from "../errors.ts";
 import type { SerializedError } from "../errors.ts";
 import { isFinished } from "../events/types.ts";
 import type { Plan, PlanNode } from "../plan/plan.ts";
@@ -84,7 +92,8 @@ export class Waits {
 
   /** The open wait `waitId` of an attempt, if it is still open. */
   find(task: string, attempt: number, waitId: number): WaitRecord | undefined {
-    for (const r of this.#index.records()) if (r.task === task && r.attempt === attempt && r.waitId === waitId && !r.done) return r;
+    for (const r of this.#index.records())
+      if (r.task === task && r.attempt === attempt && r.waitId === waitId && !r.done) return r;
     return undefined;
   }
 
@@ -151,8 +160,15 @@ export function unknownWaitError(by: string, id: string): SerializedError {
 export function failedChildError(node: PlanNode): SerializedError {
   const cause = node.error;
   const what =
-    node.status === "failed" ? `failed: ${cause?.message ?? "unknown error"}` : `was ${node.status}${node.reason ? ` (${node.reason})` : ""}`;
-  const error = new TaskFailedError(ErrorCodes.TASK_FAILED, `${node.id} ${what}`, { id: node.id, status: node.status }, { cause: undefined });
+    node.status === "failed"
+      ? `failed: ${cause?.message ?? "unknown error"}`
+      : `was ${node.status}${node.reason ? ` (${node.reason})` : ""}`;
+  const error = new TaskFailedError(
+    ErrorCodes.TASK_FAILED,
+    `${node.id} ${what}`,
+    { id: node.id, status: node.status },
+    { cause: undefined },
+  );
   const s = serializeError(error);
   return cause ? { ...s, cause } : s;
 }

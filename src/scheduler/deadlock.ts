@@ -39,7 +39,11 @@ export function unfinishedCount(plan: Plan): number {
 /** True when the run has unfinished instances and nothing in `activity` can move them. */
 export function isDeadlocked(plan: Plan, activity: Activity): boolean {
   return (
-    unfinishedCount(plan) > 0 && activity.running === 0 && activity.queued === 0 && activity.retries === 0 && activity.armedWaits === 0
+    unfinishedCount(plan) > 0 &&
+    activity.running === 0 &&
+    activity.queued === 0 &&
+    activity.retries === 0 &&
+    activity.armedWaits === 0
   );
 }
 
@@ -73,5 +77,10 @@ export function rootFailure(plan: Plan): SerializedError | null {
   const root = plan.root !== null ? plan.nodes.get(plan.root) : undefined;
   if (!root) return null;
   if (root.error) return root.error;
-  return serializeError(new TaskFailedError(ErrorCodes.TASK_FAILED, `root ${root.id} was ${root.status}${root.reason ? ` (${root.reason})` : ""}`));
+  return serializeError(
+    new TaskFailedError(
+      ErrorCodes.TASK_FAILED,
+      `root ${root.id} was ${root.status}${root.reason ? ` (${root.reason})` : ""}`,
+    ),
+  );
 }

@@ -54,12 +54,21 @@ const KNOWN_OPTIONS = new Set([
  *   name is taken.
  */
 export function task<I, O>(options: TaskOptions, fn: TaskFn<I, O>): TaskDefinition<I, Awaited<O>> {
-  if (typeof options !== "object" || options === null) throw new TaskDefinitionError(ErrorCodes.TASK_DEFINITION, "task(options, fn): options must be an object with at least a `name`");
+  if (typeof options !== "object" || options === null)
+    throw new TaskDefinitionError(
+      ErrorCodes.TASK_DEFINITION,
+      "task(options, fn): options must be an object with at least a `name`",
+    );
   const name = options.name as unknown;
   if (typeof name !== "string" || name.length === 0)
-    throw new TaskDefinitionError(ErrorCodes.TASK_DEFINITION, `task(options, fn): \`name\` must be a non-empty string, got ${JSON.stringify(name) ?? String(name)}`);
-  if (NAME_FORBIDDEN.test(name)) fail(name, "a name may not contain '/', '#' or control characters (they separate the parts of instance ids)");
-  for (const key of Object.keys(options)) if (!KNOWN_OPTIONS.has(key)) fail(name, `unknown option \`${key}\` (known: ${[...KNOWN_OPTIONS].join(", ")})`);
+    throw new TaskDefinitionError(
+      ErrorCodes.TASK_DEFINITION,
+      `task(options, fn): \`name\` must be a non-empty string, got ${JSON.stringify(name) ?? String(name)}`,
+    );
+  if (NAME_FORBIDDEN.test(name))
+    fail(name, "a name may not contain '/', '#' or control characters (they separate the parts of instance ids)");
+  for (const key of Object.keys(options))
+    if (!KNOWN_OPTIONS.has(key)) fail(name, `unknown option \`${key}\` (known: ${[...KNOWN_OPTIONS].join(", ")})`);
   if (typeof fn !== "function") fail(name, `the second argument must be the task function, got ${typeof fn}`);
 
   const labels = options.labels ?? [];
@@ -82,7 +91,8 @@ export function task<I, O>(options: TaskOptions, fn: TaskFn<I, O>): TaskDefiniti
   const promises = options.promises ?? [];
   if (!Array.isArray(promises)) fail(name, "option `promises` must be an array of promises (LimitedSpawns(...), ...)");
   const retries = options.retries === undefined ? 0 : nonNegativeInt(name, "retries", options.retries);
-  const retryDelayMs = options.retryDelayMs === undefined ? 100 : nonNegativeInt(name, "retryDelayMs", options.retryDelayMs);
+  const retryDelayMs =
+    options.retryDelayMs === undefined ? 100 : nonNegativeInt(name, "retryDelayMs", options.retryDelayMs);
   let timeoutMs: number | undefined;
   if (options.timeoutMs !== undefined) {
     if (typeof options.timeoutMs !== "number" || !(options.timeoutMs > 0) || !Number.isFinite(options.timeoutMs))
@@ -90,12 +100,21 @@ export function task<I, O>(options: TaskOptions, fn: TaskFn<I, O>): TaskDefiniti
     timeoutMs = options.timeoutMs;
   }
   const priority = options.priority ?? 0;
-  if (typeof priority !== "number" || !Number.isFinite(priority)) fail(name, "option `priority` must be a finite number");
-  if (options.static !== undefined && typeof options.static !== "boolean") fail(name, "option `static` must be a boolean");
-  if (options.cache !== undefined && typeof options.cache !== "boolean") fail(name, `option \`cache\` must be a boolean, got ${JSON.stringify(options.cache) ?? String(options.cache)}`);
+  if (typeof priority !== "number" || !Number.isFinite(priority))
+    fail(name, "option `priority` must be a finite number");
+  if (options.static !== undefined && typeof options.static !== "boolean")
+    fail(name, "option `static` must be a boolean");
+  if (options.cache !== undefined && typeof options.cache !== "boolean")
+    fail(name, `option \`cache\` must be a boolean, got ${JSON.stringify(options.cache) ?? String(options.cache)}`);
   const version = options.version as unknown;
-  if (version !== undefined && !(typeof version === "string" || (typeof version === "number" && Number.isFinite(version))))
-    fail(name, `option \`version\` must be a string or a finite number, got ${JSON.stringify(version) ?? String(version)}`);
+  if (
+    version !== undefined &&
+    !(typeof version === "string" || (typeof version === "number" && Number.isFinite(version)))
+  )
+    fail(
+      name,
+      `option \`version\` must be a string or a finite number, got ${JSON.stringify(version) ?? String(version)}`,
+    );
 
   const def: TaskDefinition<I, Awaited<O>> = {
     kind: "trellis.task",

@@ -62,14 +62,27 @@ export type DeepPath = `${string}.${string}` | `${string}[${number}]${string}`;
  */
 export function From<O>(handle: TaskHandle<O>): FromRef<O>;
 export function From<O, K extends keyof O & (string | number)>(handle: TaskHandle<O>, key: K): FromRef<O[K]>;
-export function From<T = unknown>(handle: TaskHandle<unknown>, path: DeepPath | readonly (string | number)[]): FromRef<T>;
-export function From(handle: TaskHandle<unknown>, path?: string | number | readonly (string | number)[]): FromRef<unknown> {
+export function From<T = unknown>(
+  handle: TaskHandle<unknown>,
+  path: DeepPath | readonly (string | number)[],
+): FromRef<T>;
+export function From(
+  handle: TaskHandle<unknown>,
+  path?: string | number | readonly (string | number)[],
+): FromRef<unknown> {
   if (handle === null || typeof handle !== "object" || typeof (handle as { id?: unknown }).id !== "string")
     throw new TrellisError(
       ErrorCodes.INVALID_INPUT,
       `From() expects a handle returned by ctx.spawn, got ${handle === null ? "null" : typeof handle}`,
     );
-  const parts = path === undefined ? [] : typeof path === "number" ? [path] : typeof path === "string" ? parsePath(path) : [...path];
+  const parts =
+    path === undefined
+      ? []
+      : typeof path === "number"
+        ? [path]
+        : typeof path === "string"
+          ? parsePath(path)
+          : [...path];
   return { [FROM_BRAND]: true, id: handle.id, runId: handle.runId, path: parts };
 }
 

@@ -56,4 +56,5 @@ export class TaskRegistry {
  * CommonJS copy of the package for a CommonJS workflow, and the tasks that
  * copy defines must be found by the engine of the first.
  */
-export const registry: TaskRegistry = ((globalThis as Record<symbol, unknown>)[Symbol.for("trellis.registry.v1")] ??= new TaskRegistry()) as TaskRegistry;
+export const registry: TaskRegistry = ((globalThis as Record<symbol, unknown>)[Symbol.for("trellis.registry.v1")] ??=
+  new TaskRegistry()) as TaskRegistry;

@@ -53,14 +53,27 @@ function decodedForShow(value: unknown): unknown {
 /** A value from the log, decoded and written on one line (capped at `max` characters). */
 export function valueText(value: unknown, max = 160): string {
   const shown = decodedForShow(value);
-  const text = inspect(shown, { depth: 4, breakLength: Infinity, maxArrayLength: 20, maxStringLength: max, colors: false, compact: true });
+  const text = inspect(shown, {
+    depth: 4,
+    breakLength: Infinity,
+    maxArrayLength: 20,
+    maxStringLength: max,
+    colors: false,
+    compact: true,
+  });
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 /** A value from the log, decoded and written over several lines (for the node panel). */
 export function valueBlock(value: unknown, max = 20_000): string {
   const shown = decodedForShow(value);
-  const text = inspect(shown, { depth: 8, breakLength: 80, maxArrayLength: 200, maxStringLength: 5_000, colors: false });
+  const text = inspect(shown, {
+    depth: 8,
+    breakLength: 80,
+    maxArrayLength: 200,
+    maxStringLength: 5_000,
+    colors: false,
+  });
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
@@ -147,7 +160,8 @@ function describeUnchecked(e: TrellisEvent): string {
 export function eventSubject(e: TrellisEvent): string | null {
   const d = e.data as Record<string, unknown>;
   if (e.type === "edge.created") return typeof d["to"] === "string" ? d["to"] : null;
-  if (e.type === "promise.declared" || e.type === "preview.materialized" || e.type === "preview.pruned") return typeof d["owner"] === "string" ? d["owner"] : null;
+  if (e.type === "promise.declared" || e.type === "preview.materialized" || e.type === "preview.pruned")
+    return typeof d["owner"] === "string" ? d["owner"] : null;
   if (e.type === "promise.violated") return typeof d["by"] === "string" ? d["by"] : null;
   return typeof d["id"] === "string" ? d["id"] : null;
 }

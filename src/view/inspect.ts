@@ -44,7 +44,13 @@ export interface NodeDetails {
   readonly cached: boolean;
   readonly history: readonly StatusChange[];
   readonly attempts: number;
-  readonly retries: readonly { readonly seq: number; readonly ts: string; readonly attempt: number; readonly delayMs: number; readonly error: string }[];
+  readonly retries: readonly {
+    readonly seq: number;
+    readonly ts: string;
+    readonly attempt: number;
+    readonly delayMs: number;
+    readonly error: string;
+  }[];
   /** From the first start to the end (or to the step shown), in ms; null before it started. */
   readonly durationMs: number | null;
   /** Time holding a slot (running), in ms. */
@@ -53,9 +59,19 @@ export interface NodeDetails {
   /** Each `From` in the inputs: the producer, the part of its output taken, and that value once the producer has an output. */
   readonly froms: readonly FromView[];
   readonly output: string | null;
-  readonly logs: readonly { readonly seq: number; readonly ts: string; readonly message: string; readonly fields: string | null }[];
+  readonly logs: readonly {
+    readonly seq: number;
+    readonly ts: string;
+    readonly message: string;
+    readonly fields: string | null;
+  }[];
   readonly warnings: readonly string[];
-  readonly error: { readonly name: string; readonly message: string; readonly code: string; readonly stack: string } | null;
+  readonly error: {
+    readonly name: string;
+    readonly message: string;
+    readonly code: string;
+    readonly stack: string;
+  } | null;
   readonly reason: string | null;
   readonly waitingOn: readonly string[];
   readonly children: readonly string[];
@@ -82,7 +98,9 @@ function fromsIn(plan: Plan, inputs: Json): FromView[] {
     if (v === null || typeof v !== "object") return;
     if (Array.isArray(v)) return v.forEach(walk);
     if (v["$t"] === "from" && typeof v["id"] === "string") {
-      const path = Array.isArray(v["path"]) ? (v["path"].filter((p) => typeof p === "string" || typeof p === "number") as (string | number)[]) : [];
+      const path = Array.isArray(v["path"])
+        ? (v["path"].filter((p) => typeof p === "string" || typeof p === "number") as (string | number)[])
+        : [];
       const key = JSON.stringify([v["id"], path]);
       if (seen.has(key)) return;
       seen.add(key);
@@ -90,7 +108,9 @@ function fromsIn(plan: Plan, inputs: Json): FromView[] {
       let value: string | null = null;
       if (producer?.output !== undefined) {
         try {
-          value = valueBlock(path.length === 0 ? producer.output : encode(getPath(decode(producer.output), path), { strict: false }));
+          value = valueBlock(
+            path.length === 0 ? producer.output : encode(getPath(decode(producer.output), path), { strict: false }),
+          );
         } catch {
           value = valueBlock(producer.output);
         }
@@ -132,7 +152,14 @@ function scopeNodes(plan: Plan, p: DeclaredPromise): PlanNode[] {
 
 /** How much of one promise is used at this step. */
 export function promiseUse(plan: Plan, p: DeclaredPromise, violations: number): PromiseUse {
-  const base = { pid: p.pid, text: describePromise(p.spec), owner: p.owner, scope: p.spec.scope, source: p.source, violations };
+  const base = {
+    pid: p.pid,
+    text: describePromise(p.spec),
+    owner: p.owner,
+    scope: p.spec.scope,
+    source: p.source,
+    violations,
+  };
   const spec = p.spec;
   switch (spec.kind) {
     case "LimitedSpawns": {
@@ -142,7 +169,12 @@ export function promiseUse(plan: Plan, p: DeclaredPromise, violations: number): 
         const c = n.childCounts.get(spec.task) ?? 0;
         if (c > used) [used, parent] = [c, n.id];
       }
-      return { ...base, used, limit: spec.limit, note: used > 0 ? `${used} ${spec.task} under ${parent}` : `no ${spec.task} yet` };
+      return {
+        ...base,
+        used,
+        limit: spec.limit,
+        note: used > 0 ? `${used} ${spec.task} under ${parent}` : `no ${spec.task} yet`,
+      };
     }
     case "MaxParallelism": {
       const running = scopeNodes(plan, p).filter((n) => n.status === "running" && n.labels.includes(spec.label)).length;
@@ -151,7 +183,12 @@ export function promiseUse(plan: Plan, p: DeclaredPromise, violations: number): 
     case "OnlySpecificNodesAllowed": {
       const taken = new Set<string>();
       for (const n of scopeNodes(plan, p)) if (n.id !== p.owner && spec.tasks.includes(n.task)) taken.add(n.task);
-      return { ...base, used: taken.size, limit: spec.tasks.length, note: taken.size > 0 ? `taken: ${[...taken].join(", ")}` : "no branch taken yet" };
+      return {
+        ...base,
+        used: taken.size,
+        limit: spec.tasks.length,
+        note: taken.size > 0 ? `taken: ${[...taken].join(", ")}` : "no branch taken yet",
+      };
     }
     case "OnlySpecificEdgesAllowed":
     case "NoNewNodes":
@@ -193,7 +230,9 @@ function violationsOf(events: readonly TrellisEvent[]): ViolationView[] {
       text = `${str(e.data.promise)} broken by ${str(e.data.by)}`;
     }
     const nodes: unknown = (e.data.diff as { nodes?: unknown } | undefined)?.nodes;
-    const refused = Array.isArray(nodes) ? nodes.map((n) => str((n as { id?: unknown } | null)?.id)).filter((id) => id !== "") : [];
+    const refused = Array.isArray(nodes)
+      ? nodes.map((n) => str((n as { id?: unknown } | null)?.id)).filter((id) => id !== "")
+      : [];
     out.push({
       seq: e.seq,
       ts: e.ts,
@@ -212,7 +251,9 @@ function violationsOf(events: readonly TrellisEvent[]): ViolationView[] {
 /** Violations per promise id. */
 function brokenCounts(events: readonly TrellisEvent[]): Map<number, number> {
   const broken = new Map<number, number>();
-  for (const e of events) if (e.type === "promise.violated" && typeof e.data.pid === "number") broken.set(e.data.pid, (broken.get(e.data.pid) ?? 0) + 1);
+  for (const e of events)
+    if (e.type === "promise.violated" && typeof e.data.pid === "number")
+      broken.set(e.data.pid, (broken.get(e.data.pid) ?? 0) + 1);
   return broken;
 }
 
@@ -277,12 +318,23 @@ export function nodeDetails(plan: Plan, events: readonly TrellisEvent[], id: str
       case "task.retrying": {
         stopRunning();
         const err = errorView(e.data.error);
-        retries.push({ seq: e.seq, ts: e.ts, attempt: e.data.attempt, delayMs: Number(e.data.delayMs), error: err ? `${err.name}: ${err.message}` : "" });
+        retries.push({
+          seq: e.seq,
+          ts: e.ts,
+          attempt: e.data.attempt,
+          delayMs: Number(e.data.delayMs),
+          error: err ? `${err.name}: ${err.message}` : "",
+        });
         change("pending", `retry as attempt ${e.data.attempt}`);
         break;
       }
       case "task.log":
-        logs.push({ seq: e.seq, ts: e.ts, message: str(e.data.message), fields: e.data.fields === undefined ? null : valueBlock(e.data.fields, 4_000) });
+        logs.push({
+          seq: e.seq,
+          ts: e.ts,
+          message: str(e.data.message),
+          fields: e.data.fields === undefined ? null : valueBlock(e.data.fields, 4_000),
+        });
         break;
       case "task.warning":
         warnings.push(`${str(e.data.code)}: ${str(e.data.message)}`);
@@ -301,7 +353,10 @@ export function nodeDetails(plan: Plan, events: readonly TrellisEvent[], id: str
         stopRunning();
         end = t;
         if (e.type === "task.failed") error = errorView(e.data.error);
-        change(e.type.slice("task.".length), e.type === "task.skipped" ? str(e.data.because) : e.type === "task.cancelled" ? str(e.data.reason) : "");
+        change(
+          e.type.slice("task.".length),
+          e.type === "task.skipped" ? str(e.data.because) : e.type === "task.cancelled" ? str(e.data.reason) : "",
+        );
         break;
       default:
         break;
@@ -386,7 +441,14 @@ export interface TaskStreamIndex extends Lanes {
   readonly now: Float64Array;
 }
 
-const ENDS_A_STRETCH = new Set(["task.waiting", "task.retrying", "task.succeeded", "task.failed", "task.cancelled", "task.skipped"]);
+const ENDS_A_STRETCH = new Set([
+  "task.waiting",
+  "task.retrying",
+  "task.succeeded",
+  "task.failed",
+  "task.cancelled",
+  "task.skipped",
+]);
 
 /** The `worker` a `task.started` or `task.resumed` names (the distributed executor writes it), if any. */
 function workerOf(e: TrellisEvent): string | null {
@@ -415,7 +477,17 @@ export function taskStreamIndex(events: readonly TrellisEvent[]): TaskStreamInde
   const open = new Map<string, { worker: string; slot: number; start: number; startStep: number; task: string }>();
   const lastWorker = new Map<string, string>();
   const taskOf = new Map<string, string>();
-  const raw: { id: string; task: string; worker: string; slot: number; start: number; startStep: number; end: number; endStep: number | null; how: string }[] = [];
+  const raw: {
+    id: string;
+    task: string;
+    worker: string;
+    slot: number;
+    start: number;
+    startStep: number;
+    end: number;
+    endStep: number | null;
+    how: string;
+  }[] = [];
   let t = 0;
   for (let i = 0; i < events.length; i++) {
     const e = events[i] as TrellisEvent;
@@ -438,16 +510,38 @@ export function taskStreamIndex(events: readonly TrellisEvent[]): TaskStreamInde
       if (!o) continue;
       open.delete(id);
       (pools.get(o.worker) as { free: number[] }).free.push(o.slot);
-      raw.push({ id, task: o.task, worker: o.worker, slot: o.slot, start: o.start, startStep: o.startStep, end: t, endStep: i + 1, how: e.type.slice("task.".length) });
+      raw.push({
+        id,
+        task: o.task,
+        worker: o.worker,
+        slot: o.slot,
+        start: o.start,
+        startStep: o.startStep,
+        end: t,
+        endStep: i + 1,
+        how: e.type.slice("task.".length),
+      });
     }
   }
-  for (const [id, o] of open) raw.push({ id, task: o.task, worker: o.worker, slot: o.slot, start: o.start, startStep: o.startStep, end: t, endStep: null, how: "running" });
+  for (const [id, o] of open)
+    raw.push({
+      id,
+      task: o.task,
+      worker: o.worker,
+      slot: o.slot,
+      start: o.start,
+      startStep: o.startStep,
+      end: t,
+      endStep: null,
+      how: "running",
+    });
   // Lanes: each worker's slots side by side, workers in the order they first appear.
   const first = new Map<string, number>();
   const names: string[] = [];
   for (const [worker, pool] of [...pools].sort((a, b) => a[1].order - b[1].order)) {
     first.set(worker, names.length);
-    for (let slot = 0; slot < pool.size; slot++) names.push(byWorker ? `worker ${worker}${slot > 0 ? ` · ${slot + 1}` : ""}` : `slot ${slot + 1}`);
+    for (let slot = 0; slot < pool.size; slot++)
+      names.push(byWorker ? `worker ${worker}${slot > 0 ? ` · ${slot + 1}` : ""}` : `slot ${slot + 1}`);
   }
   const bars = raw
     .map(({ worker, slot, ...b }) => ({ ...b, lane: (first.get(worker) as number) + slot }))
@@ -479,7 +573,16 @@ export function taskStreamAt(index: TaskStreamIndex, n: number, px?: number): Ta
   for (const b of index.bars) {
     if (b.startStep > n) break;
     const ended = b.endStep !== null && b.endStep <= n;
-    const bar: LaneBar = { id: b.id, task: b.task, lane: b.lane, start: b.start, end: ended ? b.end : span, ended, how: ended ? b.how : "running", count: 1 };
+    const bar: LaneBar = {
+      id: b.id,
+      task: b.task,
+      lane: b.lane,
+      start: b.start,
+      end: ended ? b.end : span,
+      ended,
+      how: ended ? b.how : "running",
+      count: 1,
+    };
     if (scale === null) {
       bars.push(bar);
       continue;
@@ -513,7 +616,8 @@ export function searchNodes(plan: Plan, query: string, limit = 50): { id: string
   if (q === "") return [];
   const out: { id: string; task: string; status: string }[] = [];
   for (const n of plan.nodes.values()) {
-    if (n.id.toLowerCase().includes(q) || n.task.toLowerCase().includes(q)) out.push({ id: n.id, task: n.task, status: n.status });
+    if (n.id.toLowerCase().includes(q) || n.task.toLowerCase().includes(q))
+      out.push({ id: n.id, task: n.task, status: n.status });
     if (out.length >= limit) break;
   }
   return out;

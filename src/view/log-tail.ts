@@ -165,7 +165,9 @@ export class LogTail {
     if (this.#stale) {
       const now = await this.#readFirstLine();
       if (now === null) return;
-      const replaced = now.size < this.#stale.size || (now.first !== null && (this.#stale.first === null || !now.first.equals(this.#stale.first)));
+      const replaced =
+        now.size < this.#stale.size ||
+        (now.first !== null && (this.#stale.first === null || !now.first.equals(this.#stale.first)));
       if (!replaced) return;
       this.#stale = null;
     }
@@ -180,7 +182,8 @@ export class LogTail {
     const before = { problem: this.problem, partial: this.partial };
     if (this.problem === null && size > this.#offset) await this.#readFrom(size);
     if (!this.#follow) this.#finishLastLine();
-    if (reset || this.events.length > from || this.problem !== before.problem || this.partial !== before.partial) this.#emit({ reset, from: reset ? 0 : from });
+    if (reset || this.events.length > from || this.problem !== before.problem || this.partial !== before.partial)
+      this.#emit({ reset, from: reset ? 0 : from });
   }
 
   async #readFrom(size: number): Promise<void> {
@@ -189,10 +192,17 @@ export class LogTail {
       const chunk = Buffer.alloc(size - this.#offset);
       const { bytesRead } = await handle.read(chunk, 0, chunk.length, this.#offset);
       this.#offset += bytesRead;
-      const data = this.#rest.length > 0 ? Buffer.concat([this.#rest, chunk.subarray(0, bytesRead)]) : chunk.subarray(0, bytesRead);
+      const data =
+        this.#rest.length > 0
+          ? Buffer.concat([this.#rest, chunk.subarray(0, bytesRead)])
+          : chunk.subarray(0, bytesRead);
       let start = 0;
       let lines = 0;
-      for (let nl = data.indexOf(NEWLINE, start); nl >= 0 && this.problem === null && !this.#closed; nl = data.indexOf(NEWLINE, start)) {
+      for (
+        let nl = data.indexOf(NEWLINE, start);
+        nl >= 0 && this.problem === null && !this.#closed;
+        nl = data.indexOf(NEWLINE, start)
+      ) {
         const line = data.subarray(start, nl);
         if (this.#first === null && this.#lineNo === 0) this.#first = Buffer.from(line);
         start = nl + 1;
@@ -216,7 +226,10 @@ export class LogTail {
       else if (parsed.kind === "unknown") this.skipped++;
       return true;
     } catch (error) {
-      this.problem = { line: this.#lineNo, message: error instanceof TrellisError || error instanceof Error ? error.message : String(error) };
+      this.problem = {
+        line: this.#lineNo,
+        message: error instanceof TrellisError || error instanceof Error ? error.message : String(error),
+      };
       return false;
     }
   }

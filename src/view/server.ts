@@ -195,7 +195,11 @@ function sendJson(res: ServerResponse, value: unknown): void {
  */
 export async function startViewer(options: ViewerOptions): Promise<Viewer> {
   const follow = options.follow ?? true;
-  const tail = new LogTail(options.log, { follow, skipExisting: options.skipExisting ?? false, ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}) });
+  const tail = new LogTail(options.log, {
+    follow,
+    skipExisting: options.skipExisting ?? false,
+    ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
+  });
   const assetsDir = new URL("./assets/", import.meta.url);
   const cursor = new PlanCursor();
   /** Drawings made or being made, by generation, step and expanded groups: two asks for one step make one drawing. */
@@ -229,14 +233,16 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
   const stepOf = (url: URL): number => {
     const raw = url.searchParams.get("n");
     const n = raw === null ? tail.events.length : Number(raw);
-    if (!Number.isInteger(n) || n < 0 || n > tail.events.length) throw new HttpError(400, `step n must be an integer from 0 to ${tail.events.length}`);
+    if (!Number.isInteger(n) || n < 0 || n > tail.events.length)
+      throw new HttpError(400, `step n must be an integer from 0 to ${tail.events.length}`);
     return n;
   };
   const planAt = (n: number): Plan => cursor.at(tail.events, n, tail.generation);
   const intParam = (url: URL, name: string, fallback: number, min: number, max: number): number => {
     const raw = url.searchParams.get(name);
     const v = raw === null ? fallback : Number(raw);
-    if (!Number.isInteger(v) || v < min || v > max) throw new HttpError(400, `${name} must be an integer from ${min} to ${max}`);
+    if (!Number.isInteger(v) || v < min || v > max)
+      throw new HttpError(400, `${name} must be an integer from ${min} to ${max}`);
     return v;
   };
   /** The task stream of the whole log, made again only when the log changed. */
@@ -264,12 +270,16 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
     // From here to the layout nothing awaits: the shared cursor's plan is this step's.
     const plan = planAt(n);
     let pinned = false;
-    const { drawing, dot } = buildDrawingAndDot(plan, { ...dotOptions, refused: refusedSpawns(tail.events.slice(0, n)), expanded }, (d) => {
-      // Expanded members have no place in the union layout (it holds the collapsed drawing): lay such a step out alone.
-      const layout = expanded.size === 0 ? pin?.(plan, d) : undefined;
-      pinned = layout !== undefined;
-      return layout;
-    });
+    const { drawing, dot } = buildDrawingAndDot(
+      plan,
+      { ...dotOptions, refused: refusedSpawns(tail.events.slice(0, n)), expanded },
+      (d) => {
+        // Expanded members have no place in the union layout (it holds the collapsed drawing): lay such a step out alone.
+        const layout = expanded.size === 0 ? pin?.(plan, d) : undefined;
+        pinned = layout !== undefined;
+        return layout;
+      },
+    );
     const nodes = drawing.nodes.map((d) => ({
       kind: d.kind,
       ref: d.kind === "instance" ? instanceId(d.name) : null,
@@ -288,8 +298,16 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
       case "/api/events": {
         const total = tail.events.length;
         const from = intParam(url, "from", 1, 1, Math.max(1, total));
-        const to = Math.min(intParam(url, "to", from + EVENTS_PAGE - 1, from - 1, Number.MAX_SAFE_INTEGER), total, from + EVENTS_PAGE - 1);
-        return sendJson(res, { generation: tail.generation, from, steps: tail.events.slice(from - 1, to).map(stepView) });
+        const to = Math.min(
+          intParam(url, "to", from + EVENTS_PAGE - 1, from - 1, Number.MAX_SAFE_INTEGER),
+          total,
+          from + EVENTS_PAGE - 1,
+        );
+        return sendJson(res, {
+          generation: tail.generation,
+          from,
+          steps: tail.events.slice(from - 1, to).map(stepView),
+        });
       }
       case "/api/step": {
         const n = stepOf(url);
@@ -336,7 +354,8 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (req.method !== "GET" && req.method !== "HEAD") throw new HttpError(405, "only GET");
     const hostHeader = (req.headers.host ?? "").replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
-    if (LOOPBACK.has(host) && !LOOPBACK.has(hostHeader)) throw new HttpError(403, "this viewer answers on its loopback address only");
+    if (LOOPBACK.has(host) && !LOOPBACK.has(hostHeader))
+      throw new HttpError(403, "this viewer answers on its loopback address only");
     const url = new URL(req.url ?? "/", "http://viewer.invalid");
     if (url.pathname.startsWith("/api/")) {
       // The log's first read goes on while the page loads; what the API answers is the log.
@@ -365,7 +384,14 @@ export async function startViewer(options: ViewerOptions): Promise<Viewer> {
   await new Promise<void>((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) => {
       tail.close();
-      reject(new TrellisError(ErrorCodes.USAGE, `cannot listen on ${host}:${options.port ?? 0}: ${error.message}`, { host, port: options.port ?? 0 }, { cause: error }));
+      reject(
+        new TrellisError(
+          ErrorCodes.USAGE,
+          `cannot listen on ${host}:${options.port ?? 0}: ${error.message}`,
+          { host, port: options.port ?? 0 },
+          { cause: error },
+        ),
+      );
     });
     server.listen(options.port ?? 0, host, () => resolve());
   });

@@ -144,7 +144,12 @@ export class StableLayout {
   async #place(): Promise<Placed | null> {
     if (this.#placed?.version === this.#version) return this.#placed;
     const version = this.#version;
-    const union: Drawing = { nodes: [...this.#slots.values()], edges: [...this.#edges.values()], instances: 0, grouped: false };
+    const union: Drawing = {
+      nodes: [...this.#slots.values()],
+      edges: [...this.#edges.values()],
+      instances: 0,
+      grouped: false,
+    };
     const json = JSON.parse(await this.#layout(drawingToDot(union, [" "]))) as GraphvizJson;
     const names = new Map<number, string>();
     const nodes = new Map<string, string>();

@@ -19,11 +19,15 @@ interface Violation {
 function cruise(cwd: string): Violation[] {
   let out: string;
   try {
-    out = execFileSync(process.execPath, [bin, "src", "--config", join(root, ".dependency-cruiser.cjs"), "--output-type", "json"], {
-      cwd,
-      encoding: "utf8",
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    out = execFileSync(
+      process.execPath,
+      [bin, "src", "--config", join(root, ".dependency-cruiser.cjs"), "--output-type", "json"],
+      {
+        cwd,
+        encoding: "utf8",
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
   } catch (error) {
     // It exits non-zero when it finds violations; the report is still on stdout.
     out = (error as { stdout: string }).stdout;

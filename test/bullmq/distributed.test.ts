@@ -22,7 +22,9 @@ afterAll(async () => {
 }, 60_000);
 
 describe("bullmq executor with three worker processes", () => {
-  test("5,000 leaves with data edges under MaxParallelism: the same plan and output as on threads; each attempt's worker is in the log", { timeout: 240_000 }, async () => {
+  test("5,000 leaves with data edges under MaxParallelism: the same plan and output as on threads; each attempt's worker is in the log", {
+    timeout: 240_000,
+  }, async () => {
     const inputs = { n: 5000, group: 50, cap: 16, ms: 0, journal: "" };
     const threads = await run(distFlow, inputs, { executor: "threads", workers: 2 });
     const remote = await run(distFlow, inputs, { executor: "bullmq", redis: REDIS_URL, queue, keepEvents: true });
@@ -40,16 +42,23 @@ describe("bullmq executor with three worker processes", () => {
     const key = (e: { data: { id: string; attempt: number } }): string => `${e.data.id}#${e.data.attempt}`;
     expect(new Set(placed.map(key))).toEqual(new Set(started.map(key)));
     const perWorker = new Map<string, number>();
-    for (const e of placed as EventOf<"task.placed">[]) perWorker.set(e.data.worker, (perWorker.get(e.data.worker) ?? 0) + 1);
+    for (const e of placed as EventOf<"task.placed">[])
+      perWorker.set(e.data.worker, (perWorker.get(e.data.worker) ?? 0) + 1);
     expect([...perWorker.keys()].sort()).toEqual(names);
   });
 
-  test("a definition no worker module registers fails with WORKER_UNKNOWN_TASK, naming the task and what to do", { timeout: 60_000 }, async () => {
+  test("a definition no worker module registers fails with WORKER_UNKNOWN_TASK, naming the task and what to do", {
+    timeout: 60_000,
+  }, async () => {
     const other = uniqueQueue("unknown");
     // This worker imports only the contract fixtures: dist_flow is unknown to it.
     const stranger = await startWorker({ fixture: "exec-basic", queue: other, name: "stranger" });
     try {
-      const result = await run(distFlow, { n: 1, group: 1, cap: 1, ms: 0, journal: "" }, { executor: "bullmq", redis: REDIS_URL, queue: other, keepEvents: true });
+      const result = await run(
+        distFlow,
+        { n: 1, group: 1, cap: 1, ms: 0, journal: "" },
+        { executor: "bullmq", redis: REDIS_URL, queue: other, keepEvents: true },
+      );
       expect(result.status).toBe("failed");
       const failed = eventsOf(result, "task.failed")[0];
       expect(failed?.data.error.code).toBe(ErrorCodes.WORKER_UNKNOWN_TASK);
@@ -68,7 +77,11 @@ describe("bullmq executor with three worker processes", () => {
     const error = eventsOf(result, "task.failed")[0]?.data.error;
     expect(error?.code).toBe(ErrorCodes.OUTPUT_TOO_LARGE);
     expect(error?.message).toContain("maxOutputBytes");
-    const small = await run(distBig, { bytes: 512 }, { executor: await bullmqExecutor({ redis: REDIS_URL, queue, maxOutputBytes: 1024 }) });
+    const small = await run(
+      distBig,
+      { bytes: 512 },
+      { executor: await bullmqExecutor({ redis: REDIS_URL, queue, maxOutputBytes: 1024 }) },
+    );
     expect(small.output).toBe("x".repeat(512));
   });
 
@@ -76,7 +89,9 @@ describe("bullmq executor with three worker processes", () => {
     const saved = process.env["TRELLIS_REDIS"];
     delete process.env["TRELLIS_REDIS"];
     try {
-      await expect(run(distBig, { bytes: 1 }, { executor: "bullmq" })).rejects.toMatchObject({ code: ErrorCodes.INVALID_OPTION });
+      await expect(run(distBig, { bytes: 1 }, { executor: "bullmq" })).rejects.toMatchObject({
+        code: ErrorCodes.INVALID_OPTION,
+      });
     } finally {
       if (saved !== undefined) process.env["TRELLIS_REDIS"] = saved;
     }

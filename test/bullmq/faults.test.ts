@@ -15,7 +15,9 @@ const queue = uniqueQueue("kill");
 let workers: WorkerProcess[] = [];
 
 beforeAll(async () => {
-  workers = await Promise.all(["kill-a", "kill-b", "kill-c"].map((name) => startWorker({ fixture: "dist-flow", queue, name, concurrency: 4 })));
+  workers = await Promise.all(
+    ["kill-a", "kill-b", "kill-c"].map((name) => startWorker({ fixture: "dist-flow", queue, name, concurrency: 4 })),
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -23,7 +25,9 @@ afterAll(async () => {
   await dropQueue(queue);
 }, 60_000);
 
-test("SIGKILL of one of three workers in the middle of a 2,000-task run: the run succeeds, its lost attempts ran again elsewhere, no succeeded task ran twice", { timeout: 300_000 }, async () => {
+test("SIGKILL of one of three workers in the middle of a 2,000-task run: the run succeeds, its lost attempts ran again elsewhere, no succeeded task ran twice", {
+  timeout: 300_000,
+}, async () => {
   const journal = join(mkdtempSync(join(tmpdir(), "trellis-kill-")), "journal.txt");
   const victim = workers[1] as WorkerProcess;
   // Kill once 300 leaves succeeded, at a moment the victim holds attempts (placed on it, not finished).
@@ -43,7 +47,11 @@ test("SIGKILL of one of three workers in the middle of a 2,000-task run: the run
       }
     },
   };
-  const result = await run(distFlow, { n: 2000, group: 50, cap: 12, ms: 20, journal }, { executor: "bullmq", redis: REDIS_URL, queue, keepEvents: true, observers: [observer] });
+  const result = await run(
+    distFlow,
+    { n: 2000, group: 50, cap: 12, ms: 20, journal },
+    { executor: "bullmq", redis: REDIS_URL, queue, keepEvents: true, observers: [observer] },
+  );
   expect(killedWith).toBeGreaterThan(0);
   expect(await victim.exited).toBe("SIGKILL");
   expect(result.error).toBeNull();

@@ -34,7 +34,10 @@ beforeAll(async () => {
     try {
       ip("netns", "add", h.ns);
     } catch (error) {
-      throw new Error(`this test runs workers in network namespaces and needs root and iproute2 (\`ip netns add\` failed: ${String((error as { stderr?: unknown }).stderr ?? error)})`, { cause: error });
+      throw new Error(
+        `this test runs workers in network namespaces and needs root and iproute2 (\`ip netns add\` failed: ${String((error as { stderr?: unknown }).stderr ?? error)})`,
+        { cause: error },
+      );
     }
     ip("link", "add", h.hostDev, "type", "veth", "peer", "name", h.nsDev);
     ip("link", "set", h.nsDev, "netns", h.ns);
@@ -45,7 +48,11 @@ beforeAll(async () => {
     ip("netns", "exec", h.ns, "ip", "link", "set", "lo", "up");
   }
   port = await freePort();
-  redis = await startRedisServer(port, hosts.map((h) => h.hostAddr), ["--requirepass", password]);
+  redis = await startRedisServer(
+    port,
+    hosts.map((h) => h.hostAddr),
+    ["--requirepass", password],
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -65,12 +72,27 @@ afterAll(async () => {
   }
 }, 60_000);
 
-test("a run's tasks land on workers in two network namespaces, through a Redis that wants a password", { timeout: 240_000 }, async () => {
+test("a run's tasks land on workers in two network namespaces, through a Redis that wants a password", {
+  timeout: 240_000,
+}, async () => {
   const queue = uniqueQueue("hosts");
   workers = await Promise.all(
-    hosts.map((h) => startWorker({ fixture: "dist-flow", queue, name: h.name, concurrency: 4, redis: `redis://:${password}@${h.hostAddr}:${port}`, prefix: ["ip", "netns", "exec", h.ns] })),
+    hosts.map((h) =>
+      startWorker({
+        fixture: "dist-flow",
+        queue,
+        name: h.name,
+        concurrency: 4,
+        redis: `redis://:${password}@${h.hostAddr}:${port}`,
+        prefix: ["ip", "netns", "exec", h.ns],
+      }),
+    ),
   );
-  const result = await run(distFlow, { n: 200, group: 20, cap: 8, ms: 5, journal: "" }, { executor: "bullmq", redis: `redis://:${password}@127.0.0.1:${port}`, queue, keepEvents: true });
+  const result = await run(
+    distFlow,
+    { n: 200, group: 20, cap: 8, ms: 5, journal: "" },
+    { executor: "bullmq", redis: `redis://:${password}@127.0.0.1:${port}`, queue, keepEvents: true },
+  );
   expect(result.error).toBeNull();
   expect(result.status).toBe("succeeded");
   expect(result.output).toEqual({ sums: 10, total: 200 * 199 });

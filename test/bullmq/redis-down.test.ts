@@ -44,20 +44,31 @@ test("Redis paused for a second and a half: the run waits and then succeeds", { 
     setTimeout(() => server.kill("SIGCONT"), 1500);
   });
   const executor = await bullmqExecutor({ redis: url, queue, redisDownMs: 10_000 });
-  const result = await run(distFlow, { n: 200, group: 20, cap: 8, ms: 5, journal: "" }, { executor, observers: [pause] });
+  const result = await run(
+    distFlow,
+    { n: 200, group: 20, cap: 8, ms: 5, journal: "" },
+    { executor, observers: [pause] },
+  );
   expect(result.error).toBeNull();
   expect(result.status).toBe("succeeded");
   expect(result.output).toEqual({ sums: 10, total: 200 * 199 });
 });
 
-test("Redis gone for longer than redisDownMs: the run fails with REDIS_UNREACHABLE, saying what to check", { timeout: 120_000 }, async () => {
+test("Redis gone for longer than redisDownMs: the run fails with REDIS_UNREACHABLE, saying what to check", {
+  timeout: 120_000,
+}, async () => {
   const server = redis as ChildProcess;
   const kill = after(50, () => server.kill("SIGKILL"));
   const executor = await bullmqExecutor({ redis: url, queue, redisDownMs: 2000 });
-  const result = await run(distFlow, { n: 400, group: 20, cap: 8, ms: 5, journal: "" }, { executor, observers: [kill], keepEvents: true });
+  const result = await run(
+    distFlow,
+    { n: 400, group: 20, cap: 8, ms: 5, journal: "" },
+    { executor, observers: [kill], keepEvents: true },
+  );
   expect(result.status).toBe("failed");
   const codes = new Set(eventsOf(result, "task.failed").map((e) => e.data.error.code));
   expect(codes.has(ErrorCodes.REDIS_UNREACHABLE)).toBe(true);
-  const error = eventsOf(result, "task.failed").find((e) => e.data.error.code === ErrorCodes.REDIS_UNREACHABLE)?.data.error;
+  const error = eventsOf(result, "task.failed").find((e) => e.data.error.code === ErrorCodes.REDIS_UNREACHABLE)?.data
+    .error;
   expect(error?.message).toContain("redisDownMs");
 });

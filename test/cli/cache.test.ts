@@ -47,9 +47,27 @@ describe.each(["inline", "threads"])("trellis run --cache (%s)", (executor) => {
       process.env["TRELLIS_TEST_TRANSFORM_VERSION"] = version;
       try {
         const input = JSON.stringify({ journal, items: ITEMS });
-        const r = await trellis(["run", MODULE, "--executor", executor, "--workers", "2", "--out", out, "--snapshots", "none", "--cache", cache, "--input", input]);
+        const r = await trellis([
+          "run",
+          MODULE,
+          "--executor",
+          executor,
+          "--workers",
+          "2",
+          "--out",
+          out,
+          "--snapshots",
+          "none",
+          "--cache",
+          cache,
+          "--input",
+          input,
+        ]);
         expect(r.code, r.stderr).toBe(0);
-        const ran = readFileSync(journal, "utf8").split("\n").filter((l) => l !== "").sort();
+        const ran = readFileSync(journal, "utf8")
+          .split("\n")
+          .filter((l) => l !== "")
+          .sort();
         return { out, stdout: r.stdout, ran };
       } finally {
         delete process.env["TRELLIS_TEST_TRANSFORM_VERSION"];
@@ -71,12 +89,18 @@ describe.each(["inline", "threads"])("trellis run --cache (%s)", (executor) => {
     const third = await runAt("2");
     expect(third.ran).toEqual([...TRANSFORM, ...SUMMARIZE].sort());
     expect(idsOf(third.out, "task.cached")).toEqual(FETCH);
-    expect(events(third.out).at(-1)?.data).toMatchObject({ status: "succeeded", output: { total: 10 + 20 + 30 + 3 * 2, count: 3 } });
+    expect(events(third.out).at(-1)?.data).toMatchObject({
+      status: "succeeded",
+      output: { total: 10 + 20 + 30 + 3 * 2, count: 3 },
+    });
 
     // Back to version 1: its entries are still there.
     const fourth = await runAt("1");
     expect(fourth.ran).toEqual([]);
-    expect(events(fourth.out).at(-1)?.data).toMatchObject({ status: "succeeded", output: { total: 10 + 20 + 30 + 3 * 1, count: 3 } });
+    expect(events(fourth.out).at(-1)?.data).toMatchObject({
+      status: "succeeded",
+      output: { total: 10 + 20 + 30 + 3 * 1, count: 3 },
+    });
   });
 });
 
@@ -87,9 +111,28 @@ describe("trellis run --no-cache", () => {
     writeFileSync(journal, "");
     const input = JSON.stringify({ journal, failWhile: join(dir, "absent"), x: 4 });
     const runFlaky = async (...flags: string[]) => {
-      const r = await trellis(["run", MODULE, "--task", "cache_flaky", "--executor", "inline", "--snapshots", "none", "--out", join(dir, "out"), ...flags, "--input", input], { cwd: dir });
+      const r = await trellis(
+        [
+          "run",
+          MODULE,
+          "--task",
+          "cache_flaky",
+          "--executor",
+          "inline",
+          "--snapshots",
+          "none",
+          "--out",
+          join(dir, "out"),
+          ...flags,
+          "--input",
+          input,
+        ],
+        { cwd: dir },
+      );
       expect(r.code, r.stderr).toBe(0);
-      return readFileSync(journal, "utf8").split("\n").filter((l) => l !== "").length;
+      return readFileSync(journal, "utf8")
+        .split("\n")
+        .filter((l) => l !== "").length;
     };
     expect(await runFlaky("--no-cache")).toBe(1);
     expect(await runFlaky("--no-cache")).toBe(2);

@@ -16,7 +16,11 @@ export function trellis(args: readonly string[], options: { cwd?: string; timeou
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd: options.cwd ?? ROOT, timeout: options.timeoutMs ?? 60_000, env: { ...process.env, CI: "1", NO_COLOR: "1" } },
+      {
+        cwd: options.cwd ?? ROOT,
+        timeout: options.timeoutMs ?? 60_000,
+        env: { ...process.env, CI: "1", NO_COLOR: "1" },
+      },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== "number") return reject(error); // killed by the timeout, or could not start
         resolve({ code: typeof error?.code === "number" ? error.code : 0, stdout, stderr });
@@ -29,6 +33,7 @@ export function trellis(args: readonly string[], options: { cwd?: string; timeou
 export function expectOneLine(stderr: string): string {
   const lines = stderr.split("\n").filter((l) => l.trim() !== "");
   if (lines.length !== 1) throw new Error(`expected one line on stderr, got ${lines.length}:\n${stderr}`);
-  if (/\n\s+at /.test(stderr) || / at .*:\d+:\d+/.test(stderr)) throw new Error(`stderr holds a stack trace:\n${stderr}`);
+  if (/\n\s+at /.test(stderr) || / at .*:\d+:\d+/.test(stderr))
+    throw new Error(`stderr holds a stack trace:\n${stderr}`);
   return lines[0] ?? "";
 }

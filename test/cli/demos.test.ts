@@ -10,7 +10,9 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 describe("trellis demos", () => {
   it("runs each demo in its own process, on the default executor, one line each, and exits 0 when each ended as expected", async () => {
     // map_reduce and the violation demo both define `square`: they can only run side by side in separate processes.
-    const r = await trellis(["demos", "map_reduce", "map_reduce_spawn_violation", "--out-root", tmp], { timeoutMs: 240_000 });
+    const r = await trellis(["demos", "map_reduce", "map_reduce_spawn_violation", "--out-root", tmp], {
+      timeoutMs: 240_000,
+    });
     expect(r.code).toBe(0);
     const lines = r.stdout.split("\n").filter((l) => l.trim() !== "");
     expect(lines[0]).toMatch(/^ok\s+map_reduce\s+succeeded\s+[\d.]+ s\s+\d+ snapshots\s+result 91$/);

@@ -25,12 +25,15 @@ async function flagsOf(command: string): Promise<string[]> {
 }
 
 describe("docs/cli.md and the README agree with the command", () => {
-  it.each(["run", "resume", "worker", "preview", "render", "view", "demos"])("every flag of `trellis %s` is documented in its section", async (command) => {
-    const doc = section(command);
-    expect(doc.length).toBeGreaterThan(0);
-    const missing = (await flagsOf(command)).filter((flag) => !doc.includes(`\`${flag}`));
-    expect(missing).toEqual([]);
-  });
+  it.each(["run", "resume", "worker", "preview", "render", "view", "demos"])(
+    "every flag of `trellis %s` is documented in its section",
+    async (command) => {
+      const doc = section(command);
+      expect(doc.length).toBeGreaterThan(0);
+      const missing = (await flagsOf(command)).filter((flag) => !doc.includes(`\`${flag}`));
+      expect(missing).toEqual([]);
+    },
+  );
 
   it("every exit code is in docs/cli.md's table and in the README's list", () => {
     const readmeCodes = /Exit codes: ([^]*?)\. Every error/.exec(readme)?.[1] ?? "";

@@ -28,7 +28,10 @@ describe("trellis preview and render", () => {
 
   it("render redraws a run's snapshots identical to the live ones, or one --step", async () => {
     const live = join(tmp, "live");
-    expect((await trellis(["run", ".tmp/fixtures/cli-ok.js", "--executor", "inline", "--out", live, "--formats", "none"])).code).toBe(0);
+    expect(
+      (await trellis(["run", ".tmp/fixtures/cli-ok.js", "--executor", "inline", "--out", live, "--formats", "none"]))
+        .code,
+    ).toBe(0);
     const again = join(tmp, "again");
     const r = await trellis(["render", join(live, "events.jsonl"), "--out", again, "--formats", "none"]);
     expect(r.code).toBe(0);
@@ -36,7 +39,8 @@ describe("trellis preview and render", () => {
     expect(names.length).toBeGreaterThan(1);
     expect(r.stdout).toContain(`redrew ${names.length} snapshots`);
     expect(readdirSync(join(again, "dots")).sort()).toEqual(names);
-    for (const n of names) expect(readFileSync(join(again, "dots", n), "utf8")).toBe(readFileSync(join(live, "dots", n), "utf8"));
+    for (const n of names)
+      expect(readFileSync(join(again, "dots", n), "utf8")).toBe(readFileSync(join(live, "dots", n), "utf8"));
     const one = join(tmp, "one");
     const s = await trellis(["render", join(live, "events.jsonl"), "--out", one, "--step", "2"]);
     expect(s.code).toBe(0);
@@ -49,7 +53,22 @@ describe("trellis preview and render", () => {
 
   it("render of a log whose last line is cut off (a killed run) draws the events before it, warns, and exits 0", async () => {
     const live = join(tmp, "cut");
-    expect((await trellis(["run", ".tmp/fixtures/cli-ok.js", "--executor", "inline", "--out", live, "--formats", "none", "--snapshots", "all"])).code).toBe(0);
+    expect(
+      (
+        await trellis([
+          "run",
+          ".tmp/fixtures/cli-ok.js",
+          "--executor",
+          "inline",
+          "--out",
+          live,
+          "--formats",
+          "none",
+          "--snapshots",
+          "all",
+        ])
+      ).code,
+    ).toBe(0);
     const lines = readFileSync(join(live, "events.jsonl"), "utf8").trimEnd().split("\n");
     const log = join(tmp, "cut.jsonl");
     writeFileSync(log, [...lines.slice(0, -1), (lines.at(-1) as string).slice(0, 30)].join("\n"));
@@ -64,7 +83,16 @@ describe("trellis preview and render", () => {
     const out = join(tmp, "owned");
     const first = await trellis(["run", ".tmp/fixtures/cli-ok.js", "--executor", "inline", "--out", out]);
     expect(first.stdout).toMatch(/pngs\/ \(\d+\)/);
-    const second = await trellis(["run", ".tmp/fixtures/cli-ok.js", "--executor", "inline", "--out", out, "--formats", "none"]);
+    const second = await trellis([
+      "run",
+      ".tmp/fixtures/cli-ok.js",
+      "--executor",
+      "inline",
+      "--out",
+      out,
+      "--formats",
+      "none",
+    ]);
     expect(second.code).toBe(0);
     expect(second.stdout).not.toContain("pngs/");
     expect(readdirSync(join(out, "pngs"))).toEqual([]);

@@ -84,7 +84,10 @@ describe("trellis: every user error is one line and a usage exit code", () => {
 
   it("render of a malformed log exits 65 and names the line", async () => {
     const log = join(tmp, "bad.jsonl");
-    writeFileSync(log, '{"v":1,"seq":1,"ts":"2024-01-01T00:00:00.000Z","runId":"r","type":"run.started","data":{"root":"r","task":"r","inputs":null,"options":{"executor":"inline","workers":1,"onViolation":"halt"}}}\nthis is not json\n');
+    writeFileSync(
+      log,
+      '{"v":1,"seq":1,"ts":"2024-01-01T00:00:00.000Z","runId":"r","type":"run.started","data":{"root":"r","task":"r","inputs":null,"options":{"executor":"inline","workers":1,"onViolation":"halt"}}}\nthis is not json\n',
+    );
     const r = await trellis(["render", log]);
     expect(r.code).toBe(65);
     expect(expectOneLine(r.stderr)).toContain("bad.jsonl:2");
@@ -100,7 +103,10 @@ describe("trellis: every user error is one line and a usage exit code", () => {
 
   it("render of a log of another format version exits 65, naming the version found and the ones supported", async () => {
     const log = join(tmp, "v2.jsonl");
-    writeFileSync(log, '{"v":2,"seq":1,"ts":"2024-01-01T00:00:00.000Z","runId":"r","type":"run.started","data":{"root":"r"}}\n');
+    writeFileSync(
+      log,
+      '{"v":2,"seq":1,"ts":"2024-01-01T00:00:00.000Z","runId":"r","type":"run.started","data":{"root":"r"}}\n',
+    );
     const r = await trellis(["render", log]);
     expect(r.code).toBe(65);
     const line = expectOneLine(r.stderr);
@@ -109,7 +115,10 @@ describe("trellis: every user error is one line and a usage exit code", () => {
   });
 
   it("run with an --out that cannot be made (/proc/x) exits 73 at once", async () => {
-    const r = await trellis(["run", "test/fixtures/cli-ok.ts", "--executor", "inline", "--out", "/proc/trellis-out/x"], { timeoutMs: 30_000 });
+    const r = await trellis(
+      ["run", "test/fixtures/cli-ok.ts", "--executor", "inline", "--out", "/proc/trellis-out/x"],
+      { timeoutMs: 30_000 },
+    );
     expect(r.code).toBe(73);
     expect(expectOneLine(r.stderr)).toContain("/proc/trellis-out");
   });

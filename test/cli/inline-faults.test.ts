@@ -40,23 +40,40 @@ function start(args: readonly string[]) {
       w.resolve();
     }
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("close", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("close", (code, signal) => resolve({ code, signal })),
+  );
   return {
     child,
     exited,
     output: () => ({ stdout, stderr }),
-    until: (text: string) => (stderr.includes(text) ? Promise.resolve() : new Promise<void>((resolve) => waiting.push({ text, resolve }))),
+    until: (text: string) =>
+      stderr.includes(text) ? Promise.resolve() : new Promise<void>((resolve) => waiting.push({ text, resolve })),
   };
 }
 
 describe("inline executor: process-level faults", () => {
   it("a task's process.exit: the log gets its task.failed and run.finished, and the summary says what happened", async () => {
     const out = join(tmp, "exit");
-    const r = await trellis(["run", FIXTURE, "--executor", "inline", "--out", out, "--snapshots", "none", "--progress", "plain"]);
+    const r = await trellis([
+      "run",
+      FIXTURE,
+      "--executor",
+      "inline",
+      "--out",
+      out,
+      "--snapshots",
+      "none",
+      "--progress",
+      "plain",
+    ]);
     expect(r.code).toBe(3);
     const log = events(out);
     const failed = log.find((e) => e.type === "task.failed");
-    expect(failed?.data).toMatchObject({ id: "inline_exit_parent/inline_exiter#1", error: { code: ErrorCodes.PROCESS_EXIT } });
+    expect(failed?.data).toMatchObject({
+      id: "inline_exit_parent/inline_exiter#1",
+      error: { code: ErrorCodes.PROCESS_EXIT },
+    });
     const last = log.at(-1);
     expect(last?.type).toBe("run.finished");
     expect(last?.data).toMatchObject({ status: "failed", error: { code: ErrorCodes.PROCESS_EXIT } });
@@ -67,16 +84,47 @@ describe("inline executor: process-level faults", () => {
 
   it("an error thrown from a task's timer ends the process: the log and the summary name it", async () => {
     const out = join(tmp, "uncaught");
-    const r = await trellis(["run", FIXTURE, "--task", "inline_throw_parent", "--executor", "inline", "--out", out, "--snapshots", "none", "--progress", "off"]);
+    const r = await trellis([
+      "run",
+      FIXTURE,
+      "--task",
+      "inline_throw_parent",
+      "--executor",
+      "inline",
+      "--out",
+      out,
+      "--snapshots",
+      "none",
+      "--progress",
+      "off",
+    ]);
     expect(r.code).toBe(1);
     const last = events(out).at(-1);
-    expect(last?.data).toMatchObject({ status: "failed", error: { code: ErrorCodes.PROCESS_EXIT, cause: { message: "late boom" } } });
-    expect(r.stdout).toContain("an error nobody caught (Error: late boom) ended the process while inline_throw_parent/inline_thrower#1 ran");
+    expect(last?.data).toMatchObject({
+      status: "failed",
+      error: { code: ErrorCodes.PROCESS_EXIT, cause: { message: "late boom" } },
+    });
+    expect(r.stdout).toContain(
+      "an error nobody caught (Error: late boom) ended the process while inline_throw_parent/inline_thrower#1 ran",
+    );
   });
 
   it("SIGKILL while a task blocks the event loop from the first turn: the log is not empty", async () => {
     const out = join(tmp, "blocked");
-    const cli = start(["run", FIXTURE, "--task", "inline_blocker", "--input", JSON.stringify({ out }), "--executor", "inline", "--out", out, "--snapshots", "none"]);
+    const cli = start([
+      "run",
+      FIXTURE,
+      "--task",
+      "inline_blocker",
+      "--input",
+      JSON.stringify({ out }),
+      "--executor",
+      "inline",
+      "--out",
+      out,
+      "--snapshots",
+      "none",
+    ]);
     await cli.until("blocking");
     cli.child.kill("SIGKILL");
     expect((await cli.exited).signal).toBe("SIGKILL");
@@ -85,7 +133,20 @@ describe("inline executor: process-level faults", () => {
 
   it("SIGKILL while the run waits: every event up to the wait is in the log, in order", async () => {
     const out = join(tmp, "parked");
-    const cli = start(["run", FIXTURE, "--task", "inline_parker", "--input", JSON.stringify({ out }), "--executor", "inline", "--out", out, "--snapshots", "none"]);
+    const cli = start([
+      "run",
+      FIXTURE,
+      "--task",
+      "inline_parker",
+      "--input",
+      JSON.stringify({ out }),
+      "--executor",
+      "inline",
+      "--out",
+      out,
+      "--snapshots",
+      "none",
+    ]);
     await cli.until("on disk");
     cli.child.kill("SIGKILL");
     await cli.exited;
@@ -96,7 +157,20 @@ describe("inline executor: process-level faults", () => {
 
   it("Ctrl-C cancels the run; a second Ctrl-C exits at once, even with a task that never finishes", async () => {
     const out = join(tmp, "sigint");
-    const cli = start(["run", FIXTURE, "--task", "inline_parker", "--input", JSON.stringify({ out }), "--executor", "inline", "--out", out, "--snapshots", "none"]);
+    const cli = start([
+      "run",
+      FIXTURE,
+      "--task",
+      "inline_parker",
+      "--input",
+      JSON.stringify({ out }),
+      "--executor",
+      "inline",
+      "--out",
+      out,
+      "--snapshots",
+      "none",
+    ]);
     await cli.until("on disk");
     cli.child.kill("SIGINT");
     await cli.until("interrupted: cancelling the run");

@@ -35,29 +35,84 @@ describe("trellis run", () => {
 
   it("takes --input JSON, --input @file and --task by task name or export name", async () => {
     const out = join(tmp, "input");
-    const r = await trellis(["run", ".tmp/fixtures/cli-ok.js", "--executor", "inline", "--out", out, "--input", '{"values":[10,20]}']);
+    const r = await trellis([
+      "run",
+      ".tmp/fixtures/cli-ok.js",
+      "--executor",
+      "inline",
+      "--out",
+      out,
+      "--input",
+      '{"values":[10,20]}',
+    ]);
     expect(r.code).toBe(0);
     expect(finished(out).output).toBe(60);
     const file = join(tmp, "inputs.json");
     writeFileSync(file, JSON.stringify({ x: 21 }));
-    const byName = await trellis(["run", ".tmp/fixtures/cli-ok.js", "--executor", "inline", "--out", out, "--task", "cli_double", "--input", `@${file}`]);
+    const byName = await trellis([
+      "run",
+      ".tmp/fixtures/cli-ok.js",
+      "--executor",
+      "inline",
+      "--out",
+      out,
+      "--task",
+      "cli_double",
+      "--input",
+      `@${file}`,
+    ]);
     expect(byName.code).toBe(0);
     expect(finished(out).output).toBe(42);
-    const byExport = await trellis(["run", ".tmp/fixtures/cli-no-entry.js", "--executor", "inline", "--out", out, "--task", "greet", "--input", '{"who":"ada"}']);
+    const byExport = await trellis([
+      "run",
+      ".tmp/fixtures/cli-no-entry.js",
+      "--executor",
+      "inline",
+      "--out",
+      out,
+      "--task",
+      "greet",
+      "--input",
+      '{"who":"ada"}',
+    ]);
     expect(byExport.code).toBe(0);
     expect(finished(out).output).toBe("hello ada");
   });
 
   it("--task without --input does not feed the default entry's `inputs` export to another task: it gets {} and a note says so", async () => {
     const out = join(tmp, "task-no-input");
-    const r = await trellis(["run", ".tmp/fixtures/cli-ok.js", "--executor", "inline", "--out", out, "--task", "cli_double", "--formats", "none"]);
-    const started = JSON.parse(readFileSync(join(out, "events.jsonl"), "utf8").split("\n")[0] ?? "{}") as { data: { inputs: unknown } };
+    const r = await trellis([
+      "run",
+      ".tmp/fixtures/cli-ok.js",
+      "--executor",
+      "inline",
+      "--out",
+      out,
+      "--task",
+      "cli_double",
+      "--formats",
+      "none",
+    ]);
+    const started = JSON.parse(readFileSync(join(out, "events.jsonl"), "utf8").split("\n")[0] ?? "{}") as {
+      data: { inputs: unknown };
+    };
     expect(started.data.inputs).toEqual({});
     expect(r.stderr).toContain("note: cli_double runs with {} as its inputs");
     expect(r.stderr).toContain("--input");
     // The default entry named by --task (its task name or export name) still takes the export.
     for (const name of ["cli_sum", "sum"]) {
-      const byName = await trellis(["run", ".tmp/fixtures/cli-ok.js", "--executor", "inline", "--out", out, "--task", name, "--formats", "none"]);
+      const byName = await trellis([
+        "run",
+        ".tmp/fixtures/cli-ok.js",
+        "--executor",
+        "inline",
+        "--out",
+        out,
+        "--task",
+        name,
+        "--formats",
+        "none",
+      ]);
       expect(byName.code).toBe(0);
       expect(finished(out).output).toBe(12);
       expect(byName.stderr).not.toContain("note:");
@@ -75,17 +130,40 @@ describe("trellis run", () => {
 
   it("shows ctx.log lines live with their task id (--quiet hides them), and a failed run's summary shows where and how it failed", async () => {
     const out = join(tmp, "logs");
-    const r = await trellis(["run", "test/fixtures/cli-logs.ts", "--executor", "threads", "--workers", "1", "--out", out, "--formats", "none"]);
+    const r = await trellis([
+      "run",
+      "test/fixtures/cli-logs.ts",
+      "--executor",
+      "threads",
+      "--workers",
+      "1",
+      "--out",
+      out,
+      "--formats",
+      "none",
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("[cli_logs] starting\n");
     expect(r.stderr).toContain("[cli_logs/cli_flaky#1] trying { n: 1, attempt: 1 }\n");
     expect(r.stderr).toContain("[cli_logs/cli_flaky#1] trying { n: 1, attempt: 2 }\n");
     // The task where it went wrong, its attempts, and the line of the user's code (from a worker's stack).
-    expect(r.stdout).toContain("failed      cli_logs/cli_flaky#1 (failed after 2 attempts): TypeError: cli_flaky cannot take 1");
+    expect(r.stdout).toContain(
+      "failed      cli_logs/cli_flaky#1 (failed after 2 attempts): TypeError: cli_flaky cannot take 1",
+    );
     expect(r.stdout).toMatch(/^ {14}at test\/fixtures\/cli-logs\.ts:6:\d+$/m);
     expect(r.stdout).toMatch(/error\s+TASK_FAILED: cli_logs\/cli_flaky#1 failed/);
     expect(r.stdout).toMatch(/slowest\s+\S+ \d+ ms/);
-    const quiet = await trellis(["run", "test/fixtures/cli-logs.ts", "--executor", "inline", "--out", out, "--formats", "none", "--quiet"]);
+    const quiet = await trellis([
+      "run",
+      "test/fixtures/cli-logs.ts",
+      "--executor",
+      "inline",
+      "--out",
+      out,
+      "--formats",
+      "none",
+      "--quiet",
+    ]);
     expect(quiet.code).toBe(1);
     expect(quiet.stderr).not.toContain("trying");
     expect(readFileSync(join(out, "events.jsonl"), "utf8")).toContain('"message":"trying"');
@@ -103,7 +181,16 @@ describe("trellis run", () => {
 
   it("--on-violation reject raises in the offending task instead of halting: the uncaught error fails the run (exit 1)", async () => {
     const out = join(tmp, "reject");
-    const r = await trellis(["run", "demos/branch_violation.ts", "--executor", "inline", "--out", out, "--on-violation", "reject"]);
+    const r = await trellis([
+      "run",
+      "demos/branch_violation.ts",
+      "--executor",
+      "inline",
+      "--out",
+      out,
+      "--on-violation",
+      "reject",
+    ]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("(rejected; the run went on)");
     expect(finished(out).status).toBe("failed");

@@ -13,7 +13,12 @@ const stack = [
 
 describe("summary of a failed run", () => {
   it("finds the user's file:line in a stack: not Trellis, not node_modules, not node: internals", () => {
-    const inner = ["Error: x", "    at node:internal/process/task_queues:95:5", "    at run (/opt/trellis/src/runtime/run.ts:1:1)", "    at async main (file:///home/ada/flow/main.ts:7:3)"].join("\n");
+    const inner = [
+      "Error: x",
+      "    at node:internal/process/task_queues:95:5",
+      "    at run (/opt/trellis/src/runtime/run.ts:1:1)",
+      "    at async main (file:///home/ada/flow/main.ts:7:3)",
+    ].join("\n");
     expect(userFrame(inner, "/home/ada/flow", ["/opt/trellis/src/"])).toBe("main.ts:7:3");
     expect(userFrame(stack, "/home/ada", ["/opt/trellis/src/"])).toBe("flow/flow.ts:12:11");
     expect(userFrame(stack, "/elsewhere", ["/opt/trellis/src/"])).toBe("/home/ada/flow/flow.ts:12:11");
@@ -26,12 +31,20 @@ describe("summary of a failed run", () => {
       label: "flow",
       status: "failed",
       output: undefined,
-      error: { name: "TaskFailedError", code: "TASK_FAILED", message: "cli_logs/cli_flaky#1 failed: cli_flaky cannot take 1" },
+      error: {
+        name: "TaskFailedError",
+        code: "TASK_FAILED",
+        message: "cli_logs/cli_flaky#1 failed: cli_flaky cannot take 1",
+      },
       counts,
       durationMs: 1234,
       violations: [],
       out: null,
-      failure: { id: "cli_logs/cli_flaky#1", attempt: 2, error: { name: "TypeError", code: "USER_ERROR", message: "cli_flaky cannot take 1", stack } },
+      failure: {
+        id: "cli_logs/cli_flaky#1",
+        attempt: 2,
+        error: { name: "TypeError", code: "USER_ERROR", message: "cli_flaky cannot take 1", stack },
+      },
       slowest: [
         { id: "cli_logs/cli_flaky#1", ms: 1520 },
         { id: "cli_logs", ms: 3.4 },
@@ -57,11 +70,15 @@ describe("summary of a failed run", () => {
   });
 
   it("names the error's code once: a deadlock's message already starts with 'deadlock:'", () => {
-    expect(codeAndMessage("DEADLOCK", "deadlock: a (waiting) waits on a/b#1")).toBe("DEADLOCK: a (waiting) waits on a/b#1");
+    expect(codeAndMessage("DEADLOCK", "deadlock: a (waiting) waits on a/b#1")).toBe(
+      "DEADLOCK: a (waiting) waits on a/b#1",
+    );
     expect(codeAndMessage("TASK_FAILED", "a/b#1 failed: boom\nat x")).toBe("TASK_FAILED: a/b#1 failed: boom");
   });
 
   it("a failure on the first attempt says so", () => {
-    expect(describeFailure({ id: "a", attempt: 1, error: { name: "Error", code: "USER_ERROR", message: "no\nmore" } })).toEqual(["a (attempt 1): Error: no"]);
+    expect(
+      describeFailure({ id: "a", attempt: 1, error: { name: "Error", code: "USER_ERROR", message: "no\nmore" } }),
+    ).toEqual(["a (attempt 1): Error: no"]);
   });
 });

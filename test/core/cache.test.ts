@@ -25,7 +25,10 @@ function workspace(): { root: string; journal: string; cache: { dir: string } } 
 
 /** The ids the journal says ran, sorted; the journal is emptied for the next run. */
 function takeJournal(journal: string): string[] {
-  const ids = readFileSync(journal, "utf8").split("\n").filter((l) => l !== "").sort();
+  const ids = readFileSync(journal, "utf8")
+    .split("\n")
+    .filter((l) => l !== "")
+    .sort();
   writeFileSync(journal, "");
   return ids;
 }
@@ -40,7 +43,9 @@ function ids(result: RunResult<unknown>, type: TrellisEvent["type"]): string[] {
 /** Every entry file under a cache folder. */
 function entries(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".json")).map((f) => join(dir, f));
+  return readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".json"))
+    .map((f) => join(dir, f));
 }
 
 const ITEMS = [1, 2, 3, 4];
@@ -56,15 +61,25 @@ describe.each([...EXECUTORS, "processes"] as const)("a pipeline run twice with o
   test("a second run of a 3-stage pipeline runs no stage: every stage instance is task.cached, with the same outputs", async () => {
     const w = workspace();
     const inputs = { journal: w.journal, items: ITEMS };
-    const first = await run(cachePipeline, inputs, { ...options, cache: w.cache, out: join(w.root, "out-1"), snapshots: "none" });
+    const first = await run(cachePipeline, inputs, {
+      ...options,
+      cache: w.cache,
+      out: join(w.root, "out-1"),
+      snapshots: "none",
+    });
     expect(first.status).toBe("succeeded");
-    expect(first.output).toEqual({ total: (10 + 20 + 30 + 40) + 4 * 1, count: 4 });
+    expect(first.output).toEqual({ total: 10 + 20 + 30 + 40 + 4 * 1, count: 4 });
     expect(takeJournal(w.journal)).toEqual(STAGES);
     expect(first.cached).toBe(0);
     // One entry per stage instance; the root spawned children, so it is never stored.
     expect(entries(w.cache.dir)).toHaveLength(STAGES.length);
 
-    const second = await run(cachePipeline, inputs, { ...options, cache: w.cache, out: join(w.root, "out-2"), snapshots: "none" });
+    const second = await run(cachePipeline, inputs, {
+      ...options,
+      cache: w.cache,
+      out: join(w.root, "out-2"),
+      snapshots: "none",
+    });
     expect(second.status).toBe("succeeded");
     expect(second.output).toEqual(first.output);
     expect(takeJournal(w.journal)).toEqual([]);
@@ -78,7 +93,12 @@ describe.each([...EXECUTORS, "processes"] as const)("a pipeline run twice with o
     // The log folds to the engine's plan, cached flags included.
     const replayed = foldEvents(second.events ?? []);
     expect(replayed.cached).toBe(STAGES.length);
-    expect([...replayed.nodes.values()].filter((n) => n.cached).map((n) => n.id).sort()).toEqual(STAGES);
+    expect(
+      [...replayed.nodes.values()]
+        .filter((n) => n.cached)
+        .map((n) => n.id)
+        .sort(),
+    ).toEqual(STAGES);
   });
 });
 
@@ -92,11 +112,16 @@ describe.each(EXECUTORS)("the results cache (%s executor)", (executor) => {
     takeJournal(w.journal);
     const files = entries(w.cache.dir);
     writeFileSync(files[0] as string, "{ not json");
-    writeFileSync(files[1] as string, JSON.stringify({ format: "trellis-cache/1", key: "another key", task: "cache_fetch", output: 1 }));
+    writeFileSync(
+      files[1] as string,
+      JSON.stringify({ format: "trellis-cache/1", key: "another key", task: "cache_fetch", output: 1 }),
+    );
     const second = await run(cachePipeline, inputs, { ...options, cache: w.cache });
     expect(second.status).toBe("succeeded");
     expect(second.output).toEqual(first.output);
-    const warnings = (second.events ?? []).filter((e) => e.type === "task.warning").map((e) => e.data as { id: string; code: string; message: string });
+    const warnings = (second.events ?? [])
+      .filter((e) => e.type === "task.warning")
+      .map((e) => e.data as { id: string; code: string; message: string });
     expect(warnings.map((x) => x.code)).toEqual(["CACHE_UNREADABLE", "CACHE_UNREADABLE"]);
     expect(warnings.map((x) => x.message).join("\n")).toContain("is not JSON");
     const rerun = takeJournal(w.journal);
@@ -268,7 +293,10 @@ describe("which definitions and runs use the cache (inline)", () => {
       expect((await run(leaf, {}, inline)).cached).toBe(1);
       // A `cache: true` parent is not stored (its children's code is not in its key), and says so.
       const parent = await run(kept, {}, inline);
-      expect((parent.events ?? []).find((e) => e.type === "task.warning")?.data).toMatchObject({ id: "cache_default_kept", code: "CACHE_NOT_STORED" });
+      expect((parent.events ?? []).find((e) => e.type === "task.warning")?.data).toMatchObject({
+        id: "cache_default_kept",
+        code: "CACHE_NOT_STORED",
+      });
       expect((await run(kept, {}, inline)).cached).toBe(0);
       expect(runs).toBe(2);
       expect(entries(join(here, ".trellis-cache"))).toHaveLength(1);
@@ -303,10 +331,18 @@ describe("which definitions and runs use the cache (inline)", () => {
 
   test("bad options say what is expected", async () => {
     const leaf = task({ name: "cache_bad_option" }, async () => 1);
-    await expect(run(leaf, {}, { ...inline, cache: "dir" as never })).rejects.toMatchObject({ code: ErrorCodes.INVALID_OPTION });
-    await expect(run(leaf, {}, { ...inline, cache: { dir: "" } })).rejects.toMatchObject({ code: ErrorCodes.INVALID_OPTION });
-    expect(() => task({ name: "cache_bad_flag", cache: "yes" as never }, async () => 1)).toThrow(expect.objectContaining({ code: ErrorCodes.TASK_DEFINITION }));
-    expect(() => task({ name: "cache_bad_version", version: {} as never }, async () => 1)).toThrow(expect.objectContaining({ code: ErrorCodes.TASK_DEFINITION }));
+    await expect(run(leaf, {}, { ...inline, cache: "dir" as never })).rejects.toMatchObject({
+      code: ErrorCodes.INVALID_OPTION,
+    });
+    await expect(run(leaf, {}, { ...inline, cache: { dir: "" } })).rejects.toMatchObject({
+      code: ErrorCodes.INVALID_OPTION,
+    });
+    expect(() => task({ name: "cache_bad_flag", cache: "yes" as never }, async () => 1)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.TASK_DEFINITION }),
+    );
+    expect(() => task({ name: "cache_bad_version", version: {} as never }, async () => 1)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.TASK_DEFINITION }),
+    );
   });
 });
 
@@ -319,7 +355,7 @@ describe("drawing cached instances", () => {
     const dot = buildDot(second.plan);
     const line = dot.split("\n").find((l) => l.startsWith('  "cache_pipeline/cache_fetch#1"')) ?? "";
     expect(line).toContain('label="cache_fetch\\n#1 · cached"');
-    expect(line).toContain("style=\"rounded,filled,dashed\"");
+    expect(line).toContain('style="rounded,filled,dashed"');
     expect(line).toContain("(succeeded from the cache)");
     const root = dot.split("\n").find((l) => l.startsWith('  "cache_pipeline"')) ?? "";
     expect(root).not.toContain("dashed");
@@ -328,7 +364,9 @@ describe("drawing cached instances", () => {
     expect(classOf("task.cached")).toBe("change");
     // Grouped: a group whose members all came from the cache is drawn the same way.
     const grouped = buildDot(second.plan, { groupAbove: 1 });
-    expect(grouped).toMatch(/"cache_pipeline\/cache_fetch\/\*" \[label="cache_fetch ×2\\n2 ✓ \(2 cached\)", fillcolor="#cdeecd", style="rounded,filled,dashed"/);
+    expect(grouped).toMatch(
+      /"cache_pipeline\/cache_fetch\/\*" \[label="cache_fetch ×2\\n2 ✓ \(2 cached\)", fillcolor="#cdeecd", style="rounded,filled,dashed"/,
+    );
   });
 });
 
@@ -340,16 +378,32 @@ describe("reporting cached instances", () => {
     const second = await run(cachePipeline, inputs, { executor: "inline", cache: w.cache, keepEvents: true });
     const events = second.events ?? [];
     const cached = events.find((e) => e.type === "task.cached");
-    expect(cached && describeEvent(cached)).toBe("cache_pipeline/cache_fetch#1 succeeded from the cache: { item: 1, data: 10 }");
+    expect(cached && describeEvent(cached)).toBe(
+      "cache_pipeline/cache_fetch#1 succeeded from the cache: { item: 1, data: 10 }",
+    );
     const details = nodeDetails(second.plan, events, "cache_pipeline/cache_fetch#1");
     expect(details).toMatchObject({ status: "succeeded", cached: true, attempts: 0 });
     expect(details?.history.at(-1)?.note).toMatch(/^from the cache \(key [0-9a-f]{12}…\)$/);
     expect(nodeDetails(second.plan, events, "cache_pipeline")?.cached).toBe(false);
 
     let text = "";
-    const stream = { isTTY: false, columns: 0, write: (chunk: string) => ((text += chunk), true) } as unknown as NodeJS.WriteStream;
+    const stream = {
+      isTTY: false,
+      columns: 0,
+      write: (chunk: string) => ((text += chunk), true),
+    } as unknown as NodeJS.WriteStream;
     const reporter = new ProgressReporter({ mode: "plain", label: "p", stream });
-    reporter.onEvent({ v: 1, seq: 1, ts: "2026-01-01T00:00:00.000Z", runId: "r", type: "task.warning", data: { id: "a/b#1", code: "CACHE_UNREADABLE", message: "x.json is not JSON" } }, second.plan);
+    reporter.onEvent(
+      {
+        v: 1,
+        seq: 1,
+        ts: "2026-01-01T00:00:00.000Z",
+        runId: "r",
+        type: "task.warning",
+        data: { id: "a/b#1", code: "CACHE_UNREADABLE", message: "x.json is not JSON" },
+      },
+      second.plan,
+    );
     expect(text).toBe("warning: a/b#1: CACHE_UNREADABLE: x.json is not JSON\n");
   });
 });

@@ -164,7 +164,11 @@ const anyValue: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => (
 })).value;
 
 /** Containers of a tree, each with its ancestors (itself included). */
-function containers(value: unknown, ancestors: object[] = [], out: { node: object; ancestors: object[] }[] = []): typeof out {
+function containers(
+  value: unknown,
+  ancestors: object[] = [],
+  out: { node: object; ancestors: object[] }[] = [],
+): typeof out {
   if (value === null || typeof value !== "object" || value instanceof Date || ArrayBuffer.isView(value)) return out;
   const chain = [...ancestors, value];
   out.push({ node: value, ancestors: chain });
@@ -185,7 +189,13 @@ function addCycles(value: unknown, choices: readonly [number, number, number][])
       else node.set(target, k);
     } else if (node instanceof Set) node.add(target);
     else if (Array.isArray(node)) node.push(target);
-    else Object.defineProperty(node, k % 3 === 0 ? "__proto__" : `cycle${k}`, { value: target, enumerable: true, writable: true, configurable: true });
+    else
+      Object.defineProperty(node, k % 3 === 0 ? "__proto__" : `cycle${k}`, {
+        value: target,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
   }
   return value;
 }
@@ -243,7 +253,10 @@ describe("JSON-safe codec: values it cannot carry faithfully are errors, never l
   }
 
   test("a Promise is refused with the path and a hint at the missing await", () => {
-    const error = refusal({ items: [1, Promise.resolve(2)] }, { strict: true, role: "output", label: "output of root" });
+    const error = refusal(
+      { items: [1, Promise.resolve(2)] },
+      { strict: true, role: "output", label: "output of root" },
+    );
     expect(error.code).toBe(ErrorCodes.UNENCODABLE_OUTPUT);
     expect(error.details["path"]).toBe("output of root.items[1]");
     expect(error.message).toContain("a Promise");
@@ -257,7 +270,9 @@ describe("JSON-safe codec: values it cannot carry faithfully are errors, never l
     expect(point.message).toContain("Point");
     expect(point.message).toContain("norm");
     expect(refusal(new WeakMap(), { strict: true }).code).toBe(ErrorCodes.NOT_SERIALIZABLE);
-    expect(refusal({ s: Readable.from(["a"]) }, { strict: true, role: "output" }).code).toBe(ErrorCodes.UNENCODABLE_OUTPUT);
+    expect(refusal({ s: Readable.from(["a"]) }, { strict: true, role: "output" }).code).toBe(
+      ErrorCodes.UNENCODABLE_OUTPUT,
+    );
     expect(refusal({ when: new URL("https://example.com") }, { strict: true }).message).toContain("URL");
   });
 

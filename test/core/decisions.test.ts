@@ -7,12 +7,26 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { applyEvent, createPlan } from "trellis";
 import type { Plan, PlanNode, TrellisEvent } from "trellis";
-import { blockingCount, deadProducer, isAvailable, isReady, readyIds, readyNodes } from "../../dist/scheduler/readiness.js";
+import {
+  blockingCount,
+  deadProducer,
+  isAvailable,
+  isReady,
+  readyIds,
+  readyNodes,
+} from "../../dist/scheduler/readiness.js";
 import { endStatus, isDeadlocked, stuckInstances } from "../../dist/scheduler/deadlock.js";
 import { spawnDiff } from "../../dist/plan/diff.js";
 import { MAX_RETRY_DELAY_MS, retryDelay } from "../../dist/runtime/attempts.js";
 import type { WaitRecord } from "../../dist/runtime/waits.js";
-import { Waits, failedChildError, newWaitRecord, selfWaitError, unfinishedOf, unknownWaitError } from "../../dist/runtime/waits.js";
+import {
+  Waits,
+  failedChildError,
+  newWaitRecord,
+  selfWaitError,
+  unfinishedOf,
+  unknownWaitError,
+} from "../../dist/runtime/waits.js";
 
 /** Fixed so a failure reproduces (deterministic tests); set DECISIONS_SEED to explore others. */
 const SEED = Number(process.env["DECISIONS_SEED"] ?? 20261202);
@@ -61,10 +75,30 @@ function planOf(nodes: readonly GenNode[]): Plan {
   const plan = createPlan("prop");
   let seq = 0;
   const fold = (type: string, data: unknown): void =>
-    applyEvent(plan, { v: 1, seq: ++seq, ts: "2026-01-01T00:00:00.000Z", runId: "prop", type, data } as unknown as TrellisEvent);
-  fold("run.started", { root: id(0), task: "t", inputs: null, options: { executor: "inline", workers: 1, onViolation: "halt" } });
+    applyEvent(plan, {
+      v: 1,
+      seq: ++seq,
+      ts: "2026-01-01T00:00:00.000Z",
+      runId: "prop",
+      type,
+      data,
+    } as unknown as TrellisEvent);
+  fold("run.started", {
+    root: id(0),
+    task: "t",
+    inputs: null,
+    options: { executor: "inline", workers: 1, onViolation: "halt" },
+  });
   nodes.forEach((n, i) => {
-    fold("task.created", { id: id(i), task: "t", parent: i === 0 ? null : id(0), labels: [], inputs: null, placeholder: null, priority: 0 });
+    fold("task.created", {
+      id: id(i),
+      task: "t",
+      parent: i === 0 ? null : id(0),
+      labels: [],
+      inputs: null,
+      placeholder: null,
+      priority: 0,
+    });
     if (i > 0) fold("edge.created", { from: id(0), to: id(i), kind: "lineage" });
     for (const p of n.producers) fold("edge.created", { from: id(p), to: id(i), kind: "data" });
   });
@@ -77,7 +111,8 @@ function planOf(nodes: readonly GenNode[]): Plan {
     if (n.emitted) fold("task.emitted", { id: nid, output: i });
     if (n.status === "waiting") fold("task.waiting", { id: nid, on: n.waitsOn.map(id) });
     if (n.status === "succeeded") fold("task.succeeded", { id: nid, output: i });
-    if (n.status === "failed") fold("task.failed", { id: nid, attempt: 1, error: { name: "Error", message: "x", code: "X", stack: "" } });
+    if (n.status === "failed")
+      fold("task.failed", { id: nid, attempt: 1, error: { name: "Error", message: "x", code: "X", stack: "" } });
   });
   return plan;
 }
@@ -89,13 +124,19 @@ describe("readiness", () => {
     fc.assert(
       fc.property(genPlan, (nodes) => {
         const plan = planOf(nodes);
-        const ready = nodes.flatMap((n, i) => (n.status === "pending" && n.producers.every((p) => available(nodes[p] as GenNode)) ? [id(i)] : []));
+        const ready = nodes.flatMap((n, i) =>
+          n.status === "pending" && n.producers.every((p) => available(nodes[p] as GenNode)) ? [id(i)] : [],
+        );
         expect(readyIds(plan)).toEqual(ready);
         nodes.forEach((n, i) => {
           const producers = (plan.producers.get(id(i)) ?? []) as string[];
-          const dead = n.producers.find((p) => !available(nodes[p] as GenNode) && FINISHED.has((nodes[p] as GenNode).status));
+          const dead = n.producers.find(
+            (p) => !available(nodes[p] as GenNode) && FINISHED.has((nodes[p] as GenNode).status),
+          );
           expect(deadProducer(plan, producers)?.id).toBe(dead === undefined ? undefined : id(dead));
-          expect(blockingCount(plan, producers)).toBe(n.producers.filter((p) => !available(nodes[p] as GenNode)).length);
+          expect(blockingCount(plan, producers)).toBe(
+            n.producers.filter((p) => !available(nodes[p] as GenNode)).length,
+          );
           expect(plan.nodes.get(id(i))?.producersLeft).toBe(blockingCount(plan, producers));
         });
       }),
@@ -106,17 +147,25 @@ describe("readiness", () => {
   it("the fold's count of producers without output equals the definition after every event of random runs, and queues each ready instance once", () => {
     // A run as a sequence of random steps, each a few events: spawn an instance whose producers are any
     // earlier instances (whatever their state), start a queued one, emit, succeed, fail, or skip one.
-    const genSteps = fc.array(fc.record({ op: fc.nat(5), pick: fc.nat(1000), producers: fc.uniqueArray(fc.nat(1000), { maxLength: 4 }) }), {
-      minLength: 1,
-      maxLength: 80,
-    });
+    const genSteps = fc.array(
+      fc.record({ op: fc.nat(5), pick: fc.nat(1000), producers: fc.uniqueArray(fc.nat(1000), { maxLength: 4 }) }),
+      {
+        minLength: 1,
+        maxLength: 80,
+      },
+    );
     fc.assert(
       fc.property(genSteps, (steps) => {
         const plan = createPlan("prop");
         let seq = 0;
         const fold = (type: string, data: unknown): void =>
           applyEvent(plan, { v: 1, seq: ++seq, ts: "", runId: "prop", type, data } as unknown as TrellisEvent);
-        fold("run.started", { root: "n0", task: "t", inputs: null, options: { executor: "inline", workers: 1, onViolation: "halt" } });
+        fold("run.started", {
+          root: "n0",
+          task: "t",
+          inputs: null,
+          options: { executor: "inline", workers: 1, onViolation: "halt" },
+        });
         // What the run loop does with readiness now that the fold keeps it: queue an instance at its
         // creation when nothing blocks it, and a consumer when a producer's output makes it ready.
         const queued: string[] = [];
@@ -128,24 +177,42 @@ describe("readiness", () => {
           for (const c of plan.consumers.get(nid) ?? []) if (isReady(plan.nodes.get(c) as PlanNode)) queue(c);
         };
         const check = (): void => {
-          for (const node of plan.nodes.values()) expect(node.producersLeft, node.id).toBe(blockingCount(plan, plan.producers.get(node.id) ?? []));
+          for (const node of plan.nodes.values())
+            expect(node.producersLeft, node.id).toBe(blockingCount(plan, plan.producers.get(node.id) ?? []));
           expect(readyNodes(plan).map((n) => n.id)).toEqual(readyIds(plan));
-          expect(queued.filter((q) => plan.nodes.get(q)?.status === "pending").sort()).toEqual([...readyIds(plan)].sort());
+          expect(queued.filter((q) => plan.nodes.get(q)?.status === "pending").sort()).toEqual(
+            [...readyIds(plan)].sort(),
+          );
         };
         const nodes = (): PlanNode[] => [...plan.nodes.values()];
-        const pickOf = (list: readonly PlanNode[], pick: number): PlanNode | undefined => list[pick % Math.max(1, list.length)];
+        const pickOf = (list: readonly PlanNode[], pick: number): PlanNode | undefined =>
+          list[pick % Math.max(1, list.length)];
         for (const { op, pick, producers } of steps) {
           const all = nodes();
           if (op === 0 || all.length === 0) {
             const nid = id(all.length);
-            fold("task.created", { id: nid, task: "t", parent: all.length === 0 ? null : "n0", labels: [], inputs: null, placeholder: null, priority: 0 });
+            fold("task.created", {
+              id: nid,
+              task: "t",
+              parent: all.length === 0 ? null : "n0",
+              labels: [],
+              inputs: null,
+              placeholder: null,
+              priority: 0,
+            });
             const from = all.length === 0 ? [] : [...new Set(producers.map((p) => id(p % all.length)))];
             for (const p of from) fold("edge.created", { from: p, to: nid, kind: "data" });
             if (deadProducer(plan, from)) fold("task.skipped", { id: nid, because: "a producer died" });
             else if (isReady(plan.nodes.get(nid) as PlanNode)) queue(nid);
           } else {
             const node = pickOf(
-              all.filter((n) => (op === 1 ? queued.includes(n.id) && n.status === "pending" : op === 5 ? n.status === "pending" : n.status === "running")),
+              all.filter((n) =>
+                op === 1
+                  ? queued.includes(n.id) && n.status === "pending"
+                  : op === 5
+                    ? n.status === "pending"
+                    : n.status === "running",
+              ),
               pick,
             );
             if (node === undefined) continue;
@@ -157,7 +224,12 @@ describe("readiness", () => {
             } else if (op === 3) {
               fold("task.succeeded", { id: node.id, output: 1 });
               if (!emittedBefore) availableNow(node.id);
-            } else if (op === 4) fold("task.failed", { id: node.id, attempt: 1, error: { name: "Error", message: "x", code: "X", stack: "" } });
+            } else if (op === 4)
+              fold("task.failed", {
+                id: node.id,
+                attempt: 1,
+                error: { name: "Error", message: "x", code: "X", stack: "" },
+              });
             else fold("task.skipped", { id: node.id, because: "x" });
           }
           check();
@@ -170,7 +242,10 @@ describe("readiness", () => {
 
 describe("waits", () => {
   it("a wait registers on exactly the instances without output, is refused as the first bad id says, and is answered when the last of them has an output", () => {
-    const genWaits = fc.array(fc.record({ by: fc.nat(30), picks: fc.array(fc.nat(34), { maxLength: 5 }) }), { minLength: 1, maxLength: 6 });
+    const genWaits = fc.array(fc.record({ by: fc.nat(30), picks: fc.array(fc.nat(34), { maxLength: 5 }) }), {
+      minLength: 1,
+      maxLength: 6,
+    });
     fc.assert(
       fc.property(genPlan, genWaits, fc.array(fc.nat(1000), { maxLength: 30 }), (nodes, waits, order) => {
         const plan = planOf(nodes);
@@ -206,7 +281,14 @@ describe("waits", () => {
           const candidates = [...plan.nodes.values()].filter((n) => !isAvailable(n) && !FINISHED.has(n.status));
           const node = candidates[pick % Math.max(1, candidates.length)];
           if (node === undefined) break;
-          applyEvent(plan, { v: 1, seq: ++seq, ts: "", runId: "prop", type: "task.succeeded", data: { id: node.id, output: 1 } } as unknown as TrellisEvent);
+          applyEvent(plan, {
+            v: 1,
+            seq: ++seq,
+            ts: "",
+            runId: "prop",
+            type: "task.succeeded",
+            data: { id: node.id, output: 1 },
+          } as unknown as TrellisEvent);
           const taken = waitsOf.take(node);
           const records = taken === undefined ? [] : Array.isArray(taken) ? taken : [taken];
           expect(new Set(records)).toEqual(new Set(open.filter((o) => o.on.includes(node.id)).map((o) => o.record)));
@@ -230,7 +312,10 @@ describe("the end of a run", () => {
         const plan = planOf(nodes);
         const expected = nodes.flatMap((n, i) => {
           if (FINISHED.has(n.status)) return [];
-          const waitingOn = n.status === "waiting" ? n.waitsOn.map(id) : n.producers.filter((p) => !available(nodes[p] as GenNode)).map(id);
+          const waitingOn =
+            n.status === "waiting"
+              ? n.waitsOn.map(id)
+              : n.producers.filter((p) => !available(nodes[p] as GenNode)).map(id);
           return [{ id: id(i), status: n.status, waitingOn }];
         });
         expect(stuckInstances(plan)).toEqual(expected);
@@ -257,21 +342,33 @@ describe("the end of a run", () => {
 describe("a spawn's diff", () => {
   it("is the new node, its lineage edge first, then one data edge per producer in order", () => {
     fc.assert(
-      fc.property(genPlan, fc.uniqueArray(fc.nat(30), { maxLength: 4 }), fc.array(fc.string({ minLength: 1, maxLength: 3 }), { maxLength: 2 }), (nodes, picks, labels) => {
-        const plan = planOf(nodes);
-        const producers = [...new Set(picks.map((p) => id(p % nodes.length)))];
-        const parent = plan.nodes.get(id(0));
-        if (!parent) throw new Error("no root");
-        const diff = spawnDiff(plan, parent, { id: "child", task: "c", producers, labels, placeholder: null });
-        expect(diff).toEqual({
-          by: id(0),
-          nodes: [{ id: "child", task: "c", parent: id(0), labels, placeholder: null }],
-          edges: [
-            { from: id(0), to: "child", kind: "lineage", fromTask: "t", toTask: "c", declared: false },
-            ...producers.map((p) => ({ from: p, to: "child", kind: "data", fromTask: "t", toTask: "c", declared: false })),
-          ],
-        });
-      }),
+      fc.property(
+        genPlan,
+        fc.uniqueArray(fc.nat(30), { maxLength: 4 }),
+        fc.array(fc.string({ minLength: 1, maxLength: 3 }), { maxLength: 2 }),
+        (nodes, picks, labels) => {
+          const plan = planOf(nodes);
+          const producers = [...new Set(picks.map((p) => id(p % nodes.length)))];
+          const parent = plan.nodes.get(id(0));
+          if (!parent) throw new Error("no root");
+          const diff = spawnDiff(plan, parent, { id: "child", task: "c", producers, labels, placeholder: null });
+          expect(diff).toEqual({
+            by: id(0),
+            nodes: [{ id: "child", task: "c", parent: id(0), labels, placeholder: null }],
+            edges: [
+              { from: id(0), to: "child", kind: "lineage", fromTask: "t", toTask: "c", declared: false },
+              ...producers.map((p) => ({
+                from: p,
+                to: "child",
+                kind: "data",
+                fromTask: "t",
+                toTask: "c",
+                declared: false,
+              })),
+            ],
+          });
+        },
+      ),
       { numRuns: 200, seed: SEED },
     );
   });

@@ -35,7 +35,9 @@ describe("task definitions are checked when defined", () => {
     expect(codeOf(() => task({ name: "def_r", retries: -1 }, async () => 1))).toBe(ErrorCodes.TASK_DEFINITION);
     expect(codeOf(() => task({ name: "def_t", timeoutMs: 0 }, async () => 1))).toBe(ErrorCodes.TASK_DEFINITION);
     expect(codeOf(() => task({ name: "def_l", labels: [""] }, async () => 1))).toBe(ErrorCodes.TASK_DEFINITION);
-    expect(codeOf(() => task({ name: "def_u", colour: "red" } as never, async () => 1))).toBe(ErrorCodes.TASK_DEFINITION);
+    expect(codeOf(() => task({ name: "def_u", colour: "red" } as never, async () => 1))).toBe(
+      ErrorCodes.TASK_DEFINITION,
+    );
     expect(codeOf(() => task({ name: "def_c", calls: [{} as never] }, async () => 1))).toBe(ErrorCodes.TASK_DEFINITION);
   });
 

@@ -38,7 +38,8 @@ describe("running a workflow (inline executor)", () => {
       const hs = [1, 2, 3].map((x) => ctx.spawn(double, { x }));
       return ctx.waitForAll(hs);
     });
-    const ids = async () => eventsOf((await run(root, {}, inline)).events, "task.created").map((e) => (e.data as { id: string }).id);
+    const ids = async () =>
+      eventsOf((await run(root, {}, inline)).events, "task.created").map((e) => (e.data as { id: string }).id);
     const first = await ids();
     expect(first).toEqual(["eng_ids", "eng_ids/eng_double#1", "eng_ids/eng_double#2", "eng_ids/eng_double#3"]);
     expect(await ids()).toEqual(first);
@@ -61,7 +62,10 @@ describe("running a workflow (inline executor)", () => {
     expect(result.output).toBe("recovered");
     expect(caught).toBeInstanceOf(TaskFailedError);
     expect((caught as TrellisError).code).toBe(ErrorCodes.TASK_FAILED);
-    const failed = eventsOf(result.events, "task.failed")[0]?.data as { id: string; error: { name: string; message: string; stack?: string } };
+    const failed = eventsOf(result.events, "task.failed")[0]?.data as {
+      id: string;
+      error: { name: string; message: string; stack?: string };
+    };
     expect(failed.id).toBe("eng_catch/eng_boom#1");
     expect(failed.error.name).toBe("RangeError");
     expect(failed.error.message).toBe("boom!");
@@ -125,7 +129,11 @@ describe("running a workflow (inline executor)", () => {
     const log = eventsOf(result.events, "task.log")[0] as TrellisEvent;
     expect(log.type).toBe("task.log");
     expect(log.seq).toBeGreaterThan(0);
-    expect(log.data).toEqual({ id: "eng_logger", message: "hello", fields: { type: "evil", ts: "never", seq: -1, n: { $t: "bigint", v: "1" } } });
+    expect(log.data).toEqual({
+      id: "eng_logger",
+      message: "hello",
+      fields: { type: "evil", ts: "never", seq: -1, n: { $t: "bigint", v: "1" } },
+    });
     const seqs = (result.events ?? []).map((e) => e.seq);
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
   });
@@ -202,7 +210,9 @@ describe("deadlocks are reported, never a hang", () => {
     const result = await run(root, {}, inline);
     expect(result.status).toBe("failed");
     expect(result.error?.code).toBe(ErrorCodes.DEADLOCK);
-    const report = eventsOf(result.events, "run.deadlock")[0]?.data as { instances: { id: string; waitingOn: string[] }[] };
+    const report = eventsOf(result.events, "run.deadlock")[0]?.data as {
+      instances: { id: string; waitingOn: string[] }[];
+    };
     expect(report.instances).toEqual([
       { id: "eng_cycle", status: "waiting", waitingOn: ["eng_cycle/eng_cycle_child#1"] },
       { id: "eng_cycle/eng_cycle_child#1", status: "waiting", waitingOn: ["eng_cycle"] },
@@ -241,7 +251,9 @@ describe("retries and timeouts", () => {
       const result = await pending;
       expect(result.status).toBe("succeeded");
       expect(result.output).toBe(3);
-      const retries = eventsOf(result.events, "task.retrying").map((e) => e.data as { attempt: number; delayMs: number });
+      const retries = eventsOf(result.events, "task.retrying").map(
+        (e) => e.data as { attempt: number; delayMs: number },
+      );
       expect(retries.map((r) => [r.attempt, r.delayMs])).toEqual([
         [2, 100],
         [3, 200],
@@ -274,9 +286,13 @@ describe("retries and timeouts", () => {
 
 describe("run options", () => {
   test("bad options are one clear error naming the option", async () => {
-    await expect(run(double, { x: 1 }, { executor: "gpu" as never })).rejects.toMatchObject({ code: ErrorCodes.INVALID_OPTION });
+    await expect(run(double, { x: 1 }, { executor: "gpu" as never })).rejects.toMatchObject({
+      code: ErrorCodes.INVALID_OPTION,
+    });
     await expect(run(double, { x: 1 }, { workers: 0 })).rejects.toMatchObject({ code: ErrorCodes.INVALID_OPTION });
-    await expect(run(double, { x: 1 }, { onViolation: "ignore" as never })).rejects.toMatchObject({ code: ErrorCodes.INVALID_OPTION });
+    await expect(run(double, { x: 1 }, { onViolation: "ignore" as never })).rejects.toMatchObject({
+      code: ErrorCodes.INVALID_OPTION,
+    });
   });
 
   test("an AbortSignal cancels the run: unfinished instances are cancelled and their signals fire", async () => {
@@ -356,7 +372,9 @@ describe("data that would arrive silently wrong is an error", () => {
   });
 
   test("a handle passed in inputs without From is an INVALID_INPUT error that says to wrap it in From()", async () => {
-    const sum = task({ name: "eng_sum_parts" }, async (_ctx, { parts }: { parts: number[] }) => parts.reduce((a, b) => a + b, 0));
+    const sum = task({ name: "eng_sum_parts" }, async (_ctx, { parts }: { parts: number[] }) =>
+      parts.reduce((a, b) => a + b, 0),
+    );
     let error: TrellisError | undefined;
     const parent = task({ name: "eng_bare_handle" }, async (ctx) => {
       const parts = [1, 2].map((x) => ctx.spawn(double, { x }));

@@ -34,16 +34,19 @@ const leaf = task({ name: "fold_leaf" }, async (_ctx, { i }: { i: number }) => {
   return i;
 });
 const join2 = task({ name: "fold_join" }, async (_ctx, { a, b }: { a: number; b: number }) => a + b);
-const group = task({ name: "fold_group", calls: [leaf, leaf, join2], edges: [[leaf, join2]] }, async (ctx, { base }: { base: number }) => {
-  const hs = Array.from({ length: 10 }, (_, k) => ctx.spawn(leaf, { i: base + k }));
-  const joins = [];
-  for (let k = 0; k + 1 < hs.length; k += 2) joins.push(ctx.spawn(join2, { a: From(hs[k]!), b: From(hs[k + 1]!) }));
-  try {
-    return await ctx.waitForAll(joins);
-  } catch {
-    return "partial";
-  }
-});
+const group = task(
+  { name: "fold_group", calls: [leaf, leaf, join2], edges: [[leaf, join2]] },
+  async (ctx, { base }: { base: number }) => {
+    const hs = Array.from({ length: 10 }, (_, k) => ctx.spawn(leaf, { i: base + k }));
+    const joins = [];
+    for (let k = 0; k + 1 < hs.length; k += 2) joins.push(ctx.spawn(join2, { a: From(hs[k]!), b: From(hs[k + 1]!) }));
+    try {
+      return await ctx.waitForAll(joins);
+    } catch {
+      return "partial";
+    }
+  },
+);
 const big = task({ name: "fold_root" }, async (ctx, { groups }: { groups: number }) => {
   const hs = Array.from({ length: groups }, (_, g) => ctx.spawn(group, { base: g * 10 }));
   return (await ctx.waitForAll(hs)).length;
@@ -66,7 +69,11 @@ describe("the plan is a pure fold of the event log", () => {
     const result = await run(
       big,
       { groups: 3 },
-      { executor: "inline", keepEvents: true, observers: [{ onEvent: (_e, plan) => void views.push(JSON.stringify(view(plan))) }] },
+      {
+        executor: "inline",
+        keepEvents: true,
+        observers: [{ onEvent: (_e, plan) => void views.push(JSON.stringify(view(plan))) }],
+      },
     );
     const replay = createPlan();
     (result.events ?? []).forEach((event, i) => {

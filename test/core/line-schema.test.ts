@@ -16,9 +16,16 @@ import { parseLogLine } from "../../dist/events/read-log.js";
 const SEED = Number(process.env["LINE_SCHEMA_SEED"] ?? 20261202);
 
 type Schema = Record<string, unknown>;
-const document = eventLogSchema() as Schema & { definitions: Record<string, Schema>; allOf: { if: Schema; then: { properties: { data: Schema } } }[] };
+const document = eventLogSchema() as Schema & {
+  definitions: Record<string, Schema>;
+  allOf: { if: Schema; then: { properties: { data: Schema } } }[];
+};
 
-const text = fc.oneof(fc.constantFrom("root", "root/a#1", "é", ""), fc.string({ maxLength: 6 }), fc.string({ unit: fc.constantFrom('"', "\\", "\n", "\u0000", "é", "😀", "a") }));
+const text = fc.oneof(
+  fc.constantFrom("root", "root/a#1", "é", ""),
+  fc.string({ maxLength: 6 }),
+  fc.string({ unit: fc.constantFrom('"', "\\", "\n", "\u0000", "é", "😀", "a") }),
+);
 const json = fc.oneof(fc.constant(null), fc.constant({}), fc.jsonValue({ maxDepth: 2 }));
 
 /** Values valid under `schema` (the subset of JSON Schema the log's schema uses). */
@@ -31,7 +38,8 @@ function arbitraryOf(schema: Schema, depth = 0): fc.Arbitrary<unknown> {
   }
   if ("const" in schema) return fc.constant(schema["const"]);
   if (Array.isArray(schema["enum"])) return fc.constantFrom(...(schema["enum"] as unknown[]));
-  if (Array.isArray(schema["oneOf"])) return fc.oneof(...(schema["oneOf"] as Schema[]).map((s) => arbitraryOf(s, depth)));
+  if (Array.isArray(schema["oneOf"]))
+    return fc.oneof(...(schema["oneOf"] as Schema[]).map((s) => arbitraryOf(s, depth)));
   const type = schema["type"];
   if (Array.isArray(type)) return fc.oneof(...type.map((t) => arbitraryOf({ ...schema, type: t }, depth)));
   const min = typeof schema["minimum"] === "number" ? schema["minimum"] : undefined;
@@ -47,10 +55,16 @@ function arbitraryOf(schema: Schema, depth = 0): fc.Arbitrary<unknown> {
     case "integer":
       return fc.integer({ min: min ?? -1000, max: 1_000_000 });
     case "number":
-      return fc.oneof(fc.integer({ min: min ?? -1000, max: 1000 }), fc.double({ min: min ?? -1e6, max: 1e6, noNaN: true }));
+      return fc.oneof(
+        fc.integer({ min: min ?? -1000, max: 1000 }),
+        fc.double({ min: min ?? -1e6, max: 1e6, noNaN: true }),
+      );
     case "array": {
       const items = arbitraryOf(schema["items"] as Schema, depth);
-      return fc.array(items, { minLength: (schema["minItems"] as number | undefined) ?? 0, maxLength: (schema["maxItems"] as number | undefined) ?? 3 });
+      return fc.array(items, {
+        minLength: (schema["minItems"] as number | undefined) ?? 0,
+        maxLength: (schema["maxItems"] as number | undefined) ?? 3,
+      });
     }
     case "object": {
       const properties = schema["properties"] as Record<string, Schema> | undefined;
@@ -59,7 +73,8 @@ function arbitraryOf(schema: Schema, depth = 0): fc.Arbitrary<unknown> {
       const fields = Object.fromEntries(Object.entries(properties).map(([k, s]) => [k, arbitraryOf(s, depth)]));
       return fc.record(fields, { requiredKeys: [...required].filter((k) => k in fields) }).map((o) => {
         // An optional field set to undefined is absent in JSON, as in a real event.
-        for (const k of Object.keys(o)) if ((o as Record<string, unknown>)[k] === undefined) delete (o as Record<string, unknown>)[k];
+        for (const k of Object.keys(o))
+          if ((o as Record<string, unknown>)[k] === undefined) delete (o as Record<string, unknown>)[k];
         return o;
       });
     }
@@ -86,7 +101,9 @@ const anyEvent: fc.Arbitrary<TrellisEvent> = fc.oneof(
 
 describe("event lines against the schema", () => {
   test("the schema's allOf covers every event type, in EVENT_TYPES order", () => {
-    expect(document.allOf.map((c) => (c.if["properties"] as { type: { const: string } }).type.const)).toEqual([...EVENT_TYPES]);
+    expect(document.allOf.map((c) => (c.if["properties"] as { type: { const: string } }).type.const)).toEqual([
+      ...EVENT_TYPES,
+    ]);
   });
 
   test("events of every type, generated from the schema, are written as the bytes of JSON.stringify and validate", () => {
@@ -111,15 +128,17 @@ describe("event lines against the schema", () => {
   test("the reader's check agrees with a JSON Schema validator, on valid events and on broken ones", () => {
     const validate = new Ajv({ allErrors: true, strict: false }).compile(document);
     /** Breaks one thing in `data`: drops a field, gives one a value of the wrong type, or adds one. */
-    const broken = fc.tuple(anyEvent, fc.nat(), fc.constantFrom("drop", "retype", "extra")).map(([event, pick, how]) => {
-      const data = { ...(event.data as Record<string, unknown>) };
-      const keys = Object.keys(data);
-      const key = keys[pick % Math.max(1, keys.length)];
-      if (how === "extra" || key === undefined) data["unexpected"] = 1;
-      else if (how === "drop") delete data[key];
-      else data[key] = typeof data[key] === "string" ? 7 : "seven";
-      return { ...event, data } as unknown as TrellisEvent;
-    });
+    const broken = fc
+      .tuple(anyEvent, fc.nat(), fc.constantFrom("drop", "retype", "extra"))
+      .map(([event, pick, how]) => {
+        const data = { ...(event.data as Record<string, unknown>) };
+        const keys = Object.keys(data);
+        const key = keys[pick % Math.max(1, keys.length)];
+        if (how === "extra" || key === undefined) data["unexpected"] = 1;
+        else if (how === "drop") delete data[key];
+        else data[key] = typeof data[key] === "string" ? 7 : "seven";
+        return { ...event, data } as unknown as TrellisEvent;
+      });
     fc.assert(
       fc.property(fc.oneof(anyEvent, broken), (event) => {
         const parsed = JSON.parse(JSON.stringify(event)) as Record<string, unknown>;
@@ -133,7 +152,14 @@ describe("event lines against the schema", () => {
   });
 
   test("the reader refuses a line whose data breaks the schema, naming the line and the field", () => {
-    const line = JSON.stringify({ v: 1, seq: 1, ts: "2026-01-01T00:00:00.000Z", runId: "r", type: "task.failed", data: { id: "a", attempt: 1, error: { name: "E", message: "m" } } });
+    const line = JSON.stringify({
+      v: 1,
+      seq: 1,
+      ts: "2026-01-01T00:00:00.000Z",
+      runId: "r",
+      type: "task.failed",
+      data: { id: "a", attempt: 1, error: { name: "E", message: "m" } },
+    });
     expect(() => parseLogLine(line, 1, 1, "x.jsonl")).toThrow(/x\.jsonl:1: task\.failed: data\.error\.code is missing/);
   });
 });

@@ -14,9 +14,16 @@ const anyString = fc.oneof(
   fc.constantFrom("root", "root/a#1", 'q"q', "é", ""), // repeats, so cached envelopes and strings are reused
   fc.string(),
   fc.string({ unit: "binary" }),
-  fc.string({ unit: fc.constantFrom('"', "\\", "\n", "\u0000", "\u001f", "\u007f", "\ud800", "\udc00", "é", "😀", "a", "/", "#") }),
+  fc.string({
+    unit: fc.constantFrom('"', "\\", "\n", "\u0000", "\u001f", "\u007f", "\ud800", "\udc00", "é", "😀", "a", "/", "#"),
+  }),
 );
-const anyNumber = fc.oneof(fc.nat(), fc.integer(), fc.double(), fc.constantFrom(0, -0, 9, 10, 99, 100, Number.MAX_SAFE_INTEGER, 2 ** 60));
+const anyNumber = fc.oneof(
+  fc.nat(),
+  fc.integer(),
+  fc.double(),
+  fc.constantFrom(0, -0, 9, 10, 99, 100, Number.MAX_SAFE_INTEGER, 2 ** 60),
+);
 const anyJson = fc.oneof(fc.constant(null), fc.constant({}), fc.constant([]), fc.jsonValue()) as fc.Arbitrary<Json>;
 
 const envelope = { v: fc.constant(1 as const), seq: anyNumber, ts: anyString, runId: anyString };
@@ -40,9 +47,21 @@ const anyEvent: fc.Arbitrary<TrellisEvent> = fc.oneof(
     type: fc.constant("edge.created" as const),
     data: fc.record({ from: anyString, to: anyString, kind: fc.constantFrom("data" as const, "lineage" as const) }),
   }),
-  fc.record({ ...envelope, type: fc.constant("task.started" as const), data: fc.record({ id: anyString, attempt: anyNumber }) }),
-  fc.record({ ...envelope, type: fc.constant("task.succeeded" as const), data: fc.record({ id: anyString, output: anyJson }) }),
-  fc.record({ ...envelope, type: fc.constant("task.log" as const), data: fc.record({ id: anyString, message: anyString, fields: anyJson }) }),
+  fc.record({
+    ...envelope,
+    type: fc.constant("task.started" as const),
+    data: fc.record({ id: anyString, attempt: anyNumber }),
+  }),
+  fc.record({
+    ...envelope,
+    type: fc.constant("task.succeeded" as const),
+    data: fc.record({ id: anyString, output: anyJson }),
+  }),
+  fc.record({
+    ...envelope,
+    type: fc.constant("task.log" as const),
+    data: fc.record({ id: anyString, message: anyString, fields: anyJson }),
+  }),
 );
 
 describe("event lines", () => {
@@ -70,7 +89,14 @@ describe("event lines", () => {
     for (let seq = 1; seq <= 6000; seq++) {
       // One line larger than the buffer, one larger than what may wait behind a write in flight.
       const big = seq === 3000 ? "x".repeat(2_000_000) : seq === 5000 ? "y".repeat(17_000_000) : `v${seq}`;
-      const event: TrellisEvent = { v: 1, seq, ts: "2026-01-01T00:00:00.000Z", runId: "r", type: "task.succeeded", data: { id: `root/t#${seq}`, output: big } };
+      const event: TrellisEvent = {
+        v: 1,
+        seq,
+        ts: "2026-01-01T00:00:00.000Z",
+        runId: "r",
+        type: "task.succeeded",
+        data: { id: `root/t#${seq}`, output: big },
+      };
       events.push(event);
       writer.write(event);
       if (seq % 1000 === 0) writer.tick();
@@ -84,22 +110,41 @@ describe("event lines", () => {
 
   test("a failed write is reported when the writer closes, naming the log", async () => {
     const writer = new JsonlWriter("/dev/full"); // every write fails: no space left
-    writer.write({ v: 1, seq: 1, ts: "2026-01-01T00:00:00.000Z", runId: "r", type: "task.started", data: { id: "root", attempt: 1 } });
-    await expect(writer.close()).rejects.toMatchObject({ code: "OUTPUT_DIR", message: expect.stringContaining("/dev/full") });
+    writer.write({
+      v: 1,
+      seq: 1,
+      ts: "2026-01-01T00:00:00.000Z",
+      runId: "r",
+      type: "task.started",
+      data: { id: "root", attempt: 1 },
+    });
+    await expect(writer.close()).rejects.toMatchObject({
+      code: "OUTPUT_DIR",
+      message: expect.stringContaining("/dev/full"),
+    });
   });
 
   test("a task that exits the process on the inline executor loses no line recorded before it, and the run still ends in the log", () => {
     const out = mkdtempSync(join(tmpdir(), "line-exit-"));
-    const child = spawnSync(process.execPath, ["--import", "tsx", "test/fixtures/log-exit.ts", out], { encoding: "utf8", timeout: 60_000 });
+    const child = spawnSync(process.execPath, ["--import", "tsx", "test/fixtures/log-exit.ts", out], {
+      encoding: "utf8",
+      timeout: 60_000,
+    });
     expect(child.status).toBe(7);
     const text = readFileSync(join(out, "events.jsonl"), "utf8");
     expect(text.endsWith("\n")).toBe(true);
-    const events = text.trimEnd().split("\n").map((line) => JSON.parse(line) as TrellisEvent);
+    const events = text
+      .trimEnd()
+      .split("\n")
+      .map((line) => JSON.parse(line) as TrellisEvent);
     events.forEach((e, i) => expect(e.seq).toBe(i + 1));
     expect(events.filter((e) => e.type === "task.succeeded")).toHaveLength(3000);
     // The engine ends the run in the log before the process goes: the quitter failed, then run.finished.
     expect(events.at(-3)).toMatchObject({ type: "task.started", data: { id: "log_exit_root/log_exit_quitter#1" } });
-    expect(events.at(-2)).toMatchObject({ type: "task.failed", data: { id: "log_exit_root/log_exit_quitter#1", error: { code: "PROCESS_EXIT" } } });
+    expect(events.at(-2)).toMatchObject({
+      type: "task.failed",
+      data: { id: "log_exit_root/log_exit_quitter#1", error: { code: "PROCESS_EXIT" } },
+    });
     expect(events.at(-1)).toMatchObject({ type: "run.finished", data: { status: "failed" } });
   });
 });

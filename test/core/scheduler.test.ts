@@ -75,7 +75,12 @@ describe("ready queue", () => {
           expect(queue.size).toBe(model.length);
         }
         model.sort((a, b) => b.priority - a.priority || a.order - b.order);
-        expect(queue.drain().map((e) => e.id).sort()).toEqual(model.map((e) => e.id).sort());
+        expect(
+          queue
+            .drain()
+            .map((e) => e.id)
+            .sort(),
+        ).toEqual(model.map((e) => e.id).sort());
       }),
       { numRuns: 500 },
     );

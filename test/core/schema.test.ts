@@ -82,7 +82,10 @@ function readLog(path: string): TrellisEvent[] {
 describe("the schema of task.resumed", () => {
   test("lists exactly the reasons a wait can end with", () => {
     const schema = JSON.parse(readFileSync(new URL("../../schema/events.schema.json", import.meta.url), "utf8")) as {
-      allOf: { if: { properties: { type: { const: string } } }; then: { properties: { data: { properties: Record<string, { enum?: string[] }> } } } }[];
+      allOf: {
+        if: { properties: { type: { const: string } } };
+        then: { properties: { data: { properties: Record<string, { enum?: string[] }> } } };
+      }[];
     };
     const resumed = schema.allOf.find((b) => b.if.properties.type.const === "task.resumed");
     expect(resumed?.then.properties.data.properties["reason"]?.enum).toEqual([...WaitEndReasons]);
@@ -97,7 +100,9 @@ describe("what the log says a task produced", () => {
     expect(result.output).toBe("root emitted");
     const events = readLog(join(out, "events.jsonl"));
     const succeeded = new Map(
-      events.filter((e): e is EventOf<"task.succeeded"> => e.type === "task.succeeded").map((e) => [e.data.id, e.data.output]),
+      events
+        .filter((e): e is EventOf<"task.succeeded"> => e.type === "task.succeeded")
+        .map((e) => [e.data.id, e.data.output]),
     );
     expect(succeeded.get("schema_emit_root/schema_emits#1")).toBe("emitted");
     expect(succeeded.get("schema_emit_root/schema_emits_void#1")).toEqual({ n: 1 });
@@ -112,7 +117,9 @@ describe("what the log says a task produced", () => {
     await run(emitRoot, {}, { executor: "inline", out, snapshots: "none" });
     const events = readLog(join(out, "events.jsonl"));
     const tampered = events.map((e) =>
-      e.type === "task.succeeded" && e.data.id === "schema_emit_root/schema_emits#1" ? { ...e, data: { ...e.data, output: "returned" } } : e,
+      e.type === "task.succeeded" && e.data.id === "schema_emit_root/schema_emits#1"
+        ? { ...e, data: { ...e.data, output: "returned" } }
+        : e,
     );
     const badPath = join(out, "tampered.jsonl");
     writeFileSync(badPath, tampered.map((e) => JSON.stringify(e)).join("\n") + "\n");

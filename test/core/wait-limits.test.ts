@@ -19,14 +19,19 @@ function fakeTimers(): void {
 /** Resolves when an event of `type` about `id` was committed. */
 function when(type: TrellisEvent["type"], id: string): { observer: RunObserver; seen: Promise<void> } {
   const seen = deferred();
-  return { observer: { onEvent: (e) => (e.type === type && "id" in e.data && e.data.id === id ? seen.resolve() : undefined) }, seen: seen.promise };
+  return {
+    observer: { onEvent: (e) => (e.type === type && "id" in e.data && e.data.id === id ? seen.resolve() : undefined) },
+    seen: seen.promise,
+  };
 }
 
 /** Lets the engine finish what the last step queued. */
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 function resumed(events: readonly TrellisEvent[] | null, id: string): (string | undefined)[] {
-  return (events ?? []).filter((e): e is EventOf<"task.resumed"> => e.type === "task.resumed" && e.data.id === id).map((e) => e.data.reason);
+  return (events ?? [])
+    .filter((e): e is EventOf<"task.resumed"> => e.type === "task.resumed" && e.data.id === id)
+    .map((e) => e.data.reason);
 }
 
 /** The inline executor, counting the engine's answers to each wait. */
@@ -59,7 +64,11 @@ describe("waitForAll with timeoutMs", () => {
     });
     const waiting = when("task.waiting", "wl_timeout");
     const rootDone = when("task.succeeded", "wl_timeout");
-    const running = run(root, {}, { executor: "inline", workers: 2, keepEvents: true, observers: [waiting.observer, rootDone.observer] });
+    const running = run(
+      root,
+      {},
+      { executor: "inline", workers: 2, keepEvents: true, observers: [waiting.observer, rootDone.observer] },
+    );
     await waiting.seen;
     vi.advanceTimersByTime(999);
     await settle();
@@ -82,7 +91,9 @@ describe("waitForAll with timeoutMs", () => {
     expect((result.output as { message: string }).message).toContain(child);
     expect(result.plan.nodes.get(child)?.status).toBe("succeeded");
     expect(resumed(result.events, "wl_timeout")).toEqual(["timeout"]);
-    const order = (result.events ?? []).filter((e) => e.type === "task.succeeded").map((e) => (e as EventOf<"task.succeeded">).data.id);
+    const order = (result.events ?? [])
+      .filter((e) => e.type === "task.succeeded")
+      .map((e) => (e as EventOf<"task.succeeded">).data.id);
     expect(order).toEqual(["wl_timeout", child]);
     expect(vi.getTimerCount()).toBe(0);
   });
@@ -90,37 +101,42 @@ describe("waitForAll with timeoutMs", () => {
   test.each([
     ["the timer fires before the child's completion reaches the engine", false, "timeout"],
     ["the child's completion reaches the engine first and disarms the timer", true, "completed"],
-  ] as const)("a wait that completes at the moment its timer fires ends once: %s", async (_name, asyncAdvance, expected) => {
-    fakeTimers();
-    const started = deferred();
-    const child = task({ name: `wl_race_child_${expected}` }, async () => {
-      const done = new Promise((resolve) => setTimeout(resolve, 100));
-      started.resolve();
-      await done;
-      return "child done";
-    });
-    const root = task({ name: `wl_race_${expected}` }, async (ctx) => {
-      const h = ctx.spawn(child, {});
-      await started.promise; // the child's timer is armed first; both are due at the same time
-      try {
-        return { outputs: await ctx.waitForAll([h], { timeoutMs: 100 }) };
-      } catch (error) {
-        return { code: (error as TrellisError).code };
-      }
-    });
-    const executor = new CountingExecutor({ concurrency: 2 });
-    const waiting = when("task.waiting", root.name);
-    const running = run(root, {}, { executor, keepEvents: true, observers: [waiting.observer] });
-    await waiting.seen;
-    if (asyncAdvance) await vi.advanceTimersByTimeAsync(100);
-    else vi.advanceTimersByTime(100);
-    const result = await running;
-    expect(result.status).toBe("succeeded");
-    expect(result.output).toEqual(expected === "timeout" ? { code: ErrorCodes.WAIT_TIMEOUT } : { outputs: ["child done"] });
-    expect(resumed(result.events, root.name)).toEqual([expected]);
-    expect([...executor.answers.values()]).toEqual([1]);
-    expect(vi.getTimerCount()).toBe(0);
-  });
+  ] as const)(
+    "a wait that completes at the moment its timer fires ends once: %s",
+    async (_name, asyncAdvance, expected) => {
+      fakeTimers();
+      const started = deferred();
+      const child = task({ name: `wl_race_child_${expected}` }, async () => {
+        const done = new Promise((resolve) => setTimeout(resolve, 100));
+        started.resolve();
+        await done;
+        return "child done";
+      });
+      const root = task({ name: `wl_race_${expected}` }, async (ctx) => {
+        const h = ctx.spawn(child, {});
+        await started.promise; // the child's timer is armed first; both are due at the same time
+        try {
+          return { outputs: await ctx.waitForAll([h], { timeoutMs: 100 }) };
+        } catch (error) {
+          return { code: (error as TrellisError).code };
+        }
+      });
+      const executor = new CountingExecutor({ concurrency: 2 });
+      const waiting = when("task.waiting", root.name);
+      const running = run(root, {}, { executor, keepEvents: true, observers: [waiting.observer] });
+      await waiting.seen;
+      if (asyncAdvance) await vi.advanceTimersByTimeAsync(100);
+      else vi.advanceTimersByTime(100);
+      const result = await running;
+      expect(result.status).toBe("succeeded");
+      expect(result.output).toEqual(
+        expected === "timeout" ? { code: ErrorCodes.WAIT_TIMEOUT } : { outputs: ["child done"] },
+      );
+      expect(resumed(result.events, root.name)).toEqual([expected]);
+      expect([...executor.answers.values()]).toEqual([1]);
+      expect(vi.getTimerCount()).toBe(0);
+    },
+  );
 
   test("a timeout reaches a task that already resumed from another wait (it holds its slot): the error, no second task.resumed", async () => {
     fakeTimers();
@@ -141,7 +157,11 @@ describe("waitForAll with timeoutMs", () => {
       };
     });
     const resumedOnce = when("task.resumed", "wl_two");
-    const running = run(root, {}, { executor: "inline", workers: 2, keepEvents: true, observers: [resumedOnce.observer] });
+    const running = run(
+      root,
+      {},
+      { executor: "inline", workers: 2, keepEvents: true, observers: [resumedOnce.observer] },
+    );
     await resumedOnce.seen;
     await settle();
     vi.advanceTimersByTime(50);
@@ -209,7 +229,9 @@ describe("waitForAll with timeoutMs", () => {
     const result = await run(root, {}, { executor: "inline", keepEvents: true });
     const seen = result.output ?? [];
     expect(seen.map((s) => [s.code, s.option])).toEqual(cases.map(([, option]) => [ErrorCodes.INVALID_OPTION, option]));
-    expect(seen[0]?.message).toContain("`timeoutMs` must be a number of milliseconds from 0 to 2147483647, or Infinity for no limit, got -1");
+    expect(seen[0]?.message).toContain(
+      "`timeoutMs` must be a number of milliseconds from 0 to 2147483647, or Infinity for no limit, got -1",
+    );
     expect(seen[1]?.message).toContain("got NaN");
     expect(seen[7]?.message).toContain("the options are `timeoutMs` and `signal`");
     expect((result.events ?? []).filter((e) => e.type === "task.waiting")).toEqual([]);
@@ -253,7 +275,11 @@ describe("waitForAll with timeoutMs", () => {
     });
     const controller = new AbortController();
     const waiting = when("task.waiting", "wl_cancel");
-    const running = run(root, {}, { executor: "inline", workers: 2, keepEvents: true, signal: controller.signal, observers: [waiting.observer] });
+    const running = run(
+      root,
+      {},
+      { executor: "inline", workers: 2, keepEvents: true, signal: controller.signal, observers: [waiting.observer] },
+    );
     await waiting.seen;
     expect(vi.getTimerCount()).toBe(1);
     controller.abort();

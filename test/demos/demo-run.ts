@@ -20,13 +20,23 @@ export const EXECUTORS = ["inline", "threads"] as const;
 export type DemoExecutor = (typeof EXECUTORS)[number];
 
 /** Runs the demo once per executor and shares the result between the tests that read it. */
-export function sharedRun(executor: DemoExecutor, root: AnyTask, inputs: unknown, options: RunOptions = {}): () => Promise<DemoRun> {
+export function sharedRun(
+  executor: DemoExecutor,
+  root: AnyTask,
+  inputs: unknown,
+  options: RunOptions = {},
+): () => Promise<DemoRun> {
   let pending: Promise<DemoRun> | undefined;
   return () => (pending ??= runDemo(executor, root, inputs, options));
 }
 
 /** Runs the demo with 2 slots (unless told) and no snapshots (the render tests cover drawing). */
-export async function runDemo(executor: DemoExecutor, root: AnyTask, inputs: unknown, options: RunOptions = {}): Promise<DemoRun> {
+export async function runDemo(
+  executor: DemoExecutor,
+  root: AnyTask,
+  inputs: unknown,
+  options: RunOptions = {},
+): Promise<DemoRun> {
   const out = mkdtempSync(join(tmpdir(), "trellis-demo-"));
   try {
     const result = await run(root, inputs, { out, executor, workers: 2, snapshots: "none", ...options });
@@ -52,7 +62,10 @@ export function replay<T>(events: readonly TrellisEvent[], look: (plan: Plan, ev
   return seen;
 }
 
-export function eventsOf<K extends TrellisEvent["type"]>(events: readonly TrellisEvent[], type: K): Extract<TrellisEvent, { type: K }>[] {
+export function eventsOf<K extends TrellisEvent["type"]>(
+  events: readonly TrellisEvent[],
+  type: K,
+): Extract<TrellisEvent, { type: K }>[] {
   return events.filter((e): e is Extract<TrellisEvent, { type: K }> => e.type === type);
 }
 

@@ -5,7 +5,11 @@ import { EXECUTORS, edgeCount, eventsOf, sharedRun } from "./demo-run.ts";
 
 /** The most instances carrying `label` that were running at once, replaying the log. */
 function maxRunning(events: readonly TrellisEvent[], label: string): number {
-  const labelled = new Set(eventsOf(events, "task.created").filter((e) => e.data.labels.includes(label)).map((e) => e.data.id));
+  const labelled = new Set(
+    eventsOf(events, "task.created")
+      .filter((e) => e.data.labels.includes(label))
+      .map((e) => e.data.id),
+  );
   const running = new Set<string>();
   let max = 0;
   for (const e of events) {

@@ -21,7 +21,9 @@ describe.each(EXECUTORS)("demo static_preview (%s)", (executor) => {
 
   it("replaces the three placeholders one by one", async () => {
     const { events } = await demo();
-    const open = replay(events, (plan) => [...plan.placeholders.values()].filter((p) => p.state === "open").map((p) => p.task));
+    const open = replay(events, (plan) =>
+      [...plan.placeholders.values()].filter((p) => p.state === "open").map((p) => p.task),
+    );
     expect(open).toEqual([[], ["b", "c", "d"], ["c", "d"], ["d"], []]);
     expect(eventsOf(events, "task.created").map((e) => e.data.placeholder)).toEqual([null, "A/b~1", "A/c~1", "A/d~1"]);
     expect(eventsOf(events, "preview.pruned")).toEqual([]);

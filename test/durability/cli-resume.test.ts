@@ -15,7 +15,9 @@ describe("trellis resume", () => {
     const before = readFileSync(join(out, "events.jsonl"), "utf8");
     const again = await trellis(["resume", out, ...quiet]);
     expect(again.code).toBe(0);
-    expect(expectOneLine(again.stderr)).toMatch(/already finished \(succeeded\) at event \d+: there is nothing to resume/);
+    expect(expectOneLine(again.stderr)).toMatch(
+      /already finished \(succeeded\) at event \d+: there is nothing to resume/,
+    );
     expect(readFileSync(join(out, "events.jsonl"), "utf8")).toBe(before);
   });
 
@@ -26,10 +28,22 @@ describe("trellis resume", () => {
     writeFileSync(join(out, "events.jsonl"), `${lines.slice(0, 6).join("\n")}\n${(lines[6] ?? "").slice(0, 9)}`);
     const resumed = await trellis(["resume", out, ...quiet]);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(expectOneLine(resumed.stderr)).toMatch(/^trellis: warning: the last line of .* was cut off by the crash \(9 bytes after event 6\)/);
+    expect(expectOneLine(resumed.stderr)).toMatch(
+      /^trellis: warning: the last line of .* was cut off by the crash \(9 bytes after event 6\)/,
+    );
     expect(resumed.stdout).toMatch(/output\s+12/);
     writeFileSync(join(out, "events.jsonl"), `${lines.slice(0, 6).join("\n")}\n`);
-    const byModule = await trellis(["resume", out, "--module", FLOW, "--executor", "threads", "--workers", "1", ...quiet]);
+    const byModule = await trellis([
+      "resume",
+      out,
+      "--module",
+      FLOW,
+      "--executor",
+      "threads",
+      "--workers",
+      "1",
+      ...quiet,
+    ]);
     expect(byModule.code, byModule.stderr).toBe(0);
     expect(byModule.stdout).toMatch(/output\s+12/);
   });

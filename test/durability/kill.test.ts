@@ -28,7 +28,10 @@ const POINTS = Number(process.env["TRELLIS_KILL_POINTS"] ?? 4);
 const SEED = Number(process.env["TRELLIS_KILL_SEED"] ?? 12);
 /** Kill points whose resume is killed too (per executor). */
 const RESUME_KILLS = Math.max(1, Math.round(POINTS / 8));
-const EXECUTORS = (process.env["TRELLIS_KILL_EXECUTORS"] ?? "threads,processes").split(",") as ("threads" | "processes")[];
+const EXECUTORS = (process.env["TRELLIS_KILL_EXECUTORS"] ?? "threads,processes").split(",") as (
+  | "threads"
+  | "processes"
+)[];
 
 /** mulberry32: a small seeded generator, so every kill point is reproducible. */
 function random(seed: number): () => number {
@@ -105,7 +108,11 @@ function cli(args: readonly string[], journal: string, out: string, killAt: numb
 }
 
 function journalIds(path: string): string[] {
-  return existsSync(path) ? readFileSync(path, "utf8").split("\n").filter((l) => l !== "") : [];
+  return existsSync(path)
+    ? readFileSync(path, "utf8")
+        .split("\n")
+        .filter((l) => l !== "")
+    : [];
 }
 
 function succeeded(events: readonly TrellisEvent[]): Set<string> {
@@ -136,7 +143,12 @@ describe.each(EXECUTORS)("SIGKILL at random event counts, then trellis resume (%
 
   beforeAll(async () => {
     const out = mkdtempSync(join(tmpdir(), `kill-ref-${executor}-`));
-    const done = await cli(["run", FLOW, "--out", out, "--executor", executor, ...common], join(out, "journal"), out, null);
+    const done = await cli(
+      ["run", FLOW, "--out", out, "--executor", executor, ...common],
+      join(out, "journal"),
+      out,
+      null,
+    );
     expect(done.code, done.stderr).toBe(0);
     const events = logEvents(out);
     expect(finished(events)?.status).toBe("succeeded");
@@ -145,39 +157,57 @@ describe.each(EXECUTORS)("SIGKILL at random event counts, then trellis resume (%
   }, 60_000);
 
   const points = Array.from({ length: POINTS }, (_, i) => i + 1);
-  test.each(points)("kill point %i", async (point) => {
-    const killAt = 20 + Math.floor(rand() * (reference.lines - 40));
-    const killResumeToo = point <= RESUME_KILLS;
-    const out = mkdtempSync(join(tmpdir(), `kill-${executor}-${point}-`));
-    const first = await cli(["run", FLOW, "--out", out, "--executor", executor, ...common], join(out, "journal-0"), out, killAt);
-    const atKill = logEvents(out);
-    if (first.signal !== "SIGKILL") {
-      // The run ended before the log held killAt lines (the last flush came all at once): nothing to resume.
-      expect(finished(atKill)?.output).toEqual(reference.output);
-      return;
-    }
-    let before = atKill;
-    for (let phase = 1; finished(before) === null; phase++) {
-      // Kill the first resume too (at some point of what is left) on some points; every resume is resumed.
-      const killResumeAt = killResumeToo && phase === 1 ? before.length + 5 + Math.floor(rand() * Math.max(1, reference.lines - before.length - 10)) : null;
-      const resumed = await cli(["resume", out, ...common], join(out, `journal-${phase}`), out, killResumeAt);
-      const after = logEvents(out);
-      const done = succeeded(before);
-      for (const id of journalIds(join(out, `journal-${phase}`))) expect(done.has(id), `${id} ran again after its success was logged`).toBe(false);
-      // What a resume appends starts with run.resumed, seq going on from the log's last complete line.
-      if (after.length > before.length) expect(after[before.length]).toMatchObject({ type: "run.resumed", seq: before.length + 1, data: { fromSeq: before.length } });
-      if (resumed.signal !== "SIGKILL") expect(resumed.code, resumed.stderr).toBe(0);
-      before = after;
-    }
-    // A kill that came after run.finished was written leaves nothing to resume: resume says so, and exits 0.
-    if (finished(atKill) !== null) {
-      const again = await cli(["resume", out, ...common], join(out, "journal-again"), out, null);
-      expect(again.code).toBe(0);
-      expect(again.stderr).toMatch(/already finished \(succeeded\)/);
-    } else expect(before.filter((e) => e.type === "run.resumed").length).toBeGreaterThanOrEqual(1);
-    expect(finished(before)?.output).toEqual(reference.output);
-    expectConsistent(before);
-    // The suite checks every log left under its temp folder against the schema; a hand-run of 100 points keeps the first few.
-    if (point > 8) rmSync(out, { recursive: true, force: true });
-  }, 60_000);
+  test.each(points)(
+    "kill point %i",
+    async (point) => {
+      const killAt = 20 + Math.floor(rand() * (reference.lines - 40));
+      const killResumeToo = point <= RESUME_KILLS;
+      const out = mkdtempSync(join(tmpdir(), `kill-${executor}-${point}-`));
+      const first = await cli(
+        ["run", FLOW, "--out", out, "--executor", executor, ...common],
+        join(out, "journal-0"),
+        out,
+        killAt,
+      );
+      const atKill = logEvents(out);
+      if (first.signal !== "SIGKILL") {
+        // The run ended before the log held killAt lines (the last flush came all at once): nothing to resume.
+        expect(finished(atKill)?.output).toEqual(reference.output);
+        return;
+      }
+      let before = atKill;
+      for (let phase = 1; finished(before) === null; phase++) {
+        // Kill the first resume too (at some point of what is left) on some points; every resume is resumed.
+        const killResumeAt =
+          killResumeToo && phase === 1
+            ? before.length + 5 + Math.floor(rand() * Math.max(1, reference.lines - before.length - 10))
+            : null;
+        const resumed = await cli(["resume", out, ...common], join(out, `journal-${phase}`), out, killResumeAt);
+        const after = logEvents(out);
+        const done = succeeded(before);
+        for (const id of journalIds(join(out, `journal-${phase}`)))
+          expect(done.has(id), `${id} ran again after its success was logged`).toBe(false);
+        // What a resume appends starts with run.resumed, seq going on from the log's last complete line.
+        if (after.length > before.length)
+          expect(after[before.length]).toMatchObject({
+            type: "run.resumed",
+            seq: before.length + 1,
+            data: { fromSeq: before.length },
+          });
+        if (resumed.signal !== "SIGKILL") expect(resumed.code, resumed.stderr).toBe(0);
+        before = after;
+      }
+      // A kill that came after run.finished was written leaves nothing to resume: resume says so, and exits 0.
+      if (finished(atKill) !== null) {
+        const again = await cli(["resume", out, ...common], join(out, "journal-again"), out, null);
+        expect(again.code).toBe(0);
+        expect(again.stderr).toMatch(/already finished \(succeeded\)/);
+      } else expect(before.filter((e) => e.type === "run.resumed").length).toBeGreaterThanOrEqual(1);
+      expect(finished(before)?.output).toEqual(reference.output);
+      expectConsistent(before);
+      // The suite checks every log left under its temp folder against the schema; a hand-run of 100 points keeps the first few.
+      if (point > 8) rmSync(out, { recursive: true, force: true });
+    },
+    60_000,
+  );
 });

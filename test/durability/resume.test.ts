@@ -7,7 +7,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import type { Plan, TrellisEvent } from "trellis";
-import { ErrorCodes, From, LimitedSpawns, foldEvents, hasCode, renderLog, resume, run, task, TaskRegistry } from "trellis";
+import {
+  ErrorCodes,
+  From,
+  LimitedSpawns,
+  foldEvents,
+  hasCode,
+  renderLog,
+  resume,
+  run,
+  task,
+  TaskRegistry,
+} from "trellis";
 import { checkSpawn } from "../../dist/plan/diff.js";
 import { inputsHash } from "../../dist/events/input-hash.js";
 
@@ -31,12 +42,15 @@ const total = task({ name: "res_total" }, (ctx, { parts }: { parts: number[] }) 
   mark(ctx.id);
   return parts.reduce((a, b) => a + b, 0);
 });
-const group = task({ name: "res_group", promises: [LimitedSpawns(leaf, 4)] }, async (ctx, { from }: { from: number }) => {
-  mark(ctx.id);
-  const leaves = [0, 1, 2, 3].map((i) => ctx.spawn(leaf, { k: from + i + knobs.shift }));
-  const [sum] = await ctx.waitForAll([ctx.spawn(total, { parts: leaves.map((h) => From(h)) })]);
-  return sum;
-});
+const group = task(
+  { name: "res_group", promises: [LimitedSpawns(leaf, 4)] },
+  async (ctx, { from }: { from: number }) => {
+    mark(ctx.id);
+    const leaves = [0, 1, 2, 3].map((i) => ctx.spawn(leaf, { k: from + i + knobs.shift }));
+    const [sum] = await ctx.waitForAll([ctx.spawn(total, { parts: leaves.map((h) => From(h)) })]);
+    return sum;
+  },
+);
 const root = task({ name: "res_root" }, async (ctx, { groups }: { groups: number }) => {
   mark(ctx.id);
   const hs = [];
@@ -57,7 +71,9 @@ function outDir(): string {
 }
 
 function lines(out: string): string[] {
-  return readFileSync(join(out, "events.jsonl"), "utf8").split("\n").filter((l) => l !== "");
+  return readFileSync(join(out, "events.jsonl"), "utf8")
+    .split("\n")
+    .filter((l) => l !== "");
 }
 
 function events(out: string): TrellisEvent[] {
@@ -83,7 +99,13 @@ function summary(plan: Plan) {
     status: plan.status,
     output: plan.output,
     counts: plan.counts,
-    nodes: [...plan.nodes.values()].map((n) => ({ id: n.id, status: n.status, output: n.output, attempt: n.attempt, inputsHash: n.inputsHash })),
+    nodes: [...plan.nodes.values()].map((n) => ({
+      id: n.id,
+      status: n.status,
+      output: n.output,
+      attempt: n.attempt,
+      inputsHash: n.inputsHash,
+    })),
     edges: plan.edges.length,
     promises: plan.promises.length,
   };
@@ -123,11 +145,15 @@ describe("resume(outDir) after a crash", () => {
     const out = outDir();
     await run(root, { groups: 2 }, { ...inline, out });
     const all = events(out);
-    const started = all.findIndex((e) => e.type === "task.started" && (e.data as { id: string }).id === "res_root/res_group#2");
+    const started = all.findIndex(
+      (e) => e.type === "task.started" && (e.data as { id: string }).id === "res_root/res_group#2",
+    );
     crashAt(out, started + 1);
     const resumed = await resume<number>(out, inline);
     expect(resumed.output).toBe(expected(2));
-    const starts = events(out).filter((e) => e.type === "task.started" && (e.data as { id: string }).id === "res_root/res_group#2");
+    const starts = events(out).filter(
+      (e) => e.type === "task.started" && (e.data as { id: string }).id === "res_root/res_group#2",
+    );
     expect(starts.map((e) => (e.data as { attempt: number }).attempt)).toEqual([1, 2]);
     expect(resumed.plan.nodes.get("res_root")?.attempt).toBe(2);
   });
@@ -153,7 +179,9 @@ describe("resume(outDir) after a crash", () => {
     await run(root, { groups: 2 }, { ...inline, out });
     const all = events(out);
     // The group's sum is created, then its lineage edge and four data edges: keep task.created and one edge.
-    const created = all.findIndex((e) => e.type === "task.created" && (e.data as { id: string }).id === "res_root/res_group#1/res_total#1");
+    const created = all.findIndex(
+      (e) => e.type === "task.created" && (e.data as { id: string }).id === "res_root/res_group#1/res_total#1",
+    );
     crashAt(out, created + 2);
     const resumed = await resume<number>(out, inline);
     expect(resumed.output).toBe(expected(2));
@@ -177,7 +205,11 @@ describe("resume(outDir) after a crash", () => {
     expect(log.filter((e) => e.type === "run.resumed")).toHaveLength(4);
     expect(log.filter((e) => e.type === "run.finished")).toHaveLength(1);
     expect(summary(foldEvents(log))).toEqual(summary(result.plan));
-    const drawn = await renderLog(join(out, "events.jsonl"), { out: join(out, "redrawn"), formats: [], policy: "final" });
+    const drawn = await renderLog(join(out, "events.jsonl"), {
+      out: join(out, "redrawn"),
+      formats: [],
+      policy: "final",
+    });
     expect(drawn.frames).toBeGreaterThan(0);
     expect(drawn.lastSeq).toBe(log.length);
     expect(drawn.warnings).toEqual([]);
@@ -257,7 +289,9 @@ describe("non-determinism: a re-executed parent must spawn what the log records"
     const out = outDir();
     await run(root, { groups: 2 }, { ...inline, out });
     const all = events(out);
-    const leafDone = all.findIndex((e) => e.type === "task.succeeded" && (e.data as { id: string }).id === "res_root/res_group#1/res_leaf#1");
+    const leafDone = all.findIndex(
+      (e) => e.type === "task.succeeded" && (e.data as { id: string }).id === "res_root/res_group#1/res_leaf#1",
+    );
     crashAt(out, leafDone + 1);
     knobs.shift = 100; // the groups now spawn other leaves than the log holds
     let resumed;
@@ -308,17 +342,60 @@ describe("non-determinism: a re-executed parent must spawn what the log records"
   test("checkSpawn: another definition at a logged id is NON_DETERMINISTIC, naming both", () => {
     const registry = new TaskRegistry();
     const created = (seq: number, id: string, taskName: string, parent: string | null, inputs: object) =>
-      ({ v: 1, seq, ts: "", runId: "r", type: "task.created", data: { id, task: taskName, parent, labels: [], inputs, placeholder: null, priority: 0, inputsHash: inputsHash(inputs as never) } }) as TrellisEvent;
+      ({
+        v: 1,
+        seq,
+        ts: "",
+        runId: "r",
+        type: "task.created",
+        data: {
+          id,
+          task: taskName,
+          parent,
+          labels: [],
+          inputs,
+          placeholder: null,
+          priority: 0,
+          inputsHash: inputsHash(inputs as never),
+        },
+      }) as TrellisEvent;
     const folded = foldEvents([created(1, "p", "p", null, {}), created(2, "p/x#1", "a", "p", { n: 1 })]);
-    const other = checkSpawn(folded, registry, "p", 2, { id: "p/x#1", task: "b", producers: [], inputsHash: inputsHash({ n: 1 }) });
+    const other = checkSpawn(folded, registry, "p", 2, {
+      id: "p/x#1",
+      task: "b",
+      producers: [],
+      inputsHash: inputsHash({ n: 1 }),
+    });
     expect(hasCode(other, ErrorCodes.NON_DETERMINISTIC)).toBe(true);
-    expect((other as Error).message).toMatch(/spawned b with inputs \w{16} at p\/x#1, but the log records a with inputs \w{16} there: a different definition/);
-    const same = checkSpawn(folded, registry, "p", 2, { id: "p/x#1", task: "a", producers: [], inputsHash: inputsHash({ n: 1 }) });
+    expect((other as Error).message).toMatch(
+      /spawned b with inputs \w{16} at p\/x#1, but the log records a with inputs \w{16} there: a different definition/,
+    );
+    const same = checkSpawn(folded, registry, "p", 2, {
+      id: "p/x#1",
+      task: "a",
+      producers: [],
+      inputsHash: inputsHash({ n: 1 }),
+    });
     expect(same).toBe("repeat");
-    const inputs = checkSpawn(folded, registry, "p", 2, { id: "p/x#1", task: "a", producers: [], inputsHash: inputsHash({ n: 2 }) });
+    const inputs = checkSpawn(folded, registry, "p", 2, {
+      id: "p/x#1",
+      task: "a",
+      producers: [],
+      inputsHash: inputsHash({ n: 2 }),
+    });
     expect(hasCode(inputs, ErrorCodes.NON_DETERMINISTIC)).toBe(true);
     expect((inputs as Error).message).toMatch(/the same definition with different inputs/);
     // A first attempt never repeats: the id is taken.
-    expect(hasCode(checkSpawn(folded, registry, "p", 1, { id: "p/x#1", task: "a", producers: [], inputsHash: inputsHash({ n: 1 }) }), ErrorCodes.INVALID_INPUT)).toBe(true);
+    expect(
+      hasCode(
+        checkSpawn(folded, registry, "p", 1, {
+          id: "p/x#1",
+          task: "a",
+          producers: [],
+          inputsHash: inputsHash({ n: 1 }),
+        }),
+        ErrorCodes.INVALID_INPUT,
+      ),
+    ).toBe(true);
   });
 });

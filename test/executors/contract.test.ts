@@ -32,7 +32,9 @@ describe.each([...ALL_EXECUTORS, "bullmq"] as const)("executor contract: %s", (e
   const opts = (): RunOptions => (executor === "bullmq" ? { executor, redis: REDIS_URL, queue } : { executor });
   beforeAll(async () => {
     if (executor !== "bullmq") return;
-    workers = await Promise.all([1, 2].map((n) => startWorker({ fixture: "exec-basic", queue, name: `contract-${n}`, concurrency: 2 })));
+    workers = await Promise.all(
+      [1, 2].map((n) => startWorker({ fixture: "exec-basic", queue, name: `contract-${n}`, concurrency: 2 })),
+    );
   }, 120_000);
   afterAll(async () => {
     if (executor !== "bullmq") return;
@@ -102,7 +104,11 @@ describe.each([...ALL_EXECUTORS, "bullmq"] as const)("executor contract: %s", (e
     const result = await run(execLogger, {}, { ...opts(), workers: 1, keepEvents: true });
     const log = eventFor(result, "task.log", "exec_logger");
     expect(log.data.message).toBe("hello");
-    expect(log.data.fields).toEqual({ n: 1, nested: { list: [1, 2] }, when: { $t: "date", v: "1970-01-01T00:00:00.000Z" } });
+    expect(log.data.fields).toEqual({
+      n: 1,
+      nested: { list: [1, 2] },
+      when: { $t: "date", v: "1970-01-01T00:00:00.000Z" },
+    });
   });
 
   test("a task past its timeoutMs fails with TASK_TIMEOUT after its retries", async () => {
@@ -133,7 +139,9 @@ describe.each([...ALL_EXECUTORS, "bullmq"] as const)("executor contract: %s", (e
   test("an output that cannot be encoded fails that task with UNENCODABLE_OUTPUT", async () => {
     const result = await run(execReturnsFunction, {}, { ...opts(), workers: 1, keepEvents: true });
     expect(result.status).toBe("failed");
-    expect(eventFor(result, "task.failed", "exec_returns_function").data.error.code).toBe(ErrorCodes.UNENCODABLE_OUTPUT);
+    expect(eventFor(result, "task.failed", "exec_returns_function").data.error.code).toBe(
+      ErrorCodes.UNENCODABLE_OUTPUT,
+    );
   });
 
   test("an output holding a Promise (a forgotten await) fails that task with UNENCODABLE_OUTPUT, naming the path", async () => {
@@ -158,29 +166,46 @@ describe.each([...ALL_EXECUTORS, "bullmq"] as const)("executor contract: %s", (e
   test.each([
     ["timeout", { name: "WaitTimeoutError", code: ErrorCodes.WAIT_TIMEOUT, cause: null }],
     ["abort", { name: "WaitAbortedError", code: ErrorCodes.WAIT_ABORTED, cause: "enough waiting" }],
-  ] as const)("a wait ended by its %s resumes the task with an error naming the unfinished handles; the child keeps running and can be waited for again", async (mode, expected) => {
-    const out = mkdtempSync(join(tmpdir(), `trellis-exec-wait-${mode}-`));
-    const result = await run(execLimitedWait, { mode, timeoutMs: 30 }, { ...opts(), workers: 1, keepEvents: true, out, snapshots: "none" });
-    expect(result.error).toBeNull();
-    expect(result.status).toBe("succeeded");
-    const child = "exec_limited_wait/exec_awaits_parent#1";
-    expect(result.output).toEqual({ ...expected, isClass: true, pending: [child] });
-    const parentFlow = (result.events ?? [])
-      .filter((e) => ("id" in e.data ? e.data.id : null) === "exec_limited_wait" || (e.type === "task.succeeded" && e.data.id === child))
-      .map((e) => (e.type === "task.resumed" ? `resumed:${e.data.reason}` : e.type === "task.succeeded" ? `succeeded:${e.data.id}` : e.type))
-      .filter((t) => t !== "task.created" && t !== "task.log" && t !== "task.warning" && t !== "task.placed");
-    expect(parentFlow).toEqual([
-      "task.started",
-      "task.waiting",
-      `resumed:${mode === "timeout" ? "timeout" : "aborted"}`,
-      "task.emitted",
-      "task.waiting",
-      `succeeded:${child}`,
-      "resumed:completed",
-      "succeeded:exec_limited_wait",
-    ]);
-    // Waiting again after the wait ended gives the child's output: what it saw of the parent's emit.
-    expect(eventFor(result, "task.log", "exec_limited_wait").data.fields).toEqual({ again: { saw: result.output } });
-    expect(eventsOf(result, "run.deadlock")).toEqual([]);
-  });
+  ] as const)(
+    "a wait ended by its %s resumes the task with an error naming the unfinished handles; the child keeps running and can be waited for again",
+    async (mode, expected) => {
+      const out = mkdtempSync(join(tmpdir(), `trellis-exec-wait-${mode}-`));
+      const result = await run(
+        execLimitedWait,
+        { mode, timeoutMs: 30 },
+        { ...opts(), workers: 1, keepEvents: true, out, snapshots: "none" },
+      );
+      expect(result.error).toBeNull();
+      expect(result.status).toBe("succeeded");
+      const child = "exec_limited_wait/exec_awaits_parent#1";
+      expect(result.output).toEqual({ ...expected, isClass: true, pending: [child] });
+      const parentFlow = (result.events ?? [])
+        .filter(
+          (e) =>
+            ("id" in e.data ? e.data.id : null) === "exec_limited_wait" ||
+            (e.type === "task.succeeded" && e.data.id === child),
+        )
+        .map((e) =>
+          e.type === "task.resumed"
+            ? `resumed:${e.data.reason}`
+            : e.type === "task.succeeded"
+              ? `succeeded:${e.data.id}`
+              : e.type,
+        )
+        .filter((t) => t !== "task.created" && t !== "task.log" && t !== "task.warning" && t !== "task.placed");
+      expect(parentFlow).toEqual([
+        "task.started",
+        "task.waiting",
+        `resumed:${mode === "timeout" ? "timeout" : "aborted"}`,
+        "task.emitted",
+        "task.waiting",
+        `succeeded:${child}`,
+        "resumed:completed",
+        "succeeded:exec_limited_wait",
+      ]);
+      // Waiting again after the wait ended gives the child's output: what it saw of the parent's emit.
+      expect(eventFor(result, "task.log", "exec_limited_wait").data.fields).toEqual({ again: { saw: result.output } });
+      expect(eventsOf(result, "run.deadlock")).toEqual([]);
+    },
+  );
 });

@@ -6,7 +6,8 @@ import { WorkerStderr } from "../../dist/runtime/processes/process-transport.js"
 import { LAST_WORDS } from "../../dist/runtime/processes/last-words.js";
 
 const at = (id: string, state: HostedAttempt["state"], attempt = 1): HostedAttempt => ({ id, attempt, state });
-const kinds = (verdicts: ReturnType<typeof judgeDeath>) => Object.fromEntries(verdicts.map((v) => [v.id, `${v.kind}:${v.crashes}`]));
+const kinds = (verdicts: ReturnType<typeof judgeDeath>) =>
+  Object.fromEntries(verdicts.map((v) => [v.id, `${v.kind}:${v.crashes}`]));
 const none = new Map<string, number>();
 
 describe("judgeDeath", () => {
@@ -22,7 +23,10 @@ describe("judgeDeath", () => {
 
   test("a named culprit that already finished or is another attempt: everyone hosted is innocent", () => {
     const hosted = [at("p", "waiting"), at("c", "running", 2)];
-    expect(kinds(judgeDeath({ hosted, culprit: { id: "c", attempt: 1 } }, none, 3))).toEqual({ p: "innocent:0", c: "innocent:0" });
+    expect(kinds(judgeDeath({ hosted, culprit: { id: "c", attempt: 1 } }, none, 3))).toEqual({
+      p: "innocent:0",
+      c: "innocent:0",
+    });
   });
 
   test("nobody named: the one running attempt is the culprit; waiting ones are innocent", () => {
@@ -32,16 +36,27 @@ describe("judgeDeath", () => {
 
   test("nobody named and several running: each running attempt is a suspect, counted, run again alone", () => {
     const hosted = [at("p", "waiting"), at("a", "running"), at("b", "running")];
-    expect(kinds(judgeDeath({ hosted, culprit: null }, none, 3))).toEqual({ p: "innocent:0", a: "suspect:1", b: "suspect:1" });
+    expect(kinds(judgeDeath({ hosted, culprit: null }, none, 3))).toEqual({
+      p: "innocent:0",
+      a: "suspect:1",
+      b: "suspect:1",
+    });
   });
 
   test("an aborted attempt (timed out, maybe still looping) is settled, and hides the culprit: the one running attempt is only a suspect", () => {
     const hosted = [at("p", "waiting"), at("loop", "aborted"), at("a", "running")];
-    expect(kinds(judgeDeath({ hosted, culprit: null }, none, 3))).toEqual({ p: "innocent:0", loop: "settled:0", a: "suspect:1" });
+    expect(kinds(judgeDeath({ hosted, culprit: null }, none, 3))).toEqual({
+      p: "innocent:0",
+      loop: "settled:0",
+      a: "suspect:1",
+    });
   });
 
   test("nothing was executing (a kill from outside, a callback left behind): the suspended attempts are the suspects", () => {
-    expect(kinds(judgeDeath({ hosted: [at("p", "waiting"), at("q", "waiting")], culprit: null }, none, 3))).toEqual({ p: "suspect:1", q: "suspect:1" });
+    expect(kinds(judgeDeath({ hosted: [at("p", "waiting"), at("q", "waiting")], culprit: null }, none, 3))).toEqual({
+      p: "suspect:1",
+      q: "suspect:1",
+    });
     // Alone, it is still only a suspect: it was not running.
     expect(kinds(judgeDeath({ hosted: [at("p", "waiting")], culprit: null }, none, 3))).toEqual({ p: "suspect:1" });
   });
@@ -51,11 +66,22 @@ describe("judgeDeath", () => {
       ["c", 2],
       ["p", 2],
     ]);
-    expect(kinds(judgeDeath({ hosted: [at("p", "waiting"), at("c", "running", 3)], culprit: { id: "c", attempt: 3 } }, crashes, 3))).toEqual({
+    expect(
+      kinds(
+        judgeDeath(
+          { hosted: [at("p", "waiting"), at("c", "running", 3)], culprit: { id: "c", attempt: 3 } },
+          crashes,
+          3,
+        ),
+      ),
+    ).toEqual({
       p: "innocent:2",
       c: "limit:3",
     });
-    expect(kinds(judgeDeath({ hosted: [at("c", "running"), at("d", "running")], culprit: null }, crashes, 3))).toEqual({ c: "limit:3", d: "suspect:1" });
+    expect(kinds(judgeDeath({ hosted: [at("c", "running"), at("d", "running")], culprit: null }, crashes, 3))).toEqual({
+      c: "limit:3",
+      d: "suspect:1",
+    });
     expect(kinds(judgeDeath({ hosted: [at("c", "running")], culprit: null }, none, 1))).toEqual({ c: "limit:1" });
   });
 });

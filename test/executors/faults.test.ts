@@ -29,7 +29,13 @@ async function crash(kind: (typeof WORKER_EXECUTORS)[number], child: Child, opti
     const executor = make(kind, { workers: 1, ...options });
     const result = await run(execCrashParent, { child }, { executor, keepEvents: true });
     const childId = eventsOf(result, "task.created")[1]?.data.id ?? "";
-    return { result, child: eventFor(result, "task.failed", childId).data.error, retries: eventsOf(result, "task.retrying"), rehosted: eventsOf(result, "task.rehosted"), printed };
+    return {
+      result,
+      child: eventFor(result, "task.failed", childId).data.error,
+      retries: eventsOf(result, "task.retrying"),
+      rehosted: eventsOf(result, "task.rehosted"),
+      printed,
+    };
   } finally {
     spy.mockRestore();
   }
@@ -79,7 +85,6 @@ describe("worker faults: processes only", () => {
 });
 
 describe.each(WORKER_EXECUTORS)("worker faults: %s", (kind) => {
-
   test("a task that calls process.exit fails with WORKER_CRASH, alone; the run goes on", async () => {
     const r = await crash(kind, "exits");
     expect(r.child.code).toBe(ErrorCodes.WORKER_CRASH);

@@ -48,7 +48,11 @@ describe.each(WORKER_EXECUTORS)("worker loading: %s", (executor) => {
   });
 
   test("a task the worker's modules do not define fails with UNKNOWN_TASK", async () => {
-    const result = await run(execLoadMisplaced, {}, { executor, workers: 1, registry: only(execLoadMisplaced), keepEvents: true });
+    const result = await run(
+      execLoadMisplaced,
+      {},
+      { executor, workers: 1, registry: only(execLoadMisplaced), keepEvents: true },
+    );
     expect(result.status).toBe("failed");
     expect(eventFor(result, "task.failed", "exec_load_misplaced").data.error.code).toBe(ErrorCodes.UNKNOWN_TASK);
   });

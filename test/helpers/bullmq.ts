@@ -51,17 +51,26 @@ export function startWorker(spec: WorkerSpec): Promise<WorkerProcess> {
     "--concurrency",
     String(spec.concurrency ?? 4),
   ];
-  const [command, ...rest] = spec.prefix && spec.prefix.length > 0 ? [...spec.prefix, process.execPath, ...args] : [process.execPath, ...args];
-  const child = spawn(command as string, rest, { cwd: REPO, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...spec.env } });
+  const [command, ...rest] =
+    spec.prefix && spec.prefix.length > 0 ? [...spec.prefix, process.execPath, ...args] : [process.execPath, ...args];
+  const child = spawn(command as string, rest, {
+    cwd: REPO,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...spec.env },
+  });
   let err = "";
   child.stdout?.resume();
-  const exited = new Promise<number | string | null>((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal)));
+  const exited = new Promise<number | string | null>((resolve) =>
+    child.on("exit", (code, signal) => resolve(code ?? signal)),
+  );
   return new Promise((resolve, reject) => {
     child.stderr?.on("data", (chunk: Buffer) => {
       err += chunk.toString();
       if (err.includes("serves queue")) resolve({ name: spec.name, child, stderr: () => err, exited });
     });
-    void exited.then((code) => reject(new Error(`worker ${spec.name} exited (${String(code)}) before serving: ${err}`)));
+    void exited.then((code) =>
+      reject(new Error(`worker ${spec.name} exited (${String(code)}) before serving: ${err}`)),
+    );
   });
 }
 
@@ -104,10 +113,18 @@ export async function freePort(): Promise<number> {
  * bound to 127.0.0.1 and `extraBinds`, with `args` added; resolves once it
  * accepts connections (rejects with its output if it exits first).
  */
-export async function startRedisServer(port: number, extraBinds: readonly string[] = [], args: readonly string[] = []): Promise<ChildProcess> {
-  const server = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", ...extraBinds, "--save", "", "--appendonly", "no", ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+export async function startRedisServer(
+  port: number,
+  extraBinds: readonly string[] = [],
+  args: readonly string[] = [],
+): Promise<ChildProcess> {
+  const server = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", ...extraBinds, "--save", "", "--appendonly", "no", ...args],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     let out = "";
     server.stdout?.on("data", (chunk: Buffer) => {

@@ -29,8 +29,14 @@ export function outputProblems(events: readonly TrellisEvent[], where = "log"): 
           `${where}: seq ${event.seq}: ${event.type} of ${event.data.id} holds ${JSON.stringify(event.data.output)}, the fold gives ${JSON.stringify(node.output)}`,
         );
     }
-    if (event.type === "run.finished" && event.data.status === "succeeded" && !isDeepStrictEqual(event.data.output, plan.output ?? null))
-      problems.push(`${where}: seq ${event.seq}: run.finished holds ${JSON.stringify(event.data.output)}, the fold gives the root ${JSON.stringify(plan.output)}`);
+    if (
+      event.type === "run.finished" &&
+      event.data.status === "succeeded" &&
+      !isDeepStrictEqual(event.data.output, plan.output ?? null)
+    )
+      problems.push(
+        `${where}: seq ${event.seq}: run.finished holds ${JSON.stringify(event.data.output)}, the fold gives the root ${JSON.stringify(plan.output)}`,
+      );
   }
   return problems;
 }

@@ -30,7 +30,8 @@ export function logProblems(path: string): string[] {
     if (!validate(event)) problems.push(`${path}:${i + 1}: ${ajv.errorsText(validate.errors)}`);
     else events.push(event as TrellisEvent);
     const seq = (event as { seq?: unknown }).seq;
-    if (seq !== expectedSeq) problems.push(`${path}:${i + 1}: seq ${String(seq)}, expected ${expectedSeq} (gap-free from 1)`);
+    if (seq !== expectedSeq)
+      problems.push(`${path}:${i + 1}: seq ${String(seq)}, expected ${expectedSeq} (gap-free from 1)`);
     expectedSeq++;
   });
   // Only a log whose every line is valid is folded: the fold trusts its input.

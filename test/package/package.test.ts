@@ -30,14 +30,16 @@ interface Ran {
 /** The environment of a user's shell: none of the npm_* variables of the `npm test` that runs this. */
 function userEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k) && k !== "NODE_OPTIONS" && k !== "VITEST" && !k.startsWith("VITEST_")) env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (!/^npm_/i.test(k) && k !== "NODE_OPTIONS" && k !== "VITEST" && !k.startsWith("VITEST_")) env[k] = v;
   return { ...env, CI: "1", NO_COLOR: "1" };
 }
 
 function sh(file: string, args: readonly string[], cwd: string, timeoutMs = 120_000): Promise<Ran> {
   return new Promise((resolve, reject) => {
     execFile(file, args, { cwd, env: userEnv(), timeout: timeoutMs, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      if (error && typeof error.code !== "number") return reject(new Error(`${file} ${args.join(" ")}: ${error.message}\n${stderr}`));
+      if (error && typeof error.code !== "number")
+        return reject(new Error(`${file} ${args.join(" ")}: ${error.message}\n${stderr}`));
       resolve({ code: typeof error?.code === "number" ? error.code : 0, stdout, stderr });
     });
   });
@@ -68,7 +70,10 @@ beforeAll(async () => {
   expect(packed.code, packed.stderr).toBe(0);
   tarball = join(work, packed.stdout.trim().split("\n").at(-1) ?? "");
 
-  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "user-project", version: "1.0.0", type: "commonjs", private: true }, null, 2));
+  writeFileSync(
+    join(project, "package.json"),
+    JSON.stringify({ name: "user-project", version: "1.0.0", type: "commonjs", private: true }, null, 2),
+  );
   cpSync(FIXTURE, project, { recursive: true });
   // The other Node binaries go in a folder of their own: their `node` bin
   // must not shadow this Node in the project's node_modules/.bin.
@@ -78,11 +83,22 @@ beforeAll(async () => {
   const typescript = (createRequire(import.meta.url)("typescript/package.json") as { version: string }).version;
   const [installed, installedNodes] = await Promise.all([
     sh("npm", ["install", "--no-audit", "--no-fund", tarball, `typescript@${typescript}`], project, 300_000),
-    sh("npm", ["install", "--no-audit", "--no-fund", ...Object.entries(OTHER_NODES).map(([major, spec]) => `node${major}@npm:${spec}`)], nodesDir, 300_000),
+    sh(
+      "npm",
+      [
+        "install",
+        "--no-audit",
+        "--no-fund",
+        ...Object.entries(OTHER_NODES).map(([major, spec]) => `node${major}@npm:${spec}`),
+      ],
+      nodesDir,
+      300_000,
+    ),
   ]);
   expect(installed.code, installed.stderr).toBe(0);
   expect(installedNodes.code, installedNodes.stderr).toBe(0);
-  for (const major of Object.keys(OTHER_NODES)) nodes[major] = join(nodesDir, "node_modules", `node${major}`, "bin", "node");
+  for (const major of Object.keys(OTHER_NODES))
+    nodes[major] = join(nodesDir, "node_modules", `node${major}`, "bin", "node");
   cpSync(join(project, "wf-lib"), join(project, "node_modules", "wf-lib"), { recursive: true });
 }, 600_000);
 
@@ -94,7 +110,11 @@ const trellisBin = (): string => join(project, "node_modules", "trellis", "bin",
 
 /** `node <installed bin> run FILE` in the project, without drawings, into its own `outputs/OUT`. */
 function trellisRun(node: string, file: string, executor: string, out: string): Promise<Ran> {
-  return sh(node, [trellisBin(), "run", file, "--snapshots", "none", "--executor", executor, "--out", `outputs/${out}`], project);
+  return sh(
+    node,
+    [trellisBin(), "run", file, "--snapshots", "none", "--executor", executor, "--out", `outputs/${out}`],
+    project,
+  );
 }
 
 /** The run exited 0 and its summary shows `output  <value>`. */
@@ -106,7 +126,12 @@ function expectOutput(run: Ran, value: number): void {
 describe("the packed tarball", () => {
   it("holds only dist/, bin/, schema/, the README, the licence and package.json", async () => {
     const list = await sh("tar", ["tzf", tarball], work);
-    const tops = new Set(list.stdout.trim().split("\n").map((p) => p.replace(/^package\//, "").split("/")[0]));
+    const tops = new Set(
+      list.stdout
+        .trim()
+        .split("\n")
+        .map((p) => p.replace(/^package\//, "").split("/")[0]),
+    );
     expect([...tops].sort()).toEqual(["LICENSE", "README.md", "bin", "dist", "package.json", "schema"]);
     expect(list.stdout).not.toMatch(/^package\/dist\/.*(?<!\.d)\.ts$/m); // JavaScript and declarations, no sources
   });
@@ -118,17 +143,30 @@ const SLOW = { timeout: 240_000 };
 describe.concurrent.each(["20", "24", "26"])("on Node %s", SLOW, (major) => {
   const node = (): string => nodes[major] ?? "";
 
-  it("plain `node app.mjs` runs a workflow library from node_modules/ on every executor, and `require(\"trellis\")` works", async () => {
-    const [app, required] = await Promise.all([sh(node(), ["app.mjs", "inline", "threads", "processes"], project), sh(node(), ["require.cjs"], project)]);
-    const runs = app.stdout.trim().split("\n").map((l) => JSON.parse(l) as unknown);
-    expect(runs, app.stderr).toEqual(["inline", "threads", "processes"].map((executor) => ({ executor, status: "succeeded", output: 9, error: null })));
+  it('plain `node app.mjs` runs a workflow library from node_modules/ on every executor, and `require("trellis")` works', async () => {
+    const [app, required] = await Promise.all([
+      sh(node(), ["app.mjs", "inline", "threads", "processes"], project),
+      sh(node(), ["require.cjs"], project),
+    ]);
+    const runs = app.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as unknown);
+    expect(runs, app.stderr).toEqual(
+      ["inline", "threads", "processes"].map((executor) => ({ executor, status: "succeeded", output: 9, error: null })),
+    );
     expect(lastJson(required)).toEqual({ status: "succeeded", output: 42 });
     expect(required.stderr).toBe("");
   });
 
   it("`trellis run` runs TypeScript: a CommonJS .ts workflow on processes, a .mts one on threads, and one that type stripping refuses", async () => {
-    const run = (file: string, executor: string): Promise<Ran> => trellisRun(node(), file, executor, `${file}-${executor}-node${major}`);
-    const [ts, mts, fallback] = await Promise.all([run("flow.ts", "processes"), run("flow-esm.mts", "threads"), run("fallback.mts", "threads")]);
+    const run = (file: string, executor: string): Promise<Ran> =>
+      trellisRun(node(), file, executor, `${file}-${executor}-node${major}`);
+    const [ts, mts, fallback] = await Promise.all([
+      run("flow.ts", "processes"),
+      run("flow-esm.mts", "threads"),
+      run("fallback.mts", "threads"),
+    ]);
     expectOutput(ts, 18);
     expectOutput(mts, 6);
     expectOutput(fallback, 42);
@@ -149,8 +187,13 @@ describe.concurrent("in the user's project (Node 20)", SLOW, () => {
 
   it("a .mjs workflow loads no TypeScript loader and no rasteriser, inline or in a worker; a .ts one does load the loader", async () => {
     writeFileSync(join(project, "probe-ts.ts"), 'export { default } from "./probe.mjs";\n');
-    const run = (file: string, executor: string): Promise<Ran> => trellisRun(process.execPath, file, executor, `${file}-${executor}`);
-    const [inline, threads, ts] = await Promise.all([run("probe.mjs", "inline"), run("probe.mjs", "threads"), run("probe-ts.ts", "inline")]);
+    const run = (file: string, executor: string): Promise<Ran> =>
+      trellisRun(process.execPath, file, executor, `${file}-${executor}`);
+    const [inline, threads, ts] = await Promise.all([
+      run("probe.mjs", "inline"),
+      run("probe.mjs", "threads"),
+      run("probe-ts.ts", "inline"),
+    ]);
     for (const out of [inline, threads]) {
       expect(out.code, out.stderr).toBe(0);
       expect(out.stdout).toMatch(/tsLoader: false/);
@@ -162,8 +205,15 @@ describe.concurrent("in the user's project (Node 20)", SLOW, () => {
   });
 
   it("`trellis run` of a workflow library from node_modules/ runs on threads and processes", async () => {
-    writeFileSync(join(project, "lib-flow.mjs"), 'export { pipeline as default } from "wf-lib";\nexport const inputs = { xs: [1, 2, 3] };\n');
-    const outs = await Promise.all(["threads", "processes"].map((executor) => trellisRun(process.execPath, "lib-flow.mjs", executor, `lib-${executor}`)));
+    writeFileSync(
+      join(project, "lib-flow.mjs"),
+      'export { pipeline as default } from "wf-lib";\nexport const inputs = { xs: [1, 2, 3] };\n',
+    );
+    const outs = await Promise.all(
+      ["threads", "processes"].map((executor) =>
+        trellisRun(process.execPath, "lib-flow.mjs", executor, `lib-${executor}`),
+      ),
+    );
     for (const out of outs) expectOutput(out, 9);
   });
 

@@ -56,7 +56,12 @@ describe("promise constructors: bad parameters throw INVALID_PROMISE at declarat
 
   it("returns plain data with definition names, the default scope, and duplicates removed", () => {
     expect(LimitedSpawns(promA, 0)).toEqual({ kind: "LimitedSpawns", task: "prom_a", limit: 0, scope: "descendants" });
-    expect(MaxParallelism("l", 2, { scope: "global" })).toEqual({ kind: "MaxParallelism", label: "l", limit: 2, scope: "global" });
+    expect(MaxParallelism("l", 2, { scope: "global" })).toEqual({
+      kind: "MaxParallelism",
+      label: "l",
+      limit: 2,
+      scope: "global",
+    });
     expect(OnlySpecificNodesAllowed([promA, "prom_a", promB])).toMatchObject({ tasks: ["prom_a", "prom_b"] });
     expect(
       OnlySpecificEdgesAllowed([
@@ -68,21 +73,46 @@ describe("promise constructors: bad parameters throw INVALID_PROMISE at declarat
   });
 
   it("checkPromiseSpec accepts what the constructors make and refuses malformed data", () => {
-    for (const spec of [LimitedSpawns(promA, 2), MaxParallelism("l", 1), NoNewNodes({ scope: "global" }), NoNewEdges(), OnlySpecificNodesAllowed([promA]), OnlySpecificEdgesAllowed([[promA, promB]])])
+    for (const spec of [
+      LimitedSpawns(promA, 2),
+      MaxParallelism("l", 1),
+      NoNewNodes({ scope: "global" }),
+      NoNewEdges(),
+      OnlySpecificNodesAllowed([promA]),
+      OnlySpecificEdgesAllowed([[promA, promB]]),
+    ])
       expect(checkPromiseSpec(JSON.parse(JSON.stringify(spec)))).toEqual(spec);
-    for (const v of [null, 3, {}, { kind: "Nope" }, { kind: "LimitedSpawns", task: "x", limit: -1, scope: "descendants" }, { kind: "OnlySpecificNodesAllowed", tasks: [], scope: "descendants" }])
+    for (const v of [
+      null,
+      3,
+      {},
+      { kind: "Nope" },
+      { kind: "LimitedSpawns", task: "x", limit: -1, scope: "descendants" },
+      { kind: "OnlySpecificNodesAllowed", tasks: [], scope: "descendants" },
+    ])
       expect(codeOf(() => checkPromiseSpec(v))).toBe(ErrorCodes.INVALID_PROMISE);
   });
 
   it("lists the definitions a promise names", () => {
-    expect(referencedTasks(OnlySpecificEdgesAllowed([[promA, promB], [promB, promA]]))).toEqual(["prom_a", "prom_b"]);
+    expect(
+      referencedTasks(
+        OnlySpecificEdgesAllowed([
+          [promA, promB],
+          [promB, promA],
+        ]),
+      ),
+    ).toEqual(["prom_a", "prom_b"]);
     expect(referencedTasks(MaxParallelism("l", 1))).toEqual([]);
   });
 });
 
 describe("promises checked by the engine when declared", () => {
   it("ctx.promise with an unregistered definition: a catchable INVALID_PROMISE, and nothing declared", async () => {
-    const result = await runKept<ProgramOutput>(promA, { program: { declare: [LimitedSpawns("prom_nowhere", 1)] } }, { onViolation: "reject" });
+    const result = await runKept<ProgramOutput>(
+      promA,
+      { program: { declare: [LimitedSpawns("prom_nowhere", 1)] } },
+      { onViolation: "reject" },
+    );
     expect(result.status).toBe("succeeded");
     expect(result.output?.caught).toEqual([ErrorCodes.INVALID_PROMISE]);
     expect(ofType(eventsOf(result), "promise.declared")).toEqual([]);

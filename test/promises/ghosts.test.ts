@@ -13,7 +13,8 @@ function ghostWatcher() {
     onEvent(event: TrellisEvent, plan: Plan) {
       const labels = computeGhosts(plan).map((g) => g.label);
       const last = steps.at(-1);
-      if (!last || JSON.stringify(last.labels) !== JSON.stringify(labels)) steps.push({ seq: event.seq, type: event.type, labels });
+      if (!last || JSON.stringify(last.labels) !== JSON.stringify(labels))
+        steps.push({ seq: event.seq, type: event.type, labels });
     },
   };
   return { steps, observer };
@@ -63,16 +64,28 @@ describe("computeGhosts on hand-built plans", () => {
     const plan = foldEvents(
       base()
         .promise("r", OnlySpecificNodesAllowed(["x", "y"]))
-        .promise("r", OnlySpecificEdgesAllowed([
-          ["root", "y"],
-          ["root", "z"],
-          ["y", "w"],
-        ]))
+        .promise(
+          "r",
+          OnlySpecificEdgesAllowed([
+            ["root", "y"],
+            ["root", "z"],
+            ["y", "w"],
+          ]),
+        )
         .node("r/y#1", "y", "r").events,
     );
     // x is refused by the edge whitelist, z by the node whitelist, w is not a child of r; y was taken.
     expect(computeGhosts(plan)).toEqual([]);
-    const open = foldEvents(base().promise("r", OnlySpecificEdgesAllowed([["root", "y"], ["root", "z"], ["y", "w"]])).events);
+    const open = foldEvents(
+      base().promise(
+        "r",
+        OnlySpecificEdgesAllowed([
+          ["root", "y"],
+          ["root", "z"],
+          ["y", "w"],
+        ]),
+      ).events,
+    );
     expect(computeGhosts(open)).toEqual([
       { id: "r/?y", kind: "branch", owner: "r", task: "y", left: null, label: "y", pid: 1 },
       { id: "r/?z", kind: "branch", owner: "r", task: "z", left: null, label: "z", pid: 1 },
@@ -98,7 +111,10 @@ describe("computeGhosts on hand-built plans", () => {
   });
 
   it("drops every ghost of an owner that finished", () => {
-    const b = base().promise("r", LimitedSpawns("c", 2)).node("a", "pa", "r").promise("a", OnlySpecificNodesAllowed(["x"]));
+    const b = base()
+      .promise("r", LimitedSpawns("c", 2))
+      .node("a", "pa", "r")
+      .promise("a", OnlySpecificNodesAllowed(["x"]));
     expect(computeGhosts(foldEvents(b.events)).map((g) => g.id)).toEqual(["r/?c$budget", "a/?x"]);
     b.status("a", "task.started").status("a", "task.succeeded");
     expect(computeGhosts(foldEvents(b.events)).map((g) => g.id)).toEqual(["r/?c$budget"]);

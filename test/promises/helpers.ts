@@ -15,7 +15,10 @@ export function eventsOf(result: RunResult<unknown>): TrellisEvent[] {
   return [...result.events];
 }
 
-export function ofType<K extends TrellisEvent["type"]>(events: readonly TrellisEvent[], type: K): Extract<TrellisEvent, { type: K }>[] {
+export function ofType<K extends TrellisEvent["type"]>(
+  events: readonly TrellisEvent[],
+  type: K,
+): Extract<TrellisEvent, { type: K }>[] {
   return events.filter((e): e is Extract<TrellisEvent, { type: K }> => e.type === type);
 }
 
@@ -24,7 +27,10 @@ export function ofType<K extends TrellisEvent["type"]>(events: readonly TrellisE
  * `task.started` / `task.resumed` as +1 and `task.waiting` / finished /
  * retrying as -1. Only instances for which `counted(id)` holds are counted.
  */
-export function maxRunningPerLabel(events: readonly TrellisEvent[], counted: (id: string) => boolean = () => true): Map<string, number> {
+export function maxRunningPerLabel(
+  events: readonly TrellisEvent[],
+  counted: (id: string) => boolean = () => true,
+): Map<string, number> {
   const labels = new Map<string, readonly string[]>();
   const running = new Set<string>();
   const now = new Map<string, number>();
@@ -101,23 +107,49 @@ export class PlanBuilder {
   #pid = 0;
 
   #push(type: TrellisEvent["type"], data: unknown): this {
-    this.events.push({ v: 1, seq: ++this.#seq, ts: "2026-01-01T00:00:00.000Z", runId: "test", type, data } as TrellisEvent);
+    this.events.push({
+      v: 1,
+      seq: ++this.#seq,
+      ts: "2026-01-01T00:00:00.000Z",
+      runId: "test",
+      type,
+      data,
+    } as TrellisEvent);
     return this;
   }
 
   root(id: string, task = id): this {
-    this.#push("run.started", { root: id, task, inputs: null, options: { executor: "inline", workers: 1, onViolation: "halt" } });
+    this.#push("run.started", {
+      root: id,
+      task,
+      inputs: null,
+      options: { executor: "inline", workers: 1, onViolation: "halt" },
+    });
     return this.node(id, task, null);
   }
 
-  node(id: string, task: string, parent: string | null, labels: string[] = [], placeholder: string | null = null): this {
+  node(
+    id: string,
+    task: string,
+    parent: string | null,
+    labels: string[] = [],
+    placeholder: string | null = null,
+  ): this {
     this.#push("task.created", { id, task, parent, labels, inputs: null, placeholder, priority: 0 });
     if (parent !== null) this.#push("edge.created", { from: parent, to: id, kind: "lineage" });
     return this;
   }
 
-  preview(owner: string, placeholders: { id: string; task: string }[], edges: { from: string; to: string }[] = []): this {
-    return this.#push("preview.materialized", { owner, placeholders: placeholders.map((p) => ({ ...p, parent: owner })), edges });
+  preview(
+    owner: string,
+    placeholders: { id: string; task: string }[],
+    edges: { from: string; to: string }[] = [],
+  ): this {
+    return this.#push("preview.materialized", {
+      owner,
+      placeholders: placeholders.map((p) => ({ ...p, parent: owner })),
+      edges,
+    });
   }
 
   promise(owner: string, spec: PromiseSpec): this {

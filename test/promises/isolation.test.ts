@@ -10,10 +10,38 @@ function planWith(promises: readonly unknown[]): Plan {
   const plan = createPlan("iso");
   let seq = 0;
   const fold = (type: string, data: unknown): void =>
-    applyEvent(plan, { v: 1, seq: ++seq, ts: "2026-01-01T00:00:00.000Z", runId: "iso", type, data } as unknown as TrellisEvent);
-  fold("run.started", { root: "root", task: "root", inputs: null, options: { executor: "inline", workers: 1, onViolation: "halt" } });
-  fold("task.created", { id: "root", task: "root", parent: null, labels: [], inputs: null, placeholder: null, priority: 0 });
-  fold("task.created", { id: "root/w#1", task: "w", parent: "root", labels: ["cpu"], inputs: null, placeholder: null, priority: 0 });
+    applyEvent(plan, {
+      v: 1,
+      seq: ++seq,
+      ts: "2026-01-01T00:00:00.000Z",
+      runId: "iso",
+      type,
+      data,
+    } as unknown as TrellisEvent);
+  fold("run.started", {
+    root: "root",
+    task: "root",
+    inputs: null,
+    options: { executor: "inline", workers: 1, onViolation: "halt" },
+  });
+  fold("task.created", {
+    id: "root",
+    task: "root",
+    parent: null,
+    labels: [],
+    inputs: null,
+    placeholder: null,
+    priority: 0,
+  });
+  fold("task.created", {
+    id: "root/w#1",
+    task: "w",
+    parent: "root",
+    labels: ["cpu"],
+    inputs: null,
+    placeholder: null,
+    priority: 0,
+  });
   promises.forEach((promise, i) => fold("promise.declared", { pid: i + 1, owner: "root", source: "context", promise }));
   return plan;
 }
@@ -26,7 +54,10 @@ const diff: PlanDiff = {
 
 describe("promise state per plan", () => {
   it("two plans with the same ids answer from their own promises, interleaved", () => {
-    const strict = planWith([{ kind: "NoNewNodes", scope: "descendants" }, { kind: "MaxParallelism", label: "cpu", limit: 1, scope: "descendants" }]);
+    const strict = planWith([
+      { kind: "NoNewNodes", scope: "descendants" },
+      { kind: "MaxParallelism", label: "cpu", limit: 1, scope: "descendants" },
+    ]);
     const free = planWith([{ kind: "MaxParallelism", label: "gpu", limit: 2, scope: "descendants" }]);
     for (let i = 0; i < 3; i++) {
       expect(validateDiff(strict, diff)?.promise.spec.kind).toBe("NoNewNodes");

@@ -87,7 +87,9 @@ export function audit(events: readonly TrellisEvent[]): AuditReport {
       case "OnlySpecificNodesAllowed":
         return !s.tasks.includes(d.task);
       case "OnlySpecificEdgesAllowed":
-        return d.edges.some((e) => !s.edges.some(([a, b]) => a === taskOf(e.from) && b === (e.to === d.id ? d.task : taskOf(e.to))));
+        return d.edges.some(
+          (e) => !s.edges.some(([a, b]) => a === taskOf(e.from) && b === (e.to === d.id ? d.task : taskOf(e.to))),
+        );
       case "MaxParallelism":
         return false;
       default: {
@@ -108,7 +110,8 @@ export function audit(events: readonly TrellisEvent[]): AuditReport {
     if (!node) return;
     for (const c of caps)
       if (node.labels.includes(c.label) && inScope(c.p, id)) {
-        if (c.counted.size + 1 > c.limit) problems.push(`${id} started under full cap ${c.label}/${c.p.pid} (${[...c.counted].join(", ")})`);
+        if (c.counted.size + 1 > c.limit)
+          problems.push(`${id} started under full cap ${c.label}/${c.p.pid} (${[...c.counted].join(", ")})`);
         c.counted.add(id);
       }
   };
@@ -132,14 +135,19 @@ export function audit(events: readonly TrellisEvent[]): AuditReport {
         break;
       }
       case "preview.pruned":
-        for (const list of placeholders.values()) for (const p of list) if (e.data.placeholders.includes(p.id)) p.open = false;
+        for (const list of placeholders.values())
+          for (const p of list) if (e.data.placeholders.includes(p.id)) p.open = false;
         break;
       case "promise.declared": {
         const p = { pid: e.data.pid, owner: e.data.owner, spec: e.data.promise };
         promises.push(p);
         if (p.spec.kind === "MaxParallelism") {
           // Instances in scope already running count under the new cap from now on.
-          const counted = new Set([...running].filter((id) => nodes.get(id)?.labels.includes((p.spec as { label: string }).label) && inScope(p, id)));
+          const counted = new Set(
+            [...running].filter(
+              (id) => nodes.get(id)?.labels.includes((p.spec as { label: string }).label) && inScope(p, id),
+            ),
+          );
           caps.push({ p, label: p.spec.label, limit: p.spec.limit, counted });
         }
         break;
@@ -154,7 +162,8 @@ export function audit(events: readonly TrellisEvent[]): AuditReport {
             edges.push(f.data);
           }
           const expected = nextOpen(d.parent, d.task)?.id ?? null;
-          if (expected !== d.placeholder) problems.push(`${d.id} took placeholder ${d.placeholder}, expected ${expected}`);
+          if (expected !== d.placeholder)
+            problems.push(`${d.id} took placeholder ${d.placeholder}, expected ${expected}`);
           const diff: ODiff = { by: d.parent, id: d.id, task: d.task, placeholder: d.placeholder, edges };
           const broken = brokenPids(diff);
           if (broken.length > 0) problems.push(`applied ${d.id} breaks promise(s) ${broken.join(", ")}`);
@@ -177,7 +186,8 @@ export function audit(events: readonly TrellisEvent[]): AuditReport {
         const placeholder = nextOpen(e.data.by, n.task)?.id ?? null;
         const edges: OEdge[] = e.data.diff.edges.map((x) => ({ from: x.from, to: x.to, kind: x.kind }));
         const broken = brokenPids({ by: e.data.by, id: n.id, task: n.task, placeholder, edges });
-        if (broken[0] !== e.data.pid) problems.push(`violation ${e.seq} names promise ${e.data.pid}, the first broken is ${broken[0] ?? "none"}`);
+        if (broken[0] !== e.data.pid)
+          problems.push(`violation ${e.seq} names promise ${e.data.pid}, the first broken is ${broken[0] ?? "none"}`);
         break;
       }
       case "task.started":

@@ -39,7 +39,16 @@ describe.each(executors)("MaxParallelism with the %s executor", (executor) => {
     const leaf = (task: "prom_la" | "prom_lm" | "prom_m") => ({ task, program: { yields: 3 } });
     const program: Program = {
       declare: [MaxParallelism("prom_L", 1), MaxParallelism("prom_M", 2)],
-      spawn: [leaf("prom_lm"), leaf("prom_m"), leaf("prom_m"), leaf("prom_la"), leaf("prom_lm"), leaf("prom_m"), leaf("prom_la"), leaf("prom_lm")],
+      spawn: [
+        leaf("prom_lm"),
+        leaf("prom_m"),
+        leaf("prom_m"),
+        leaf("prom_la"),
+        leaf("prom_lm"),
+        leaf("prom_m"),
+        leaf("prom_la"),
+        leaf("prom_lm"),
+      ],
     };
     const result = await runKept(promA, { program }, opts);
     expect(result.status).toBe("succeeded");

@@ -29,7 +29,12 @@ interface Case {
 
 const c: ChildSpec = { task: "prom_c" };
 const cases: Case[] = [
-  { kind: "LimitedSpawns", make: (scope) => LimitedSpawns("prom_c", 1, { scope }), breaking: [c, c], details: { limit: 1, attempted: 2, task: "prom_c" } },
+  {
+    kind: "LimitedSpawns",
+    make: (scope) => LimitedSpawns("prom_c", 1, { scope }),
+    breaking: [c, c],
+    details: { limit: 1, attempted: 2, task: "prom_c" },
+  },
   { kind: "NoNewNodes", make: (scope) => NoNewNodes({ scope }), breaking: [c], details: { tasks: ["prom_c"] } },
   { kind: "NoNewEdges", make: (scope) => NoNewEdges({ scope }), breaking: [c], details: { kinds: ["lineage"] } },
   {
@@ -62,7 +67,10 @@ const cases: Case[] = [
 function scenario(k: Case, scope: Scope): { program: Program; by: string; owner: string } {
   if (scope === "descendants")
     return {
-      program: { declare: [k.make(scope)], spawn: [{ task: "prom_s2", program: { spawn: [{ task: "prom_s3", program: { spawn: k.breaking } }] } }] },
+      program: {
+        declare: [k.make(scope)],
+        spawn: [{ task: "prom_s2", program: { spawn: [{ task: "prom_s3", program: { spawn: k.breaking } }] } }],
+      },
       by: "prom_s1/prom_s2#1/prom_s3#1",
       owner: "prom_s1",
     };
@@ -99,10 +107,14 @@ describe.each(["descendants", "global"] as const)("scope %s", (scope) => {
       expect(result.error?.code).toBe(ErrorCodes.PROMISE_VIOLATION);
       expect(result.violations).toBe(1);
       // Nothing was added after the violation.
-      expect(events.filter((e) => e.seq > v.seq && (e.type === "task.created" || e.type === "edge.created"))).toEqual([]);
+      expect(events.filter((e) => e.seq > v.seq && (e.type === "task.created" || e.type === "edge.created"))).toEqual(
+        [],
+      );
       // What was unfinished when it happened is cancelled now, and nothing is left running.
       const before = foldEvents(events.filter((e) => e.seq < v.seq));
-      const unfinished = [...before.nodes.values()].filter((n) => ["pending", "running", "waiting"].includes(n.status)).map((n) => n.id);
+      const unfinished = [...before.nodes.values()]
+        .filter((n) => ["pending", "running", "waiting"].includes(n.status))
+        .map((n) => n.id);
       expect(unfinished.length).toBeGreaterThan(0);
       for (const id of unfinished) expect(result.plan.nodes.get(id)?.status).toBe("cancelled");
       expect(result.counts).toMatchObject({ pending: 0, running: 0, waiting: 0 });
@@ -140,11 +152,17 @@ describe("scope boundaries in a run", () => {
   });
 
   it("a promise declared by a definition reaches its instance's grandchildren", async () => {
-    const program: Program = { spawn: [{ task: "prom_a", program: { spawn: [{ task: "prom_b", program: { spawn: [c] } }] } }] };
+    const program: Program = {
+      spawn: [{ task: "prom_a", program: { spawn: [{ task: "prom_b", program: { spawn: [c] } }] } }],
+    };
     const result = await runKept(promDefGuard, { program }, { onViolation: "reject" });
     expect(result.status).toBe("succeeded");
     const [v] = ofType(eventsOf(result), "promise.violated");
-    expect(v?.data).toMatchObject({ promise: "LimitedSpawns", owner: "prom_def_guard", by: "prom_def_guard/prom_a#1/prom_b#1" });
+    expect(v?.data).toMatchObject({
+      promise: "LimitedSpawns",
+      owner: "prom_def_guard",
+      by: "prom_def_guard/prom_a#1/prom_b#1",
+    });
     expect(result.plan.promises[0]).toMatchObject({ owner: "prom_def_guard", source: "definition" });
   });
 
@@ -167,7 +185,9 @@ describe("batch spawns that cross a budget", () => {
     const events = eventsOf(result);
     return {
       events,
-      squares: ofType(events, "task.created").filter((e) => e.data.task === "prom_square").map((e) => e.data.id),
+      squares: ofType(events, "task.created")
+        .filter((e) => e.data.task === "prom_square")
+        .map((e) => e.data.id),
       violations: ofType(events, "promise.violated"),
     };
   }
@@ -191,7 +211,11 @@ describe("batch spawns that cross a budget", () => {
   });
 
   it("reject: each refused spawn has exactly one violation and the task keeps the five results", async () => {
-    const result = await runKept<{ sum: number; caught: string[] }>(promBatch, { n: 8, limit: 5 }, { onViolation: "reject" });
+    const result = await runKept<{ sum: number; caught: string[] }>(
+      promBatch,
+      { n: 8, limit: 5 },
+      { onViolation: "reject" },
+    );
     const { squares, violations } = batch(result);
     expect(result.status).toBe("succeeded");
     expect(squares).toHaveLength(5);

@@ -35,7 +35,12 @@ const ALL_PAIRS: [string, string][] = ALL_TASKS.flatMap((a) => CHILD_TASKS.map((
 const scopeArb = fc.constantFrom<"descendants" | "global">("descendants", "descendants", "descendants", "global");
 
 const promiseArb: fc.Arbitrary<PromiseSpec> = fc.oneof(
-  { weight: 4, arbitrary: fc.tuple(fc.constantFrom(...CHILD_TASKS), fc.integer({ min: 0, max: 3 }), scopeArb).map(([t, k, scope]) => LimitedSpawns(t, k, { scope })) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .tuple(fc.constantFrom(...CHILD_TASKS), fc.integer({ min: 0, max: 3 }), scopeArb)
+      .map(([t, k, scope]) => LimitedSpawns(t, k, { scope })),
+  },
   { weight: 1, arbitrary: scopeArb.map((scope) => NoNewNodes({ scope })) },
   { weight: 1, arbitrary: scopeArb.map((scope) => NoNewEdges({ scope })) },
   {
@@ -73,13 +78,18 @@ function programArb(depth: number, top = false): fc.Arbitrary<Program> {
         );
   const phase = fc.record(
     {
-      declare: fc.oneof({ weight: top ? 1 : 4, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.array(promiseArb, { minLength: 1, maxLength: 2 }) }),
+      declare: fc.oneof(
+        { weight: top ? 1 : 4, arbitrary: fc.constant([]) },
+        { weight: 1, arbitrary: fc.array(promiseArb, { minLength: 1, maxLength: 2 }) },
+      ),
       spawn: fc.array(childArb, { minLength: top ? 1 : 0, maxLength: depth <= 0 ? 0 : top ? 3 : 2 }),
       yields: fc.integer({ min: 0, max: 2 }),
     },
     { requiredKeys: ["spawn"] },
   );
-  return fc.tuple(phase, fc.option(phase, { freq: top ? 3 : 6 })).map(([first, then]) => (then ? { ...first, then } : first));
+  return fc
+    .tuple(phase, fc.option(phase, { freq: top ? 3 : 6 }))
+    .map(([first, then]) => (then ? { ...first, then } : first));
 }
 
 /** Where a spawn of the programs ended up. */
@@ -111,7 +121,12 @@ function fates(plan: Plan, refused: readonly string[], id: string, program: Prog
 
 const tally = new Map<string, number>();
 function stats(status: string, violations: number, nodes: number, promises: number): void {
-  for (const k of [`status ${status}`, `violations ${Math.min(violations, 3)}`, `nodes ${nodes > 10 ? ">10" : nodes}`, `promises ${Math.min(promises, 3)}`])
+  for (const k of [
+    `status ${status}`,
+    `violations ${Math.min(violations, 3)}`,
+    `nodes ${nodes > 10 ? ">10" : nodes}`,
+    `promises ${Math.min(promises, 3)}`,
+  ])
     tally.set(k, (tally.get(k) ?? 0) + 1);
 }
 
@@ -150,10 +165,17 @@ describe("promises: property over random programs", () => {
             fates(result.plan, report.refused, result.plan.root as string, program, out);
             for (const [id, found] of out) {
               const kinds = found.includes("applied") ? ["applied"] : found;
-              if (kinds.length !== 1 || (found.includes("applied") && found.length > 1 && !found.every((f) => f === "applied" || f === "unwired")))
+              if (
+                kinds.length !== 1 ||
+                (found.includes("applied") &&
+                  found.length > 1 &&
+                  !found.every((f) => f === "applied" || f === "unwired"))
+              )
                 throw new Error(`${id}: ${found.join(", ") || "no trace"}`);
             }
-            expect(violations.length).toBe([...out.values()].filter((f) => f.length === 1 && f[0] === "violated").length);
+            expect(violations.length).toBe(
+              [...out.values()].filter((f) => f.length === 1 && f[0] === "violated").length,
+            );
             // The offending task saw one PromiseViolationError per violation it caused.
             for (const v of violations) {
               const output = result.plan.nodes.get(v.data.by)?.output as unknown as ProgramOutput;
@@ -161,13 +183,20 @@ describe("promises: property over random programs", () => {
               expect(output.caught.filter((c) => c === "PROMISE_VIOLATION")).toHaveLength(mine);
             }
           }
-          if (process.env["PROM_PROPERTY_STATS"]) stats(result.status, violations.length, result.plan.nodes.size, result.plan.promises.length);
+          if (process.env["PROM_PROPERTY_STATS"])
+            stats(result.status, violations.length, result.plan.nodes.size, result.plan.promises.length);
           // The fold of the log is the live plan.
           expect(normalise(foldEvents(events))).toEqual(normalise(result.plan));
         },
       ),
       { numRuns: NUM_RUNS, seed: SEED },
     );
-    if (process.env["PROM_PROPERTY_STATS"]) console.log([...tally].sort().map(([k, v]) => `${k}: ${v}`).join("\n"));
+    if (process.env["PROM_PROPERTY_STATS"])
+      console.log(
+        [...tally]
+          .sort()
+          .map(([k, v]) => `${k}: ${v}`)
+          .join("\n"),
+      );
   }, 120_000);
 });

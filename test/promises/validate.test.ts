@@ -1,17 +1,39 @@
 import { describe, expect, it } from "vitest";
 import type { PlanDiff } from "trellis";
-import { LimitedSpawns, MaxParallelism, NoNewEdges, NoNewNodes, OnlySpecificEdgesAllowed, OnlySpecificNodesAllowed, applyEvent, foldEvents } from "trellis";
+import {
+  LimitedSpawns,
+  MaxParallelism,
+  NoNewEdges,
+  NoNewNodes,
+  OnlySpecificEdgesAllowed,
+  OnlySpecificNodesAllowed,
+  applyEvent,
+  foldEvents,
+} from "trellis";
 import { capsFor, promisesInScope, validateDiff } from "../../dist/promises/validate.js";
 import { PlanBuilder } from "./helpers.ts";
 
 type NodeIn = { id: string; task: string; parent?: string; placeholder?: string | null; labels?: string[] };
-type EdgeIn = { from: string; to: string; fromTask: string; toTask: string; kind?: "data" | "lineage"; declared?: boolean };
+type EdgeIn = {
+  from: string;
+  to: string;
+  fromTask: string;
+  toTask: string;
+  kind?: "data" | "lineage";
+  declared?: boolean;
+};
 
 /** A diff by `by` adding `nodes` (each with its lineage edge from `by`) and extra data edges. */
 function diff(by: string, byTask: string, nodes: NodeIn[], data: EdgeIn[] = []): PlanDiff {
   return {
     by,
-    nodes: nodes.map((n) => ({ id: n.id, task: n.task, parent: n.parent ?? by, labels: n.labels ?? [], placeholder: n.placeholder ?? null })),
+    nodes: nodes.map((n) => ({
+      id: n.id,
+      task: n.task,
+      parent: n.parent ?? by,
+      labels: n.labels ?? [],
+      placeholder: n.placeholder ?? null,
+    })),
     edges: [
       ...nodes.map((n) => ({
         from: n.parent ?? by,
@@ -29,7 +51,12 @@ function diff(by: string, byTask: string, nodes: NodeIn[], data: EdgeIn[] = []):
 /** r (task root) ─┬─ a (task pa) ── g (task pg) ── gg (task pgg)
  *                 └─ b (task pb) */
 function tree(): PlanBuilder {
-  return new PlanBuilder().root("r", "root").node("a", "pa", "r").node("b", "pb", "r").node("g", "pg", "a").node("gg", "pgg", "g");
+  return new PlanBuilder()
+    .root("r", "root")
+    .node("a", "pa", "r")
+    .node("b", "pb", "r")
+    .node("g", "pg", "a")
+    .node("gg", "pgg", "g");
 }
 
 describe("validateDiff: scope", () => {
@@ -40,7 +67,9 @@ describe("validateDiff: scope", () => {
       ["g", "pg"],
       ["gg", "pgg"],
     ] as const)
-      expect(validateDiff(plan, diff(by, task, [{ id: `${by}/x#1`, task: "x" }]))?.promise.spec.kind).toBe("NoNewNodes");
+      expect(validateDiff(plan, diff(by, task, [{ id: `${by}/x#1`, task: "x" }]))?.promise.spec.kind).toBe(
+        "NoNewNodes",
+      );
     // The parent and the sibling are outside the scope.
     expect(validateDiff(plan, diff("r", "root", [{ id: "r/x#1", task: "x" }]))).toBeNull();
     expect(validateDiff(plan, diff("b", "pb", [{ id: "b/x#1", task: "x" }]))).toBeNull();
@@ -73,7 +102,9 @@ describe("validateDiff: scope", () => {
     // A global promise declared in the sibling subtree applies too.
     b.promise("b", LimitedSpawns("y", 0, { scope: "global" }));
     applyEvent(plan, b.events.at(-1)!);
-    expect(validateDiff(plan, diff("gg", "pgg", [{ id: "gg/y#1", task: "y" }]))?.promise.spec.kind).toBe("LimitedSpawns");
+    expect(validateDiff(plan, diff("gg", "pgg", [{ id: "gg/y#1", task: "y" }]))?.promise.spec.kind).toBe(
+      "LimitedSpawns",
+    );
   });
 
   it("lists promises in scope in declaration order", () => {
@@ -92,7 +123,10 @@ describe("validateDiff: scope", () => {
 
 describe("validateDiff: LimitedSpawns", () => {
   it("counts children per parent: each parent in scope has its own budget", () => {
-    const plan = foldEvents(tree().promise("r", LimitedSpawns("x", 2)).node("a/x#1", "x", "a").node("a/x#2", "x", "a").node("b/x#1", "x", "b").events);
+    const plan = foldEvents(
+      tree().promise("r", LimitedSpawns("x", 2)).node("a/x#1", "x", "a").node("a/x#2", "x", "a").node("b/x#1", "x", "b")
+        .events,
+    );
     const v = validateDiff(plan, diff("a", "pa", [{ id: "a/x#3", task: "x" }]));
     expect(v?.details).toEqual({ limit: 2, attempted: 3, task: "x", parent: "a" });
     expect(validateDiff(plan, diff("b", "pb", [{ id: "b/x#2", task: "x" }]))).toBeNull();
@@ -114,12 +148,17 @@ describe("validateDiff: LimitedSpawns", () => {
   });
 
   it("takes the smallest of several limits, and k = 0 forbids the definition", () => {
-    const plan = foldEvents(tree().promise("r", LimitedSpawns("x", 5)).promise("a", LimitedSpawns("x", 1)).node("a/x#1", "x", "a").events);
+    const plan = foldEvents(
+      tree().promise("r", LimitedSpawns("x", 5)).promise("a", LimitedSpawns("x", 1)).node("a/x#1", "x", "a").events,
+    );
     const v = validateDiff(plan, diff("a", "pa", [{ id: "a/x#2", task: "x" }]));
     expect(v?.promise.pid).toBe(2);
     expect(v?.details).toMatchObject({ limit: 1, attempted: 2 });
     const zero = foldEvents(tree().promise("r", LimitedSpawns("x", 0)).events);
-    expect(validateDiff(zero, diff("r", "root", [{ id: "r/x#1", task: "x" }]))?.details).toMatchObject({ limit: 0, attempted: 1 });
+    expect(validateDiff(zero, diff("r", "root", [{ id: "r/x#1", task: "x" }]))?.details).toMatchObject({
+      limit: 0,
+      attempted: 1,
+    });
   });
 });
 
@@ -127,30 +166,47 @@ describe("validateDiff: nodes and edges", () => {
   it("NoNewNodes and NoNewEdges let declared placeholders and preview edges through", () => {
     const plan = foldEvents(
       tree()
-        .preview("b", [
-          { id: "b/p~1", task: "p" },
-          { id: "b/q~1", task: "q" },
-        ], [{ from: "b/p~1", to: "b/q~1" }])
+        .preview(
+          "b",
+          [
+            { id: "b/p~1", task: "p" },
+            { id: "b/q~1", task: "q" },
+          ],
+          [{ from: "b/p~1", to: "b/q~1" }],
+        )
         .node("b/p#1", "p", "b", [], "b/p~1")
         .promise("b", NoNewNodes())
         .promise("b", NoNewEdges()).events,
     );
-    const declared = diff("b", "pb", [{ id: "b/q#1", task: "q", placeholder: "b/q~1" }], [
-      { from: "b/p#1", to: "b/q#1", fromTask: "p", toTask: "q", declared: true },
-    ]);
+    const declared = diff(
+      "b",
+      "pb",
+      [{ id: "b/q#1", task: "q", placeholder: "b/q~1" }],
+      [{ from: "b/p#1", to: "b/q#1", fromTask: "p", toTask: "q", declared: true }],
+    );
     expect(validateDiff(plan, declared)).toBeNull();
     const fresh = validateDiff(plan, diff("b", "pb", [{ id: "b/z#1", task: "z" }]));
     expect(fresh?.promise.spec.kind).toBe("NoNewNodes");
     expect(fresh?.details).toMatchObject({ tasks: ["z"], ids: ["b/z#1"] });
-    const edge = validateDiff(plan, diff("b", "pb", [{ id: "b/q#1", task: "q", placeholder: "b/q~1" }], [
-      { from: "b/p#1", to: "b/q#1", fromTask: "p", toTask: "q", declared: false },
-    ]));
+    const edge = validateDiff(
+      plan,
+      diff(
+        "b",
+        "pb",
+        [{ id: "b/q#1", task: "q", placeholder: "b/q~1" }],
+        [{ from: "b/p#1", to: "b/q#1", fromTask: "p", toTask: "q", declared: false }],
+      ),
+    );
     expect(edge?.promise.spec.kind).toBe("NoNewEdges");
     expect(edge?.details).toMatchObject({ edges: [["p", "q"]], kinds: ["data"] });
   });
 
   it("OnlySpecificNodesAllowed refuses other definitions and names them; several whitelists intersect", () => {
-    const plan = foldEvents(tree().promise("r", OnlySpecificNodesAllowed(["x", "y"])).promise("a", OnlySpecificNodesAllowed(["y", "z"])).events);
+    const plan = foldEvents(
+      tree()
+        .promise("r", OnlySpecificNodesAllowed(["x", "y"]))
+        .promise("a", OnlySpecificNodesAllowed(["y", "z"])).events,
+    );
     expect(validateDiff(plan, diff("g", "pg", [{ id: "g/y#1", task: "y" }]))).toBeNull();
     const x = validateDiff(plan, diff("g", "pg", [{ id: "g/x#1", task: "x" }]));
     expect(x?.promise.pid).toBe(2);
@@ -164,22 +220,35 @@ describe("validateDiff: nodes and edges", () => {
     const plan = foldEvents(
       tree()
         .node("a/p#1", "p", "a")
-        .promise("a", OnlySpecificEdgesAllowed([
-          ["pa", "p"],
-          ["pa", "q"],
-          ["p", "q"],
-        ])).events,
+        .promise(
+          "a",
+          OnlySpecificEdgesAllowed([
+            ["pa", "p"],
+            ["pa", "q"],
+            ["p", "q"],
+          ]),
+        ).events,
     );
-    const ok = diff("a", "pa", [{ id: "a/q#1", task: "q" }], [{ from: "a/p#1", to: "a/q#1", fromTask: "p", toTask: "q" }]);
+    const ok = diff(
+      "a",
+      "pa",
+      [{ id: "a/q#1", task: "q" }],
+      [{ from: "a/p#1", to: "a/q#1", fromTask: "p", toTask: "q" }],
+    );
     expect(validateDiff(plan, ok)).toBeNull();
     // Lineage edge pa → r2 is not listed.
     const lineage = validateDiff(plan, diff("a", "pa", [{ id: "a/r2#1", task: "r2" }]));
     expect(lineage?.details).toMatchObject({ edges: [["pa", "r2"]], kinds: ["lineage"] });
     // Lineage allowed, data edge q → p is not.
-    const data = validateDiff(plan, diff("a", "pa", [{ id: "a/p#2", task: "p" }], [{ from: "a/q#1", to: "a/p#2", fromTask: "q", toTask: "p" }]));
+    const data = validateDiff(
+      plan,
+      diff("a", "pa", [{ id: "a/p#2", task: "p" }], [{ from: "a/q#1", to: "a/p#2", fromTask: "q", toTask: "p" }]),
+    );
     expect(data?.details).toMatchObject({ edges: [["q", "p"]], kinds: ["data"], ids: [["a/q#1", "a/p#2"]] });
     // A grandchild's own lineage edge pg → p is in scope and not listed.
-    expect(validateDiff(plan, diff("g", "pg", [{ id: "g/p#1", task: "p" }]))?.promise.spec.kind).toBe("OnlySpecificEdgesAllowed");
+    expect(validateDiff(plan, diff("g", "pg", [{ id: "g/p#1", task: "p" }]))?.promise.spec.kind).toBe(
+      "OnlySpecificEdgesAllowed",
+    );
   });
 
   it("reports the first broken promise in declaration order, whoever declared it", () => {
@@ -236,7 +305,9 @@ describe("capsFor", () => {
   });
 
   it("includes caps the instance declared itself (it counts when it resumes)", () => {
-    const plan = foldEvents(new PlanBuilder().root("r", "root").node("a", "pa", "r", ["L"]).promise("a", MaxParallelism("L", 1)).events);
+    const plan = foldEvents(
+      new PlanBuilder().root("r", "root").node("a", "pa", "r", ["L"]).promise("a", MaxParallelism("L", 1)).events,
+    );
     expect(capsFor(plan, "a")).toEqual([{ key: "1", limit: 1 }]);
   });
 });

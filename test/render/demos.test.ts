@@ -44,7 +44,9 @@ describe.each(Object.keys(DEMOS))("demo shape %s", (name) => {
   it("draws the same preview and end state as the stored DOT files", async () => {
     const [root] = DEMOS[name] as NonNullable<(typeof DEMOS)[string]>;
     const { plan, ghosts } = previewPlan(root);
-    await expect(buildDot(plan, { ghosts, title: `preview of ${root.name}` })).toMatchFileSnapshot(`./__snapshots__/${name}.preview.dot`);
+    await expect(buildDot(plan, { ghosts, title: `preview of ${root.name}` })).toMatchFileSnapshot(
+      `./__snapshots__/${name}.preview.dot`,
+    );
     const { dots } = await drawn(name);
     await expect(dots[dots.length - 1]).toMatchFileSnapshot(`./__snapshots__/${name}.final.dot`);
   });
@@ -88,7 +90,12 @@ describe("demo end states as drawn", () => {
   it("static_preview: each placeholder replaced one by one, then none left", async () => {
     const { result, dots } = await drawn("static_preview");
     expect(result.output).toBe(9);
-    const open = dots.map((d) => [...parseDot(d).nodes.values()].filter((a) => nodeKind(a) === "placeholder").map((a) => a["label"]).join(","));
+    const open = dots.map((d) =>
+      [...parseDot(d).nodes.values()]
+        .filter((a) => nodeKind(a) === "placeholder")
+        .map((a) => a["label"])
+        .join(","),
+    );
     const changes = open.filter((o, i) => i === 0 || open[i - 1] !== o);
     expect(changes).toEqual(["render_b,render_c,render_d", "render_c,render_d", "render_d", ""]);
   });

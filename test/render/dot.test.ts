@@ -39,14 +39,25 @@ describe("DOT builder", () => {
   });
 
   it("escapes every user string: each name is one node and each label reads back verbatim", async () => {
-    const names = ['we"ird', "back\\slash", "new\nline", "<b>{x}|y", "a&amp;b", "\\N\\l", "ünï ✓ 日本", "tab\there", "lone\ud800"];
+    const names = [
+      'we"ird',
+      "back\\slash",
+      "new\nline",
+      "<b>{x}|y",
+      "a&amp;b",
+      "\\N\\l",
+      "ünï ✓ 日本",
+      "tab\there",
+      "lone\ud800",
+    ];
     const log = new LogBuilder().root("r");
     names.forEach((task, i) => log.created(`r/${task}#${i + 1}`, task, "r"));
     const dot = buildDot(foldEvents(log.events));
     const { nodes } = await layout(dot);
     expect(nodes).toHaveLength(1 + names.length);
     const texts = svgTexts(await dotToSvg(dot));
-    for (const task of ['we"ird', "back\\slash", "<b>{x}|y", "a&amp;b", "\\N\\l", "ünï ✓ 日本"]) expect(texts).toContain(task);
+    for (const task of ['we"ird', "back\\slash", "<b>{x}|y", "a&amp;b", "\\N\\l", "ünï ✓ 日本"])
+      expect(texts).toContain(task);
     // A newline in a name is a line break, never the end of the DOT string.
     expect(texts).toContain("new");
     expect(texts).toContain("line");
@@ -106,7 +117,7 @@ describe("DOT builder", () => {
     expect(label("r/a#2/w#1/post#1")).toBe("post\\n#1 · in a#2/w#1");
     // A long parent id is cut from the left, so the end that tells it apart stays.
     expect(label(`r/${long}/post#1`)).toMatch(/^post\\n#1 · in …x+#1$/);
-    expect([...(label(`r/${long}/post#1`) as string).split("\\n")[1] as string].length).toBe(48);
+    expect([...((label(`r/${long}/post#1`) as string).split("\\n")[1] as string)].length).toBe(48);
     // Labels that already differ are left alone; every label is now unique.
     expect(label("r/a#1")).toBe("a\\n#1");
     const labels = [...dot.nodes.values()].map((a) => a["label"]);
@@ -130,7 +141,9 @@ describe("DOT builder", () => {
     const weird = 'x\\N\\G\\E\\L\\T\\H "q" &amp; <b> \\\\';
     const log = new LogBuilder().root("r\\N").created(`r\\N/${weird}#1`, weird, "r\\N");
     const svg = await dotToSvg(buildDot(foldEvents(log.events)));
-    const titles = [...svg.matchAll(/xlink:title="([^"]*)"/g)].map((m) => svgTexts(`<text>${m[1] as string}</text>`)[0]);
+    const titles = [...svg.matchAll(/xlink:title="([^"]*)"/g)].map(
+      (m) => svgTexts(`<text>${m[1] as string}</text>`)[0],
+    );
     expect(titles).toEqual(["r\\N (pending)", `r\\N/${weird}#1 (pending)`]);
     expect(svgTexts(svg)).toContain(weird);
   });

@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { TrellisEvent } from "trellis";
 import type { Frame, FrameSelectorOptions } from "../../dist/render/frames.js";
-import { AUTO_FRAME_CAP, AUTO_SMALL_PLAN, AUTO_TIME_SLICES, FrameSelector, autoGapMs } from "../../dist/render/frames.js";
+import {
+  AUTO_FRAME_CAP,
+  AUTO_SMALL_PLAN,
+  AUTO_TIME_SLICES,
+  FrameSelector,
+  autoGapMs,
+} from "../../dist/render/frames.js";
 import { LogBuilder } from "./render-helpers.ts";
 
 function frames(events: readonly TrellisEvent[], options: FrameSelectorOptions): Frame[] {
@@ -24,7 +30,14 @@ function twoChildren(): LogBuilder {
     .status("r/a#2", "task.started")
     .status("r/a#2", "task.succeeded")
     .status("r", "task.succeeded")
-    .add("run.finished", { status: "succeeded", output: null, counts: { pending: 0, running: 0, waiting: 0, succeeded: 3, failed: 0, skipped: 0, cancelled: 0 }, durationMs: 1, violations: 0, error: null });
+    .add("run.finished", {
+      status: "succeeded",
+      output: null,
+      counts: { pending: 0, running: 0, waiting: 0, succeeded: 3, failed: 0, skipped: 0, cancelled: 0 },
+      durationMs: 1,
+      violations: 0,
+      error: null,
+    });
 }
 
 /** A root that spawns `n` children in one burst, then runs them all. */
@@ -77,7 +90,8 @@ describe("frame policies", () => {
     const spaced = f.slice(3, -1); // after the burst, before the end
     expect(spaced.length).toBeGreaterThan(3);
     expect(spaced.length).toBeLessThan(40);
-    for (let i = 1; i < spaced.length; i++) expect((spaced[i] as Frame).seq - (spaced[i - 1] as Frame).seq).toBeGreaterThanOrEqual(100);
+    for (let i = 1; i < spaced.length; i++)
+      expect((spaced[i] as Frame).seq - (spaced[i - 1] as Frame).seq).toBeGreaterThanOrEqual(100);
     expect(f[f.length - 1]?.seq).toBe(log.events.length);
   });
 
@@ -117,7 +131,16 @@ describe("frame policies", () => {
   it("ignores event types it does not know", () => {
     const log = twoChildren();
     const withUnknown = [...log.events];
-    withUnknown.splice(5, 0, { v: 1, seq: 0, ts: "", runId: "x", type: "task.teleported", data: {} } as unknown as TrellisEvent);
-    expect(frames(withUnknown, { policy: "all" }).map((x) => x.dot)).toEqual(frames(log.events, { policy: "all" }).map((x) => x.dot));
+    withUnknown.splice(5, 0, {
+      v: 1,
+      seq: 0,
+      ts: "",
+      runId: "x",
+      type: "task.teleported",
+      data: {},
+    } as unknown as TrellisEvent);
+    expect(frames(withUnknown, { policy: "all" }).map((x) => x.dot)).toEqual(
+      frames(log.events, { policy: "all" }).map((x) => x.dot),
+    );
   });
 });

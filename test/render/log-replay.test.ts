@@ -18,15 +18,32 @@ function tickingClock(): () => number {
   return () => ++t;
 }
 
-async function liveRun(root: AnyTask, inputs: unknown, policy: SnapshotPolicy, runId: string): Promise<{ out: string; dots: Map<string, string> }> {
+async function liveRun(
+  root: AnyTask,
+  inputs: unknown,
+  policy: SnapshotPolicy,
+  runId: string,
+): Promise<{ out: string; dots: Map<string, string> }> {
   const out = tempDir();
-  await run(root, inputs, { executor: "inline", workers: 2, out, snapshots: policy, formats: [], runId, now: tickingClock() });
+  await run(root, inputs, {
+    executor: "inline",
+    workers: 2,
+    out,
+    snapshots: policy,
+    formats: [],
+    runId,
+    now: tickingClock(),
+  });
   return { out, dots: readDots(out) };
 }
 
 function readDots(out: string): Map<string, string> {
   const dir = join(out, "dots");
-  return new Map(readdirSync(dir).sort().map((f) => [f, readFileSync(join(dir, f), "utf8")]));
+  return new Map(
+    readdirSync(dir)
+      .sort()
+      .map((f) => [f, readFileSync(join(dir, f), "utf8")]),
+  );
 }
 
 async function caught(p: Promise<unknown>): Promise<TrellisError> {
@@ -77,11 +94,18 @@ describe("renderLog gives the live snapshots", () => {
     const [root, inputs] = DEMOS["map_reduce"] as [AnyTask, unknown];
     const live = await liveRun(root, inputs, "all", "one-step");
     const replay = tempDir();
-    const r = await renderLog(join(live.out, "events.jsonl"), { out: replay, policy: "all", step: 5, formats: ["png"] });
+    const r = await renderLog(join(live.out, "events.jsonl"), {
+      out: replay,
+      policy: "all",
+      step: 5,
+      formats: ["png"],
+    });
     expect(r.dotFiles).toEqual([join(replay, "dots", "000005.dot")]);
     expect(filesUnder(replay)).toEqual(["dots/000005.dot", "pngs/000005.png"]);
     expect(readFileSync(join(replay, "dots", "000005.dot"), "utf8")).toBe(live.dots.get("000005.dot"));
-    const error = await caught(renderLog(join(live.out, "events.jsonl"), { out: replay, policy: "all", step: 10_000, formats: [] }));
+    const error = await caught(
+      renderLog(join(live.out, "events.jsonl"), { out: replay, policy: "all", step: 10_000, formats: [] }),
+    );
     expect(error.code).toBe(ErrorCodes.INVALID_OPTION);
   });
 });
@@ -175,7 +199,10 @@ describe("renderLog on bad input", () => {
   it("a line whose fields are wrong is LOG_FORMAT too (not a crash in the fold)", async () => {
     const dir = tempDir();
     const log = join(dir, "run.jsonl");
-    writeFileSync(log, JSON.stringify({ v: 1, seq: 1, ts: "", runId: "x", type: "task.created", data: { id: 3 } }) + "\n");
+    writeFileSync(
+      log,
+      JSON.stringify({ v: 1, seq: 1, ts: "", runId: "x", type: "task.created", data: { id: 3 } }) + "\n",
+    );
     const error = await caught(renderLog(log, { formats: [] }));
     expect(error.code).toBe(ErrorCodes.LOG_FORMAT);
     expect(error.details["line"]).toBe(1);
@@ -186,7 +213,14 @@ describe("renderLog on bad input", () => {
     const dir = tempDir();
     const log = join(dir, "run.jsonl");
     const at = 6;
-    const future = JSON.stringify({ v: 1, seq: at, ts: "2026-01-01T00:00:00.000Z", runId: "bad-input", type: "task.teleported", data: { id: "x" } });
+    const future = JSON.stringify({
+      v: 1,
+      seq: at,
+      ts: "2026-01-01T00:00:00.000Z",
+      runId: "bad-input",
+      type: "task.teleported",
+      data: { id: "x" },
+    });
     const renumbered = lines.map((l, i) => {
       const e = JSON.parse(l) as { seq: number };
       return i + 1 >= at ? JSON.stringify({ ...e, seq: e.seq + 1 }) : l;
@@ -210,13 +244,20 @@ describe("renderLog on bad input", () => {
   it("ids unsafe in a file name or in DOT (../, newlines, quotes): nothing written outside the output folder", async () => {
     const root = tempDir();
     const log = new LogBuilder("../../evil").root('../../etc/"passwd\n').status('../../etc/"passwd\n', "task.started");
-    log.created('../../etc/"passwd\n/x\ny#1', "x\ny", '../../etc/"passwd\n').created("..\\..\\win#1", "..", '../../etc/"passwd\n');
+    log
+      .created('../../etc/"passwd\n/x\ny#1', "x\ny", '../../etc/"passwd\n')
+      .created("..\\..\\win#1", "..", '../../etc/"passwd\n');
     const logPath = join(root, "run.jsonl");
     writeFileSync(logPath, log.jsonl());
     const out = join(root, "out");
     const r = await renderLog(logPath, { out, policy: "all", formats: ["png"] });
     expect(r.frames).toBe(4);
-    expect(filesUnder(root)).toEqual([...[1, 2, 3, 4].flatMap((n) => [`out/dots/00000${n}.dot`, `out/pngs/00000${n}.png`])].sort().concat("run.jsonl").sort());
+    expect(filesUnder(root)).toEqual(
+      [...[1, 2, 3, 4].flatMap((n) => [`out/dots/00000${n}.dot`, `out/pngs/00000${n}.png`])]
+        .sort()
+        .concat("run.jsonl")
+        .sort(),
+    );
     const last = readFileSync(join(out, "dots", "000004.dot"), "utf8");
     expect((await layout(last)).nodes).toHaveLength(3);
   });

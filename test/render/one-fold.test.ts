@@ -44,7 +44,14 @@ describe("snapshots and the plan", () => {
     it(`a run with snapshots "${policy}" folds each event once, and its frames are those redrawn from its log`, async () => {
       const out = tempDir();
       folds.count = 0;
-      const result = await trellis.run(mapReduce, mapInputs, { executor: "inline", out, snapshots: policy, formats: [], keepEvents: true, runId: `one-fold-${policy}` });
+      const result = await trellis.run(mapReduce, mapInputs, {
+        executor: "inline",
+        out,
+        snapshots: policy,
+        formats: [],
+        keepEvents: true,
+        runId: `one-fold-${policy}`,
+      });
       const events = result.events ?? [];
       expect(events.length).toBeGreaterThan(20);
       expect(folds.count).toBe(events.length);
@@ -59,7 +66,13 @@ describe("snapshots and the plan", () => {
     const out = tempDir();
     const snapshots = trellis.createSnapshotObserver({ out, policy: "all", formats: [] });
     folds.count = 0;
-    const result = await trellis.run(mapReduce, mapInputs, { executor: "inline", snapshots: "none", observers: [snapshots], keepEvents: true, runId: "one-fold-own" });
+    const result = await trellis.run(mapReduce, mapInputs, {
+      executor: "inline",
+      snapshots: "none",
+      observers: [snapshots],
+      keepEvents: true,
+      runId: "one-fold-own",
+    });
     expect(folds.count).toBe(result.events?.length);
     expect(snapshots.frames).toBeGreaterThan(10);
     expect(snapshots.dotFiles).toHaveLength(snapshots.frames);

@@ -42,7 +42,9 @@ describe("placeholders with a definition listed twice in calls", () => {
 
   it("gives the first square the first placeholder and the second square the second, with their edges", async () => {
     const { dots, events } = await framesOf(3);
-    const created = events.filter((e): e is Extract<TrellisEvent, { type: "task.created" }> => e.type === "task.created");
+    const created = events.filter(
+      (e): e is Extract<TrellisEvent, { type: "task.created" }> => e.type === "task.created",
+    );
     expect(created.map((e) => [e.data.id, e.data.placeholder])).toEqual([
       [ROOT, null],
       [SQ(1), SQ_PH(1)],
@@ -64,16 +66,18 @@ describe("placeholders with a definition listed twice in calls", () => {
     const afterSum = parseDot(dots[firstWith(dots, SUM)] as string);
     expect([...afterSum.nodes.values()].some((a) => nodeKind(a) === "placeholder")).toBe(false);
     // Real data edges, solid black, from all three squares.
-    expect(afterSum.edges.filter((e) => e.to === SUM && e.attrs["style"] === undefined && e.attrs["color"] === undefined).map((e) => e.from)).toEqual([
-      SQ(1),
-      SQ(2),
-      SQ(3),
-    ]);
+    expect(
+      afterSum.edges
+        .filter((e) => e.to === SUM && e.attrs["style"] === undefined && e.attrs["color"] === undefined)
+        .map((e) => e.from),
+    ).toEqual([SQ(1), SQ(2), SQ(3)]);
   });
 
   it("removes a placeholder never taken when its parent finishes, and says so in the log", async () => {
     const { dots, events } = await framesOf(1);
-    const pruned = events.find((e): e is Extract<TrellisEvent, { type: "preview.pruned" }> => e.type === "preview.pruned");
+    const pruned = events.find(
+      (e): e is Extract<TrellisEvent, { type: "preview.pruned" }> => e.type === "preview.pruned",
+    );
     expect(pruned?.data).toEqual({ owner: ROOT, placeholders: [SQ_PH(2)] });
     // The frame where the root is drawn finished is the first without the placeholder.
     const done = dots.findIndex((d) => parseDot(d).nodes.get(ROOT)?.["fillcolor"] === STATUS_FILL.succeeded);

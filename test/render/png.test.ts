@@ -66,14 +66,20 @@ describe("PNG with the bundled font", () => {
     expect(missingGlyphs(svg)).toEqual([...name]);
     expect(missingGlyphs(await dotToSvg(oneNode("render_png_latin ✓ ünï")))).toEqual([]);
     const saved = process.env["TRELLIS_FONT_DIRS"];
-    process.env["TRELLIS_FONT_DIRS"] = dirname(createRequire(import.meta.url).resolve("dejavu-fonts-ttf/ttf/DejaVuSansMono.ttf"));
+    process.env["TRELLIS_FONT_DIRS"] = dirname(
+      createRequire(import.meta.url).resolve("dejavu-fonts-ttf/ttf/DejaVuSansMono.ttf"),
+    );
     try {
       const png = decodePng(svgToPng(svg));
       const box = await nodeBox(dot, name);
       expect(darkPixels(png, box)).toBeGreaterThan(60);
       // The bundled font alone draws its .notdef box for each: the picture must not be that one.
       const options = resvgOptions(svg);
-      const bundledOnly = decodePng(new Resvg(svg, { ...options, font: { ...options.font, loadSystemFonts: false, fontDirs: [] } }).render().asPng());
+      const bundledOnly = decodePng(
+        new Resvg(svg, { ...options, font: { ...options.font, loadSystemFonts: false, fontDirs: [] } })
+          .render()
+          .asPng(),
+      );
       expect(Buffer.from(png.rgba).equals(Buffer.from(bundledOnly.rgba))).toBe(false);
     } finally {
       if (saved === undefined) delete process.env["TRELLIS_FONT_DIRS"];

@@ -26,7 +26,9 @@ describe("preview of a definition, before anything runs", () => {
     const drawn = parseDot(buildDot(plan));
     for (const id of [MID, OTHER, LEAF1, LEAF2]) expect(nodeKind(drawn.nodes.get(id))).toBe("placeholder");
     const edges = drawn.edges.map((e) => `${e.from} -> ${e.to}`);
-    expect(edges).toEqual(expect.arrayContaining([`${TOP} -> ${MID}`, `${MID} -> ${LEAF1}`, `${MID} -> ${OTHER}`, `${LEAF1} -> ${LEAF2}`]));
+    expect(edges).toEqual(
+      expect.arrayContaining([`${TOP} -> ${MID}`, `${MID} -> ${LEAF1}`, `${MID} -> ${OTHER}`, `${LEAF1} -> ${LEAF2}`]),
+    );
     expect(ran).toEqual([]);
   });
 
@@ -49,7 +51,11 @@ describe("preview of a definition, before anything runs", () => {
     const phs = [...preview.plan.placeholders.values()].map((p) => [p.id, p.task, p.parent]);
     const r = await run(repRoot, { count: 2 }, { executor: "inline", keepEvents: true, runId: "preview-vs-live" });
     const materialized = r.events?.find((e) => e.type === "preview.materialized");
-    expect(materialized?.type === "preview.materialized" ? materialized.data.placeholders.map((p) => [p.id, p.task, p.parent]) : null).toEqual(phs);
+    expect(
+      materialized?.type === "preview.materialized"
+        ? materialized.data.placeholders.map((p) => [p.id, p.task, p.parent])
+        : null,
+    ).toEqual(phs);
   });
 
   it("lays out with Graphviz, the root left of every placeholder", async () => {

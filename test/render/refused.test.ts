@@ -10,9 +10,19 @@ import { LogBuilder } from "./render-helpers.ts";
 
 function violationLog(diff: unknown): TrellisEvent[] {
   const b = new LogBuilder();
-  b.add("run.started", { root: "p", task: "p", inputs: {}, options: { executor: "inline", workers: 1, onViolation: "halt" } });
+  b.add("run.started", {
+    root: "p",
+    task: "p",
+    inputs: {},
+    options: { executor: "inline", workers: 1, onViolation: "halt" },
+  });
   b.add("task.created", { id: "p", task: "p", parent: null, labels: [], inputs: {}, placeholder: null, priority: 0 });
-  b.add("promise.declared", { pid: 1, owner: "p", source: "context", promise: { kind: "LimitedSpawns", task: "c", limit: 0, scope: "descendants" } });
+  b.add("promise.declared", {
+    pid: 1,
+    owner: "p",
+    source: "context",
+    promise: { kind: "LimitedSpawns", task: "c", limit: 0, scope: "descendants" },
+  });
   b.add("promise.violated", {
     pid: 1,
     promise: "LimitedSpawns",
@@ -28,10 +38,25 @@ function violationLog(diff: unknown): TrellisEvent[] {
 
 describe("refused spawns", () => {
   it("are read from the violation's diff, with the broken promise as the reason", () => {
-    const events = violationLog({ by: "p", nodes: [{ id: "p/c#1", task: "c", parent: "p", labels: [], placeholder: null }], edges: [] });
-    expect(refusedSpawns(events)).toEqual([{ id: "p/c#1", task: "c", parent: "p", reason: "LimitedSpawns(c, 0): limit 0, attempted 1", promise: "LimitedSpawns(c, 0)", seq: 4 }]);
+    const events = violationLog({
+      by: "p",
+      nodes: [{ id: "p/c#1", task: "c", parent: "p", labels: [], placeholder: null }],
+      edges: [],
+    });
+    expect(refusedSpawns(events)).toEqual([
+      {
+        id: "p/c#1",
+        task: "c",
+        parent: "p",
+        reason: "LimitedSpawns(c, 0): limit 0, attempted 1",
+        promise: "LimitedSpawns(c, 0)",
+        seq: 4,
+      },
+    ]);
     const dot = buildDot(foldEvents(events), { refused: refusedSpawns(events) });
-    expect(dot).toContain('"p/c#1/!refused" [label="c\\nrefused: LimitedSpawns(c, 0)", style="dotted,rounded,bold", color="#d62728"');
+    expect(dot).toContain(
+      '"p/c#1/!refused" [label="c\\nrefused: LimitedSpawns(c, 0)", style="dotted,rounded,bold", color="#d62728"',
+    );
     expect(dot).toContain('"p" -> "p/c#1/!refused" [style=dotted, color="#d62728"]');
   });
 

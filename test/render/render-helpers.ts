@@ -57,7 +57,12 @@ export class LogBuilder {
 
   /** run.started + task.created of a root. */
   root(id: string, task = id): this {
-    return this.add("run.started", { root: id, task, inputs: null, options: { executor: "inline", workers: 1, onViolation: "halt" } }).created(id, task, null);
+    return this.add("run.started", {
+      root: id,
+      task,
+      inputs: null,
+      options: { executor: "inline", workers: 1, onViolation: "halt" },
+    }).created(id, task, null);
   }
 
   created(id: string, task: string, parent: string | null, placeholder: string | null = null): this {
@@ -201,12 +206,17 @@ export function decodePng(file: Buffer): DecodedPng {
 }
 
 /** Pixels darker than `threshold` (luminance 0–255) inside a box of the image. */
-export function darkPixels(png: DecodedPng, box: { x0: number; y0: number; x1: number; y1: number }, threshold = 110): number {
+export function darkPixels(
+  png: DecodedPng,
+  box: { x0: number; y0: number; x1: number; y1: number },
+  threshold = 110,
+): number {
   let n = 0;
   for (let y = Math.max(0, Math.floor(box.y0)); y < Math.min(png.height, Math.ceil(box.y1)); y++)
     for (let x = Math.max(0, Math.floor(box.x0)); x < Math.min(png.width, Math.ceil(box.x1)); x++) {
       const i = (y * png.width + x) * 4;
-      const lum = 0.299 * (png.rgba[i] as number) + 0.587 * (png.rgba[i + 1] as number) + 0.114 * (png.rgba[i + 2] as number);
+      const lum =
+        0.299 * (png.rgba[i] as number) + 0.587 * (png.rgba[i + 1] as number) + 0.114 * (png.rgba[i + 2] as number);
       if (lum < threshold) n++;
     }
   return n;
@@ -253,7 +263,9 @@ export function parseDot(dot: string): ParsedDot {
 }
 
 /** Kind of a drawn node, read from its style. */
-export function nodeKind(attrs: Record<string, string> | undefined): "instance" | "group" | "placeholder" | "ghost" | "none" {
+export function nodeKind(
+  attrs: Record<string, string> | undefined,
+): "instance" | "group" | "placeholder" | "ghost" | "none" {
   if (!attrs) return "none";
   if (attrs["style"]?.startsWith("dashed")) return "placeholder";
   if (attrs["style"]?.startsWith("dotted")) return "ghost";

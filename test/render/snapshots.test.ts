@@ -29,7 +29,13 @@ describe("live snapshots of run()", () => {
 
   it("writes SVGs when asked, and only what the formats say", async () => {
     const out = tempDir();
-    await run(mapReduce, mapInputs, { executor: "inline", out, runId: "snap-svg", snapshots: "final", formats: ["svg"] });
+    await run(mapReduce, mapInputs, {
+      executor: "inline",
+      out,
+      runId: "snap-svg",
+      snapshots: "final",
+      formats: ["svg"],
+    });
     expect(filesUnder(out).filter((f) => f !== "events.jsonl")).toEqual(["dots/000001.dot", "svgs/000001.svg"]);
     expect(readFileSync(join(out, "svgs", "000001.svg"), "utf8")).toContain("<svg");
   });
@@ -56,9 +62,21 @@ describe("live snapshots of run()", () => {
 
   it("owns the frames of its folder: formats [] and snapshots none remove an earlier run's images too", async () => {
     const out = tempDir();
-    await run(mapReduce, mapInputs, { executor: "inline", out, runId: "snap-own-1", snapshots: "final", formats: ["png", "svg"] });
+    await run(mapReduce, mapInputs, {
+      executor: "inline",
+      out,
+      runId: "snap-own-1",
+      snapshots: "final",
+      formats: ["png", "svg"],
+    });
     writeFileSync(join(out, "pngs", "notes.txt"), "mine");
-    expect(filesUnder(out)).toEqual(["dots/000001.dot", "events.jsonl", "pngs/000001.png", "pngs/notes.txt", "svgs/000001.svg"]);
+    expect(filesUnder(out)).toEqual([
+      "dots/000001.dot",
+      "events.jsonl",
+      "pngs/000001.png",
+      "pngs/notes.txt",
+      "svgs/000001.svg",
+    ]);
     await run(mapReduce, mapInputs, { executor: "inline", out, runId: "snap-own-2", snapshots: "final", formats: [] });
     expect(filesUnder(out)).toEqual(["dots/000001.dot", "events.jsonl", "pngs/notes.txt"]);
     await run(mapReduce, mapInputs, { executor: "inline", out, runId: "snap-own-3", snapshots: "none" });
@@ -66,20 +84,35 @@ describe("live snapshots of run()", () => {
   });
 
   it("an output folder Node cannot make (/proc/x) fails with OUTPUT_DIR at once instead of spinning", () => {
-    const child = spawnSync(process.execPath, ["--import", "tsx", "test/fixtures/out-unmakeable.ts", "/proc/trellis-out/x"], { encoding: "utf8", timeout: 30_000 });
+    const child = spawnSync(
+      process.execPath,
+      ["--import", "tsx", "test/fixtures/out-unmakeable.ts", "/proc/trellis-out/x"],
+      { encoding: "utf8", timeout: 30_000 },
+    );
     expect(child.error, "the child timed out: a folder check spins").toBeUndefined();
-    expect(JSON.parse(child.stdout)).toEqual({ run: "OUTPUT_DIR", runWithoutSnapshots: "OUTPUT_DIR", snapshots: "OUTPUT_DIR", preview: "OUTPUT_DIR" });
+    expect(JSON.parse(child.stdout)).toEqual({
+      run: "OUTPUT_DIR",
+      runWithoutSnapshots: "OUTPUT_DIR",
+      snapshots: "OUTPUT_DIR",
+      preview: "OUTPUT_DIR",
+    });
   });
 
   it("fails with OUTPUT_DIR before the run starts when the folder cannot be written", () => {
     const parent = join(tempDir(), "a-file");
     writeFileSync(parent, "x");
-    expect(() => createSnapshotObserver({ out: join(parent, "out") })).toThrow(expect.objectContaining({ code: ErrorCodes.OUTPUT_DIR }));
+    expect(() => createSnapshotObserver({ out: join(parent, "out") })).toThrow(
+      expect.objectContaining({ code: ErrorCodes.OUTPUT_DIR }),
+    );
   });
 
   it("draws task names with quotes, backslashes, <>{}|, & and unicode verbatim, and writes only frame files", async () => {
     const out = join(tempDir(), "weird");
-    await run(weirdRoot, {}, { executor: "inline", out, runId: "snap-weird", snapshots: "all", formats: ["png", "svg"] });
+    await run(
+      weirdRoot,
+      {},
+      { executor: "inline", out, runId: "snap-weird", snapshots: "all", formats: ["png", "svg"] },
+    );
     const files = filesUnder(out);
     expect(files.every((f) => f === "events.jsonl" || /^(dots|pngs|svgs)\/\d{6}\.(dot|png|svg)$/.test(f))).toBe(true);
     const dots = files.filter((f) => f.endsWith(".dot"));

@@ -7,7 +7,16 @@ import { describe, expectTypeOf, test } from "vitest";
 import type { EventType, SerializedError, PlanDiff, PromiseSpec, Json } from "trellis";
 import type { Definitions } from "../../dist/events/schema.js";
 import type { EventDataMap, PromiseKind } from "../../dist/events/types.js";
-import type { Counts, EdgeKind, PlaceholderSpec, PromiseScope, RunStatus, TaskStatus, ViolationPolicy, WaitEndReason } from "../../dist/events/vocabulary.js";
+import type {
+  Counts,
+  EdgeKind,
+  PlaceholderSpec,
+  PromiseScope,
+  RunStatus,
+  TaskStatus,
+  ViolationPolicy,
+  WaitEndReason,
+} from "../../dist/events/vocabulary.js";
 
 /** A promise as data, as it was written by hand before the schema became its source too. */
 type HandWrittenPromise =
@@ -16,7 +25,11 @@ type HandWrittenPromise =
   | { readonly kind: "NoNewNodes"; readonly scope: PromiseScope }
   | { readonly kind: "NoNewEdges"; readonly scope: PromiseScope }
   | { readonly kind: "OnlySpecificNodesAllowed"; readonly tasks: readonly string[]; readonly scope: PromiseScope }
-  | { readonly kind: "OnlySpecificEdgesAllowed"; readonly edges: readonly (readonly [string, string])[]; readonly scope: PromiseScope };
+  | {
+      readonly kind: "OnlySpecificEdgesAllowed";
+      readonly edges: readonly (readonly [string, string])[];
+      readonly scope: PromiseScope;
+    };
 
 /** The payloads as they were written by hand before the schema became their source. */
 interface HandWritten {
@@ -90,7 +103,11 @@ interface HandWritten {
 }
 
 /** `T` with every `readonly` removed, arrays included. */
-type Mutable<T> = T extends readonly (infer U)[] ? Mutable<U>[] : T extends object ? { -readonly [K in keyof T]: Mutable<T[K]> } : T;
+type Mutable<T> = T extends readonly (infer U)[]
+  ? Mutable<U>[]
+  : T extends object
+    ? { -readonly [K in keyof T]: Mutable<T[K]> }
+    : T;
 
 describe("event payload types derived from the schema", () => {
   test("every event type has a payload, and each is the hand-written shape", () => {
@@ -111,8 +128,17 @@ describe("event payload types derived from the schema", () => {
 
   test("a promise's type is derived from its schema, not declared beside it: the six kinds with their fields, read-only", () => {
     expectTypeOf<PromiseSpec>().toEqualTypeOf<HandWrittenPromise>();
-    expectTypeOf<PromiseKind>().toEqualTypeOf<"LimitedSpawns" | "MaxParallelism" | "NoNewNodes" | "NoNewEdges" | "OnlySpecificNodesAllowed" | "OnlySpecificEdgesAllowed">();
-    expectTypeOf<Extract<PromiseSpec, { kind: "OnlySpecificEdgesAllowed" }>["edges"][number]>().toEqualTypeOf<readonly [string, string]>();
+    expectTypeOf<PromiseKind>().toEqualTypeOf<
+      | "LimitedSpawns"
+      | "MaxParallelism"
+      | "NoNewNodes"
+      | "NoNewEdges"
+      | "OnlySpecificNodesAllowed"
+      | "OnlySpecificEdgesAllowed"
+    >();
+    expectTypeOf<Extract<PromiseSpec, { kind: "OnlySpecificEdgesAllowed" }>["edges"][number]>().toEqualTypeOf<
+      readonly [string, string]
+    >();
     expectTypeOf<EventDataMap["promise.declared"]["promise"]>().toEqualTypeOf<PromiseSpec>();
     expectTypeOf<EventDataMap["promise.violated"]["spec"]>().toEqualTypeOf<PromiseSpec>();
     expectTypeOf<EventDataMap["promise.violated"]["promise"]>().toEqualTypeOf<PromiseKind>();

@@ -10,18 +10,35 @@ import { expect, it } from "vitest";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 interface JsonReport {
-  readonly testResults: readonly { readonly assertionResults: readonly { readonly title: string; readonly status: string; readonly failureMessages: readonly string[] }[] }[];
+  readonly testResults: readonly {
+    readonly assertionResults: readonly {
+      readonly title: string;
+      readonly status: string;
+      readonly failureMessages: readonly string[];
+    }[];
+  }[];
 }
 
 it("a type expectation the types break fails its test", () => {
   let out: string;
   try {
-    out = execFileSync(process.execPath, [join(root, "node_modules", "vitest", "vitest.mjs"), "run", "--config", "test/fixtures/types/vitest.config.ts", "--reporter", "json"], {
-      cwd: root,
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-      env: { ...process.env, FORCE_COLOR: "0" },
-    });
+    out = execFileSync(
+      process.execPath,
+      [
+        join(root, "node_modules", "vitest", "vitest.mjs"),
+        "run",
+        "--config",
+        "test/fixtures/types/vitest.config.ts",
+        "--reporter",
+        "json",
+      ],
+      {
+        cwd: root,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+        env: { ...process.env, FORCE_COLOR: "0" },
+      },
+    );
   } catch (error) {
     out = (error as { stdout: string }).stdout; // vitest exits 1 when tests fail
   }
@@ -30,5 +47,7 @@ it("a type expectation the types break fails its test", () => {
   expect(byTitle["a handle typed by the wrong output"]?.status).toBe("failed");
   expect(byTitle["a handle typed by the wrong output"]?.failureMessages.join("\n")).toContain("TaskHandle<string>");
   expect(byTitle["an expected error that does not happen"]?.status).toBe("failed");
-  expect(byTitle["an expected error that does not happen"]?.failureMessages.join("\n")).toContain("Unused '@ts-expect-error' directive");
+  expect(byTitle["an expected error that does not happen"]?.failureMessages.join("\n")).toContain(
+    "Unused '@ts-expect-error' directive",
+  );
 });

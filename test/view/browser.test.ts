@@ -18,7 +18,10 @@ interface PageElement {
   readonly textContent: string | null;
   getAttribute(name: string): string | null;
 }
-declare const document: { querySelectorAll(selector: string): ArrayLike<PageElement>; querySelector(selector: string): PageElement | null };
+declare const document: {
+  querySelectorAll(selector: string): ArrayLike<PageElement>;
+  querySelector(selector: string): PageElement | null;
+};
 
 let browser: Browser;
 let log = "";
@@ -63,13 +66,18 @@ async function openViewer(path: string, follow = false, groupAbove?: number): Pr
 const stepLabel = (page: Page) => page.locator("#step-label");
 async function waitText(page: Page, selector: string, text: string): Promise<void> {
   await page.waitForFunction(
-    ([sel, want]) => Array.from(document.querySelectorAll(sel as string)).some((el) => (el.textContent ?? "").includes(want as string)),
+    ([sel, want]) =>
+      Array.from(document.querySelectorAll(sel as string)).some((el) =>
+        (el.textContent ?? "").includes(want as string),
+      ),
     [selector, text],
   );
 }
 /** Names of the instances drawn now (`data-id` of the SVG's nodes). */
 function drawnIds(page: Page): Promise<string[]> {
-  return page.$$eval("#graph g.node[data-id]", (nodes) => nodes.map((n) => (n as unknown as PageElement).getAttribute("data-id") ?? ""));
+  return page.$$eval("#graph g.node[data-id]", (nodes) =>
+    nodes.map((n) => (n as unknown as PageElement).getAttribute("data-id") ?? ""),
+  );
 }
 
 describe("the viewer page", () => {
@@ -97,7 +105,9 @@ describe("the viewer page", () => {
     await page.waitForSelector("#graph g.node[data-id='view_main/view_square#1']");
     await page.keyboard.press("ArrowLeft");
     await waitText(page, "#step-label", `step 4 of ${n}`);
-    await page.waitForFunction(() => document.querySelector("#graph g.node[data-id='view_main/view_square#1']") === null);
+    await page.waitForFunction(
+      () => document.querySelector("#graph g.node[data-id='view_main/view_square#1']") === null,
+    );
 
     // Play runs to the end and stops there.
     await page.locator("#slider").fill(String(n - 3));
@@ -139,11 +149,15 @@ describe("the viewer page", () => {
     const { page, errors } = await openViewer(log);
     await page.click("#graph g.node[data-id='view_main/view_total#1']");
     await waitText(page, "#node-panel .node-id", "view_main/view_total#1");
-    expect(await page.textContent("#node-panel .node-inputs")).toBe("{\n  stats: From(view_main/view_stats#1),\n  first: From(view_main/view_square#1)\n}");
+    expect(await page.textContent("#node-panel .node-inputs")).toBe(
+      "{\n  stats: From(view_main/view_stats#1),\n  first: From(view_main/view_square#1)\n}",
+    );
     const stats = page.locator("#node-panel tr[data-from='view_main/view_stats#1']");
     expect(await stats.locator(".from-value").textContent()).toBe("Map(1) { 'sum' => 5n }");
     expect(await stats.locator(".st").textContent()).toBe("succeeded");
-    expect(await page.locator("#node-panel tr[data-from='view_main/view_square#1'] .from-value").textContent()).toBe("1");
+    expect(await page.locator("#node-panel tr[data-from='view_main/view_square#1'] .from-value").textContent()).toBe(
+      "1",
+    );
     // The producer's id selects it.
     await stats.locator("button.linkish").click();
     await waitText(page, "#node-panel .node-id", "view_main/view_stats#1");
@@ -179,7 +193,9 @@ describe("the viewer page", () => {
 
     // 1,000 tasks, one after the other in one slot: drawn as a few hundred bars, each counting what it stands for.
     await page.waitForSelector(`#lanes[data-step="${total}"] .bar`);
-    const counts = await page.$$eval("#lanes .bar", (bars) => bars.map((b) => Number((b as unknown as PageElement).getAttribute("data-count"))));
+    const counts = await page.$$eval("#lanes .bar", (bars) =>
+      bars.map((b) => Number((b as unknown as PageElement).getAttribute("data-count"))),
+    );
     expect(counts.length).toBeLessThan(500);
     // The 1,000 children, and the parent's two stretches (to its wait, and from it to its end).
     expect(counts.reduce((a, b) => a + b, 0)).toBe(1002);
@@ -191,7 +207,11 @@ describe("the viewer page", () => {
 
   it("shows the broken promise in the promise panel and the refused spawn as a red ghost", async () => {
     const { page } = await openViewer(log);
-    await waitText(page, "#promise-panel .violation", "LimitedSpawns(view_square, 2) of view_main broken by view_main: limit 2, attempted 3");
+    await waitText(
+      page,
+      "#promise-panel .violation",
+      "LimitedSpawns(view_square, 2) of view_main broken by view_main: limit 2, attempted 3",
+    );
     expect(await page.textContent("#promise-panel .violation")).toContain("refused view_main/view_square#3");
     const refused = page.locator("#graph g.node.kind-refused");
     await refused.waitFor();
@@ -232,7 +252,9 @@ describe("the viewer page", () => {
     expect(await page.locator("#graph g.node[data-id^='view_main/view_square#']").count()).toBe(0);
     await group.click();
     await page.waitForSelector("#graph g.node[data-id='view_main/view_square#2']");
-    expect(await drawnIds(page)).toEqual(expect.arrayContaining(["view_main/view_square#1", "view_main/view_square#2"]));
+    expect(await drawnIds(page)).toEqual(
+      expect.arrayContaining(["view_main/view_square#1", "view_main/view_square#2"]),
+    );
     expect(await page.locator("#graph g.node[data-member='view_main/view_square']").count()).toBe(2);
     expect(await page.locator("#graph g.node.kind-group", { hasText: "view_square" }).count()).toBe(0);
     const collapse = page.locator("#expanded button");

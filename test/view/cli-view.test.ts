@@ -32,7 +32,11 @@ afterEach(() => {
 
 /** Starts the command and resolves once it printed the viewer's URL on `stream`. */
 async function start(args: readonly string[], stream: "stdout" | "stderr"): Promise<Started> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, CI: "1", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, CI: "1", NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   children.push(child);
   const text = { stdout: "", stderr: "" };
   const waiters: (() => void)[] = [];
@@ -51,7 +55,10 @@ async function start(args: readonly string[], stream: "stdout" | "stderr"): Prom
     for (;;) {
       const m = pattern.exec(text[s]);
       if (m) return m[1] ?? m[0];
-      if (child.exitCode !== null) throw new Error(`the command ended (exit ${child.exitCode}) without printing ${pattern}:\n${text.stdout}\n${text.stderr}`);
+      if (child.exitCode !== null)
+        throw new Error(
+          `the command ended (exit ${child.exitCode}) without printing ${pattern}:\n${text.stdout}\n${text.stderr}`,
+        );
       await new Promise<void>((resolve) => waiters.push(resolve));
     }
   };
@@ -74,7 +81,10 @@ async function untilFinished(url: string): Promise<LogMessage[]> {
       buffer += decoder.decode(value, { stream: true });
       let end: number;
       while ((end = buffer.indexOf("\n\n")) >= 0) {
-        const data = buffer.slice(0, end).split("\n").find((l) => l.startsWith("data: "));
+        const data = buffer
+          .slice(0, end)
+          .split("\n")
+          .find((l) => l.startsWith("data: "));
         buffer = buffer.slice(end + 2);
         if (data === undefined) continue;
         const m = JSON.parse(data.slice(6)) as LogMessage;
@@ -124,7 +134,9 @@ describe("trellis view", () => {
       copyFileSync(await runLog(), join(out, "events.jsonl"));
       const inUse = await trellis(["view", out, "--port", String((taken.address() as AddressInfo).port)]);
       expect(inUse.code).toBe(64);
-      expect(expectOneLine(inUse.stderr)).toMatch(/cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE.*pick another --port/);
+      expect(expectOneLine(inUse.stderr)).toMatch(
+        /cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE.*pick another --port/,
+      );
     } finally {
       taken.close();
     }
@@ -137,7 +149,22 @@ describe("trellis run --view", () => {
     mkdirSync(out);
     // An earlier run's log in the folder is not shown as this run's.
     copyFileSync(await runLog(), join(out, "events.jsonl"));
-    const s = await start(["run", "test/fixtures/cli-ok.ts", "--executor", "inline", "--out", out, "--formats", "none", "--progress", "off", "--view"], "stderr");
+    const s = await start(
+      [
+        "run",
+        "test/fixtures/cli-ok.ts",
+        "--executor",
+        "inline",
+        "--out",
+        out,
+        "--formats",
+        "none",
+        "--progress",
+        "off",
+        "--view",
+      ],
+      "stderr",
+    );
     const messages = await untilFinished(s.url);
     expect(messages.every((m) => m.runId === "" || m.runId === "cli_sum-1")).toBe(true);
     await s.waitFor(/the viewer stays open at/, "stderr");

@@ -58,7 +58,19 @@ async function screenshot(page: Page, name: string): Promise<string> {
 /** Runs a compiled demo inline and returns its log's path and events (a violation demo halts: exit code 2). */
 async function demoLog(name: string): Promise<{ log: string; events: TrellisEvent[] }> {
   const out = tempDir(`trellis-view-${name}-`);
-  const args = [join(REPO, "bin", "trellis.mjs"), "run", join(REPO, "dist", "demos", `${name}.js`), "--out", out, "--executor", "inline", "--snapshots", "none", "--progress", "off"];
+  const args = [
+    join(REPO, "bin", "trellis.mjs"),
+    "run",
+    join(REPO, "dist", "demos", `${name}.js`),
+    "--out",
+    out,
+    "--executor",
+    "inline",
+    "--snapshots",
+    "none",
+    "--progress",
+    "off",
+  ];
   await new Promise<void>((resolve) => execFile(process.execPath, args, { cwd: REPO }, () => resolve()));
   const log = join(out, "events.jsonl");
   const events = readFileSync(log, "utf8")
@@ -81,7 +93,11 @@ async function goTo(page: Page, k: number): Promise<void> {
 
 async function drawnCounts(page: Page): Promise<{ nodes: number; instances: number; edges: number }> {
   const svg = page.locator("#graph svg");
-  return { nodes: await svg.locator("g.node").count(), instances: await svg.locator("g.node[data-id]").count(), edges: await svg.locator("g.edge").count() };
+  return {
+    nodes: await svg.locator("g.node").count(),
+    instances: await svg.locator("g.node[data-id]").count(),
+    edges: await svg.locator("g.edge").count(),
+  };
 }
 
 describe("the viewer page on each demo", () => {
@@ -101,7 +117,12 @@ describe("the viewer page on each demo", () => {
           const plan = foldEvents(prefix);
           const drawing = drawPlan(plan, { refused: refusedSpawns(prefix) });
           const drawn = await drawnCounts(page);
-          expect({ k, ...drawn }).toEqual({ k, nodes: drawing.nodes.length, instances: plan.nodes.size, edges: drawing.edges.length });
+          expect({ k, ...drawn }).toEqual({
+            k,
+            nodes: drawing.nodes.length,
+            instances: plan.nodes.size,
+            edges: drawing.edges.length,
+          });
         }
         const shown = SCREENSHOTS[name];
         if (shown !== undefined) {

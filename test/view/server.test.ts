@@ -29,7 +29,11 @@ async function viewer(options: Parameters<typeof startViewer>[0]): Promise<Viewe
   return v;
 }
 
-function get(url: string, headers: Record<string, string> = {}, method = "GET"): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function get(
+  url: string,
+  headers: Record<string, string> = {},
+  method = "GET",
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method, headers }, (res) => {
       let body = "";
@@ -126,7 +130,11 @@ describe("the viewer's server", () => {
     expect(body).not.toHaveProperty("steps");
     expect(body.last).toMatchObject({ seq: lines.length, type: "run.finished" });
     expect(body.problem).toBeNull();
-    type Words = { generation: number; from: number; steps: { seq: number; type: string; text: string; subject: string | null }[] };
+    type Words = {
+      generation: number;
+      from: number;
+      steps: { seq: number; type: string; text: string; subject: string | null }[];
+    };
     const words = JSON.parse((await get(`${v.url}api/events?from=1&to=${lines.length}`)).body) as Words;
     expect(words.from).toBe(1);
     expect(words.steps.map((s) => s.seq)).toEqual(lines.map((_, i) => i + 1));
@@ -138,10 +146,16 @@ describe("the viewer's server", () => {
     expect(some.steps.map((s) => s.seq)).toEqual([3, 4]);
     expect(some.steps[0]).toEqual(words.steps[2]);
     // Past the end is cut at the end; a page starting past it is refused.
-    expect((JSON.parse((await get(`${v.url}api/events?from=${lines.length}&to=${lines.length + 50}`)).body) as Words).steps).toHaveLength(1);
+    expect(
+      (JSON.parse((await get(`${v.url}api/events?from=${lines.length}&to=${lines.length + 50}`)).body) as Words).steps,
+    ).toHaveLength(1);
     expect((await get(`${v.url}api/events?from=${lines.length + 1}`)).status).toBe(400);
 
-    const step = JSON.parse((await get(`${v.url}api/step?n=${lines.length}`)).body) as { svg: string; pinned: boolean; nodes: { kind: string; ref: string | null }[] };
+    const step = JSON.parse((await get(`${v.url}api/step?n=${lines.length}`)).body) as {
+      svg: string;
+      pinned: boolean;
+      nodes: { kind: string; ref: string | null }[];
+    };
     expect(step.svg).toContain("<svg");
     expect(step.nodes.filter((n) => n.kind === "instance").map((n) => n.ref)).toContain("view_main/view_stats#1");
     expect(step.nodes.filter((n) => n.kind === "refused")).toHaveLength(1);
@@ -155,7 +169,8 @@ describe("the viewer's server", () => {
 
   it("keeps each node where it was from step to step", async () => {
     const v = await viewer({ log, follow: false });
-    const at = async (n: number) => JSON.parse((await get(`${v.url}api/step?n=${n}`)).body) as { svg: string; pinned: boolean };
+    const at = async (n: number) =>
+      JSON.parse((await get(`${v.url}api/step?n=${n}`)).body) as { svg: string; pinned: boolean };
     /** Where the label of the node with this title is drawn. */
     const where = (svg: string, title: string): string => {
       const group = svg.split('<g id="node').find((g) => g.includes(`<title>${title}</title>`));
@@ -173,15 +188,23 @@ describe("the viewer's server", () => {
 
   it("draws a big plan grouped, with counts per status, and finds its instances by id or definition", async () => {
     const v = await viewer({ log, follow: false, groupAbove: 3 });
-    const step = JSON.parse((await get(`${v.url}api/step`)).body) as { svg: string; nodes: { kind: string; tooltip: string; group: string | null; size: number | null }[] };
+    const step = JSON.parse((await get(`${v.url}api/step`)).body) as {
+      svg: string;
+      nodes: { kind: string; tooltip: string; group: string | null; size: number | null }[];
+    };
     const group = step.nodes.find((n) => n.kind === "group");
     expect(group?.tooltip).toBe("2 instances of view_square under view_main");
     expect(step.svg).toContain("view_square ×2");
     expect(step.svg).toContain("2 ✓");
     expect(group).toMatchObject({ group: "view_main/view_square", size: 2 });
-    const expanded = JSON.parse((await get(`${v.url}api/step?expand=${encodeURIComponent("view_main/view_square")}`)).body) as { nodes: { kind: string; ref: string | null; group: string | null }[] };
+    const expanded = JSON.parse(
+      (await get(`${v.url}api/step?expand=${encodeURIComponent("view_main/view_square")}`)).body,
+    ) as { nodes: { kind: string; ref: string | null; group: string | null }[] };
     expect(expanded.nodes.filter((n) => n.kind === "group")).toEqual([]);
-    expect(expanded.nodes.filter((n) => n.group === "view_main/view_square").map((n) => n.ref)).toEqual(["view_main/view_square#1", "view_main/view_square#2"]);
+    expect(expanded.nodes.filter((n) => n.group === "view_main/view_square").map((n) => n.ref)).toEqual([
+      "view_main/view_square#1",
+      "view_main/view_square#2",
+    ]);
     const found = JSON.parse((await get(`${v.url}api/search?q=SQUARE`)).body) as { id: string; status: string }[];
     expect(found).toEqual([
       { id: "view_main/view_square#1", task: "view_square", status: "succeeded" },
@@ -196,7 +219,9 @@ describe("the viewer's server", () => {
     expect(stats.output).toBe("Map(1) { 'sum' => 5n }");
     expect(stats.logs.map((l: { message: string }) => l.message)).toEqual(["counted"]);
     expect(stats.history.map((h: { status: string }) => h.status)).toEqual(["pending", "running", "succeeded"]);
-    expect(stats.promises.map((p: { text: string; used: number; limit: number }) => [p.text, p.used, p.limit])).toEqual([["LimitedSpawns(view_square, 2)", 2, 2]]);
+    expect(stats.promises.map((p: { text: string; used: number; limit: number }) => [p.text, p.used, p.limit])).toEqual(
+      [["LimitedSpawns(view_square, 2)", 2, 2]],
+    );
     const flaky = JSON.parse((await get(`${v.url}api/node?id=${encodeURIComponent("view_main/view_flaky#1")}`)).body);
     expect(flaky.attempts).toBe(2);
     expect(flaky.retries).toHaveLength(1);
@@ -216,7 +241,9 @@ describe("the viewer's server", () => {
     expect(total.output).toBe("'1 + 5'");
     // At a step before the producer's output existed, the reference has no value yet.
     const created = lines.findIndex((l) => l.includes('"task.created"') && l.includes("view_main/view_stats#1")) + 1;
-    const early = JSON.parse((await get(`${v.url}api/node?n=${created}&id=${encodeURIComponent("view_main/view_stats#1")}`)).body);
+    const early = JSON.parse(
+      (await get(`${v.url}api/node?n=${created}&id=${encodeURIComponent("view_main/view_stats#1")}`)).body,
+    );
     expect(early.froms).toEqual([]);
     expect(early.output).toBeNull();
   });
@@ -230,11 +257,15 @@ describe("the viewer's server", () => {
 
   it("lays the task stream out in lanes where no two bars of a lane overlap", async () => {
     const v = await viewer({ log, follow: false });
-    const stream = JSON.parse((await get(`${v.url}api/lanes`)).body) as { lanes: number; bars: { lane: number; start: number; end: number; id: string }[] };
+    const stream = JSON.parse((await get(`${v.url}api/lanes`)).body) as {
+      lanes: number;
+      bars: { lane: number; start: number; end: number; id: string }[];
+    };
     expect(stream.lanes).toBeGreaterThan(0);
     for (let lane = 0; lane < stream.lanes; lane++) {
       const bars = stream.bars.filter((b) => b.lane === lane).sort((a, b) => a.start - b.start);
-      for (let i = 1; i < bars.length; i++) expect((bars[i] as { start: number }).start).toBeGreaterThanOrEqual((bars[i - 1] as { end: number }).end);
+      for (let i = 1; i < bars.length; i++)
+        expect((bars[i] as { start: number }).start).toBeGreaterThanOrEqual((bars[i - 1] as { end: number }).end);
     }
     expect(new Set(stream.bars.map((b) => b.id))).toContain("view_main/view_flaky#1");
   });
@@ -266,7 +297,10 @@ describe("the viewer's server", () => {
 describe("LogTail", () => {
   it("stops at a malformed line, naming it, and keeps the events before it", async () => {
     const path = join(tempDir(), "bad.jsonl");
-    writeFileSync(path, `${lines.slice(0, 3).join("")}{"v":1,"seq":4,"ts":"x","runId":"r","type":"task.started","data":{}}\n${lines[4]}`);
+    writeFileSync(
+      path,
+      `${lines.slice(0, 3).join("")}{"v":1,"seq":4,"ts":"x","runId":"r","type":"task.started","data":{}}\n${lines[4]}`,
+    );
     const tail = new LogTail(path);
     await tail.start();
     expect(tail.events).toHaveLength(3);

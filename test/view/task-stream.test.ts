@@ -11,18 +11,31 @@ import { BAR_MIN_PX, taskStream, taskStreamAt, taskStreamIndex } from "../../dis
 
 /** A log from `[ms, type, data]` rows: seq from 1, times from 0 ms. */
 function log(rows: readonly (readonly [number, string, Record<string, unknown>])[]): TrellisEvent[] {
-  return rows.map(([ms, type, data], i) => ({ v: 1, seq: i + 1, ts: new Date(Date.UTC(2026, 0, 1) + ms).toISOString(), runId: "r", type, data }) as unknown as TrellisEvent);
+  return rows.map(
+    ([ms, type, data], i) =>
+      ({
+        v: 1,
+        seq: i + 1,
+        ts: new Date(Date.UTC(2026, 0, 1) + ms).toISOString(),
+        runId: "r",
+        type,
+        data,
+      }) as unknown as TrellisEvent,
+  );
 }
 
-const created = (id: string, task = id.replace(/#\d+$/, "")) => [0, "task.created", { id, task, parent: "root", labels: [], inputs: {}, placeholder: null, priority: 0 }] as const;
-const started = (ms: number, id: string, worker?: string) => [ms, "task.started", worker === undefined ? { id, attempt: 1 } : { id, attempt: 1, worker }] as const;
+const created = (id: string, task = id.replace(/#\d+$/, "")) =>
+  [0, "task.created", { id, task, parent: "root", labels: [], inputs: {}, placeholder: null, priority: 0 }] as const;
+const started = (ms: number, id: string, worker?: string) =>
+  [ms, "task.started", worker === undefined ? { id, attempt: 1 } : { id, attempt: 1, worker }] as const;
 const succeeded = (ms: number, id: string) => [ms, "task.succeeded", { id, output: null }] as const;
 
 /** Every lane's bars in time order, checked to not overlap. */
 function expectNoOverlap(stream: TaskStream): void {
   for (let lane = 0; lane < stream.lanes; lane++) {
     const bars = stream.bars.filter((b) => b.lane === lane).sort((a, b) => a.start - b.start);
-    for (let i = 1; i < bars.length; i++) expect((bars[i] as LaneBar).start).toBeGreaterThanOrEqual((bars[i - 1] as LaneBar).end);
+    for (let i = 1; i < bars.length; i++)
+      expect((bars[i] as LaneBar).start).toBeGreaterThanOrEqual((bars[i - 1] as LaneBar).end);
   }
 }
 
@@ -51,7 +64,17 @@ describe("the task stream", () => {
   });
 
   it("infers slots when the log names no worker: as many lanes as tasks ran at once", () => {
-    const events = log([created("a#1"), created("b#1"), created("c#1"), started(0, "a#1"), started(1, "b#1"), succeeded(2, "a#1"), started(3, "c#1"), succeeded(4, "b#1"), succeeded(5, "c#1")]);
+    const events = log([
+      created("a#1"),
+      created("b#1"),
+      created("c#1"),
+      started(0, "a#1"),
+      started(1, "b#1"),
+      succeeded(2, "a#1"),
+      started(3, "c#1"),
+      succeeded(4, "b#1"),
+      succeeded(5, "c#1"),
+    ]);
     const stream = taskStream(events);
     expect(stream.workers).toBe(false);
     expect(stream.names).toEqual(["slot 1", "slot 2"]);
@@ -100,7 +123,11 @@ describe("the task stream", () => {
     for (let i = 1; i <= 1000; i++) rows.push(created(`t#${i}`));
     for (let i = 1; i <= 1000; i++) {
       rows.push(started(i, `t#${i}`));
-      rows.push(i === 500 ? [i + 0.5, "task.failed", { id: `t#${i}`, error: { name: "Error", message: "no", code: "TASK_FAILED" } }] : succeeded(i + 0.5, `t#${i}`));
+      rows.push(
+        i === 500
+          ? [i + 0.5, "task.failed", { id: `t#${i}`, error: { name: "Error", message: "no", code: "TASK_FAILED" } }]
+          : succeeded(i + 0.5, `t#${i}`),
+      );
     }
     const events = log(rows);
     const index = taskStreamIndex(events);
@@ -118,7 +145,20 @@ describe("the task stream", () => {
     expect(drawn.bars.find((b) => b.how === "failed")?.count).toBeGreaterThan(1);
     expectNoOverlap(drawn);
     // Bars wide enough to see stay apart, even touching.
-    const wide = taskStreamAt(taskStreamIndex(log([created("a#1"), created("b#1"), started(0, "a#1"), succeeded(50, "a#1"), started(50, "b#1"), succeeded(100, "b#1")])), 6, 400);
+    const wide = taskStreamAt(
+      taskStreamIndex(
+        log([
+          created("a#1"),
+          created("b#1"),
+          started(0, "a#1"),
+          succeeded(50, "a#1"),
+          started(50, "b#1"),
+          succeeded(100, "b#1"),
+        ]),
+      ),
+      6,
+      400,
+    );
     expect(wide.bars.map((b) => [b.id, b.count])).toEqual([
       ["a#1", 1],
       ["b#1", 1],

@@ -21,7 +21,11 @@ let fixtureLog: Promise<string> | null = null;
 export function runLog(): Promise<string> {
   fixtureLog ??= (async () => {
     const out = tempDir("trellis-view-run-");
-    await run(viewMain, { numbers: [1, 2, 3] }, { executor: "inline", out, formats: [], snapshots: "none", onViolation: "reject" });
+    await run(
+      viewMain,
+      { numbers: [1, 2, 3] },
+      { executor: "inline", out, formats: [], snapshots: "none", onViolation: "reject" },
+    );
     return join(out, "events.jsonl");
   })();
   return fixtureLog;

@@ -76,7 +76,13 @@ function runChild(args: string[], timeoutMs: number): Promise<ChildResult> {
 }
 
 async function outcomeOf(demo: DemoExpectation, out: string, child: ChildResult): Promise<DemoOutcome> {
-  const base = { demo, snapshots: countFiles(out, "dots"), images: countFiles(out, "pngs"), ms: child.ms, log: child.output };
+  const base = {
+    demo,
+    snapshots: countFiles(out, "dots"),
+    images: countFiles(out, "pngs"),
+    ms: child.ms,
+    log: child.output,
+  };
   if (child.timedOut) return { ...base, ok: false, status: "timeout", result: "", why: "did not finish in time" };
   let finished: EventOf<"run.finished"> | undefined;
   let violated: EventOf<"promise.violated"> | undefined;
@@ -88,19 +94,36 @@ async function outcomeOf(demo: DemoExpectation, out: string, child: ChildResult)
       else if (e.type === "promise.violated") violated ??= e;
     }
   } catch (error) {
-    return { ...base, ok: false, status: "no log", result: "", why: error instanceof Error ? error.message : String(error) };
+    return {
+      ...base,
+      ok: false,
+      status: "no log",
+      result: "",
+      why: error instanceof Error ? error.message : String(error),
+    };
   }
-  if (!finished) return { ...base, ok: false, status: "no end", result: "", why: `exit code ${String(child.code)} and no run.finished event` };
+  if (!finished)
+    return {
+      ...base,
+      ok: false,
+      status: "no end",
+      result: "",
+      why: `exit code ${String(child.code)} and no run.finished event`,
+    };
   const status = finished.data.status;
-  const result = violated ? `${violated.data.promise}: ${describeFigures(violated.data)}` : `result ${describeValue(finished.data.output as Json)}`;
+  const result = violated
+    ? `${violated.data.promise}: ${describeFigures(violated.data)}`
+    : `result ${describeValue(finished.data.output as Json)}`;
   const problems: string[] = [];
   if (status !== demo.status) problems.push(`ended ${status}, expected ${demo.status}`);
   if (demo.output !== undefined && status === "succeeded" && !isDeepStrictEqual(finished.data.output, demo.output))
     problems.push(`result ${describeValue(finished.data.output)}, expected ${describeValue(demo.output)}`);
-  if (demo.violation !== undefined && violated?.data.promise !== demo.violation) problems.push(`expected a broken ${demo.violation}`);
+  if (demo.violation !== undefined && violated?.data.promise !== demo.violation)
+    problems.push(`expected a broken ${demo.violation}`);
   // Every demo draws a PNG per snapshot (the default formats): missing images mean drawing failed.
   if (base.snapshots === 0) problems.push("no snapshots were drawn");
-  else if (base.images !== base.snapshots) problems.push(`${base.snapshots} snapshots but ${base.images} PNG images; drawing failed (see the output below)`);
+  else if (base.images !== base.snapshots)
+    problems.push(`${base.snapshots} snapshots but ${base.images} PNG images; drawing failed (see the output below)`);
   const expectedCode = status === "succeeded" ? 0 : status === "halted" ? 2 : 1;
   if (child.code !== expectedCode) problems.push(`exit code ${String(child.code)}, expected ${expectedCode}`);
   return { ...base, ok: problems.length === 0, status, result, why: problems.length > 0 ? problems.join("; ") : null };
@@ -117,10 +140,14 @@ export function formatDemoLine(o: DemoOutcome, nameWidth: number): string {
 export async function demosCommand(names: readonly string[], flags: DemosFlags): Promise<ExitCode> {
   const unknown = names.filter((n) => !DEMOS.some((d) => d.name === n));
   if (unknown.length > 0)
-    throw new CliError(ExitCodes.USAGE, `unknown demo "${unknown[0] ?? ""}"; the demos are: ${DEMOS.map((d) => d.name).join(", ")}`);
+    throw new CliError(
+      ExitCodes.USAGE,
+      `unknown demo "${unknown[0] ?? ""}"; the demos are: ${DEMOS.map((d) => d.name).join(", ")}`,
+    );
   const chosen = names.length > 0 ? DEMOS.filter((d) => names.includes(d.name)) : DEMOS;
   const outRoot = resolve(flags.outRoot ?? "outputs");
-  const mode = flags.progress === undefined || flags.progress === "auto" ? detectProgressMode(process.stderr) : flags.progress;
+  const mode =
+    flags.progress === undefined || flags.progress === "auto" ? detectProgressMode(process.stderr) : flags.progress;
   const width = Math.max(...chosen.map((d) => d.name.length));
   const timeoutMs = (flags.timeout ?? 300) * 1000;
   const outcomes: DemoOutcome[] = [];
@@ -128,16 +155,21 @@ export async function demosCommand(names: readonly string[], flags: DemosFlags):
   for (const demo of chosen) {
     const out = join(outRoot, demo.name);
     // Stale snapshots of an earlier, longer run would be counted as this run's.
-    for (const stale of ["events.jsonl", "dots", "pngs", "svgs"]) rmSync(join(out, stale), { recursive: true, force: true });
+    for (const stale of ["events.jsonl", "dots", "pngs", "svgs"])
+      rmSync(join(out, stale), { recursive: true, force: true });
     const args = ["run", join(DEMO_DIR, `${demo.name}.js`), "--out", out, "--progress", "off"];
     if (flags.executor !== undefined) args.push("--executor", flags.executor);
     if (flags.workers !== undefined) args.push("--workers", String(flags.workers));
-    const spinner = mode === "tty" && process.stderr.columns > 0 ? ora({ text: `${demo.name}…`, stream: process.stderr, discardStdin: false }).start() : null;
+    const spinner =
+      mode === "tty" && process.stderr.columns > 0
+        ? ora({ text: `${demo.name}…`, stream: process.stderr, discardStdin: false }).start()
+        : null;
     const outcome = await outcomeOf(demo, out, await runChild(args, timeoutMs));
     spinner?.stop();
     outcomes.push(outcome);
     process.stdout.write(`${formatDemoLine(outcome, width)}\n`);
-    if ((!outcome.ok || flags.verbose) && outcome.log.trim() !== "") process.stdout.write(`${outcome.log.replace(/^/gm, "      | ")}\n`);
+    if ((!outcome.ok || flags.verbose) && outcome.log.trim() !== "")
+      process.stdout.write(`${outcome.log.replace(/^/gm, "      | ")}\n`);
   }
   const good = outcomes.filter((o) => o.ok).length;
   const shown = relative(process.cwd(), outRoot) || ".";

@@ -35,8 +35,10 @@ export async function previewCommand(moduleSpec: string, flags: PreviewFlags): P
       ...(flags.formats !== undefined ? { formats: flags.formats } : {}),
     });
   } catch (error) {
-    if (error instanceof TrellisError && error.code === ErrorCodes.OUTPUT_DIR) throw new CliError(ExitCodes.CANT_CREATE, error.message);
-    if (error instanceof TrellisError) throw new CliError(ExitCodes.SOFTWARE, `${error.code}: ${error.message.split("\n")[0] ?? ""}`);
+    if (error instanceof TrellisError && error.code === ErrorCodes.OUTPUT_DIR)
+      throw new CliError(ExitCodes.CANT_CREATE, error.message);
+    if (error instanceof TrellisError)
+      throw new CliError(ExitCodes.SOFTWARE, `${error.code}: ${error.message.split("\n")[0] ?? ""}`);
     throw error;
   }
   const files = [result.dot, result.png, result.svg].filter((f): f is string => f !== null).map(shown);

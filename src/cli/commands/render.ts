@@ -28,9 +28,16 @@ function shown(path: string): string {
 
 export async function renderCommand(eventsSpec: string, flags: RenderFlags): Promise<ExitCode> {
   const path = resolve(eventsSpec);
-  if (!existsSync(path)) throw new CliError(ExitCodes.NO_INPUT, `cannot find the event log "${eventsSpec}"; name an events.jsonl written by a run (e.g. outputs/map_reduce/events.jsonl)`);
+  if (!existsSync(path))
+    throw new CliError(
+      ExitCodes.NO_INPUT,
+      `cannot find the event log "${eventsSpec}"; name an events.jsonl written by a run (e.g. outputs/map_reduce/events.jsonl)`,
+    );
   if (statSync(path).isDirectory())
-    throw new CliError(ExitCodes.NO_INPUT, `"${eventsSpec}" is a folder; name the events.jsonl inside it (e.g. ${eventsSpec.replace(/\/$/, "")}/events.jsonl)`);
+    throw new CliError(
+      ExitCodes.NO_INPUT,
+      `"${eventsSpec}" is a folder; name the events.jsonl inside it (e.g. ${eventsSpec.replace(/\/$/, "")}/events.jsonl)`,
+    );
   const out = resolve(flags.out ?? dirname(path));
   const options: RenderLogOptions = {
     out,
@@ -46,7 +53,12 @@ export async function renderCommand(eventsSpec: string, flags: RenderFlags): Pro
     switch (error.code) {
       case ErrorCodes.LOG_FORMAT:
         // A log of another format version already says how to draw it.
-        throw new CliError(ExitCodes.DATA, error.details["version"] !== undefined ? error.message : `${error.message}; render an events.jsonl written by a Trellis run`);
+        throw new CliError(
+          ExitCodes.DATA,
+          error.details["version"] !== undefined
+            ? error.message
+            : `${error.message}; render an events.jsonl written by a Trellis run`,
+        );
       case ErrorCodes.INVALID_OPTION:
         throw new CliError(ExitCodes.USAGE, `${error.message}; pick a --step the log has`);
       case ErrorCodes.OUTPUT_DIR:
@@ -58,7 +70,12 @@ export async function renderCommand(eventsSpec: string, flags: RenderFlags): Pro
   for (const w of result.warnings) process.stderr.write(`trellis: warning: ${w}\n`);
   if (flags.step !== undefined) {
     const files = result.dotFiles.map(shown).join(", ");
-    process.stdout.write(`drew snapshot ${flags.step} of ${result.frames} from ${eventsSpec}: ${files} (images beside it in pngs/, svgs/)\n`);
-  } else process.stdout.write(`redrew ${result.frames} snapshot${result.frames === 1 ? "" : "s"} from ${eventsSpec}: ${describeOutputs(out)}\n`);
+    process.stdout.write(
+      `drew snapshot ${flags.step} of ${result.frames} from ${eventsSpec}: ${files} (images beside it in pngs/, svgs/)\n`,
+    );
+  } else
+    process.stdout.write(
+      `redrew ${result.frames} snapshot${result.frames === 1 ? "" : "s"} from ${eventsSpec}: ${describeOutputs(out)}\n`,
+    );
   return ExitCodes.OK;
 }

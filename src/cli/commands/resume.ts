@@ -70,17 +70,27 @@ async function loadModules(path: string, flags: ResumeFlags): Promise<void> {
   }
   const modules = recordedModules(path);
   if (modules.length === 0)
-    throw new CliError(ExitCodes.USAGE, `${path} does not record the workflow's modules (it was written before trellis resume existed); name the workflow with --module <file>`);
+    throw new CliError(
+      ExitCodes.USAGE,
+      `${path} does not record the workflow's modules (it was written before trellis resume existed); name the workflow with --module <file>`,
+    );
   for (const url of modules) {
     const file = url.startsWith("file:") ? fileURLToPath(url.replace(/\?.*$/, "")) : url;
     if (url.startsWith("file:") && !existsSync(file))
-      throw new CliError(ExitCodes.NO_INPUT, `the workflow module ${file}, which the log records, no longer exists; name the workflow with --module <file>`);
+      throw new CliError(
+        ExitCodes.NO_INPUT,
+        `the workflow module ${file}, which the log records, no longer exists; name the workflow with --module <file>`,
+      );
     try {
       await importModule(url, () => import("../../index.ts"));
     } catch (error) {
-      throw new CliError(ExitCodes.DATA, `the workflow module ${file}, which the log records, could not be loaded: ${(error as Error).message.split("\n")[0] ?? ""}; fix it, or name the workflow with --module <file>`, {
-        cause: error,
-      });
+      throw new CliError(
+        ExitCodes.DATA,
+        `the workflow module ${file}, which the log records, could not be loaded: ${(error as Error).message.split("\n")[0] ?? ""}; fix it, or name the workflow with --module <file>`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 }
@@ -90,7 +100,10 @@ export async function resumeCommand(outDir: string, flags: ResumeFlags): Promise
   const path = outDir.endsWith(".jsonl") ? resolve(outDir) : join(dir, "events.jsonl");
   const out = outDir.endsWith(".jsonl") ? resolve(outDir, "..") : dir;
   if (!existsSync(path) || statSync(path).isDirectory())
-    throw new CliError(ExitCodes.NO_INPUT, `cannot find ${path}; name the output folder of a run (the --out of trellis run, which holds events.jsonl)`);
+    throw new CliError(
+      ExitCodes.NO_INPUT,
+      `cannot find ${path}; name the output folder of a run (the --out of trellis run, which holds events.jsonl)`,
+    );
   await loadModules(path, flags);
   const options: ResumeOptions = {
     ...(flags.executor !== undefined ? { executor: flags.executor } : {}),
@@ -112,9 +125,12 @@ export async function resumeCommand(outDir: string, flags: ResumeFlags): Promise
       process.stderr.write(`trellis: ${error.message}\n`);
       return exitCodeFor(error.details["status"] as RunStatus);
     }
-    if (error instanceof TrellisError && error.code === ErrorCodes.LOG_FORMAT) throw new CliError(ExitCodes.DATA, error.message);
-    if (error instanceof TrellisError && error.code === ErrorCodes.UNKNOWN_TASK) throw new CliError(ExitCodes.USAGE, `${error.message}; name it with --module <file>`);
-    if (error instanceof TrellisError && error.code === ErrorCodes.OUTPUT_DIR) throw new CliError(ExitCodes.CANT_CREATE, error.message);
+    if (error instanceof TrellisError && error.code === ErrorCodes.LOG_FORMAT)
+      throw new CliError(ExitCodes.DATA, error.message);
+    if (error instanceof TrellisError && error.code === ErrorCodes.UNKNOWN_TASK)
+      throw new CliError(ExitCodes.USAGE, `${error.message}; name it with --module <file>`);
+    if (error instanceof TrellisError && error.code === ErrorCodes.OUTPUT_DIR)
+      throw new CliError(ExitCodes.CANT_CREATE, error.message);
     throw error;
   }
 }

@@ -66,11 +66,19 @@ export async function runCommand(moduleSpec: string, flags: RunFlags): Promise<E
   const options = runOptionsFrom(flags, moduleOptions(mod), join("outputs", mod.name));
   const progress = flags.progress === undefined || flags.progress === "auto" ? undefined : flags.progress;
   if (flags.view !== true && (flags.port !== undefined || flags.host !== undefined || flags.open === true))
-    throw new CliError(ExitCodes.USAGE, "--port, --host and --open are options of the viewer; add --view (trellis run <module> --view --port 8080)");
+    throw new CliError(
+      ExitCodes.USAGE,
+      "--port, --host and --open are options of the viewer; add --view (trellis run <module> --view --port 8080)",
+    );
   const viewer = flags.view === true ? await startLiveViewer(String(options.out), flags) : null;
   try {
     const report = { label: mod.name, logs: flags.quiet !== true };
-    const reported = await runAndReport(entry, inputs, options, progress === undefined ? report : { ...report, progress });
+    const reported = await runAndReport(
+      entry,
+      inputs,
+      options,
+      progress === undefined ? report : { ...report, progress },
+    );
     if (viewer) {
       process.stderr.write(`trellis: the viewer stays open at ${viewer.url}; Ctrl-C to stop it\n`);
       const { untilInterrupted } = await import("./view.ts");
@@ -79,8 +87,13 @@ export async function runCommand(moduleSpec: string, flags: RunFlags): Promise<E
     return reported.exitCode;
   } catch (error) {
     // Bad options from the module's `options` export, or an --out that cannot be written.
-    if (error instanceof TrellisError && error.code === ErrorCodes.INVALID_OPTION) throw new CliError(ExitCodes.USAGE, `${error.message}; fix the \`options\` export of "${moduleSpec}" or the flag`);
-    if (error instanceof TrellisError && error.code === ErrorCodes.OUTPUT_DIR) throw new CliError(ExitCodes.CANT_CREATE, error.message);
+    if (error instanceof TrellisError && error.code === ErrorCodes.INVALID_OPTION)
+      throw new CliError(
+        ExitCodes.USAGE,
+        `${error.message}; fix the \`options\` export of "${moduleSpec}" or the flag`,
+      );
+    if (error instanceof TrellisError && error.code === ErrorCodes.OUTPUT_DIR)
+      throw new CliError(ExitCodes.CANT_CREATE, error.message);
     throw error;
   } finally {
     await viewer?.close();
@@ -96,7 +109,11 @@ async function startLiveViewer(out: string, flags: RunFlags): Promise<Viewer> {
   }
   // Loaded only with --view: a plain run never pays for the server.
   const { announce, startViewerForCli } = await import("./view.ts");
-  const viewFlags = { ...(flags.port !== undefined ? { port: flags.port } : {}), ...(flags.host !== undefined ? { host: flags.host } : {}), open: flags.open === true };
+  const viewFlags = {
+    ...(flags.port !== undefined ? { port: flags.port } : {}),
+    ...(flags.host !== undefined ? { host: flags.host } : {}),
+    open: flags.open === true,
+  };
   const viewer = await startViewerForCli(resolve(out, "events.jsonl"), viewFlags, { skipExisting: true });
   announce(viewer, viewFlags, (line) => process.stderr.write(`trellis: ${line} (live)\n`));
   return viewer;

@@ -24,15 +24,26 @@ export interface ViewFlags {
 export function logOf(spec: string): string {
   const path = resolve(spec);
   if (!existsSync(path))
-    throw new CliError(ExitCodes.NO_INPUT, `cannot find "${spec}"; name a run's output folder (e.g. outputs/map_reduce) or its events.jsonl`);
+    throw new CliError(
+      ExitCodes.NO_INPUT,
+      `cannot find "${spec}"; name a run's output folder (e.g. outputs/map_reduce) or its events.jsonl`,
+    );
   if (!statSync(path).isDirectory()) return path;
   const log = join(path, "events.jsonl");
-  if (!existsSync(log)) throw new CliError(ExitCodes.NO_INPUT, `"${spec}" holds no events.jsonl; name the output folder of a run (its --out)`);
+  if (!existsSync(log))
+    throw new CliError(
+      ExitCodes.NO_INPUT,
+      `"${spec}" holds no events.jsonl; name the output folder of a run (its --out)`,
+    );
   return log;
 }
 
 /** Starts a viewer, turning a port or host that cannot be listened on into a one-line usage error. */
-export async function startViewerForCli(log: string, flags: ViewFlags, extra: { skipExisting?: boolean } = {}): Promise<Viewer> {
+export async function startViewerForCli(
+  log: string,
+  flags: ViewFlags,
+  extra: { skipExisting?: boolean } = {},
+): Promise<Viewer> {
   try {
     return await startViewer({
       log,
@@ -41,7 +52,8 @@ export async function startViewerForCli(log: string, flags: ViewFlags, extra: { 
       ...(extra.skipExisting !== undefined ? { skipExisting: extra.skipExisting } : {}),
     });
   } catch (error) {
-    if (error instanceof TrellisError && error.code === ErrorCodes.USAGE) throw new CliError(ExitCodes.USAGE, `${error.message}; pick another --port (0 picks a free one) or --host`);
+    if (error instanceof TrellisError && error.code === ErrorCodes.USAGE)
+      throw new CliError(ExitCodes.USAGE, `${error.message}; pick another --port (0 picks a free one) or --host`);
     throw error;
   }
 }

@@ -25,10 +25,17 @@ const CONNECT_TIMEOUT_MS = 30_000;
 export async function workerCommand(modules: readonly string[], flags: WorkerFlags): Promise<ExitCode> {
   const redis = flags.redis ?? process.env["TRELLIS_REDIS"];
   if (redis === undefined || redis === "")
-    throw new CliError(ExitCodes.USAGE, "trellis worker needs --redis <url> (redis://host:6379, rediss:// for TLS) or the TRELLIS_REDIS environment variable");
+    throw new CliError(
+      ExitCodes.USAGE,
+      "trellis worker needs --redis <url> (redis://host:6379, rediss:// for TLS) or the TRELLIS_REDIS environment variable",
+    );
   const urls = modules.map((spec) => {
     const path = resolve(spec);
-    if (!existsSync(path)) throw new CliError(ExitCodes.NO_INPUT, `cannot find the workflow module "${spec}" (looked for ${path}); check the path, which is relative to the current folder`);
+    if (!existsSync(path))
+      throw new CliError(
+        ExitCodes.NO_INPUT,
+        `cannot find the workflow module "${spec}" (looked for ${path}); check the path, which is relative to the current folder`,
+      );
     return pathToFileURL(path).href;
   });
   const { BullWorker } = await import("../../runtime/bullmq/bullmq-worker.ts");
@@ -44,7 +51,13 @@ export async function workerCommand(modules: readonly string[], flags: WorkerFla
   });
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new CliError(ExitCodes.UNAVAILABLE, `could not reach Redis at ${safeUrl(redis)} within ${CONNECT_TIMEOUT_MS / 1000} s; check the URL, the password and that Redis listens on that address`)),
+      () =>
+        reject(
+          new CliError(
+            ExitCodes.UNAVAILABLE,
+            `could not reach Redis at ${safeUrl(redis)} within ${CONNECT_TIMEOUT_MS / 1000} s; check the URL, the password and that Redis listens on that address`,
+          ),
+        ),
       CONNECT_TIMEOUT_MS,
     );
   });
@@ -53,7 +66,11 @@ export async function workerCommand(modules: readonly string[], flags: WorkerFla
     worker = await Promise.race([starting, timeout]);
   } catch (error) {
     if (error instanceof CliError) throw error;
-    throw new CliError(ExitCodes.DATA, `the worker could not start: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new CliError(
+      ExitCodes.DATA,
+      `the worker could not start: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   } finally {
     clearTimeout(timer);
   }

@@ -81,7 +81,11 @@ interface Beat {
 function positive(option: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !(value > 0) || !Number.isFinite(value))
-    throw new TrellisError(ErrorCodes.INVALID_OPTION, `bullmq executor option \`${option}\` must be a positive number, got ${String(value)}`, { option });
+    throw new TrellisError(
+      ErrorCodes.INVALID_OPTION,
+      `bullmq executor option \`${option}\` must be a positive number, got ${String(value)}`,
+      { option },
+    );
   return value;
 }
 
@@ -126,10 +130,15 @@ export class BullMQExecutor implements Executor {
 
   constructor(options: BullMQExecutorOptions) {
     if (typeof options.redis !== "string" || options.redis === "")
-      throw new TrellisError(ErrorCodes.INVALID_OPTION, "the bullmq executor needs `redis`, a Redis URL such as redis://127.0.0.1:6379 (rediss:// for TLS)", { option: "redis" });
+      throw new TrellisError(
+        ErrorCodes.INVALID_OPTION,
+        "the bullmq executor needs `redis`, a Redis URL such as redis://127.0.0.1:6379 (rediss:// for TLS)",
+        { option: "redis" },
+      );
     this.#url = options.redis;
     this.queue = options.queue ?? DEFAULT_QUEUE;
-    this.#fixed = options.concurrency === undefined ? null : Math.floor(positive("concurrency", options.concurrency, 1));
+    this.#fixed =
+      options.concurrency === undefined ? null : Math.floor(positive("concurrency", options.concurrency, 1));
     this.#leaseMs = positive("leaseMs", options.leaseMs, DEFAULT_LEASE_MS);
     this.#maxOutputBytes = positive("maxOutputBytes", options.maxOutputBytes, DEFAULT_MAX_OUTPUT_BYTES);
     this.#redisDownMs = positive("redisDownMs", options.redisDownMs, DEFAULT_REDIS_DOWN_MS);
@@ -207,7 +216,15 @@ export class BullMQExecutor implements Executor {
     const jobs = this.#jobs;
     if (!jobs || tasks.length === 0) return;
     const bulk = tasks.map((t) => {
-      const data: JobData = { reply: this.#reply, runId: t.runId, id: t.id, attempt: t.attempt, task: t.task, inputs: t.inputs, maxOutputBytes: this.#maxOutputBytes };
+      const data: JobData = {
+        reply: this.#reply,
+        runId: t.runId,
+        id: t.id,
+        attempt: t.attempt,
+        task: t.task,
+        inputs: t.inputs,
+        maxOutputBytes: this.#maxOutputBytes,
+      };
       return { name: t.task, data, opts: { removeOnComplete: true, removeOnFail: true } };
     });
     jobs.addBulk(bulk).then(
@@ -262,7 +279,9 @@ export class BullMQExecutor implements Executor {
     const batch = this.#down;
     this.#down = [];
     if (batch.length === 0 || this.#commands === undefined) return;
-    void this.#commands.xadd(downKey(this.queue), "MAXLEN", "~", 100_000, "*", "r", this.#reply, "m", JSON.stringify(batch)).catch(() => undefined);
+    void this.#commands
+      .xadd(downKey(this.queue), "MAXLEN", "~", 100_000, "*", "r", this.#reply, "m", JSON.stringify(batch))
+      .catch(() => undefined);
   }
 
   #find(id: string, attempt: number): Remote | undefined {
@@ -352,7 +371,8 @@ export class BullMQExecutor implements Executor {
   #tick(): void {
     const now = Date.now();
     if (this.#redisDownSince !== null) {
-      if (now - this.#redisDownSince >= this.#redisDownMs) this.#break(this.#unreachable(`lost the connection ${Math.round((now - this.#redisDownSince) / 1000)} s ago`));
+      if (now - this.#redisDownSince >= this.#redisDownMs)
+        this.#break(this.#unreachable(`lost the connection ${Math.round((now - this.#redisDownSince) / 1000)} s ago`));
       return;
     }
     void this.#poll();
@@ -377,7 +397,10 @@ export class BullMQExecutor implements Executor {
     if (this.#polling || !commands) return;
     this.#polling = true;
     try {
-      const [beats, slots] = await Promise.all([commands.hgetall(beatsKey(this.queue)), commands.hgetall(slotsKey(this.queue))]);
+      const [beats, slots] = await Promise.all([
+        commands.hgetall(beatsKey(this.queue)),
+        commands.hgetall(slotsKey(this.queue)),
+      ]);
       const now = Date.now();
       for (const [name, count] of Object.entries(beats)) {
         const b = this.#beats.get(name);
@@ -456,7 +479,10 @@ export class BullMQExecutor implements Executor {
     // When the run returns, the signals of the attempts it aborted have fired on their workers (a worker that died never answers: 2 s at most).
     if (this.#unacked.size > 0 && this.#redisDownSince === null) {
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([new Promise<void>((resolve) => (this.#acked = resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000)))]);
+      await Promise.race([
+        new Promise<void>((resolve) => (this.#acked = resolve)),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000))),
+      ]);
       clearTimeout(timer);
       this.#acked = null;
     }
@@ -468,13 +494,17 @@ export class BullMQExecutor implements Executor {
     const tidy = async (): Promise<void> => {
       if (!commands || this.#redisDownSince !== null) return;
       // Jobs no worker took yet are dropped; attempts still running get their abort.
-      for (const r of leftovers) if (r.worker === null && r.jobId !== null) await this.#jobs?.remove(r.jobId).catch(() => undefined);
+      for (const r of leftovers)
+        if (r.worker === null && r.jobId !== null) await this.#jobs?.remove(r.jobId).catch(() => undefined);
       await commands.del(upKey(this.queue, this.#reply));
       await this.#jobs?.close();
       await this.#events?.close();
     };
     let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([tidy().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000)))]);
+    await Promise.race([
+      tidy().catch(() => undefined),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000))),
+    ]);
     clearTimeout(timer);
     this.#reader?.disconnect();
     // A read stuck on a connection that is gone never settles: do not wait for it long.

@@ -23,7 +23,20 @@ import { IN_WORKER } from "../worker-flag.ts";
 import type { HostToWorker, WorkerToHost } from "../worker/protocol.ts";
 import { WorkerHost } from "../worker/worker-host.ts";
 import type { DownMessage, JobData, UpMessage } from "./wire.ts";
-import { DEFAULT_QUEUE, HEARTBEAT_MS, LOCK_DURATION_MS, STALLED_INTERVAL_MS, beatsKey, connect, downKey, fieldOf, followStream, safeUrl, slotsKey, upKey } from "./wire.ts";
+import {
+  DEFAULT_QUEUE,
+  HEARTBEAT_MS,
+  LOCK_DURATION_MS,
+  STALLED_INTERVAL_MS,
+  beatsKey,
+  connect,
+  downKey,
+  fieldOf,
+  followStream,
+  safeUrl,
+  slotsKey,
+  upKey,
+} from "./wire.ts";
 
 export interface BullWorkerOptions {
   /** Redis URL (`redis://`, `rediss://` for TLS; a password as `redis://:secret@host:6379`). */
@@ -77,7 +90,8 @@ export class BullWorker {
     this.#commands = connect(options.redis);
     this.#reader = connect(options.redis);
     this.#jobsConnection = connect(options.redis);
-    for (const c of [this.#commands, this.#reader, this.#jobsConnection]) c.on("error", (e: Error) => this.#warn(`redis ${safeUrl(options.redis)}: ${e.message}`));
+    for (const c of [this.#commands, this.#reader, this.#jobsConnection])
+      c.on("error", (e: Error) => this.#warn(`redis ${safeUrl(options.redis)}: ${e.message}`));
   }
 
   /** Imports the modules, then starts taking jobs. */
@@ -117,7 +131,11 @@ export class BullWorker {
 
   async #heartbeat(): Promise<void> {
     try {
-      await this.#commands.multi().hincrby(beatsKey(this.queue), this.name, 1).hset(slotsKey(this.queue), this.name, this.concurrency).exec();
+      await this.#commands
+        .multi()
+        .hincrby(beatsKey(this.queue), this.name, 1)
+        .hset(slotsKey(this.queue), this.name, this.concurrency)
+        .exec();
     } catch {
       // Redis is away: the coordinator gives a fresh lease once it is back.
     }
@@ -164,7 +182,9 @@ export class BullWorker {
         (out as UpMessage[])[offset + i] = limited;
       }
     }
-    void this.#commands.xadd(upKey(this.queue, reply), "*", "m", JSON.stringify(out)).catch((e: Error) => this.#warn(`could not send results: ${e.message}`));
+    void this.#commands
+      .xadd(upKey(this.queue, reply), "*", "m", JSON.stringify(out))
+      .catch((e: Error) => this.#warn(`could not send results: ${e.message}`));
     if (rh.hosted === 0 && rh.slots.size === 0 && rh.placed.length === 0) this.#runs.delete(reply);
   }
 
@@ -201,7 +221,13 @@ export class BullWorker {
           "A worker runs only the definitions its own modules register, never code named in a job: start the workers with the same workflow modules (and version) as the run, e.g. `trellis worker <module> --redis <url>`",
         { id: d.id, task: d.task, worker: this.name },
       );
-      const finished: UpMessage = { type: "finished", id: d.id, attempt: d.attempt, outcome: { ok: false, error: serializeError(error) }, runMs: 0 };
+      const finished: UpMessage = {
+        type: "finished",
+        id: d.id,
+        attempt: d.attempt,
+        outcome: { ok: false, error: serializeError(error) },
+        runMs: 0,
+      };
       await this.#commands.xadd(up, "*", "m", JSON.stringify([placed, finished]));
       if (rh.hosted === 0 && rh.slots.size === 0) this.#runs.delete(d.reply);
       return;
@@ -213,7 +239,9 @@ export class BullWorker {
     rh.hosted++;
     await new Promise<void>((resolve) => {
       rh.slots.set(key, resolve);
-      rh.deliver([{ type: "run", task: { runId: d.runId, id: d.id, attempt: d.attempt, task: d.task, inputs: d.inputs } }]);
+      rh.deliver([
+        { type: "run", task: { runId: d.runId, id: d.id, attempt: d.attempt, task: d.task, inputs: d.inputs } },
+      ]);
     });
   }
 
@@ -221,22 +249,34 @@ export class BullWorker {
     if (rh.placed.length === 0) return;
     const batch = rh.placed;
     rh.placed = [];
-    void this.#commands.xadd(upKey(this.queue, reply), "*", "m", JSON.stringify(batch)).catch((e: Error) => this.#warn(`could not send results: ${e.message}`));
+    void this.#commands
+      .xadd(upKey(this.queue, reply), "*", "m", JSON.stringify(batch))
+      .catch((e: Error) => this.#warn(`could not send results: ${e.message}`));
   }
 
   /** Reads the coordinators' answers (resume, abort) and hands those of hosted runs to their host. */
   async #readDown(from: string): Promise<void> {
-    await followStream(this.#reader, downKey(this.queue), from, 512, () => this.#closed, (fields) => {
-      const reply = fieldOf(fields, "r") ?? "";
-      const rh = this.#runs.get(reply);
-      if (!rh) return;
-      const batch = JSON.parse(fieldOf(fields, "m") ?? "[]") as DownMessage[];
-      rh.deliver(batch);
-      // The signals of the aborted attempts this worker hosts have fired: say so (the coordinator waits for it before it closes).
-      const acks: UpMessage[] = [];
-      for (const m of batch) if (m.type === "abort" && this.#limits.has(slotKey(m.id, m.attempt))) acks.push({ type: "aborted", id: m.id, attempt: m.attempt });
-      if (acks.length > 0) void this.#commands.xadd(upKey(this.queue, reply), "*", "m", JSON.stringify(acks)).catch(() => undefined);
-    });
+    await followStream(
+      this.#reader,
+      downKey(this.queue),
+      from,
+      512,
+      () => this.#closed,
+      (fields) => {
+        const reply = fieldOf(fields, "r") ?? "";
+        const rh = this.#runs.get(reply);
+        if (!rh) return;
+        const batch = JSON.parse(fieldOf(fields, "m") ?? "[]") as DownMessage[];
+        rh.deliver(batch);
+        // The signals of the aborted attempts this worker hosts have fired: say so (the coordinator waits for it before it closes).
+        const acks: UpMessage[] = [];
+        for (const m of batch)
+          if (m.type === "abort" && this.#limits.has(slotKey(m.id, m.attempt)))
+            acks.push({ type: "aborted", id: m.id, attempt: m.attempt });
+        if (acks.length > 0)
+          void this.#commands.xadd(upKey(this.queue, reply), "*", "m", JSON.stringify(acks)).catch(() => undefined);
+      },
+    );
   }
 
   /** Stops taking jobs and leaves the queue (attempts still hosted are lost to the coordinator, which runs them again). */
@@ -249,7 +289,12 @@ export class BullWorker {
     for (const rh of this.#runs.values()) for (const release of rh.slots.values()) release();
     const leave = async (): Promise<void> => {
       await worker?.close(true).catch(() => undefined);
-      await this.#commands.multi().hdel(beatsKey(this.queue), this.name).hdel(slotsKey(this.queue), this.name).exec().catch(() => undefined);
+      await this.#commands
+        .multi()
+        .hdel(beatsKey(this.queue), this.name)
+        .hdel(slotsKey(this.queue), this.name)
+        .exec()
+        .catch(() => undefined);
     };
     // Redis away: leave without saying so (the coordinator's lease notices) rather than wait for it.
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -80,7 +80,10 @@ export function connect(url: string): Redis {
 
 /** The URL without its password, for messages. */
 export function safeUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, (_m, auth: string) => `//${auth.includes(":") ? `${auth.split(":")[0] ?? ""}:***` : "***"}@`);
+  return url.replace(
+    /\/\/([^@/]*)@/,
+    (_m, auth: string) => `//${auth.includes(":") ? `${auth.split(":")[0] ?? ""}:***` : "***"}@`,
+  );
 }
 
 /** Fields of a stream entry as a map (XREAD returns `[k1, v1, k2, v2, ...]`). */

@@ -80,7 +80,9 @@ export class ResultsCache {
       () => this.#written(),
       (error: unknown) => {
         this.#written();
-        failed(`could not store the output of ${task} in the results cache ${this.store.dir}: ${(error as Error).message}; the next run runs it again`);
+        failed(
+          `could not store the output of ${task} in the results cache ${this.store.dir}: ${(error as Error).message}; the next run runs it again`,
+        );
       },
     );
   }

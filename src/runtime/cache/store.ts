@@ -14,7 +14,9 @@ import type { Json } from "../../events/codec.ts";
 import { CACHE_FORMAT } from "./key.ts";
 
 /** What a lookup found: an output, nothing, or an entry that could not be used (the run goes on as for a miss). */
-export type Lookup = { readonly found: true; readonly output: Json } | { readonly found: false; readonly problem: string | null };
+export type Lookup =
+  | { readonly found: true; readonly output: Json }
+  | { readonly found: false; readonly problem: string | null };
 
 const MISS: Lookup = { found: false, problem: null };
 
@@ -53,10 +55,16 @@ export class CacheStore {
     } catch (error) {
       return { found: false, problem: `${path} is not JSON (${(error as Error).message})` };
     }
-    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) return { found: false, problem: `${path} does not hold a cache entry object` };
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry))
+      return { found: false, problem: `${path} does not hold a cache entry object` };
     const e = entry as Record<string, unknown>;
-    if (e["format"] !== CACHE_FORMAT) return { found: false, problem: `${path} has format ${JSON.stringify(e["format"]) ?? "none"}, expected ${JSON.stringify(CACHE_FORMAT)}` };
-    if (e["key"] !== key || e["task"] !== task || !("output" in e)) return { found: false, problem: `${path} is not the entry of ${task} under this key` };
+    if (e["format"] !== CACHE_FORMAT)
+      return {
+        found: false,
+        problem: `${path} has format ${JSON.stringify(e["format"]) ?? "none"}, expected ${JSON.stringify(CACHE_FORMAT)}`,
+      };
+    if (e["key"] !== key || e["task"] !== task || !("output" in e))
+      return { found: false, problem: `${path} is not the entry of ${task} under this key` };
     return { found: true, output: e["output"] as Json };
   }
 

@@ -78,7 +78,10 @@ const TSX_MARK = "trellis-tsx";
  * TypeScript (see {@link useTypeScriptLoader}). Errors of the module itself
  * are thrown as they come.
  */
-export async function importModule(url: string, loadPackageEntry: () => Promise<unknown>): Promise<Record<string, unknown>> {
+export async function importModule(
+  url: string,
+  loadPackageEntry: () => Promise<unknown>,
+): Promise<Record<string, unknown>> {
   if (!isTypeScriptModule(url)) return (await import(url)) as Record<string, unknown>;
   const commonJs = isCommonJsTypeScript(url); // reads package.json files: once per module
   if (NATIVE && !commonJs && !url.includes(TSX_MARK)) {

@@ -5,7 +5,10 @@ import { LAST_WORDS } from "./last-words.ts";
 
 export function processChannel(): WorkerChannel {
   const send = process.send?.bind(process);
-  if (!send) throw new Error("the Trellis process worker was started without an IPC channel; it is started by the processes executor only");
+  if (!send)
+    throw new Error(
+      "the Trellis process worker was started without an IPC channel; it is started by the processes executor only",
+    );
   const boot = JSON.parse(process.argv[2] ?? "{}") as WorkerBoot;
   // The host closed the channel or died: nothing can reach us any more.
   process.on("disconnect", () => process.exit(0));

@@ -17,7 +17,8 @@ const STDERR_TAIL = 4000;
  * log), not to the terminal: 17 to 25 lines of native frames would bury the
  * one-line error that says what happened.
  */
-const CRASH_REPORT = /^(<--- Last few GCs --->|FATAL ERROR:|----- Native stack trace -----|# Fatal error in |node\[\d+\]: |\s*\d+: 0x[0-9a-f]+ )/;
+const CRASH_REPORT =
+  /^(<--- Last few GCs --->|FATAL ERROR:|----- Native stack trace -----|# Fatal error in |node\[\d+\]: |\s*\d+: 0x[0-9a-f]+ )/;
 
 /**
  * Passes a worker's stderr through line by line until a crash report starts,
@@ -72,12 +73,17 @@ export class WorkerStderr {
 }
 
 export function processTransport(options: { readonly maxOldGenerationSizeMb?: number }): Transport {
-  const execArgv = options.maxOldGenerationSizeMb === undefined ? [] : [`--max-old-space-size=${options.maxOldGenerationSizeMb}`];
+  const execArgv =
+    options.maxOldGenerationSizeMb === undefined ? [] : [`--max-old-space-size=${options.maxOldGenerationSizeMb}`];
   return {
     kind: "processes",
     spawn(boot, events): WorkerHandle {
       // execArgv is explicit so loader flags of the host are not replayed; entry.mjs registers tsx itself.
-      const child = fork(ENTRY, [JSON.stringify(boot)], { execArgv, serialization: "json", stdio: ["ignore", "inherit", "pipe", "ipc"] });
+      const child = fork(ENTRY, [JSON.stringify(boot)], {
+        execArgv,
+        serialization: "json",
+        stdio: ["ignore", "inherit", "pipe", "ipc"],
+      });
       let error: SerializedError | null = null;
       let exited = false;
       // Pass the worker's stderr through, and keep its end to explain a crash (V8 prints out-of-memory there).

@@ -10,7 +10,8 @@ const ENTRY = new URL("../worker/entry.mjs", import.meta.url);
 
 export function threadTransport(options: { readonly maxOldGenerationSizeMb?: number }): Transport {
   const resourceLimits: ResourceLimits = {};
-  if (options.maxOldGenerationSizeMb !== undefined) resourceLimits.maxOldGenerationSizeMb = options.maxOldGenerationSizeMb;
+  if (options.maxOldGenerationSizeMb !== undefined)
+    resourceLimits.maxOldGenerationSizeMb = options.maxOldGenerationSizeMb;
   return {
     kind: "threads",
     spawn(boot, events): WorkerHandle {

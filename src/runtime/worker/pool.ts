@@ -135,9 +135,13 @@ interface Attempt extends TaskRef {
 function positive(option: string, value: number | undefined, fallback: number, integer: boolean): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !(value > 0) || !Number.isFinite(value) || (integer && !Number.isInteger(value)))
-    throw new TrellisError(ErrorCodes.INVALID_OPTION, `executor option \`${option}\` must be a positive ${integer ? "integer" : "number"}, got ${String(value)}`, {
-      option,
-    });
+    throw new TrellisError(
+      ErrorCodes.INVALID_OPTION,
+      `executor option \`${option}\` must be a positive ${integer ? "integer" : "number"}, got ${String(value)}`,
+      {
+        option,
+      },
+    );
   return value;
 }
 
@@ -320,7 +324,14 @@ export class PoolExecutor implements Executor {
       );
     } catch (error) {
       // The transport could not even start it (out of processes, a broken entry): a load failure.
-      failLoad(new TrellisError(ErrorCodes.WORKER_LOAD, `could not start a ${this.kind} worker: ${serializeError(error).message}`, {}, { cause: error }));
+      failLoad(
+        new TrellisError(
+          ErrorCodes.WORKER_LOAD,
+          `could not start a ${this.kind} worker: ${serializeError(error).message}`,
+          {},
+          { cause: error },
+        ),
+      );
       handle = { label: `${this.kind} worker (not started)`, send: () => undefined, terminate: async () => undefined };
       queueMicrotask(() => {
         worker.state = "gone";
@@ -366,12 +377,27 @@ export class PoolExecutor implements Executor {
   #pick(isolate: boolean): PoolWorker | undefined {
     let best: PoolWorker | undefined;
     for (const w of this.#workers)
-      if (w.state === "ready" && w.ping === null && w.isolated === null && (!isolate || w.busy === 0) && (!best || w.busy < best.busy)) best = w;
+      if (
+        w.state === "ready" &&
+        w.ping === null &&
+        w.isolated === null &&
+        (!isolate || w.busy === 0) &&
+        (!best || w.busy < best.busy)
+      )
+        best = w;
     return best;
   }
 
   #assign(worker: PoolWorker, task: StartTask): void {
-    const a: Attempt = { id: task.id, attempt: task.attempt, worker, waits: 0, aborted: false, live: true, counted: false };
+    const a: Attempt = {
+      id: task.id,
+      attempt: task.attempt,
+      worker,
+      waits: 0,
+      aborted: false,
+      live: true,
+      counted: false,
+    };
     const old = this.#attempts.get(task.id);
     if (old !== undefined && old.worker.state !== "gone") (old.worker.stale ??= new Set()).add(old);
     this.#attempts.set(task.id, a);
@@ -401,7 +427,8 @@ export class PoolExecutor implements Executor {
     if (busy) return;
     // An isolated attempt that waits or ends lets others onto its worker; a worker with nothing running may take an isolated one.
     if (worker.isolated === a) worker.isolated = null;
-    if (this.#pending.length > 0 && worker.state === "ready" && (worker.busy === 0 || worker.isolated === null)) queueMicrotask(() => this.#drain());
+    if (this.#pending.length > 0 && worker.state === "ready" && (worker.busy === 0 || worker.isolated === null))
+      queueMicrotask(() => this.#drain());
   }
 
   /** The live attempt `attempt` of `id`, if `worker` (when given) hosts it. */
@@ -461,7 +488,8 @@ export class PoolExecutor implements Executor {
       case "finished": {
         const a = this.#find(m.id, m.attempt, worker);
         if (a) this.#forget(a);
-        else if (worker.stale !== null) for (const old of worker.stale) if (old.id === m.id && old.attempt === m.attempt) worker.stale.delete(old);
+        else if (worker.stale !== null)
+          for (const old of worker.stale) if (old.id === m.id && old.attempt === m.attempt) worker.stale.delete(old);
         this.#ran(m.runMs);
         return link.finished({ id: m.id, attempt: m.attempt }, m.outcome);
       }
@@ -510,7 +538,13 @@ export class PoolExecutor implements Executor {
     void worker.handle.terminate();
     const lost = [...this.#attempts.values()].filter((a) => a.worker === worker);
     if (worker.stale !== null) lost.push(...worker.stale);
-    const hosted = lost.map((a): HostedAttempt => ({ id: a.id, attempt: a.attempt, state: a.aborted ? "aborted" : a.waits > 0 ? "waiting" : "running" }));
+    const hosted = lost.map(
+      (a): HostedAttempt => ({
+        id: a.id,
+        attempt: a.attempt,
+        state: a.aborted ? "aborted" : a.waits > 0 ? "waiting" : "running",
+      }),
+    );
     for (const a of lost) this.#forget(a);
     worker.isolated = null;
     if (this.#closing || !this.#started) return;
@@ -524,11 +558,14 @@ export class PoolExecutor implements Executor {
     // The innocent first: their lost executions are forgotten before the culprit's failure reaches the waits they had.
     for (const v of verdicts) {
       if (v.crashes > 0) this.#crashes.set(v.id, v.crashes);
-      if (v.kind === "innocent" || v.kind === "suspect") link.rehosted(v, { worker: label, reason, isolated: v.kind === "suspect", crashes: v.crashes });
+      if (v.kind === "innocent" || v.kind === "suspect")
+        link.rehosted(v, { worker: label, reason, isolated: v.kind === "suspect", crashes: v.crashes });
     }
     for (const v of verdicts) {
-      if (v.kind === "culprit") link.finished(v, { ok: false, error: crashError(v, label, loss, v.crashes, this.#maxWorkerCrashes) });
-      else if (v.kind === "limit") link.finished(v, { ok: false, error: crashLimitError(v, label, loss, this.#maxWorkerCrashes) });
+      if (v.kind === "culprit")
+        link.finished(v, { ok: false, error: crashError(v, label, loss, v.crashes, this.#maxWorkerCrashes) });
+      else if (v.kind === "limit")
+        link.finished(v, { ok: false, error: crashLimitError(v, label, loss, this.#maxWorkerCrashes) });
     }
   }
 
@@ -544,7 +581,10 @@ export class PoolExecutor implements Executor {
       worker.out.push({ type: "close", graceMs: this.#closeGraceMs });
       worker.out.flush();
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([worker.gone, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#closeGraceMs + 100)))]);
+      await Promise.race([
+        worker.gone,
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#closeGraceMs + 100))),
+      ]);
       clearTimeout(timer);
     }
     await worker.handle.terminate();

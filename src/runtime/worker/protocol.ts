@@ -20,7 +20,13 @@ export type HostToWorker =
   /** Start an attempt. */
   | { readonly type: "run"; readonly task: StartTask }
   /** The engine's answer to a `wait`. */
-  | { readonly type: "resume"; readonly id: string; readonly attempt: number; readonly waitId: number; readonly outcome: WaitOutcome }
+  | {
+      readonly type: "resume";
+      readonly id: string;
+      readonly attempt: number;
+      readonly waitId: number;
+      readonly outcome: WaitOutcome;
+    }
   /** Fire the attempt's AbortSignal with `reason`. */
   | { readonly type: "abort"; readonly id: string; readonly attempt: number; readonly reason: SerializedError }
   /** Liveness check after an abort: a worker stuck in a synchronous loop never answers. */
@@ -45,18 +51,40 @@ export type WorkerToHost =
     }
   /** The signal of wait `waitId` aborted. */
   | { readonly type: "abortWait"; readonly id: string; readonly attempt: number; readonly waitId: number }
-  | { readonly type: "promise"; readonly id: string; readonly attempt: number; readonly promises: readonly PromiseSpec[] }
-  | { readonly type: "log"; readonly id: string; readonly attempt: number; readonly message: string; readonly fields: Json }
+  | {
+      readonly type: "promise";
+      readonly id: string;
+      readonly attempt: number;
+      readonly promises: readonly PromiseSpec[];
+    }
+  | {
+      readonly type: "log";
+      readonly id: string;
+      readonly attempt: number;
+      readonly message: string;
+      readonly fields: Json;
+    }
   | { readonly type: "emit"; readonly id: string; readonly attempt: number; readonly output: Json }
   /** `runMs`: how long the attempt ran in the worker, or -1 when it waited on others (its time says nothing of its own cost). */
-  | { readonly type: "finished"; readonly id: string; readonly attempt: number; readonly outcome: TaskOutcome; readonly runMs: number }
+  | {
+      readonly type: "finished";
+      readonly id: string;
+      readonly attempt: number;
+      readonly outcome: TaskOutcome;
+      readonly runMs: number;
+    }
   | { readonly type: "pong"; readonly seq: number }
   /**
    * An uncaught exception or unhandled rejection: the worker is about to exit.
    * `module` is the task module being imported when it happened during loading, else null;
    * `culprit` the attempt whose code raised it (its async context), when known.
    */
-  | { readonly type: "fatal"; readonly error: SerializedError; readonly module: string | null; readonly culprit: AttemptRef | null }
+  | {
+      readonly type: "fatal";
+      readonly error: SerializedError;
+      readonly module: string | null;
+      readonly culprit: AttemptRef | null;
+    }
   /** A task called `process.exit(code)`: the worker exits right after this message (sent by {@link WorkerChannel.lastWords}). */
   | { readonly type: "exiting"; readonly code: number; readonly culprit: AttemptRef };
 

@@ -10,7 +10,13 @@ import type { TaskRef } from "../executor.ts";
 
 /** Why a worker is gone, as the pool saw it. */
 export type WorkerLoss =
-  | { readonly kind: "exit"; readonly code: number | null; readonly signal: string | null; readonly error: SerializedError | null; readonly stderr: string }
+  | {
+      readonly kind: "exit";
+      readonly code: number | null;
+      readonly signal: string | null;
+      readonly error: SerializedError | null;
+      readonly stderr: string;
+    }
   | { readonly kind: "fatal"; readonly error: SerializedError }
   | { readonly kind: "unresponsive"; readonly aborted: string; readonly graceMs: number };
 
@@ -36,7 +42,10 @@ function signalWords(signal: string): { what: string; fix: string } {
     case "SIGBUS":
     case "SIGILL":
     case "SIGFPE":
-      return { what: `crashed in native code (${signal})`, fix: "look for a native addon in the task; the native trace, if any, is in the log (the error's details.stderr)" };
+      return {
+        what: `crashed in native code (${signal})`,
+        fix: "look for a native addon in the task; the native trace, if any, is in the log (the error's details.stderr)",
+      };
     case "SIGKILL":
       return {
         what: "was killed by SIGKILL (the system's out-of-memory killer, or another process)",
@@ -48,7 +57,12 @@ function signalWords(signal: string): { what: string; fix: string } {
 }
 
 /** Words for how a worker went away, and the matching advice. */
-export function describeLoss(loss: WorkerLoss): { reason: CrashReason; what: string; fix: string; cause: SerializedError | null } {
+export function describeLoss(loss: WorkerLoss): {
+  reason: CrashReason;
+  what: string;
+  fix: string;
+  cause: SerializedError | null;
+} {
   switch (loss.kind) {
     case "fatal":
       return {
@@ -65,7 +79,8 @@ export function describeLoss(loss: WorkerLoss): { reason: CrashReason; what: str
         cause: null,
       };
     case "exit": {
-      const oom = (loss.error !== null && OOM.test(`${loss.error.code} ${loss.error.message}`)) || OOM.test(loss.stderr);
+      const oom =
+        (loss.error !== null && OOM.test(`${loss.error.code} ${loss.error.message}`)) || OOM.test(loss.stderr);
       if (oom)
         return {
           reason: "out-of-memory",
@@ -75,7 +90,12 @@ export function describeLoss(loss: WorkerLoss): { reason: CrashReason; what: str
         };
       if (loss.signal !== null) {
         const words = signalWords(loss.signal);
-        return { reason: "signal", what: `${words.what}${loss.error ? ` (${loss.error.message})` : ""}`, fix: words.fix, cause: loss.error };
+        return {
+          reason: "signal",
+          what: `${words.what}${loss.error ? ` (${loss.error.message})` : ""}`,
+          fix: words.fix,
+          cause: loss.error,
+        };
       }
       const tail = loss.stderr.trim().split("\n").slice(-3).join(" | ");
       return {
@@ -103,9 +123,18 @@ function ordinal(n: number): string {
  * The error an attempt fails with when it broke its worker (`crashes`: dying
  * workers its task has been on, this one included; `limit`: when it fails for good).
  */
-export function crashError(ref: TaskRef, worker: string, loss: WorkerLoss, crashes = 1, limit = Number.POSITIVE_INFINITY): SerializedError {
+export function crashError(
+  ref: TaskRef,
+  worker: string,
+  loss: WorkerLoss,
+  crashes = 1,
+  limit = Number.POSITIVE_INFINITY,
+): SerializedError {
   const { reason, what, fix, cause } = describeLoss(loss);
-  const count = crashes > 1 ? ` It was the ${ordinal(crashes)} worker to die under ${ref.id}; it fails for good on the ${ordinal(limit)} (maxWorkerCrashes).` : "";
+  const count =
+    crashes > 1
+      ? ` It was the ${ordinal(crashes)} worker to die under ${ref.id}; it fails for good on the ${ordinal(limit)} (maxWorkerCrashes).`
+      : "";
   const error = new WorkerCrashError(
     ErrorCodes.WORKER_CRASH,
     `${ref.id} (attempt ${ref.attempt}) failed because its worker (${worker}) ${what}. The pool replaced the worker; ${fix}.${count}`,
@@ -139,11 +168,22 @@ export function loadError(kind: string, module: string, cause: SerializedError):
     cause.code === ErrorCodes.RUN_IN_WORKER
       ? ""
       : ". Every module that defines tasks is imported by each worker on its own: make it importable without the main program, or pass `module` to task() to name the file that defines the task";
-  return new TrellisError(ErrorCodes.WORKER_LOAD, `a ${kind} worker could not import ${module}: ${cause.message}${hint}`, { module }, { cause: deserializeError(cause) });
+  return new TrellisError(
+    ErrorCodes.WORKER_LOAD,
+    `a ${kind} worker could not import ${module}: ${cause.message}${hint}`,
+    { module },
+    { cause: deserializeError(cause) },
+  );
 }
 
 /** A worker died or hung while importing the task modules. */
-export function loadLostError(kind: string, modules: readonly string[], module: string | null, loss: WorkerLoss | "timeout", timeoutMs: number): TrellisError {
+export function loadLostError(
+  kind: string,
+  modules: readonly string[],
+  module: string | null,
+  loss: WorkerLoss | "timeout",
+  timeoutMs: number,
+): TrellisError {
   const where = module ?? (modules.length === 0 ? "(no module)" : modules.join(", "));
   if (loss === "timeout") {
     return new TrellisError(

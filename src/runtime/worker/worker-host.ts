@@ -189,7 +189,10 @@ export class WorkerHost {
 
   /** Aborts what is left, gives it up to `graceMs` to settle (async cleanup in abort listeners), then exits. */
   #close(graceMs: number): void {
-    const reason = new TrellisError(ErrorCodes.TASK_CANCELLED, "the executor was closed while the task was still running");
+    const reason = new TrellisError(
+      ErrorCodes.TASK_CANCELLED,
+      "the executor was closed while the task was still running",
+    );
     for (const hosted of this.#hosted.values()) hosted.abort.abort(reason);
     const exit = (): void => {
       this.#out.flush();

@@ -18,7 +18,9 @@ function h(tag, props = {}, ...children) {
     else if (k === "dataset") Object.assign(el.dataset, v);
     else el.setAttribute(k, String(v));
   }
-  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  for (const c of children.flat())
+    if (c !== null && c !== undefined && c !== false)
+      el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   return el;
 }
 
@@ -115,7 +117,9 @@ function showProblem() {
     lines.push(state.total > 0 ? `Showing the ${state.total} event(s) before it.` : "No event could be shown.");
   } else if (state.partial && !state.follow) {
     warning = true;
-    lines.push("The last line of the log is cut off (the run was stopped while writing); the events before it are shown.");
+    lines.push(
+      "The last line of the log is cut off (the run was stopped while writing); the events before it are shown.",
+    );
   } else if (state.connected && state.total === 0) {
     warning = true;
     lines.push(state.follow ? "Waiting for the run to write its first event…" : "The log holds no event.");
@@ -176,14 +180,27 @@ function updateLabel() {
   /** @type {HTMLInputElement} */ ($("slider")).value = String(state.step);
   const box = $("event-text");
   const ev = wordsOf(state.step);
-  if (ev) box.replaceChildren(h("span", { className: "type" }, `#${ev.seq} ${ev.type}`), h("span", { className: "time muted" }, `${ev.ts.slice(11, 23)}  `), ev.text);
-  else box.replaceChildren(h("span", { className: "muted" }, state.total === 0 ? "no event yet" : state.step === 0 ? "before the first event" : `#${state.step} …`));
+  if (ev)
+    box.replaceChildren(
+      h("span", { className: "type" }, `#${ev.seq} ${ev.type}`),
+      h("span", { className: "time muted" }, `${ev.ts.slice(11, 23)}  `),
+      ev.text,
+    );
+  else
+    box.replaceChildren(
+      h(
+        "span",
+        { className: "muted" },
+        state.total === 0 ? "no event yet" : state.step === 0 ? "before the first event" : `#${state.step} …`,
+      ),
+    );
 }
 
 /** Outlines the instance the event at the step shown is about. */
 function markSubject() {
   const subject = state.words.get(state.step)?.subject ?? null;
-  for (const g of $("graph").querySelectorAll("g.node[data-id]")) g.classList.toggle("subject", g.dataset.id === subject);
+  for (const g of $("graph").querySelectorAll("g.node[data-id]"))
+    g.classList.toggle("subject", g.dataset.id === subject);
 }
 
 async function show(n) {
@@ -196,7 +213,9 @@ async function show(n) {
   asked?.catch(() => {});
   updateLabel();
   if (asked === null) {
-    $("graph").replaceChildren(h("p", { className: "muted" }, state.problem && state.total === 0 ? "nothing to draw" : "no event yet"));
+    $("graph").replaceChildren(
+      h("p", { className: "muted" }, state.problem && state.total === 0 ? "nothing to draw" : "no event yet"),
+    );
     $("graph").dataset.step = "0";
     return;
   }
@@ -212,13 +231,17 @@ async function show(n) {
     await new Promise((resolve) => setTimeout(resolve, PANELS_AFTER_MS));
     if (token !== state.token) return;
     const px = Math.max(100, Math.round(($("lanes").clientWidth || 1100) - 111));
-    const [promises, lanes] = await Promise.all([getJson(`/api/promises?n=${n}`), getJson(`/api/lanes?n=${n}&px=${px}`)]);
+    const [promises, lanes] = await Promise.all([
+      getJson(`/api/promises?n=${n}`),
+      getJson(`/api/lanes?n=${n}&px=${px}`),
+    ]);
     if (token !== state.token) return;
     drawPromises(promises);
     drawLanes(lanes);
     // The step the panels and the task stream show (they follow the drawing; tests wait for it).
     $("lanes").dataset.step = String(n);
-    if (n === state.total && state.last?.type === "run.finished") setStatus(/run (\w+)/.exec(state.last.text)?.[1] ?? "finished");
+    if (n === state.total && state.last?.type === "run.finished")
+      setStatus(/run (\w+)/.exec(state.last.text)?.[1] ?? "finished");
     else setStatus(state.follow && n === state.total ? "running" : `step ${n}`);
     if (state.selected) await showNode(state.selected, token);
   } catch (error) {
@@ -236,12 +259,14 @@ function setStatus(text) {
 function safeSvg(text) {
   const doc = new DOMParser().parseFromString(text, "image/svg+xml");
   const root = doc.documentElement;
-  if (root.nodeName !== "svg" || doc.getElementsByTagName("parsererror").length > 0) throw new Error("the drawing is not valid SVG");
+  if (root.nodeName !== "svg" || doc.getElementsByTagName("parsererror").length > 0)
+    throw new Error("the drawing is not valid SVG");
   for (const bad of [...root.querySelectorAll("script, foreignObject, iframe, use, image, animate, set")]) bad.remove();
   for (const el of [root, ...root.querySelectorAll("*")])
     for (const attr of [...el.attributes]) {
       const name = attr.name.toLowerCase();
-      if (name.startsWith("on") || name === "href" || name.endsWith(":href") || name === "style") el.removeAttribute(attr.name);
+      if (name.startsWith("on") || name === "href" || name.endsWith(":href") || name === "style")
+        el.removeAttribute(attr.name);
     }
   return /** @type {SVGSVGElement} */ (document.importNode(root, true));
 }
@@ -268,7 +293,8 @@ function drawGraph(drawn) {
     if (info.kind === "instance" && info.group !== null) g.dataset.member = info.group;
     g.addEventListener("click", () => {
       if (info.ref !== null) select(info.ref);
-      else if (info.kind === "group" && info.group !== null && info.size !== null && info.size <= drawn.expandMax) expand(info.group, info.tooltip);
+      else if (info.kind === "group" && info.group !== null && info.size !== null && info.size <= drawn.expandMax)
+        expand(info.group, info.tooltip);
       else showOther(info, drawn.expandMax);
     });
   });
@@ -309,7 +335,11 @@ function showOther(info, expandMax) {
   const panel = $("node-panel");
   const tooMany =
     info.kind === "group" && info.size !== null && info.size > expandMax
-      ? h("p", { className: "muted" }, `Too many to draw one by one (more than ${expandMax}); find them with the search.`)
+      ? h(
+          "p",
+          { className: "muted" },
+          `Too many to draw one by one (more than ${expandMax}); find them with the search.`,
+        )
       : "";
   panel.replaceChildren(h("h2", {}, info.kind === "group" ? "Group" : info.kind), h("p", {}, info.tooltip), tooMany);
 }
@@ -336,7 +366,17 @@ function drawExpanded() {
   bar.hidden = state.expanded.size === 0;
   bar.replaceChildren(
     ...[...state.expanded].map(([key, what]) =>
-      h("button", { type: "button", className: "collapse", title: "draw the group as one node again", dataset: { group: key }, onclick: () => collapse(key) }, `▾ ${what}`),
+      h(
+        "button",
+        {
+          type: "button",
+          className: "collapse",
+          title: "draw the group as one node again",
+          dataset: { group: key },
+          onclick: () => collapse(key),
+        },
+        `▾ ${what}`,
+      ),
     ),
   );
 }
@@ -348,7 +388,10 @@ async function showNode(id, token) {
     d = await getJson(`/api/node?n=${state.step}&id=${encodeURIComponent(id)}`);
   } catch (error) {
     if (token !== state.token) return;
-    panel.replaceChildren(h("h2", {}, "Task"), h("p", { className: "muted" }, `${id}: not in the plan at step ${state.step} (${error.message})`));
+    panel.replaceChildren(
+      h("h2", {}, "Task"),
+      h("p", { className: "muted" }, `${id}: not in the plan at step ${state.step} (${error.message})`),
+    );
     return;
   }
   if (token !== state.token || state.selected !== id) return;
@@ -362,13 +405,24 @@ async function showNode(id, token) {
       h("dt", {}, "definition"),
       h("dd", { className: "node-task" }, d.task),
       h("dt", {}, "status"),
-      h("dd", {}, status(d.status), d.cached ? h("span", { className: "st cached" }, "from the cache") : "", d.reason ? ` ${d.reason}` : ""),
+      h(
+        "dd",
+        {},
+        status(d.status),
+        d.cached ? h("span", { className: "st cached" }, "from the cache") : "",
+        d.reason ? ` ${d.reason}` : "",
+      ),
       h("dt", {}, "parent"),
       h("dd", {}, d.parent === null ? "— (the root)" : idLink(d.parent)),
       h("dt", {}, "labels"),
       h("dd", {}, d.labels.length > 0 ? d.labels.join(", ") : "—"),
       h("dt", {}, "attempts"),
-      h("dd", {}, String(d.attempts), d.retries.length > 0 ? ` (${d.retries.length} retr${d.retries.length === 1 ? "y" : "ies"})` : ""),
+      h(
+        "dd",
+        {},
+        String(d.attempts),
+        d.retries.length > 0 ? ` (${d.retries.length} retr${d.retries.length === 1 ? "y" : "ies"})` : "",
+      ),
       h("dt", {}, "duration"),
       h("dd", {}, ms(d.durationMs), ` (holding a slot ${ms(d.runningMs)})`),
       d.waitingOn.length > 0 ? [h("dt", {}, "waits on"), h("dd", {}, ...d.waitingOn.map((w) => [idLink(w), " "]))] : [],
@@ -381,7 +435,15 @@ async function showNode(id, token) {
     h("pre", { className: "node-output" }, d.output === null ? "(none yet)" : d.output),
   ];
   if (d.error) {
-    parts.push(h("h3", {}, "Error"), h("pre", { className: "stack" }, `${d.error.name}${d.error.code ? ` [${d.error.code}]` : ""}: ${d.error.message}`, d.error.stack ? `\n\n${d.error.stack}` : ""));
+    parts.push(
+      h("h3", {}, "Error"),
+      h(
+        "pre",
+        { className: "stack" },
+        `${d.error.name}${d.error.code ? ` [${d.error.code}]` : ""}: ${d.error.message}`,
+        d.error.stack ? `\n\n${d.error.stack}` : "",
+      ),
+    );
   }
   parts.push(
     h("h3", {}, "Status history"),
@@ -389,11 +451,29 @@ async function showNode(id, token) {
       "table",
       {},
       h("tr", {}, h("th", {}, "seq"), h("th", {}, "time"), h("th", {}, "status"), h("th", {}, "")),
-      d.history.map((c) => h("tr", {}, h("td", { className: "nowrap" }, String(c.seq)), h("td", { className: "nowrap" }, c.ts.slice(11, 23)), h("td", {}, status(c.status)), h("td", {}, c.note))),
+      d.history.map((c) =>
+        h(
+          "tr",
+          {},
+          h("td", { className: "nowrap" }, String(c.seq)),
+          h("td", { className: "nowrap" }, c.ts.slice(11, 23)),
+          h("td", {}, status(c.status)),
+          h("td", {}, c.note),
+        ),
+      ),
     ),
   );
   if (d.retries.length > 0)
-    parts.push(h("h3", {}, "Retries"), h("table", {}, d.retries.map((r) => h("tr", {}, h("td", {}, `attempt ${r.attempt} after ${r.delayMs} ms`), h("td", {}, r.error)))));
+    parts.push(
+      h("h3", {}, "Retries"),
+      h(
+        "table",
+        {},
+        d.retries.map((r) =>
+          h("tr", {}, h("td", {}, `attempt ${r.attempt} after ${r.delayMs} ms`), h("td", {}, r.error)),
+        ),
+      ),
+    );
   parts.push(h("h3", {}, `Log (${d.logs.length})`));
   if (d.logs.length === 0) parts.push(h("p", { className: "muted" }, "no ctx.log lines"));
   else
@@ -401,10 +481,16 @@ async function showNode(id, token) {
       h(
         "div",
         { className: "node-logs" },
-        d.logs.map((l) => h("pre", {}, `${l.ts.slice(11, 23)}  ${l.message}`, l.fields !== null ? `  ${l.fields}` : "")),
+        d.logs.map((l) =>
+          h("pre", {}, `${l.ts.slice(11, 23)}  ${l.message}`, l.fields !== null ? `  ${l.fields}` : ""),
+        ),
       ),
     );
-  if (d.warnings.length > 0) parts.push(h("h3", {}, "Warnings"), d.warnings.map((w) => h("pre", {}, w)));
+  if (d.warnings.length > 0)
+    parts.push(
+      h("h3", {}, "Warnings"),
+      d.warnings.map((w) => h("pre", {}, w)),
+    );
   parts.push(h("h3", {}, "Promises in scope"));
   if (d.promises.length === 0) parts.push(h("p", { className: "muted" }, "none"));
   else parts.push(promiseTable(d.promises));
@@ -422,8 +508,20 @@ function fromTable(froms) {
         h(
           "tr",
           { dataset: { from: f.id } },
-          h("td", {}, idLink(f.id), f.path.length > 0 ? h("div", { className: "muted" }, `at ${JSON.stringify(f.path)}`) : "", f.status ? h("div", {}, status(f.status)) : h("div", { className: "muted" }, "not in the plan yet")),
-          h("td", {}, f.value === null ? h("span", { className: "muted" }, "no output yet") : h("pre", { className: "from-value" }, f.value)),
+          h(
+            "td",
+            {},
+            idLink(f.id),
+            f.path.length > 0 ? h("div", { className: "muted" }, `at ${JSON.stringify(f.path)}`) : "",
+            f.status ? h("div", {}, status(f.status)) : h("div", { className: "muted" }, "not in the plan yet"),
+          ),
+          h(
+            "td",
+            {},
+            f.value === null
+              ? h("span", { className: "muted" }, "no output yet")
+              : h("pre", { className: "from-value" }, f.value),
+          ),
         ),
       ),
     ),
@@ -439,7 +537,12 @@ function promiseTable(list) {
       h(
         "tr",
         { className: p.violations > 0 ? "broken" : "" },
-        h("td", {}, p.text, h("div", { className: "muted" }, `${p.scope}${p.source !== "context" ? `, ${p.source}` : ""}`)),
+        h(
+          "td",
+          {},
+          p.text,
+          h("div", { className: "muted" }, `${p.scope}${p.source !== "context" ? `, ${p.source}` : ""}`),
+        ),
         h("td", {}, idLink(p.owner)),
         h(
           "td",
@@ -467,7 +570,12 @@ function drawPromises(panel) {
         "div",
         { className: "violation" },
         h("div", {}, v.text),
-        h("div", { className: "muted" }, `step ${v.seq}, policy ${v.policy}`, v.refused.length > 0 ? `, refused ${v.refused.join(", ")}` : ""),
+        h(
+          "div",
+          { className: "muted" },
+          `step ${v.seq}, policy ${v.policy}`,
+          v.refused.length > 0 ? `, refused ${v.refused.join(", ")}` : "",
+        ),
       ),
     );
   box.replaceChildren(...parts);
@@ -475,7 +583,9 @@ function drawPromises(panel) {
 
 function drawLanes(stream) {
   const box = $("lanes");
-  $("lanes-note").textContent = stream.workers ? "(one lane per slot of each worker the log names)" : "(one lane per slot in use; the log does not name workers)";
+  $("lanes-note").textContent = stream.workers
+    ? "(one lane per slot of each worker the log names)"
+    : "(one lane per slot in use; the log does not name workers)";
   if (stream.lanes === 0) {
     box.replaceChildren(h("p", { className: "muted" }, " no task has started yet"));
     return;
@@ -486,12 +596,29 @@ function drawLanes(stream) {
   for (let i = 0; i < stream.lanes; i++) {
     const track = h("div", { className: "track" });
     tracks.push(track);
-    rows.push(h("div", { className: "lane", dataset: { lane: String(i) } }, h("span", { className: "lane-name", title: stream.names[i] }, stream.names[i]), track));
+    rows.push(
+      h(
+        "div",
+        { className: "lane", dataset: { lane: String(i) } },
+        h("span", { className: "lane-name", title: stream.names[i] }, stream.names[i]),
+        track,
+      ),
+    );
   }
   for (const b of stream.bars) {
     const many = b.count > 1;
-    const title = many ? `${b.count} tasks from ${b.id}, ${ms(b.end - b.start)} in all (worst: ${b.how}); click for the first` : `${b.id}: ${ms(b.end - b.start)} (${b.how})`;
-    const bar = h("div", { className: `bar ${b.how}${many ? " many" : ""}${b.id === state.selected ? " selected" : ""}`, title, dataset: { id: b.id, count: String(b.count) } }, many ? `×${b.count}` : b.task);
+    const title = many
+      ? `${b.count} tasks from ${b.id}, ${ms(b.end - b.start)} in all (worst: ${b.how}); click for the first`
+      : `${b.id}: ${ms(b.end - b.start)} (${b.how})`;
+    const bar = h(
+      "div",
+      {
+        className: `bar ${b.how}${many ? " many" : ""}${b.id === state.selected ? " selected" : ""}`,
+        title,
+        dataset: { id: b.id, count: String(b.count) },
+      },
+      many ? `×${b.count}` : b.task,
+    );
     bar.style.left = `${(100 * b.start) / span}%`;
     // Never narrower than the server's BAR_MIN_PX (the CSS min-width): it drew as one the bars that would overlap at that width.
     bar.style.width = `${(100 * (b.end - b.start)) / span}%`;
@@ -519,7 +646,8 @@ async function search(q) {
     return;
   }
   state.matches = new Set(found.map((f) => f.id));
-  for (const g of $("graph").querySelectorAll("g.node")) g.classList.toggle("match", state.matches.has(g.dataset.id ?? ""));
+  for (const g of $("graph").querySelectorAll("g.node"))
+    g.classList.toggle("match", state.matches.has(g.dataset.id ?? ""));
   list.replaceChildren(
     ...(found.length === 0
       ? [h("li", { className: "muted" }, `nothing matches at step ${state.step}`)]
