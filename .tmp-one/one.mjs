@@ -1,0 +1,2 @@
+import { task } from "trellis";
+export default task({ name: "one" }, async () => 1);
