@@ -4,7 +4,7 @@
  * `timeoutMs` and `retries` with backoff). The decisions are pure functions;
  * {@link Attempts} keeps the live records and the timers.
  */
-import { ErrorCodes, TaskTimeoutError, TrellisError, serializeError } from "../errors.ts";
+import { ErrorCodes, TaskTimeoutError, serializeError } from "../errors.ts";
 import type { SerializedError } from "../errors.ts";
 import type { WaitEndReason } from "../events/types.ts";
 import type { PlanNode } from "../plan/plan.ts";
@@ -28,7 +28,7 @@ export interface LiveTask {
   /** Errors of refused spawns and promises (reject policy), raised at the next wait or at the end. */
   errors: SerializedError[] | null;
   timer: ReturnType<typeof setTimeout> | undefined;
-  /** Set when its worker died and it is to run again from the start (see {@link Attempts.lost}). */
+  /** Set when its worker died and it is to run again from the start (see `rehosting.ts`). */
   rehost: Rehosting | null;
   /** Times it ran again after its worker died; its spawns then re-attach to the instances they made before. */
   replays: number;
@@ -69,41 +69,9 @@ export function attemptTimeoutError(id: string, timeoutMs: number, attempt: numb
   );
 }
 
-/**
- * The error a run ends with when the process exits under it: `culprit` is the
- * one attempt whose code was running (it fails with this error), or null
- * when it cannot be told (`running` lists who may have done it); `uncaught`
- * the error nobody caught that ends the process, or null for `process.exit`.
- */
-export function processExitError(
-  code: number,
-  culprit: string | null,
-  running: readonly string[],
-  uncaught: SerializedError | null,
-): SerializedError {
-  const list = `${running.slice(0, 5).join(", ")}${running.length > 5 ? ` and ${running.length - 5} more` : ""}`;
-  const details = culprit !== null ? { id: culprit, exitCode: code } : { exitCode: code, running: [...running] };
-  if (uncaught !== null) {
-    const where = culprit !== null ? ` while ${culprit} ran` : running.length > 0 ? ` while ${list} ran` : "";
-    const error = serializeError(
-      new TrellisError(
-        ErrorCodes.PROCESS_EXIT,
-        `an error nobody caught (${uncaught.name}: ${uncaught.message}) ended the process${where}, and the run with it. ` +
-          "Await every promise a task starts and catch errors thrown in timers and callbacks (on the threads or processes executor it would end only its worker)",
-        details,
-      ),
-    );
-    return { ...error, cause: uncaught };
-  }
-  const who = culprit !== null ? ` by ${culprit}` : running.length > 0 ? ` while ${list} ran` : "";
-  return serializeError(
-    new TrellisError(
-      ErrorCodes.PROCESS_EXIT,
-      `process.exit(${code}) was called${who} during the run, so the process ends here and the run with it. ` +
-        "Do not call process.exit() in a task: throw an error instead (on the threads or processes executor it would end only its worker)",
-      details,
-    ),
-  );
+/** Keeps an error for the task's next wait (or its end): how a refused spawn or promise (`reject` policy) reaches a task in a worker. */
+export function deferError(live: LiveTask, error: unknown): void {
+  (live.errors ??= []).push(serializeError(error));
 }
 
 /** The live attempts of one run and its pending retries. */

@@ -4,8 +4,8 @@
  * The log is read and folded into the plan the run had; a last line cut off
  * by the crash is dropped (and reported); the engine then continues the same
  * run in the same log (`run.resumed`, `seq` without a gap). What runs again
- * and what does not is decided by `Engine.resume` and the fold of
- * `run.resumed` (docs/concepts.md, "Durability").
+ * and what does not is decided by `Engine.resume` (`resume-entry.ts`) and
+ * the fold of `run.resumed` (docs/concepts.md, "Durability").
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { join, resolve } from "node:path";
