@@ -1,7 +1,7 @@
 /**
  * The parts of one run that the engine's modules share. The engine builds
  * them once, per run, and hands this object to the modules it is made of
- * (`outcomes.ts`, `creation.ts`, `declarations.ts`, `replays.ts`,
+ * (`outcomes.ts`, `creation.ts`, `declarations.ts`, `rehosting.ts`,
  * `cache/cache-steps.ts`, `run-end.ts`, `resume-entry.ts`): each reads and
  * changes the run through these parts, and the plan only through `log`.
  * What is not here (how the run ended, its error, the step loop) stays with
