@@ -166,12 +166,6 @@ export class StableLayout {
     };
   }
 
-  /** Where each slot of the union is placed now (Graphviz `pos`), laying the union out first if it grew. */
-  async places(): Promise<ReadonlyMap<string, string>> {
-    const placed = this.#tooBig || this.#slots.size === 0 ? null : await this.#place();
-    return new Map([...(placed?.nodes ?? [])].map(([slot, box]) => [slot, posOf(box)]));
-  }
-
   #place(): Promise<Placed | null> {
     const next = this.#placing.then(
       () => this.#placeNow(),
