@@ -21,6 +21,7 @@ import { createPlan } from "../plan/plan.ts";
 import type { DrawNode, Drawing, EdgeStyle } from "../render/drawing.ts";
 import type { DotOptions, PinnedLayout } from "../render/dot.ts";
 import { drawPlan, drawingToDot } from "../render/dot.ts";
+import { MAX_LABEL_CHARS } from "../render/dot-text.ts";
 import type { RefusedSpawn } from "../render/refused.ts";
 import { refusedSpawns } from "../render/refused.ts";
 import type { Box, Places } from "./grow-places.ts";
@@ -72,6 +73,8 @@ export class StableLayout {
   /** Counts starts over (a new log): a placement begun before one is dropped. */
   #epoch = 0;
   #tooBig = false;
+  /** The log so far ends the run: no label will grow, none is given room to. */
+  #finished = false;
 
   constructor(layout: JsonLayout, dot: Omit<DotOptions, "refused"> = {}) {
     this.#layout = layout;
@@ -104,6 +107,7 @@ export class StableLayout {
       }
       this.#add(drawPlan(this.#plan, { ...this.#dot, refused: this.#refused }));
     }
+    this.#finished = events[events.length - 1]?.type === "run.finished";
   }
 
   #add(drawing: Drawing): void {
@@ -181,7 +185,7 @@ export class StableLayout {
     const epoch = this.#epoch;
     const before = this.#placed;
     const union: Drawing = {
-      nodes: [...this.#slots.values()],
+      nodes: [...this.#slots.values()].map((n) => (this.#finished ? n : withRoomToGrow(n))),
       edges: [...this.#edges.values()],
       instances: 0,
       grouped: false,
@@ -195,6 +199,22 @@ export class StableLayout {
     this.#placed = { ...places, version, labels };
     return this.#placed;
   }
+}
+
+/**
+ * A node laid out while the run goes on, with the label it may grow to, so
+ * that it does not cover its neighbours then (its place is kept): a
+ * placeholder becomes a child labelled with its number and, if another
+ * reads the same, its parent (`post_a` → `post_a` / `#1 · in work_unit#1`);
+ * an instance may gain a second line (`try 2`).
+ */
+export function withRoomToGrow(n: DrawNode): DrawNode {
+  if (n.kind === "placeholder") {
+    const parent = n.name.split("/").slice(-2, -1)[0] ?? "";
+    return { ...n, label: [n.label[0] ?? "", `#00 · in ${parent}`.slice(0, MAX_LABEL_CHARS)] };
+  }
+  if (n.kind === "instance" && n.label.length === 1) return { ...n, label: [n.label[0] ?? "", "#00 · try 2"] };
+  return n;
 }
 
 const POINTS_PER_INCH = 72;

@@ -9,7 +9,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { LogTail } from "../../dist/view/log-tail.js";
 import { startViewer } from "../../dist/view/server.js";
 import type { LogMessage, Viewer } from "../../dist/view/server.js";
-import { fanoutLog, logLines, runLog, tempDir } from "./view-helpers.ts";
+import { demoRunLog, fanoutLog, logLines, runLog, tempDir } from "./view-helpers.ts";
 
 let log = "";
 let lines: string[] = [];
@@ -75,6 +75,23 @@ async function sse(url: string): Promise<{ next(): Promise<LogMessage>; close():
     },
     close: () => controller.abort(),
   };
+}
+
+/** The nodes of a drawn SVG (by title) that overlap one another. */
+function overlapping(svg: string): string[] {
+  const boxes = [...svg.split('<g id="node').slice(1)].map((group) => {
+    const title = /<title>([^<]*)<\/title>/.exec(group)?.[1] ?? "";
+    const shape = /<(?:path|polygon) [^>]*(?: d| points)="([^"]+)"/.exec(group)?.[1] ?? "";
+    const numbers = (shape.match(/-?\d+(?:\.\d+)?/g) ?? []).map(Number);
+    const xs = numbers.filter((_, i) => i % 2 === 0);
+    const ys = numbers.filter((_, i) => i % 2 === 1);
+    return { title, x0: Math.min(...xs), x1: Math.max(...xs), y0: Math.min(...ys), y1: Math.max(...ys) };
+  });
+  const found: string[] = [];
+  for (const [i, a] of boxes.entries())
+    for (const b of boxes.slice(i + 1))
+      if (a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1) found.push(`${a.title} over ${b.title}`);
+  return found;
 }
 
 /** The centre of each node of a drawn SVG (by its title), in points from the picture's top-left corner. */
@@ -206,8 +223,9 @@ describe("the viewer's server", () => {
     expect(/viewBox="([^"]+)"/.exec(early.svg)?.[1]).toBe(/viewBox="([^"]+)"/.exec(late.svg)?.[1]);
   });
 
-  it("never moves a node it has drawn while the log grows, as in a live run", async () => {
-    for (const source of [log, await fanoutLog(24)]) {
+  it("never moves a node it has drawn while the log grows, as in a live run, nor draws one over another", async () => {
+    // dynamic_static_preview's placeholders become children with longer labels (`post_a` → `#1 · in work_unit#1`).
+    for (const source of [log, await fanoutLog(24), await demoRunLog("dynamic_static_preview")]) {
       const all = logLines(source);
       const path = join(tempDir(), "events.jsonl");
       writeFileSync(path, "");
@@ -225,6 +243,8 @@ describe("the viewer's server", () => {
         // The page shows the last step as it comes, and any earlier one the user steps back to.
         for (const n of new Set([upTo, Math.max(1, upTo - 1), Math.ceil(upTo / 2)])) {
           const step = JSON.parse((await get(`${v.url}api/step?n=${n}`)).body) as { svg: string; pinned: boolean };
+          // A placeholder was given room for the label of the child that takes its place: none covers another.
+          expect(overlapping(step.svg), `step ${n}`).toEqual([]);
           const centres = nodeCentres(step.svg);
           if (centres.size > 0) expect(`step ${n} pinned: ${step.pinned}`).toBe(`step ${n} pinned: true`);
           for (const [title, at] of centres) {
