@@ -208,7 +208,7 @@ export class StableLayout {
  * reads the same, its parent (`post_a` → `post_a` / `#1 · in work_unit#1`);
  * an instance may gain a second line (`try 2`).
  */
-export function withRoomToGrow(n: DrawNode): DrawNode {
+function withRoomToGrow(n: DrawNode): DrawNode {
   if (n.kind === "placeholder") {
     const parent = n.name.split("/").slice(-2, -1)[0] ?? "";
     return { ...n, label: [n.label[0] ?? "", `#00 · in ${parent}`.slice(0, MAX_LABEL_CHARS)] };
