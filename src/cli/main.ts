@@ -124,7 +124,7 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
     .option("--view", "watch the run live in the browser: serve the viewer while it runs, and after it until Ctrl-C")
     .addOption(new Option("--port <n>", "the viewer's port with --view (default: a free one)").argParser(parsePort))
     .option("--host <address>", "the viewer's address with --view (default: 127.0.0.1, this machine only)")
-    .option("--open", "with --view, open the viewer in the default browser")
+    .option("--open", "with --view, open the viewer in the browser BROWSER names, else the default one")
     .addHelpText("after", EXAMPLES_RUN)
     .action(async (module: string, flags: Record<string, unknown>) => {
       const { runCommand } = await import("./commands/run.ts");
@@ -243,7 +243,7 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
       "--host <address>",
       "address to listen on (default: 127.0.0.1, this machine only; 0.0.0.0 shares the log with your network)",
     )
-    .option("--open", "open the viewer in the default browser")
+    .option("--open", "open the viewer in the browser BROWSER names, else the default one")
     .action(async (out: string, flags: Record<string, unknown>) => {
       const { viewCommand } = await import("./commands/view.ts");
       setCode(await viewCommand(out, flags));

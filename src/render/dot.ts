@@ -137,13 +137,30 @@ function caption(plan: Plan, drawing: Drawing, title: string | undefined): strin
   return parts.length > 0 ? [head, parts.join(" · ")] : [head];
 }
 
+/** Caption lines are cut at this many characters. */
+const CAPTION_MAX_CHARS = 160;
+
+/** Caption characters are 11 points high and, over a line, narrower than this on average (CJK ones: as wide as high). */
+const CAPTION_CHAR = 11 * 0.8;
+
+/** A width in points the caption surely fits in (wider than Graphviz will find it). */
+function captionWidth(captionLines: readonly string[]): number {
+  let widest = 0;
+  for (const line of captionLines) {
+    let w = 0;
+    for (const ch of [...line].slice(0, CAPTION_MAX_CHARS)) w += (ch.codePointAt(0) ?? 0) >= 0x2e80 ? 11 : CAPTION_CHAR;
+    widest = Math.max(widest, w);
+  }
+  return widest + 16;
+}
+
 /** Writes a drawing as DOT; with `pinned`, at those places (lay it out with `neato -n2`). */
 export function drawingToDot(drawing: Drawing, captionLines: readonly string[], pinned?: PinnedLayout): string {
   const graph: [string, string | number | RawDot][] = [
     ["rankdir", "LR"],
     ["fontname", FONT_FAMILY],
     ["fontsize", 11],
-    ["label", { raw: dotLabel(captionLines, "left", 160) }],
+    ["label", { raw: dotLabel(captionLines, "left", CAPTION_MAX_CHARS) }],
     ["labelloc", "b"],
     ["labeljust", "l"],
     ["nodesep", 0.2],
@@ -181,11 +198,14 @@ export function drawingToDot(drawing: Drawing, captionLines: readonly string[], 
   }
   for (const n of drawing.nodes) lines.push(nodeLine(n, pinned.nodes.get(n.name)));
   for (const e of drawing.edges) lines.push(edgeLine(e, pinned.edges.get(`${e.from}\u0000${e.to}`)));
-  // Two invisible corners hold every state to the same box, so nothing shifts when the plan is smaller.
-  const [x0, y0, x1, y1] = pinned.bb.split(",");
+  // Two invisible corners hold every state to the same box, so nothing shifts when the plan is smaller. A
+  // caption wider than the box would centre the drawing under it (every node shifting as the counts change):
+  // the box is made wider than the caption can be.
+  const [x0, y0, x1, y1] = pinned.bb.split(",").map(Number) as [number, number, number, number];
+  const right = Math.max(x1, x0 + captionWidth(captionLines));
   lines.push(
     `  "\u2063corner-a" [style=invis, label="", width=0.01, height=0.01, fixedsize=true, pos="${x0},${y0}!"];`,
-    `  "\u2063corner-b" [style=invis, label="", width=0.01, height=0.01, fixedsize=true, pos="${x1},${y1}!"];`,
+    `  "\u2063corner-b" [style=invis, label="", width=0.01, height=0.01, fixedsize=true, pos="${right},${y1}!"];`,
     "}",
     "",
   );

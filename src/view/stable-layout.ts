@@ -7,9 +7,12 @@
  * takes the slot of the placeholder it replaced, so it appears where its
  * placeholder was.
  *
- * The union is extended as the log grows (live), and laid out again only
- * when it gained a slot or an edge. Logs too long or plans too big for a
- * drawing per step fall back to laying out each step alone.
+ * The union is extended as the log grows (live), and placed again only
+ * when it gained a slot or an edge: the nodes placed before keep their
+ * places, and the new ones are put beside them (see `grow-places.ts`), so a
+ * node the page has drawn never moves while the run goes on. Logs too long
+ * or plans too big for a drawing per step fall back to laying out each step
+ * alone.
  */
 import type { TrellisEvent } from "../events/types.ts";
 import { applyEvent } from "../plan/fold.ts";
@@ -18,8 +21,11 @@ import { createPlan } from "../plan/plan.ts";
 import type { DrawNode, Drawing, EdgeStyle } from "../render/drawing.ts";
 import type { DotOptions, PinnedLayout } from "../render/dot.ts";
 import { drawPlan, drawingToDot } from "../render/dot.ts";
+import { MAX_LABEL_CHARS } from "../render/dot-text.ts";
 import type { RefusedSpawn } from "../render/refused.ts";
 import { refusedSpawns } from "../render/refused.ts";
+import type { Box, Places } from "./grow-places.ts";
+import { firstPlaces, grownPlaces } from "./grow-places.ts";
 
 /** Past these, each step is laid out alone (a drawing per step would cost too much). */
 export const STABLE_MAX_EVENTS = 4000;
@@ -40,13 +46,15 @@ export function slotOf(plan: Plan, node: DrawNode): string {
   return plan.nodes.get(instanceId(node.name))?.placeholder ?? node.name;
 }
 
-interface Placed {
+interface Placed extends Places {
   readonly version: number;
   /** The label each slot was laid out with: an edge's spline fits only nodes of that size. */
-  readonly labels: Map<string, string>;
-  readonly nodes: Map<string, string>;
-  readonly edges: Map<string, string>;
-  readonly bb: string;
+  readonly labels: ReadonlyMap<string, string>;
+}
+
+/** A node's place as Graphviz's `pos` (its centre, in points). */
+function posOf(box: Box): string {
+  return `${box.x},${box.y}`;
 }
 
 export class StableLayout {
@@ -60,7 +68,13 @@ export class StableLayout {
   #edges = new Map<string, { from: string; to: string; style: EdgeStyle }>();
   #version = 0;
   #placed: Placed | null = null;
+  /** Placements run one after another: each grows the one before, never a stale one. */
+  #placing: Promise<unknown> = Promise.resolve();
+  /** Counts starts over (a new log): a placement begun before one is dropped. */
+  #epoch = 0;
   #tooBig = false;
+  /** The log so far ends the run: no label will grow, none is given room to. */
+  #finished = false;
 
   constructor(layout: JsonLayout, dot: Omit<DotOptions, "refused"> = {}) {
     this.#layout = layout;
@@ -77,6 +91,7 @@ export class StableLayout {
       this.#slots = new Map();
       this.#edges = new Map();
       this.#version++;
+      this.#epoch++;
       this.#placed = null;
       this.#tooBig = false;
     }
@@ -92,6 +107,7 @@ export class StableLayout {
       }
       this.#add(drawPlan(this.#plan, { ...this.#dot, refused: this.#refused }));
     }
+    this.#finished = events[events.length - 1]?.type === "run.finished";
   }
 
   #add(drawing: Drawing): void {
@@ -103,12 +119,25 @@ export class StableLayout {
       if (!this.#slots.has(key)) this.#version++;
       this.#slots.set(key, { ...n, name: key });
     }
-    for (const e of drawing.edges) {
-      const from = slot.get(e.from) ?? e.from;
-      const to = slot.get(e.to) ?? e.to;
+    const edges: { from: string; to: string; style: EdgeStyle }[] = drawing.edges.map((e) => ({
+      from: slot.get(e.from) ?? e.from,
+      to: slot.get(e.to) ?? e.to,
+      style: e.style,
+    }));
+    // A child is logged an event before the edge from its parent: in a live log read between the two, the edge is
+    // taken for granted, so that the child is placed beside its parent rather than alone under the drawing.
+    const slotOfId = new Map<string, string>();
+    for (const n of drawing.nodes)
+      if (n.kind === "instance") slotOfId.set(instanceId(n.name), slot.get(n.name) ?? n.name);
+    for (const [id, to] of slotOfId) {
+      const parent = this.#plan.nodes.get(id)?.parent;
+      const from = parent === null || parent === undefined ? undefined : slotOfId.get(parent);
+      if (from !== undefined) edges.push({ from, to, style: "lineage" });
+    }
+    for (const { from, to, style } of edges) {
       const key = `${from}\u0000${to}`;
       if (from === to || this.#edges.has(key)) continue;
-      this.#edges.set(key, { from, to, style: e.style });
+      this.#edges.set(key, { from, to, style });
       this.#version++;
     }
   }
@@ -125,9 +154,9 @@ export class StableLayout {
       for (const n of drawing.nodes) {
         const key = slotOf(plan, n);
         slot.set(n.name, key);
-        const pos = placed.nodes.get(key);
-        if (pos === undefined) return undefined;
-        nodes.set(n.name, pos);
+        const box = placed.nodes.get(key);
+        if (box === undefined) return undefined;
+        nodes.set(n.name, posOf(box));
         if (placed.labels.get(key) !== n.label.join("\n")) resized.add(n.name);
       }
       // An edge keeps its laid-out spline when both ends have the size they were laid out with; else Graphviz draws it anew.
@@ -137,42 +166,93 @@ export class StableLayout {
         const pos = placed.edges.get(`${slot.get(e.from) ?? e.from}\u0000${slot.get(e.to) ?? e.to}`);
         if (pos !== undefined) edges.set(`${e.from}\u0000${e.to}`, pos);
       }
-      return { nodes, edges, bb: placed.bb };
+      return { nodes, edges, bb: placed.bb.join(",") };
     };
   }
 
-  async #place(): Promise<Placed | null> {
+  #place(): Promise<Placed | null> {
+    const next = this.#placing.then(
+      () => this.#placeNow(),
+      () => this.#placeNow(),
+    );
+    this.#placing = next;
+    return next;
+  }
+
+  async #placeNow(): Promise<Placed | null> {
     if (this.#placed?.version === this.#version) return this.#placed;
     const version = this.#version;
+    const epoch = this.#epoch;
+    const before = this.#placed;
     const union: Drawing = {
-      nodes: [...this.#slots.values()],
+      nodes: [...this.#slots.values()].map((n) => (this.#finished ? n : withRoomToGrow(n))),
       edges: [...this.#edges.values()],
       instances: 0,
       grouped: false,
     };
-    const json = JSON.parse(await this.#layout(drawingToDot(union, [" "]))) as GraphvizJson;
-    const names = new Map<number, string>();
-    const nodes = new Map<string, string>();
-    for (const o of json.objects ?? []) {
-      names.set(o._gvid, o.name);
-      if (o.pos !== undefined) nodes.set(o.name, o.pos);
-    }
-    const edges = new Map<string, string>();
-    for (const e of json.edges ?? []) {
-      const from = names.get(e.tail);
-      const to = names.get(e.head);
-      if (from !== undefined && to !== undefined && e.pos !== undefined) edges.set(`${from}\u0000${to}`, e.pos);
-    }
-    const labels = new Map(union.nodes.map((n) => [n.name, n.label.join("\n")]));
-    const placed: Placed = { version, labels, nodes, edges, bb: json.bb ?? "0,0,0,0" };
-    if (version === this.#version) this.#placed = placed;
-    return placed;
+    const fresh = readPlaces(JSON.parse(await this.#layout(drawingToDot(union, [" "]))) as GraphvizJson);
+    // The log started over while Graphviz worked: these places are of a union that is gone.
+    if (epoch !== this.#epoch) return null;
+    const labels = new Map(before?.labels ?? []);
+    for (const n of union.nodes) if (!labels.has(n.name)) labels.set(n.name, n.label.join("\n"));
+    const places = before === null ? firstPlaces(fresh) : grownPlaces(before, fresh, union.edges);
+    this.#placed = { ...places, version, labels };
+    return this.#placed;
   }
+}
+
+/**
+ * A node laid out while the run goes on, with the label it may grow to, so
+ * that it does not cover its neighbours then (its place is kept): a
+ * placeholder becomes a child labelled with its number and, if another
+ * reads the same, its parent (`post_a` → `post_a` / `#1 · in work_unit#1`);
+ * an instance may gain a second line (`try 2`).
+ */
+function withRoomToGrow(n: DrawNode): DrawNode {
+  if (n.kind === "placeholder") {
+    const parent = n.name.split("/").slice(-2, -1)[0] ?? "";
+    return { ...n, label: [n.label[0] ?? "", `#00 · in ${parent}`.slice(0, MAX_LABEL_CHARS)] };
+  }
+  if (n.kind === "instance" && n.label.length === 1) return { ...n, label: [n.label[0] ?? "", "#00 · try 2"] };
+  return n;
+}
+
+const POINTS_PER_INCH = 72;
+
+/** Nodes (centre and size), edges and bounding box of a `-Tjson` layout. */
+function readPlaces(json: GraphvizJson): Places {
+  const names = new Map<number, string>();
+  const nodes = new Map<string, Box>();
+  for (const o of json.objects ?? []) {
+    names.set(o._gvid, o.name);
+    if (o.pos === undefined) continue;
+    const [x, y] = o.pos.split(",").map(Number) as [number, number];
+    nodes.set(o.name, {
+      x,
+      y,
+      w: Number(o.width ?? 0) * POINTS_PER_INCH,
+      h: Number(o.height ?? 0) * POINTS_PER_INCH,
+    });
+  }
+  const edges = new Map<string, string>();
+  for (const e of json.edges ?? []) {
+    const from = names.get(e.tail);
+    const to = names.get(e.head);
+    if (from !== undefined && to !== undefined && e.pos !== undefined) edges.set(`${from}\u0000${to}`, e.pos);
+  }
+  const [x0 = 0, y0 = 0, x1 = 0, y1 = 0] = (json.bb ?? "0,0,0,0").split(",").map(Number);
+  return { nodes, edges, bb: [x0, y0, x1, y1] };
 }
 
 /** The parts of Graphviz's `-Tjson` output read here. */
 interface GraphvizJson {
   readonly bb?: string;
-  readonly objects?: readonly { readonly _gvid: number; readonly name: string; readonly pos?: string }[];
+  readonly objects?: readonly {
+    readonly _gvid: number;
+    readonly name: string;
+    readonly pos?: string;
+    readonly width?: string;
+    readonly height?: string;
+  }[];
   readonly edges?: readonly { readonly tail: number; readonly head: number; readonly pos?: string }[];
 }

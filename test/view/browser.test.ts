@@ -18,6 +18,12 @@ interface PageElement {
   readonly textContent: string | null;
   getAttribute(name: string): string | null;
 }
+/** An element with a box on the page, and its descendants. */
+interface PageBox {
+  getBoundingClientRect(): { left: number; top: number; width: number; height: number };
+  querySelectorAll(selector: string): ArrayLike<PageBox & PageElement>;
+  querySelector(selector: string): (PageBox & PageElement) | null;
+}
 declare const document: {
   querySelectorAll(selector: string): ArrayLike<PageElement>;
   querySelector(selector: string): PageElement | null;
@@ -292,6 +298,44 @@ describe("the viewer page", () => {
     await waitText(page, "#run-status", "succeeded");
     await page.waitForSelector("#graph g.node[data-id='view_main/view_flaky#1']");
     await page.waitForSelector("#live[hidden]", { state: "attached" });
+  });
+
+  it("keeps every drawn node where it was while a live log grows", async () => {
+    const path = join(tempDir(), "events.jsonl");
+    writeFileSync(path, lines.slice(0, 2).join(""));
+    const { page, errors } = await openViewer(path, true);
+    /** Where each node (by its title) was first drawn, in pixels from the picture's top-left corner. */
+    const first = new Map<string, string>();
+    let moved: string[] = [];
+    let steps = 0;
+    for (let written = 2, chunk = 0; written < lines.length; chunk++) {
+      const upTo = Math.min(written + 1 + (chunk % 3), lines.length);
+      appendFileSync(path, lines.slice(written, upTo).join(""));
+      written = upTo;
+      await page.waitForSelector(`#graph[data-step="${upTo}"] svg`);
+      steps++;
+      const centres = await page.$$eval("#graph svg", (svgs) => {
+        const svg = svgs[0] as unknown as PageBox;
+        const corner = svg.getBoundingClientRect();
+        return Array.from(svg.querySelectorAll("g.node")).map((g) => {
+          const shape = g.querySelector("path, polygon") as PageBox;
+          const r = shape.getBoundingClientRect();
+          const x = r.left + r.width / 2 - corner.left;
+          const y = r.top + r.height / 2 - corner.top;
+          return [g.querySelector("title")?.textContent ?? "", `${x.toFixed(1)},${y.toFixed(1)}`] as const;
+        });
+      });
+      for (const [title, at] of centres) {
+        const was = first.get(title);
+        if (was === undefined) first.set(title, at);
+        else if (was !== at) moved = [...moved, `${title} from ${was} to ${at} at step ${upTo}`];
+      }
+    }
+    expect(moved).toEqual([]);
+    expect(steps).toBeGreaterThan(10);
+    expect([...first.keys()]).toContain("view_main/view_flaky#1");
+    await waitText(page, "#run-status", "succeeded");
+    expect(errors).toEqual([]);
   });
 
   it("says why a malformed log cannot be read, and shows the steps before the bad line", async () => {

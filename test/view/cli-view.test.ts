@@ -1,15 +1,19 @@
 /**
  * `trellis view` and `trellis run --view` as a user runs them: the URL they
- * print, the log they serve, Ctrl-C, and the one-line errors.
+ * print, the log they serve, Ctrl-C, the one-line errors, and `--open`
+ * (with `BROWSER` naming a script that hands the URL it was given to the
+ * test through a named pipe: no sleeps, the read returns when it wrote).
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { copyFileSync, mkdirSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
+import { commandWords, openCommands } from "../../dist/cli/open-browser.js";
 import type { LogMessage } from "../../dist/view/server.js";
 import { ROOT, expectOneLine, trellis } from "../cli/cli-process.ts";
 import { runLog, tempDir } from "./view-helpers.ts";
@@ -31,10 +35,14 @@ afterEach(() => {
 });
 
 /** Starts the command and resolves once it printed the viewer's URL on `stream`. */
-async function start(args: readonly string[], stream: "stdout" | "stderr"): Promise<Started> {
+async function start(
+  args: readonly string[],
+  stream: "stdout" | "stderr",
+  env: Record<string, string> = {},
+): Promise<Started> {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: ROOT,
-    env: { ...process.env, CI: "1", NO_COLOR: "1" },
+    env: { ...process.env, CI: "1", NO_COLOR: "1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.push(child);
@@ -97,6 +105,28 @@ async function untilFinished(url: string): Promise<LogMessage[]> {
   }
 }
 
+/**
+ * A stand-in browser: a script that writes the arguments it was started with to a named pipe,
+ * and the pipe's next contents (they arrive when the script has run).
+ */
+function fakeBrowser(): { script: string; received(): Promise<string> } {
+  const dir = tempDir("trellis-browser-");
+  const pipe = join(dir, "opened");
+  execFileSync("mkfifo", [pipe]);
+  const script = join(dir, "browser.sh");
+  writeFileSync(script, `#!/bin/sh\nprintf '%s' "$*" > '${pipe}'\n`);
+  chmodSync(script, 0o755);
+  return { script, received: () => readFile(pipe, "utf8") };
+}
+
+/** A stand-in browser that cannot open anything. */
+function brokenBrowser(): string {
+  const script = join(tempDir("trellis-browser-"), "broken.sh");
+  writeFileSync(script, "#!/bin/sh\necho 'no display' >&2\nexit 3\n");
+  chmodSync(script, 0o755);
+  return script;
+}
+
 describe("trellis view", () => {
   it("serves a run's output folder on 127.0.0.1 until Ctrl-C", async () => {
     const log = await runLog();
@@ -111,6 +141,52 @@ describe("trellis view", () => {
     const done = await s.exited;
     expect(done.code).toBe(0);
     expect(done.stderr).toBe("");
+  });
+
+  it("--open starts the browser BROWSER names at the page's URL", async () => {
+    const out = tempDir();
+    copyFileSync(await runLog(), join(out, "events.jsonl"));
+    const browser = fakeBrowser();
+    const s = await start(["view", out, "--open"], "stdout", { BROWSER: browser.script });
+    expect(await browser.received()).toBe(s.url);
+    expect(await (await fetch(s.url)).text()).toContain("<html");
+    expect(((await (await fetch(`${s.url}api/log`)).json()) as LogMessage).runId).toBe("view_main-1");
+    s.child.kill("SIGINT");
+    const done = await s.exited;
+    expect(done.code).toBe(0);
+    expect(done.stderr).toBe("");
+  });
+
+  it("--open with no browser that works says so in a note, and keeps serving", async () => {
+    const out = tempDir();
+    copyFileSync(await runLog(), join(out, "events.jsonl"));
+    const broken = brokenBrowser();
+    const s = await start(["view", out, "--open"], "stdout", { BROWSER: `/no/such/browser:${broken}` });
+    const note = await s.waitFor(/^trellis: note: (.*)$/m, "stderr");
+    expect(note).toBe(
+      `could not open a browser (from BROWSER): /no/such/browser did not start (spawn /no/such/browser ENOENT); ${broken} exited with code 3; open ${s.url} yourself`,
+    );
+    expect((await fetch(s.url)).status).toBe(200);
+    expect(((await (await fetch(`${s.url}api/log`)).json()) as LogMessage).last?.type).toBe("run.finished");
+    s.child.kill("SIGINT");
+    const done = await s.exited;
+    expect(done.code).toBe(0);
+    expect(done.stderr).toBe(`trellis: note: ${note}\n`);
+  });
+
+  it("reads BROWSER as Python does: commands tried in order, %s for the URL, quotes grouping words", () => {
+    const url = "http://127.0.0.1:8080/";
+    expect(openCommands(url, { BROWSER: "firefox --new-window:chromium" }, "linux")).toEqual([
+      ["firefox", "--new-window", url],
+      ["chromium", url],
+    ]);
+    expect(openCommands(url, { BROWSER: `open -a "Google Chrome" --args %s` }, "darwin")).toEqual([
+      ["open", "-a", "Google Chrome", "--args", url],
+    ]);
+    expect(openCommands(url, { BROWSER: "" }, "linux")).toEqual([["xdg-open", url]]);
+    expect(openCommands(url, {}, "darwin")).toEqual([["open", url]]);
+    expect(openCommands(url, {}, "win32")).toEqual([["cmd", "/c", "start", "", url]]);
+    expect(commandWords(`  a 'b c'  "" d`)).toEqual(["a", "b c", "", "d"]);
   });
 
   it("fails in one line for a missing folder, a folder without a log, a bad port and a port in use", async () => {
@@ -172,6 +248,36 @@ describe("trellis run --view", () => {
     const done = await s.exited;
     expect(done.code).toBe(0);
     expect(done.stdout).toContain("cli-ok: succeeded");
+  });
+
+  it("--view --open starts the browser at the live page", async () => {
+    const out = join(tempDir(), "run");
+    const browser = fakeBrowser();
+    const s = await start(
+      [
+        "run",
+        "test/fixtures/cli-ok.ts",
+        "--executor",
+        "inline",
+        "--out",
+        out,
+        "--formats",
+        "none",
+        "--progress",
+        "off",
+        "--view",
+        "--open",
+      ],
+      "stderr",
+      { BROWSER: browser.script },
+    );
+    expect(await browser.received()).toBe(s.url);
+    await untilFinished(s.url);
+    await s.waitFor(/the viewer stays open at/, "stderr");
+    s.child.kill("SIGINT");
+    const done = await s.exited;
+    expect(done.code).toBe(0);
+    expect(done.stderr).not.toContain("note:");
   });
 
   it("refuses viewer flags without --view", async () => {

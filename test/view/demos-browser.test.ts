@@ -12,7 +12,6 @@
  * red ghost): always into the test's temporary folder, and into
  * docs/images/viewer-<demo>.png when TRELLIS_UPDATE_SCREENSHOTS=1.
  */
-import { execFile } from "node:child_process";
 import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,7 +23,7 @@ import { DEMOS } from "../../dist/cli/demo-list.js";
 import { drawPlan } from "../../dist/render/dot.js";
 import { refusedSpawns } from "../../dist/render/refused.js";
 import { startViewer } from "../../dist/view/server.js";
-import { launchBrowser, tempDir } from "./view-helpers.ts";
+import { demoRunLog, launchBrowser, tempDir } from "./view-helpers.ts";
 
 let browser: Browser;
 /** Each demo's log, the runs started together while the browser starts. */
@@ -57,22 +56,7 @@ async function screenshot(page: Page, name: string): Promise<string> {
 
 /** Runs a compiled demo inline and returns its log's path and events (a violation demo halts: exit code 2). */
 async function demoLog(name: string): Promise<{ log: string; events: TrellisEvent[] }> {
-  const out = tempDir(`trellis-view-${name}-`);
-  const args = [
-    join(REPO, "bin", "trellis.mjs"),
-    "run",
-    join(REPO, "dist", "demos", `${name}.js`),
-    "--out",
-    out,
-    "--executor",
-    "inline",
-    "--snapshots",
-    "none",
-    "--progress",
-    "off",
-  ];
-  await new Promise<void>((resolve) => execFile(process.execPath, args, { cwd: REPO }, () => resolve()));
-  const log = join(out, "events.jsonl");
+  const log = await demoRunLog(name);
   const events = readFileSync(log, "utf8")
     .split("\n")
     .filter((l) => l !== "")

@@ -9,7 +9,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { LogTail } from "../../dist/view/log-tail.js";
 import { startViewer } from "../../dist/view/server.js";
 import type { LogMessage, Viewer } from "../../dist/view/server.js";
-import { logLines, runLog, tempDir } from "./view-helpers.ts";
+import { demoRunLog, fanoutLog, logLines, runLog, tempDir } from "./view-helpers.ts";
 
 let log = "";
 let lines: string[] = [];
@@ -75,6 +75,43 @@ async function sse(url: string): Promise<{ next(): Promise<LogMessage>; close():
     },
     close: () => controller.abort(),
   };
+}
+
+/** The nodes of a drawn SVG (by title) that overlap one another. */
+function overlapping(svg: string): string[] {
+  const boxes = [...svg.split('<g id="node').slice(1)].map((group) => {
+    const title = /<title>([^<]*)<\/title>/.exec(group)?.[1] ?? "";
+    const shape = /<(?:path|polygon) [^>]*(?: d| points)="([^"]+)"/.exec(group)?.[1] ?? "";
+    const numbers = (shape.match(/-?\d+(?:\.\d+)?/g) ?? []).map(Number);
+    const xs = numbers.filter((_, i) => i % 2 === 0);
+    const ys = numbers.filter((_, i) => i % 2 === 1);
+    return { title, x0: Math.min(...xs), x1: Math.max(...xs), y0: Math.min(...ys), y1: Math.max(...ys) };
+  });
+  const found: string[] = [];
+  for (const [i, a] of boxes.entries())
+    for (const b of boxes.slice(i + 1))
+      if (a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1) found.push(`${a.title} over ${b.title}`);
+  return found;
+}
+
+/** The centre of each node of a drawn SVG (by its title), in points from the picture's top-left corner. */
+function nodeCentres(svg: string): Map<string, string> {
+  const shift = /<g id="graph0" class="graph" transform="[^"]*translate\(([-\d.]+) ([-\d.]+)\)"/.exec(svg);
+  if (!shift) throw new Error("the drawing has no graph transform");
+  const [dx, dy] = [Number(shift[1]), Number(shift[2])];
+  const centres = new Map<string, string>();
+  for (const group of svg.split('<g id="node').slice(1)) {
+    const title = /<title>([^<]*)<\/title>/.exec(group)?.[1];
+    const shape = /<(?:path|polygon) [^>]*(?: d| points)="([^"]+)"/.exec(group)?.[1];
+    if (title === undefined || shape === undefined) throw new Error("a drawn node has no title or shape");
+    const numbers = (shape.match(/-?\d+(?:\.\d+)?/g) ?? []).map(Number);
+    const xs = numbers.filter((_, i) => i % 2 === 0);
+    const ys = numbers.filter((_, i) => i % 2 === 1);
+    const cx = (Math.min(...xs) + Math.max(...xs)) / 2 + dx;
+    const cy = (Math.min(...ys) + Math.max(...ys)) / 2 + dy;
+    centres.set(title, `${cx.toFixed(1)},${cy.toFixed(1)}`);
+  }
+  return centres;
 }
 
 describe("the viewer's server", () => {
@@ -184,6 +221,42 @@ describe("the viewer's server", () => {
     expect(where(early.svg, "view_main")).toBe(where(late.svg, "view_main"));
     expect(where(early.svg, "view_main/view_square#2")).toBe(where(late.svg, "view_main/view_square#2"));
     expect(/viewBox="([^"]+)"/.exec(early.svg)?.[1]).toBe(/viewBox="([^"]+)"/.exec(late.svg)?.[1]);
+  });
+
+  it("never moves a node it has drawn while the log grows, as in a live run, nor draws one over another", async () => {
+    // dynamic_static_preview's placeholders become children with longer labels (`post_a` → `#1 · in work_unit#1`).
+    for (const source of [log, await fanoutLog(24), await demoRunLog("dynamic_static_preview")]) {
+      const all = logLines(source);
+      const path = join(tempDir(), "events.jsonl");
+      writeFileSync(path, "");
+      const v = await viewer({ log: path, pollMs: 60_000 });
+      /** Where each drawn node was first shown, in pixels from the picture's top-left corner. */
+      const first = new Map<string, string>();
+      let chunks = 0;
+      // Growing a few lines at a time, as a live run writes it (each chunk read once, as the server's tail reads it).
+      for (let written = 0; written < all.length; ) {
+        const upTo = Math.min(written + 1 + (chunks % 4), all.length);
+        appendFileSync(path, all.slice(written, upTo).join(""));
+        written = upTo;
+        await v.refresh();
+        chunks++;
+        // The page shows the last step as it comes, and any earlier one the user steps back to.
+        for (const n of new Set([upTo, Math.max(1, upTo - 1), Math.ceil(upTo / 2)])) {
+          const step = JSON.parse((await get(`${v.url}api/step?n=${n}`)).body) as { svg: string; pinned: boolean };
+          // A placeholder was given room for the label of the child that takes its place: none covers another.
+          expect(overlapping(step.svg), `step ${n}`).toEqual([]);
+          const centres = nodeCentres(step.svg);
+          if (centres.size > 0) expect(`step ${n} pinned: ${step.pinned}`).toBe(`step ${n} pinned: true`);
+          for (const [title, at] of centres) {
+            const was = first.get(title);
+            if (was === undefined) first.set(title, at);
+            else expect(`${title} at ${at}`).toBe(`${title} at ${was}`);
+          }
+        }
+      }
+      expect(chunks).toBeGreaterThan(10);
+      expect(first.size).toBeGreaterThan(6);
+    }
   });
 
   it("draws a big plan grouped, with counts per status, and finds its instances by id or definition", async () => {

@@ -3,9 +3,11 @@
  * `test/fixtures/view-flows.ts`, run inline once per test file), temporary
  * folders, and headless Chromium through playwright-core.
  */
+import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import type { Browser } from "playwright-core";
 import { run } from "trellis";
@@ -35,6 +37,28 @@ export function runLog(): Promise<string> {
 export async function fanoutLog(n: number): Promise<string> {
   const out = tempDir("trellis-view-fanout-");
   await run(viewFanout, { n }, { executor: "inline", out, formats: [], snapshots: "none" });
+  return join(out, "events.jsonl");
+}
+
+const REPO = fileURLToPath(new URL("../../", import.meta.url));
+
+/** Runs a compiled demo inline (`trellis run dist/demos/<name>.js`) and returns its log's path (a violation demo halts: exit code 2). */
+export async function demoRunLog(name: string): Promise<string> {
+  const out = tempDir(`trellis-view-${name}-`);
+  const args = [
+    join(REPO, "bin", "trellis.mjs"),
+    "run",
+    join(REPO, "dist", "demos", `${name}.js`),
+    "--out",
+    out,
+    "--executor",
+    "inline",
+    "--snapshots",
+    "none",
+    "--progress",
+    "off",
+  ];
+  await new Promise<void>((resolve) => execFile(process.execPath, args, { cwd: REPO }, () => resolve()));
   return join(out, "events.jsonl");
 }
 
