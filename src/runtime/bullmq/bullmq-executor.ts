@@ -37,6 +37,9 @@ import {
   downKey,
   fieldOf,
   followStream,
+  hangUp,
+  permanentRedisProblem,
+  redisRefused,
   safeUrl,
   slotsKey,
   upKey,
@@ -126,6 +129,8 @@ export class BullMQExecutor implements Executor {
   #noWorkerSince: number | null = null;
   #broken: SerializedError | null = null;
   #closed = false;
+  /** start() reached Redis. */
+  #connected = false;
   #readerDone: Promise<void> = Promise.resolve();
 
   constructor(options: BullMQExecutorOptions) {
@@ -172,27 +177,48 @@ export class BullMQExecutor implements Executor {
     for (const c of [commands, reader]) c.on("error", () => undefined); // reported through the watchdog below
     commands.on("close", () => (this.#redisDownSince ??= Date.now()));
     commands.on("ready", () => this.#redisBack());
-    this.#jobs = new Queue(this.queue, { connection: commands });
-    this.#jobs.on("error", () => undefined); // the watchdog reports a lost Redis, once
-    this.#eventsConnection = connect(this.#url);
-    this.#eventsConnection.on("error", () => undefined);
-    this.#events = new QueueEvents(this.queue, { connection: this.#eventsConnection });
-    this.#events.on("failed", ({ jobId, failedReason }) => this.#jobFailed(jobId, failedReason));
-    this.#events.on("error", () => undefined);
-    const ready = Promise.all([commands.ping(), this.#jobs.waitUntilReady(), this.#events.waitUntilReady()]);
+    const events = connect(this.#url);
+    this.#eventsConnection = events;
+    events.on("error", () => undefined);
+    // BullMQ's objects only once Redis answered: QueueEvents opens a connection of its own, which it cannot close while it never connected.
+    const ready = (async (): Promise<void> => {
+      await commands.ping();
+      this.#jobs = new Queue(this.queue, { connection: commands });
+      this.#jobs.on("error", () => undefined); // the watchdog reports a lost Redis, once
+      this.#events = new QueueEvents(this.queue, { connection: events });
+      this.#events.on("failed", ({ jobId, failedReason }) => this.#jobFailed(jobId, failedReason));
+      this.#events.on("error", () => undefined);
+      await Promise.all([this.#jobs.waitUntilReady(), this.#events.waitUntilReady()]);
+    })();
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(this.#unreachable("could not connect")), this.#redisDownMs);
+    let last = "";
+    let refused: ((error: Error) => void) | undefined;
+    const failed = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(this.#unreachable(`could not connect${last === "" ? "" : ` (last error: ${last})`}`)),
+        this.#redisDownMs,
+      );
+      // ioredis retries every error forever: one that waiting cannot fix (an untrusted certificate, a wrong password) fails the start now.
+      refused = (error: Error): void => {
+        last = error.message;
+        const problem = permanentRedisProblem(this.#url, error);
+        if (problem !== null) reject(redisRefused(this.#url, "the bullmq executor", problem, error));
+      };
+      for (const c of [commands, reader, events]) c.on("error", refused);
+      ready.catch(refused);
     });
     try {
-      await Promise.race([ready, timeout]);
+      await Promise.race([ready, failed]);
     } catch (error) {
       await this.close();
-      throw error;
+      const problem = error instanceof TrellisError ? null : permanentRedisProblem(this.#url, error);
+      throw problem === null ? error : redisRefused(this.#url, "the bullmq executor", problem, error);
     } finally {
       clearTimeout(timer);
+      for (const c of [commands, reader, events]) if (refused) c.off("error", refused);
     }
     this.#redisDownSince = null;
+    this.#connected = true;
     await this.#poll();
     this.#timer = setInterval(() => this.#tick(), HEARTBEAT_MS);
     this.#readerDone = this.#readUp();
@@ -492,7 +518,7 @@ export class BullMQExecutor implements Executor {
     const leftovers = [...this.#remote.values()];
     this.#remote.clear();
     const tidy = async (): Promise<void> => {
-      if (!commands || this.#redisDownSince !== null) return;
+      if (!commands || !this.#connected || this.#redisDownSince !== null) return;
       // Jobs no worker took yet are dropped; attempts still running get their abort.
       for (const r of leftovers)
         if (r.worker === null && r.jobId !== null) await this.#jobs?.remove(r.jobId).catch(() => undefined);
@@ -506,10 +532,13 @@ export class BullMQExecutor implements Executor {
       new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000))),
     ]);
     clearTimeout(timer);
-    this.#reader?.disconnect();
+    // Not connected (Redis away, or it refused us): BullMQ's own connections must stop retrying too, without waiting for Redis.
+    void this.#jobs?.close().catch(() => undefined);
+    void this.#events?.close().catch(() => undefined);
+    if (this.#reader) hangUp(this.#reader);
     // A read stuck on a connection that is gone never settles: do not wait for it long.
     await Promise.race([this.#readerDone, new Promise((resolve) => setTimeout(resolve, 500).unref())]);
-    commands?.disconnect();
-    this.#eventsConnection?.disconnect();
+    if (commands) hangUp(commands);
+    if (this.#eventsConnection) hangUp(this.#eventsConnection);
   }
 }

@@ -33,6 +33,9 @@ import {
   downKey,
   fieldOf,
   followStream,
+  hangUp,
+  permanentRedisProblem,
+  redisRefused,
   safeUrl,
   slotsKey,
   upKey,
@@ -100,11 +103,30 @@ export class BullWorker {
     (globalThis as Record<symbol, unknown>)[IN_WORKER] = true;
     for (const module of options.modules) await importModule(module, options.loadPackageEntry);
     const w = new BullWorker(options);
-    await w.#start();
+    // ioredis retries every error forever: one that waiting cannot fix (an untrusted certificate, a wrong password) ends the start now.
+    let refused: ((error: Error) => void) | undefined;
+    const connections = [w.#commands, w.#reader, w.#jobsConnection];
+    const failed = new Promise<never>((_, reject) => {
+      refused = (error: Error): void => {
+        const problem = permanentRedisProblem(options.redis, error);
+        if (problem !== null) reject(redisRefused(options.redis, "the worker", problem, error));
+      };
+      for (const c of connections) c.on("error", refused);
+    });
+    try {
+      await Promise.race([w.#start(), failed]);
+    } catch (error) {
+      await w.close();
+      const problem = error instanceof TrellisError ? null : permanentRedisProblem(options.redis, error);
+      throw problem === null ? error : redisRefused(options.redis, "the worker", problem, error);
+    } finally {
+      for (const c of connections) if (refused) c.off("error", refused);
+    }
     return w;
   }
 
   #warn(line: string): void {
+    if (this.#closed) return; // a closing worker's connections report their own hang-up
     (this.#options.warn ?? ((l: string) => process.stderr.write(`trellis worker: ${l}\n`)))(line);
   }
 
@@ -288,7 +310,8 @@ export class BullWorker {
     // Pending processors belong to attempts this process will not finish: let BullMQ stop without waiting for them.
     for (const rh of this.#runs.values()) for (const release of rh.slots.values()) release();
     const leave = async (): Promise<void> => {
-      await worker?.close(true).catch(() => undefined);
+      if (worker === undefined) return; // it never served the queue (Redis refused it)
+      await worker.close(true).catch(() => undefined);
       await this.#commands
         .multi()
         .hdel(beatsKey(this.queue), this.name)
@@ -300,9 +323,9 @@ export class BullWorker {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([leave(), new Promise<void>((resolve) => (timer = setTimeout(resolve, 3000)))]);
     clearTimeout(timer);
-    this.#reader.disconnect();
+    hangUp(this.#reader);
     await Promise.race([this.#readerDone, new Promise((resolve) => setTimeout(resolve, 500).unref())]);
-    this.#commands.disconnect();
-    this.#jobsConnection.disconnect();
+    hangUp(this.#commands);
+    hangUp(this.#jobsConnection);
   }
 }

@@ -16,6 +16,7 @@
  *   for its `leaseMs` gone, and fails the attempts it hosted with `WORKER_CRASH`.
  */
 import { Redis } from "ioredis";
+import { ErrorCodes, TrellisError } from "../../errors.ts";
 import type { Json } from "../../events/codec.ts";
 import type { HostToWorker, WorkerToHost } from "../worker/protocol.ts";
 
@@ -76,6 +77,71 @@ export const slotsKey = (queue: string): string => `trellis:${queue}:slots`;
  */
 export function connect(url: string): Redis {
   return new Redis(url, { maxRetriesPerRequest: null });
+}
+
+/** Node's codes for a server certificate the client does not trust (`tls.connect`'s verification errors). */
+const UNTRUSTED_CERT = new Set([
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_UNTRUSTED",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_REVOKED",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+/**
+ * For an error that trying again cannot fix (a TLS certificate this process
+ * does not trust, a server that does not speak TLS, a wrong or missing
+ * password): what went wrong and what to do, for `url`. Null for an error
+ * worth waiting out (refused, reset, timed out: Redis may be restarting).
+ * ioredis retries every error forever, so both sides of the `bullmq`
+ * executor ask this to fail at once instead of hanging.
+ */
+export function permanentRedisProblem(url: string, error: unknown): string | null {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === "string" ? e.code : "";
+  const message = typeof e?.message === "string" ? e.message : String(error);
+  const at = safeUrl(url);
+  if (UNTRUSTED_CERT.has(code))
+    return (
+      `the TLS certificate of Redis at ${at} is not trusted (${code}: ${message}). ` +
+      "For a server certificate signed by your own CA, give Node that CA's certificate with NODE_EXTRA_CA_CERTS=/path/to/ca.pem " +
+      "in the environment of the coordinator (trellis run, trellis resume) and of every trellis worker; check that the certificate names the host in the URL"
+    );
+  if (code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_"))
+    return `the TLS handshake with Redis at ${at} failed (${code}: ${message}); check that this port serves TLS (rediss://) or use redis:// for a plain one`;
+  if (/^(WRONGPASS|NOAUTH)\b|^ERR (AUTH|invalid password|Client sent AUTH)/.test(message))
+    return `Redis at ${at} refused the connection: ${message}. Put the password in the URL, rediss://:password@host:port (or user:password@ with an ACL user)`;
+  return null;
+}
+
+/** The error of a side (`who`: "the bullmq executor", "the worker") that Redis will not serve ({@link permanentRedisProblem}). */
+export function redisRefused(url: string, who: string, problem: string, cause: unknown): TrellisError {
+  return new TrellisError(
+    ErrorCodes.REDIS_UNREACHABLE,
+    `${who} could not use Redis: ${problem}`,
+    { url: safeUrl(url), permanent: true },
+    { cause },
+  );
+}
+
+/**
+ * Closes `redis` now. ioredis listens for ONE error on its socket; a TLS
+ * socket closed in the middle of its handshake may emit a second (the
+ * server's alert), which would then crash the process as an unhandled
+ * 'error' event: the socket gets a listener that drops it.
+ */
+export function hangUp(redis: Redis): void {
+  redis.disconnect();
+  (redis as unknown as { stream?: { on?: (event: string, listener: () => void) => void } }).stream?.on?.(
+    "error",
+    () => undefined,
+  );
 }
 
 /** The URL without its password, for messages. */
