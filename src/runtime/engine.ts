@@ -39,7 +39,16 @@ import type { LiveTask } from "./attempts.ts";
 import { Attempts, processExitError, retryDelay } from "./attempts.ts";
 import { CacheWarnings } from "./cache/results-cache.ts";
 import { Committer } from "./committer.ts";
-import type { EngineLink, Rehosting, SpawnRequest, TaskOutcome, TaskRef, WaitOutcome } from "./executor.ts";
+import { attemptsInFlight, trustedResult } from "./collected.ts";
+import type {
+  CollectedResult,
+  EngineLink,
+  Rehosting,
+  SpawnRequest,
+  TaskOutcome,
+  TaskRef,
+  WaitOutcome,
+} from "./executor.ts";
 import type { EngineOptions, EngineResult, ResumeEntry, ResumeFrom } from "./engine-types.ts";
 import { StepLoop } from "./step-loop.ts";
 import type { WaitRecord } from "./waits.ts";
@@ -122,6 +131,7 @@ export class Engine implements EngineLink {
       workers: this.#o.executor.workers,
       onViolation: this.#o.onViolation,
     };
+    const inFlight = attemptsInFlight(this.plan);
     this.#log.commit("run.resumed", {
       fromSeq: this.plan.seq,
       droppedBytes: from.droppedBytes,
@@ -132,11 +142,28 @@ export class Engine implements EngineLink {
     if (!this.plan.nodes.has(root.name))
       this.#create(null, root.name, root, rootInputs, [], root.labels, null, null, inputsHash(rootInputs));
     else this.#completeLastCreation();
+    if (inFlight.size > 0 && this.#o.executor.collect) {
+      let found: readonly CollectedResult[];
+      try {
+        found = await this.#o.executor.collect(this.#o.runId, inFlight);
+      } catch (error) {
+        return this.#fail(error);
+      }
+      if (this.#ending !== null) return this.#done;
+      for (const r of found) if (trustedResult(this.plan, inFlight, r)) this.#collected(r);
+    }
     const { ready, doomed } = resumePoints(this.plan);
     for (const d of doomed) this.#settle(d.node, "skipped", `producer ${d.producer.id} ${d.producer.status}`);
     for (const node of ready) this.#scheduler.push(node);
     this.#loop.pump();
     return this.#done;
+  }
+
+  /** An attempt of the dead engine that succeeded meanwhile (see `collected.ts`): its success is recorded, it does not run again. */
+  #collected(r: CollectedResult): void {
+    const node = this.plan.nodes.get(r.id) as PlanNode;
+    if (r.worker !== null) this.#log.commit("task.placed", { id: r.id, attempt: r.attempt, worker: r.worker });
+    if (r.outcome.ok) this.#settle(node, "succeeded", undefined, node.emitted ? outputOf(node) : r.outcome.output);
   }
 
   /** Commits what the crash cut off after the last `task.created`: its edges and its preview (see `missingCreationEdges`). */
@@ -314,11 +341,13 @@ export class Engine implements EngineLink {
   placed(ref: TaskRef, worker: string): void {
     if (!this.#current(ref)) return;
     this.#log.commit("task.placed", { id: ref.id, attempt: ref.attempt, worker });
+    this.#loop.pump(); // a tick: the log and the observers get it even if the run goes quiet now (a long task)
   }
 
   log(ref: TaskRef, message: string, fields: Json): void {
     if (!this.#current(ref)) return;
     this.#log.commit("task.log", { id: ref.id, message, fields });
+    this.#loop.pump();
   }
 
   emit(ref: TaskRef, output: Json): void {

@@ -61,6 +61,24 @@ export interface Rehosting {
   readonly crashes: number;
 }
 
+/**
+ * An attempt of a resumed run that finished while no coordinator listened
+ * (the engine was killed; a remote worker went on and left its result in
+ * Redis), as {@link Executor.collect} finds it: its outcome, where it ran,
+ * and the calls it made that the dead engine may not have logged.
+ */
+export interface CollectedResult extends TaskRef {
+  /** The worker that ran it, when known (its `task.placed`). */
+  readonly worker: string | null;
+  readonly outcome: TaskOutcome;
+  /** Ids of the children it spawned (all of them, logged or not). */
+  readonly spawned: readonly string[];
+  /** It called `emit`. */
+  readonly emitted: boolean;
+  /** The promises it declared with `ctx.promise`. */
+  readonly promised: readonly PromiseSpec[];
+}
+
 /** Calls from running tasks (and from the executor about them) to the engine. */
 export interface EngineLink {
   spawn(ref: TaskRef, child: SpawnRequest): void;
@@ -108,6 +126,15 @@ export interface Executor {
   abort(ref: TaskRef, reason: SerializedError): void;
   /** Stops every worker. */
   close(): Promise<void>;
+  /**
+   * For an executor whose workers outlive the engine (`bullmq`): called once
+   * by a resumed run, after `start`, with the attempts the log shows running
+   * or waiting (`id` → attempt). Resolves with those that finished while no
+   * engine listened; the engine records the successes it can trust instead
+   * of running them again. Attempts of the dead engine still in flight are
+   * told to stop: they run again as new attempts.
+   */
+  collect?(runId: string, live: ReadonlyMap<string, number>): Promise<readonly CollectedResult[]>;
   /**
    * For an executor that runs tasks in this process (inline): the attempts
    * whose code may be running now (the process is exiting under them):

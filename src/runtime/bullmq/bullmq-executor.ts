@@ -20,9 +20,9 @@
 import { randomUUID } from "node:crypto";
 import { Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
-import { ErrorCodes, TrellisError, WorkerCrashError, serializeError } from "../../errors.ts";
+import { ErrorCodes, TaskCancelledError, TrellisError, WorkerCrashError, serializeError } from "../../errors.ts";
 import type { SerializedError } from "../../errors.ts";
-import type { EngineLink, Executor, StartTask, TaskRef, WaitOutcome } from "../executor.ts";
+import type { CollectedResult, EngineLink, Executor, StartTask, TaskRef, WaitOutcome } from "../executor.ts";
 import { forwardCall } from "../worker/protocol.ts";
 import type { DownMessage, JobData, UpMessage } from "./wire.ts";
 import {
@@ -39,7 +39,9 @@ import {
   followStream,
   hangUp,
   permanentRedisProblem,
+  readAttempts,
   redisRefused,
+  runKey,
   safeUrl,
   slotsKey,
   upKey,
@@ -129,6 +131,10 @@ export class BullMQExecutor implements Executor {
   #noWorkerSince: number | null = null;
   #broken: SerializedError | null = null;
   #closed = false;
+  /** The run this coordinator serves (known from its first job, or from `collect`). */
+  #runId: string | null = null;
+  /** Tokens of the run's dead coordinators whose streams `collect` read: removed when this one closes. */
+  #inherited: readonly string[] = [];
   /** start() reached Redis. */
   #connected = false;
   #readerDone: Promise<void> = Promise.resolve();
@@ -241,6 +247,12 @@ export class BullMQExecutor implements Executor {
     this.#toAdd = [];
     const jobs = this.#jobs;
     if (!jobs || tasks.length === 0) return;
+    const runId = (tasks[0] as StartTask).runId;
+    if (this.#runId !== runId) {
+      this.#runId = runId;
+      // Sent before the jobs on the same connection: a worker can only answer a coordinator the run knows.
+      void this.#commands?.sadd(runKey(this.queue, runId), this.#reply).catch(() => undefined);
+    }
     const bulk = tasks.map((t) => {
       const data: JobData = {
         reply: this.#reply,
@@ -331,6 +343,8 @@ export class BullMQExecutor implements Executor {
   async #readUp(): Promise<void> {
     const key = upKey(this.queue, this.#reply);
     let unTrimmed = 0;
+    // Trimmed one round behind what was read: a killed coordinator may not have logged what it read last, and resume collects it from here.
+    let mark: string | null = null;
     await followStream(
       this.#reader as Redis,
       key,
@@ -344,7 +358,8 @@ export class BullMQExecutor implements Executor {
         unTrimmed += entries;
         if (unTrimmed < 1024) return;
         unTrimmed = 0;
-        void this.#commands?.xtrim(key, "MINID", last).catch(() => undefined);
+        if (mark !== null) void this.#commands?.xtrim(key, "MINID", mark).catch(() => undefined);
+        mark = last;
       },
     );
   }
@@ -389,6 +404,59 @@ export class BullMQExecutor implements Executor {
       default:
         return; // ready, pong, fatal, loadFailed: local workers only
     }
+  }
+
+  // ------------------------------------------------------------ resume
+
+  /**
+   * Reads what the workers sent to this run's earlier coordinators (they
+   * died: their tokens are still in {@link runKey}) and returns the attempts
+   * in `live` that finished. Attempts of theirs still on a worker are
+   * aborted there and jobs of theirs no worker took are dropped: the resumed
+   * run starts those again as new attempts.
+   */
+  async collect(runId: string, live: ReadonlyMap<string, number>): Promise<readonly CollectedResult[]> {
+    const commands = this.#commands;
+    const jobs = this.#jobs;
+    if (!commands || !jobs) return [];
+    const key = runKey(this.queue, runId);
+    const tokens = (await commands.smembers(key)).filter((t) => t !== this.#reply);
+    this.#runId = runId;
+    await commands.sadd(key, this.#reply);
+    this.#inherited = tokens;
+    const found: CollectedResult[] = [];
+    const reason = serializeError(
+      new TaskCancelledError(
+        ErrorCodes.TASK_CANCELLED,
+        "the coordinator that started this attempt died; the resumed run starts the task again",
+      ),
+    );
+    for (const token of tokens) {
+      const seen = await readAttempts(commands, upKey(this.queue, token), live);
+      const stop: DownMessage[] = [];
+      for (const a of seen.values()) {
+        if (a.outcome !== null)
+          found.push({
+            id: a.id,
+            attempt: a.attempt,
+            worker: a.worker,
+            outcome: a.outcome,
+            spawned: a.spawned,
+            emitted: a.emitted,
+            promised: a.promised,
+          });
+        else if (a.worker !== null) stop.push({ type: "abort", id: a.id, attempt: a.attempt, reason });
+      }
+      if (stop.length > 0)
+        await commands.xadd(downKey(this.queue), "MAXLEN", "~", 100_000, "*", "r", token, "m", JSON.stringify(stop));
+    }
+    if (tokens.length > 0) {
+      const orphans = new Set(tokens);
+      const queued = await jobs.getJobs(["waiting", "prioritized", "delayed"]);
+      for (const job of queued)
+        if (orphans.has((job.data as JobData | undefined)?.reply ?? "")) await job.remove().catch(() => undefined);
+    }
+    return found;
   }
 
   // ------------------------------------------------------------ faults
@@ -523,6 +591,11 @@ export class BullMQExecutor implements Executor {
       for (const r of leftovers)
         if (r.worker === null && r.jobId !== null) await this.#jobs?.remove(r.jobId).catch(() => undefined);
       await commands.del(upKey(this.queue, this.#reply));
+      // This run's record in Redis: gone with its last coordinator; what a resume collected is in the log now.
+      if (this.#runId !== null) {
+        for (const token of this.#inherited) await commands.del(upKey(this.queue, token));
+        await commands.srem(runKey(this.queue, this.#runId), this.#reply, ...this.#inherited);
+      }
       await this.#jobs?.close();
       await this.#events?.close();
     };

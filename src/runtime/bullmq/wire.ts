@@ -18,6 +18,8 @@
 import { Redis } from "ioredis";
 import { ErrorCodes, TrellisError } from "../../errors.ts";
 import type { Json } from "../../events/codec.ts";
+import type { PromiseSpec } from "../../events/types.ts";
+import type { TaskOutcome } from "../executor.ts";
 import type { HostToWorker, WorkerToHost } from "../worker/protocol.ts";
 
 /** Queue name when none is given. */
@@ -69,6 +71,13 @@ export const upKey = (queue: string, reply: string): string => `trellis:${queue}
 export const downKey = (queue: string): string => `trellis:${queue}:down`;
 export const beatsKey = (queue: string): string => `trellis:${queue}:beats`;
 export const slotsKey = (queue: string): string => `trellis:${queue}:slots`;
+/**
+ * The reply tokens of every coordinator a run has had (a set): a coordinator
+ * adds its own before its first job and removes it when it closes, so the
+ * tokens left are those of coordinators that died, whose up streams hold what
+ * their workers sent after the death (what `trellis resume` collects).
+ */
+export const runKey = (queue: string, runId: string): string => `trellis:${queue}:run:${runId}`;
 
 /**
  * A connection to `url` (`redis://[:password@]host:port[/db]`, or `rediss://`
@@ -156,6 +165,74 @@ export function safeUrl(url: string): string {
 export function fieldOf(fields: readonly string[], name: string): string | undefined {
   for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
   return undefined;
+}
+
+/** What a dead coordinator's up stream says about one attempt (see {@link readAttempts}). */
+export interface SeenAttempt {
+  readonly id: string;
+  readonly attempt: number;
+  /** The worker that reported taking it (`placed`), null when its message is not in the stream. */
+  worker: string | null;
+  /** Its result, null while it has none. */
+  outcome: TaskOutcome | null;
+  readonly spawned: string[];
+  emitted: boolean;
+  readonly promised: PromiseSpec[];
+}
+
+/**
+ * Reads the whole up stream `key` (1,000 entries per XRANGE) and gathers,
+ * for each attempt `live` names (`id` → attempt), what its worker reported.
+ */
+export async function readAttempts(
+  redis: Redis,
+  key: string,
+  live: ReadonlyMap<string, number>,
+): Promise<Map<string, SeenAttempt>> {
+  const seen = new Map<string, SeenAttempt>();
+  const of = (id: string, attempt: number): SeenAttempt | undefined => {
+    if (live.get(id) !== attempt) return undefined;
+    let a = seen.get(id);
+    if (a === undefined) {
+      a = { id, attempt, worker: null, outcome: null, spawned: [], emitted: false, promised: [] };
+      seen.set(id, a);
+    }
+    return a;
+  };
+  for (let from = "-"; ; ) {
+    const entries = (await redis.xrange(key, from, "+", "COUNT", 1000)) as [string, string[]][];
+    for (const [entryId, fields] of entries) {
+      from = `(${entryId}`;
+      for (const m of JSON.parse(fieldOf(fields, "m") ?? "[]") as UpMessage[]) {
+        switch (m.type) {
+          case "placed": {
+            const a = of(m.id, m.attempt);
+            if (a) a.worker = m.worker;
+            break;
+          }
+          case "finished": {
+            const a = of(m.id, m.attempt);
+            if (a) a.outcome = m.outcome;
+            break;
+          }
+          case "spawn":
+            of(m.id, m.attempt)?.spawned.push(m.child.id);
+            break;
+          case "emit": {
+            const a = of(m.id, m.attempt);
+            if (a) a.emitted = true;
+            break;
+          }
+          case "promise":
+            of(m.id, m.attempt)?.promised.push(...m.promises);
+            break;
+          default:
+            break; // waits, logs and answers change nothing the log must hold before a success
+        }
+      }
+    }
+    if (entries.length < 1000) return seen;
+  }
 }
 
 /** One XREAD answer: `[[key, [[entryId, fields], ...]], ...]` or null on timeout. */
