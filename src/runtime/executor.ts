@@ -53,7 +53,7 @@ export type WaitOutcome =
 export interface Rehosting {
   /** The worker that died, e.g. `thread 3`. */
   readonly worker: string;
-  /** How it died: `exit`, `signal`, `out-of-memory`, `uncaught-error` or `unresponsive`. */
+  /** How it died: `exit`, `signal`, `out-of-memory`, `uncaught-error` or `unresponsive`; `lost` for a remote worker whose lease ran out. */
   readonly reason: string;
   /** True when the attempt is a suspect (the culprit could not be told apart): it runs alone on a worker. */
   readonly isolated: boolean;

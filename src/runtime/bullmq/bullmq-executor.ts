@@ -8,11 +8,13 @@
  *   the order each worker sent them, and go to the {@link EngineLink} as the
  *   thread pool's messages do.
  * - `resume` and `abort` go out on the queue's down stream.
- * - A worker whose heartbeat stops for `leaseMs` is gone: every attempt it
- *   hosted (running or suspended) fails with `WORKER_CRASH`, which the
- *   engine's crash rules then handle (retry, or re-run elsewhere). A job
- *   fetched by a worker that died before reporting it is failed by BullMQ's
- *   stalled-job check and ends the same way.
+ * - A worker whose heartbeat stops for `leaseMs` is gone: the attempts it
+ *   hosted are judged with the local pools' crash rules (`judgeDeath`):
+ *   suspended ones and running suspects are re-hosted (the same attempt runs
+ *   again elsewhere, a suspect alone on its worker), a lone running one fails
+ *   with `WORKER_CRASH`, a task on `maxWorkerCrashes` dead workers fails for
+ *   good. A job fetched by a worker that died before reporting it is failed
+ *   by BullMQ's stalled-job check and is a suspect.
  * - Redis away for longer than `redisDownMs`: every attempt fails with
  *   `REDIS_UNREACHABLE` and so does every later one, so the run ends; shorter
  *   outages only pause it (ioredis reconnects and replays queued commands).
@@ -20,10 +22,14 @@
 import { randomUUID } from "node:crypto";
 import { Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
-import { ErrorCodes, TaskCancelledError, TrellisError, WorkerCrashError, serializeError } from "../../errors.ts";
+import { ErrorCodes, TaskCancelledError, TrellisError, serializeError } from "../../errors.ts";
 import type { SerializedError } from "../../errors.ts";
 import type { CollectedResult, EngineLink, Executor, StartTask, TaskRef, WaitOutcome } from "../executor.ts";
+import type { HostedAttempt } from "../worker/crash-verdict.ts";
+import { judgeDeath } from "../worker/crash-verdict.ts";
 import { forwardCall } from "../worker/protocol.ts";
+import type { WorkerLoss } from "../worker/worker-errors.ts";
+import { crashError, crashLimitError, describeLoss } from "../worker/worker-errors.ts";
 import type { DownMessage, JobData, UpMessage } from "./wire.ts";
 import {
   DEFAULT_LEASE_MS,
@@ -65,6 +71,11 @@ export interface BullMQExecutorOptions {
   readonly redisDownMs?: number;
   /** How long attempts may wait while no worker serves the queue before they fail. Default 30 000 ms. */
   readonly workerWaitMs?: number;
+  /**
+   * A task that has been on this many workers that died (as a suspect, see
+   * `worker/crash-verdict.ts`) fails with a final `WORKER_CRASH`. Default 3.
+   */
+  readonly maxWorkerCrashes?: number;
 }
 
 /** An attempt this executor dispatched. */
@@ -73,6 +84,8 @@ interface Remote {
   /** Worker that took it (from its `placed` message), null until then. */
   worker: string | null;
   jobId: string | null;
+  /** Its waits not answered yet: it is suspended (holds nothing on its worker) while some are. */
+  waits: number;
 }
 
 /** What the coordinator knows of one worker's heartbeat. */
@@ -103,6 +116,11 @@ export class BullMQExecutor implements Executor {
   readonly #maxOutputBytes: number;
   readonly #redisDownMs: number;
   readonly #workerWaitMs: number;
+  readonly #maxWorkerCrashes: number;
+  /** Dying workers each task (by id) has been a suspect of. */
+  readonly #crashes = new Map<string, number>();
+  /** Attempts aborted on a worker that has not said they ended (by `attempt id`): they may still be executing there. */
+  readonly #aborting = new Map<string, { readonly ref: TaskRef; readonly worker: string }>();
   readonly #reply = randomUUID();
   #link: EngineLink | undefined;
   #commands: Redis | undefined;
@@ -154,6 +172,7 @@ export class BullMQExecutor implements Executor {
     this.#maxOutputBytes = positive("maxOutputBytes", options.maxOutputBytes, DEFAULT_MAX_OUTPUT_BYTES);
     this.#redisDownMs = positive("redisDownMs", options.redisDownMs, DEFAULT_REDIS_DOWN_MS);
     this.#workerWaitMs = positive("workerWaitMs", options.workerWaitMs, DEFAULT_WORKER_WAIT_MS);
+    this.#maxWorkerCrashes = Math.floor(positive("maxWorkerCrashes", options.maxWorkerCrashes, 3));
   }
 
   /**
@@ -237,7 +256,7 @@ export class BullMQExecutor implements Executor {
       queueMicrotask(() => this.#link?.finished(task, { ok: false, error }));
       return;
     }
-    this.#remote.set(task.id, { ref: { id: task.id, attempt: task.attempt }, worker: null, jobId: null });
+    this.#remote.set(task.id, { ref: { id: task.id, attempt: task.attempt }, worker: null, jobId: null, waits: 0 });
     if (this.#toAdd.length === 0) queueMicrotask(() => this.#addJobs());
     this.#toAdd.push(task);
   }
@@ -262,6 +281,8 @@ export class BullMQExecutor implements Executor {
         task: t.task,
         inputs: t.inputs,
         maxOutputBytes: this.#maxOutputBytes,
+        // A task that has been on a dying worker runs alone on its worker until it finishes or waits.
+        alone: (this.#crashes.get(t.id) ?? 0) > 0,
       };
       return { name: t.task, data, opts: { removeOnComplete: true, removeOnFail: true } };
     });
@@ -285,7 +306,9 @@ export class BullMQExecutor implements Executor {
   }
 
   resume(ref: TaskRef, waitId: number, outcome: WaitOutcome): void {
-    if (!this.#find(ref.id, ref.attempt)) return;
+    const r = this.#find(ref.id, ref.attempt);
+    if (!r) return;
+    r.waits = Math.max(0, r.waits - 1);
     this.#send({ type: "resume", id: ref.id, attempt: ref.attempt, waitId, outcome });
   }
 
@@ -293,7 +316,10 @@ export class BullMQExecutor implements Executor {
     const r = this.#find(ref.id, ref.attempt);
     if (!r) return;
     this.#forget(r);
-    if (r.worker !== null) this.#unacked.add(`${ref.attempt} ${ref.id}`);
+    if (r.worker !== null) {
+      this.#unacked.add(`${ref.attempt} ${ref.id}`);
+      this.#aborting.set(`${ref.attempt} ${ref.id}`, { ref: r.ref, worker: r.worker });
+    }
     // Not reported taken yet: take it off the queue; if a worker has it already, abort it again once it says so.
     if (r.worker === null) {
       this.#abortOnPlace.set(ref.id, { attempt: ref.attempt, reason });
@@ -394,9 +420,13 @@ export class BullMQExecutor implements Executor {
       case "log":
       case "emit":
         return forwardCall(link, m);
-      case "wait":
+      case "wait": {
+        const r = this.#find(m.id, m.attempt);
+        if (r) r.waits++;
         return link.wait({ id: m.id, attempt: m.attempt }, m.waitId, m.ids, m.timeoutMs);
+      }
       case "finished": {
+        this.#aborting.delete(`${m.attempt} ${m.id}`);
         const r = this.#find(m.id, m.attempt);
         if (r) this.#forget(r);
         return link.finished({ id: m.id, attempt: m.attempt }, m.outcome);
@@ -517,31 +547,64 @@ export class BullMQExecutor implements Executor {
     }
   }
 
+  /**
+   * A worker is gone (its lease ran out, or it left): what it hosted is
+   * judged as the pools judge a dead worker (`judgeDeath`). A remote worker
+   * cannot name a culprit, so the attempts that were running are suspects:
+   * a lone one is the culprit (a failed attempt), several each run again
+   * alone on a worker; suspended ones are innocent and run again elsewhere
+   * (`task.rehosted`, not a failed attempt); a task on `maxWorkerCrashes`
+   * dying workers fails for good.
+   */
   #workerGone(name: string, why: string): void {
     this.#beats.delete(name);
     void this.#commands?.hdel(beatsKey(this.queue), name).catch(() => undefined);
+    const hosted: HostedAttempt[] = [];
     for (const r of [...this.#remote.values()]) {
       if (r.worker !== name) continue;
-      this.#fail(r.ref, this.#crash(r.ref, name, why));
+      hosted.push({ id: r.ref.id, attempt: r.ref.attempt, state: r.waits > 0 ? "waiting" : "running" });
+      this.#forget(r);
     }
+    for (const [key, a] of [...this.#aborting]) {
+      if (a.worker !== name) continue;
+      hosted.push({ id: a.ref.id, attempt: a.ref.attempt, state: "aborted" });
+      this.#aborting.delete(key);
+    }
+    this.#judge(hosted, name, { kind: "lost", why }, false);
   }
 
   /** A job failed in BullMQ: its worker died after taking it and before reporting it (stalled), or it could not be processed. */
   #jobFailed(jobId: string, reason: string): void {
     const r = this.#byJob.get(jobId);
     if (!r || this.#find(r.ref.id, r.ref.attempt) !== r) return;
-    this.#fail(r.ref, this.#crash(r.ref, r.worker ?? "a worker", `lost its job (BullMQ: ${reason})`));
+    this.#forget(r);
+    const hosted: HostedAttempt[] = [{ id: r.ref.id, attempt: r.ref.attempt, state: "running" }];
+    this.#judge(hosted, r.worker ?? "a worker", { kind: "lost", why: `lost its job (BullMQ: ${reason})` }, true);
   }
 
-  #crash(ref: TaskRef, worker: string, why: string): SerializedError {
-    return serializeError(
-      new WorkerCrashError(
-        ErrorCodes.WORKER_CRASH,
-        `${ref.id} (attempt ${ref.attempt}) was lost because its worker (${worker}) ${why}: the worker was killed, crashed, or blocked its event loop for longer than the lease. ` +
-          "Give the task `retries` to run it again elsewhere; keep synchronous work in a task under the lease (leaseMs)",
-        { id: ref.id, attempt: ref.attempt, worker, reason: why },
-      ),
-    );
+  /**
+   * The verdicts on a dead worker's attempts, passed to the engine. `unseen`:
+   * the worker never reported the attempt, so what else it ran is unknown and
+   * a lone attempt is not taken for the culprit (a suspect instead).
+   */
+  #judge(hosted: readonly HostedAttempt[], worker: string, loss: WorkerLoss, unseen: boolean): void {
+    const link = this.#link;
+    if (!link || hosted.length === 0) return;
+    const verdicts = judgeDeath({ hosted, culprit: null }, this.#crashes, this.#maxWorkerCrashes);
+    const reason = describeLoss(loss).reason;
+    // The innocent first: their lost executions are forgotten before a culprit's failure reaches the waits they had.
+    for (const v of verdicts) {
+      if (v.crashes > 0) this.#crashes.set(v.id, v.crashes);
+      const kind = unseen && v.kind === "culprit" ? "suspect" : v.kind;
+      if (kind === "innocent" || kind === "suspect")
+        link.rehosted(v, { worker, reason, isolated: kind === "suspect", crashes: v.crashes });
+    }
+    for (const v of verdicts) {
+      if (v.kind === "culprit" && !unseen)
+        link.finished(v, { ok: false, error: crashError(v, worker, loss, v.crashes, this.#maxWorkerCrashes) });
+      else if (v.kind === "limit")
+        link.finished(v, { ok: false, error: crashLimitError(v, worker, loss, this.#maxWorkerCrashes) });
+    }
   }
 
   #redisBack(): void {

@@ -70,6 +70,9 @@ interface RunHost {
 
 const slotKey = (id: string, attempt: number): string => `${id}\0${attempt}`;
 
+/** How long a crash suspect waits for the other attempts of its worker to finish or wait before it runs anyway. */
+const ALONE_WAIT_MS = 30_000;
+
 export class BullWorker {
   readonly name: string;
   readonly queue: string;
@@ -84,6 +87,15 @@ export class BullWorker {
   #beat: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #readerDone: Promise<void> = Promise.resolve();
+  /** Open waits of each attempt hosted here, by `slotKey`. */
+  readonly #waits = new Map<string, number>();
+  /** Attempts hosted here that run (none of their waits open). */
+  #busy = 0;
+  /** Wakes a crash suspect waiting for the worker to be idle. */
+  #idle: (() => void) | null = null;
+  /** The crash suspect running alone here, and what lets the next one in. */
+  #alone: { readonly key: string; readonly release: () => void } | null = null;
+  #aloneQueue: Promise<void> = Promise.resolve();
 
   private constructor(options: BullWorkerOptions) {
     this.#options = options;
@@ -196,6 +208,7 @@ export class BullWorker {
       const key = slotKey(m.id, m.attempt);
       rh.slots.get(key)?.();
       rh.slots.delete(key);
+      this.#counted(key, m.type === "wait" ? 1 : null);
       if (m.type !== "finished") continue;
       rh.hosted--;
       const limited = this.#limitOutput(m);
@@ -254,10 +267,13 @@ export class BullWorker {
       if (rh.hosted === 0 && rh.slots.size === 0) this.#runs.delete(d.reply);
       return;
     }
+    const key = slotKey(d.id, d.attempt);
+    if (d.alone === true) await this.#takeAlone(key);
     if (rh.placed.length === 0) setImmediate(() => setImmediate(() => this.#sendPlaced(d.reply, rh)));
     rh.placed.push(placed);
-    const key = slotKey(d.id, d.attempt);
     this.#limits.set(key, d.maxOutputBytes);
+    this.#waits.set(key, 0);
+    this.#busy++;
     rh.hosted++;
     await new Promise<void>((resolve) => {
       rh.slots.set(key, resolve);
@@ -265,6 +281,59 @@ export class BullWorker {
         { type: "run", task: { runId: d.runId, id: d.id, attempt: d.attempt, task: d.task, inputs: d.inputs } },
       ]);
     });
+  }
+
+  /**
+   * Keeps {@link BullWorker.#busy}: `delta` +1 for a wait, -1 for its answer,
+   * null when the attempt ended. An attempt is busy while none of its waits
+   * is open.
+   */
+  #counted(key: string, delta: 1 | -1 | null): void {
+    const waits = this.#waits.get(key);
+    if (waits === undefined) return;
+    const next = delta === null ? -1 : Math.max(0, waits + delta);
+    if (next < 0) this.#waits.delete(key);
+    else this.#waits.set(key, next);
+    const was = waits === 0;
+    const now = next === 0;
+    if (was !== now) this.#busy += now ? 1 : -1;
+    // An attempt that runs alone frees the worker when it waits or ends.
+    if (key === this.#alone?.key && !now) this.#endAlone();
+    if (this.#busy === 0) this.#idle?.();
+  }
+
+  /**
+   * Before a crash suspect (a job marked `alone`) runs: one at a time, this
+   * worker stops taking jobs (BullMQ's concurrency 1: this job's own slot)
+   * and waits until no other attempt is running here (suspended ones do not
+   * count). {@link BullWorker.#endAlone} gives the slots back.
+   */
+  async #takeAlone(key: string): Promise<void> {
+    const before = this.#aloneQueue;
+    let release!: () => void;
+    this.#aloneQueue = new Promise<void>((resolve) => (release = resolve));
+    await before;
+    if (this.#worker) this.#worker.concurrency = 1;
+    // Bounded: isolation only sharpens the next verdict, it must never hold a run up.
+    const limit = Date.now() + ALONE_WAIT_MS;
+    while (this.#busy > 0 && !this.#closed && Date.now() < limit) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#idle = resolve;
+        timer = setTimeout(resolve, limit - Date.now());
+      });
+      clearTimeout(timer);
+    }
+    this.#idle = null;
+    this.#alone = { key, release };
+  }
+
+  #endAlone(): void {
+    const alone = this.#alone;
+    if (alone === null) return;
+    this.#alone = null;
+    if (this.#worker) this.#worker.concurrency = this.concurrency;
+    alone.release();
   }
 
   #sendPlaced(reply: string, rh: RunHost): void {
@@ -289,6 +358,7 @@ export class BullWorker {
         const rh = this.#runs.get(reply);
         if (!rh) return;
         const batch = JSON.parse(fieldOf(fields, "m") ?? "[]") as DownMessage[];
+        for (const m of batch) if (m.type === "resume") this.#counted(slotKey(m.id, m.attempt), -1);
         rh.deliver(batch);
         // The signals of the aborted attempts this worker hosts have fired: say so (the coordinator waits for it before it closes).
         const acks: UpMessage[] = [];
@@ -309,6 +379,8 @@ export class BullWorker {
     const worker = this.#worker;
     // Pending processors belong to attempts this process will not finish: let BullMQ stop without waiting for them.
     for (const rh of this.#runs.values()) for (const release of rh.slots.values()) release();
+    this.#idle?.();
+    this.#endAlone();
     const leave = async (): Promise<void> => {
       if (worker === undefined) return; // it never served the queue (Redis refused it)
       await worker.close(true).catch(() => undefined);

@@ -13,7 +13,7 @@
  *   which ignores the attempts it does not host).
  * - Liveness: each worker bumps its counter in {@link beatsKey} every
  *   {@link HEARTBEAT_MS}; the coordinator deems a worker whose counter stopped
- *   for its `leaseMs` gone, and fails the attempts it hosted with `WORKER_CRASH`.
+ *   for its `leaseMs` gone, and judges the attempts it hosted as the local pools do.
  */
 import { Redis } from "ioredis";
 import { ErrorCodes, TrellisError } from "../../errors.ts";
@@ -28,7 +28,7 @@ export const DEFAULT_QUEUE = "trellis";
 export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 /** How often a worker proves it is alive. */
 export const HEARTBEAT_MS = 1000;
-/** A worker silent for this long is gone, by default (its attempts fail with `WORKER_CRASH`). */
+/** A worker silent for this long is gone, by default (its attempts are judged by `judgeDeath`). */
 export const DEFAULT_LEASE_MS = 5000;
 /**
  * BullMQ's job lock: a job fetched by a worker that dies before it reports
@@ -55,6 +55,8 @@ export interface JobData {
   /** Encoded inputs, every `From` resolved. */
   readonly inputs: Json;
   readonly maxOutputBytes: number;
+  /** Run it alone on the worker: no other attempt starts there until it finishes or waits (a crash suspect). */
+  readonly alone: boolean;
 }
 
 /** Worker → coordinator: the worker protocol plus where an attempt landed. */
