@@ -53,8 +53,14 @@ import {
   upKey,
 } from "./wire.ts";
 
-/** Jobs dispatched per live worker slot when `concurrency` is not given. */
+/** Attempts dispatched per live worker slot when `concurrency` is not given. */
 export const PIPELINE = 4;
+/** The same while attempts are short: they travel batched, up to {@link MAX_BATCH} per job. */
+export const BATCH_PIPELINE = 32;
+/** Most attempts one job carries. */
+export const MAX_BATCH = 32;
+/** Attempts that run under this on average (ms) are batched. */
+export const SHORT_RUN_MS = 2;
 
 export interface BullMQExecutorOptions {
   /** Redis URL: `redis://[:password@]host:port[/db]`, `rediss://` for TLS. */
@@ -130,7 +136,10 @@ export class BullMQExecutor implements Executor {
   /** The QueueEvents' own connection: BullMQ leaves a connection it was given open. */
   #eventsConnection: Redis | undefined;
   readonly #remote = new Map<string, Remote>();
-  readonly #byJob = new Map<string, Remote>();
+  /** Attempts no worker reported taking yet, by the job that carries them. */
+  readonly #byJob = new Map<string, Remote[]>();
+  /** Moving average of how long attempts ran on the workers, ms (see `#ran`). */
+  #runMsAverage = Number.POSITIVE_INFINITY;
   /**
    * Aborts of attempts no worker had reported taking, by id: the abort may
    * reach the worker before the attempt does, so it is sent again when the
@@ -185,7 +194,7 @@ export class BullMQExecutor implements Executor {
     if (this.#fixed !== null) return this.#fixed;
     let slots = 0;
     for (const b of this.#beats.values()) slots += b.slots;
-    return Math.max(1, slots * PIPELINE);
+    return Math.max(1, slots * (this.#short() ? BATCH_PIPELINE : PIPELINE));
   }
 
   /** Workers seen alive (at least 1: the log's `run.started` counts workers from 1). */
@@ -272,29 +281,31 @@ export class BullMQExecutor implements Executor {
       // Sent before the jobs on the same connection: a worker can only answer a coordinator the run knows.
       void this.#commands?.sadd(runKey(this.queue, runId), this.#reply).catch(() => undefined);
     }
-    const bulk = tasks.map((t) => {
+    const groups = this.#batches(tasks);
+    const bulk = groups.map((group) => {
       const data: JobData = {
         reply: this.#reply,
-        runId: t.runId,
-        id: t.id,
-        attempt: t.attempt,
-        task: t.task,
-        inputs: t.inputs,
+        runId,
+        attempts: group.map((t) => ({ id: t.id, attempt: t.attempt, task: t.task, inputs: t.inputs })),
         maxOutputBytes: this.#maxOutputBytes,
         // A task that has been on a dying worker runs alone on its worker until it finishes or waits.
-        alone: (this.#crashes.get(t.id) ?? 0) > 0,
+        alone: group.length === 1 && (this.#crashes.get((group[0] as StartTask).id) ?? 0) > 0,
       };
-      return { name: t.task, data, opts: { removeOnComplete: true, removeOnFail: true } };
+      return { name: (group[0] as StartTask).task, data, opts: { removeOnComplete: true, removeOnFail: true } };
     });
     jobs.addBulk(bulk).then(
       (added) => {
         for (let i = 0; i < added.length; i++) {
-          const t = tasks[i] as StartTask;
-          const r = this.#find(t.id, t.attempt);
           const jobId = added[i]?.id;
-          if (!r || jobId === undefined) continue;
-          r.jobId = jobId;
-          this.#byJob.set(jobId, r);
+          if (jobId === undefined) continue;
+          const members: Remote[] = [];
+          for (const t of groups[i] ?? []) {
+            const r = this.#find(t.id, t.attempt);
+            if (!r || r.worker !== null) continue;
+            r.jobId = jobId;
+            members.push(r);
+          }
+          if (members.length > 0) this.#byJob.set(jobId, members);
         }
       },
       (error: unknown) => {
@@ -303,6 +314,43 @@ export class BullMQExecutor implements Executor {
         for (const t of tasks) if (this.#find(t.id, t.attempt)) this.#fail(t, e);
       },
     );
+  }
+
+  /**
+   * The jobs of one engine step. While attempts are short (their average run
+   * under {@link SHORT_RUN_MS}) a BullMQ job's own cost (a few Redis round
+   * trips) outweighs them, so up to {@link MAX_BATCH} share a job, spread
+   * over the live workers' slots; a crash suspect always has a job to itself.
+   */
+  #batches(tasks: readonly StartTask[]): StartTask[][] {
+    const alone: StartTask[][] = [];
+    const rest: StartTask[] = [];
+    for (const t of tasks) {
+      if ((this.#crashes.get(t.id) ?? 0) > 0) alone.push([t]);
+      else rest.push(t);
+    }
+    let size = 1;
+    if (this.#short()) {
+      let slots = 0;
+      for (const b of this.#beats.values()) slots += b.slots;
+      size = Math.min(MAX_BATCH, Math.max(1, Math.ceil(rest.length / Math.max(1, slots))));
+    }
+    const groups = alone;
+    for (let i = 0; i < rest.length; i += size) groups.push(rest.slice(i, i + size));
+    return groups;
+  }
+
+  /** Attempts have been measured, and on average they run under {@link SHORT_RUN_MS}. */
+  #short(): boolean {
+    return this.#runMsAverage < SHORT_RUN_MS;
+  }
+
+  /** Feeds the moving average of how long attempts run on the workers (waits excluded: -1). */
+  #ran(runMs: number): void {
+    if (runMs < 0) return;
+    const sample = Math.min(runMs, 4 * SHORT_RUN_MS);
+    const avg = this.#runMsAverage;
+    this.#runMsAverage = avg === Number.POSITIVE_INFINITY ? sample : avg + (sample - avg) / 8;
   }
 
   resume(ref: TaskRef, waitId: number, outcome: WaitOutcome): void {
@@ -323,7 +371,7 @@ export class BullMQExecutor implements Executor {
     // Not reported taken yet: take it off the queue; if a worker has it already, abort it again once it says so.
     if (r.worker === null) {
       this.#abortOnPlace.set(ref.id, { attempt: ref.attempt, reason });
-      if (r.jobId !== null)
+      if (r.jobId !== null && this.#byJob.get(r.jobId)?.length === 1)
         void this.#jobs
           ?.remove(r.jobId)
           .then((removed) => {
@@ -355,7 +403,18 @@ export class BullMQExecutor implements Executor {
 
   #forget(r: Remote): void {
     if (this.#remote.get(r.ref.id) === r) this.#remote.delete(r.ref.id);
-    if (r.jobId !== null) this.#byJob.delete(r.jobId);
+    this.#unjob(r);
+  }
+
+  /** `r` is no longer waiting in its job (taken, or ended). */
+  #unjob(r: Remote): void {
+    if (r.jobId === null) return;
+    const members = this.#byJob.get(r.jobId);
+    if (members !== undefined) {
+      const at = members.indexOf(r);
+      if (at >= 0) members.splice(at, 1);
+      if (members.length === 0) this.#byJob.delete(r.jobId);
+    }
   }
 
   #fail(ref: TaskRef, error: SerializedError): void {
@@ -409,7 +468,7 @@ export class BullMQExecutor implements Executor {
         const r = this.#find(m.id, m.attempt);
         if (!r) return;
         r.worker = m.worker;
-        if (r.jobId !== null) this.#byJob.delete(r.jobId);
+        this.#unjob(r);
         // A worker that died between its last heartbeat and now: its attempt is lost already.
         if (!this.#beats.has(m.worker)) this.#beats.set(m.worker, { count: "", at: Date.now(), slots: 0 });
         return link.placed?.(r.ref, m.worker);
@@ -429,6 +488,7 @@ export class BullMQExecutor implements Executor {
         this.#aborting.delete(`${m.attempt} ${m.id}`);
         const r = this.#find(m.id, m.attempt);
         if (r) this.#forget(r);
+        this.#ran(m.runMs);
         return link.finished({ id: m.id, attempt: m.attempt }, m.outcome);
       }
       default:
@@ -575,11 +635,16 @@ export class BullMQExecutor implements Executor {
 
   /** A job failed in BullMQ: its worker died after taking it and before reporting it (stalled), or it could not be processed. */
   #jobFailed(jobId: string, reason: string): void {
-    const r = this.#byJob.get(jobId);
-    if (!r || this.#find(r.ref.id, r.ref.attempt) !== r) return;
-    this.#forget(r);
-    const hosted: HostedAttempt[] = [{ id: r.ref.id, attempt: r.ref.attempt, state: "running" }];
-    this.#judge(hosted, r.worker ?? "a worker", { kind: "lost", why: `lost its job (BullMQ: ${reason})` }, true);
+    const members = this.#byJob.get(jobId);
+    if (!members) return;
+    this.#byJob.delete(jobId);
+    const hosted: HostedAttempt[] = [];
+    for (const r of members) {
+      if (this.#find(r.ref.id, r.ref.attempt) !== r || r.worker !== null) continue;
+      this.#forget(r);
+      hosted.push({ id: r.ref.id, attempt: r.ref.attempt, state: "running" });
+    }
+    this.#judge(hosted, "a worker", { kind: "lost", why: `lost its job (BullMQ: ${reason})` }, true);
   }
 
   /**
@@ -651,8 +716,9 @@ export class BullMQExecutor implements Executor {
     const tidy = async (): Promise<void> => {
       if (!commands || !this.#connected || this.#redisDownSince !== null) return;
       // Jobs no worker took yet are dropped; attempts still running get their abort.
-      for (const r of leftovers)
-        if (r.worker === null && r.jobId !== null) await this.#jobs?.remove(r.jobId).catch(() => undefined);
+      const untaken = new Set<string>();
+      for (const r of leftovers) if (r.worker === null && r.jobId !== null) untaken.add(r.jobId);
+      for (const jobId of untaken) await this.#jobs?.remove(jobId).catch(() => undefined);
       await commands.del(upKey(this.queue, this.#reply));
       // This run's record in Redis: gone with its last coordinator; what a resume collected is in the log now.
       if (this.#runId !== null) {

@@ -22,7 +22,7 @@ import { importModule } from "../loader/typescript.ts";
 import { IN_WORKER } from "../worker-flag.ts";
 import type { HostToWorker, WorkerToHost } from "../worker/protocol.ts";
 import { WorkerHost } from "../worker/worker-host.ts";
-import type { DownMessage, JobData, UpMessage } from "./wire.ts";
+import type { DownMessage, JobAttempt, JobData, UpMessage } from "./wire.ts";
 import {
   DEFAULT_QUEUE,
   HEARTBEAT_MS,
@@ -243,34 +243,54 @@ export class BullWorker {
     return { ...m, outcome: { ok: false, error: serializeError(error) } };
   }
 
+  /**
+   * Runs the attempts of a job, all at once (a batch of short attempts is
+   * pipelined, as the local pools pipeline short attempts per worker);
+   * resolves (frees the BullMQ slot) once each has ended or first waits.
+   */
   async #process(job: Job): Promise<void> {
     const d = job.data as JobData;
     const rh = this.#runHost(d.reply);
-    const up = upKey(this.queue, d.reply);
-    const placed: UpMessage = { type: "placed", id: d.id, attempt: d.attempt, worker: this.name };
-    if (!registry.get(d.task)) {
-      const modules = this.#options.modules.length === 0 ? "no module" : this.#options.modules.join(", ");
-      const error = new TrellisError(
-        ErrorCodes.WORKER_UNKNOWN_TASK,
-        `${d.id}: the worker ${this.name} on queue "${this.queue}" has no task named "${d.task}"; it imported ${modules}. ` +
-          "A worker runs only the definitions its own modules register, never code named in a job: start the workers with the same workflow modules (and version) as the run, e.g. `trellis worker <module> --redis <url>`",
-        { id: d.id, task: d.task, worker: this.name },
-      );
-      const finished: UpMessage = {
+    const unknown: UpMessage[] = [];
+    const running: Promise<void>[] = [];
+    for (const a of d.attempts) {
+      if (registry.get(a.task)) running.push(this.#runAttempt(d, a, rh));
+      else unknown.push(...this.#unknownTask(a));
+    }
+    if (unknown.length > 0) {
+      await this.#commands.xadd(upKey(this.queue, d.reply), "*", "m", JSON.stringify(unknown));
+      if (rh.hosted === 0 && rh.slots.size === 0) this.#runs.delete(d.reply);
+    }
+    await Promise.all(running);
+  }
+
+  /** A job names a definition the modules did not register: `WORKER_UNKNOWN_TASK`, and nothing runs. */
+  #unknownTask(a: JobAttempt): UpMessage[] {
+    const modules = this.#options.modules.length === 0 ? "no module" : this.#options.modules.join(", ");
+    const error = new TrellisError(
+      ErrorCodes.WORKER_UNKNOWN_TASK,
+      `${a.id}: the worker ${this.name} on queue "${this.queue}" has no task named "${a.task}"; it imported ${modules}. ` +
+        "A worker runs only the definitions its own modules register, never code named in a job: start the workers with the same workflow modules (and version) as the run, e.g. `trellis worker <module> --redis <url>`",
+      { id: a.id, task: a.task, worker: this.name },
+    );
+    return [
+      { type: "placed", id: a.id, attempt: a.attempt, worker: this.name },
+      {
         type: "finished",
-        id: d.id,
-        attempt: d.attempt,
+        id: a.id,
+        attempt: a.attempt,
         outcome: { ok: false, error: serializeError(error) },
         runMs: 0,
-      };
-      await this.#commands.xadd(up, "*", "m", JSON.stringify([placed, finished]));
-      if (rh.hosted === 0 && rh.slots.size === 0) this.#runs.delete(d.reply);
-      return;
-    }
-    const key = slotKey(d.id, d.attempt);
-    if (d.alone === true) await this.#takeAlone(key);
+      },
+    ];
+  }
+
+  async #runAttempt(d: JobData, a: JobAttempt, rh: RunHost): Promise<void> {
+    const key = slotKey(a.id, a.attempt);
+    if (d.alone) await this.#takeAlone(key);
+    // `placed` goes with the host's next batch (the attempt's result, for a short one), or alone two turns later.
     if (rh.placed.length === 0) setImmediate(() => setImmediate(() => this.#sendPlaced(d.reply, rh)));
-    rh.placed.push(placed);
+    rh.placed.push({ type: "placed", id: a.id, attempt: a.attempt, worker: this.name });
     this.#limits.set(key, d.maxOutputBytes);
     this.#waits.set(key, 0);
     this.#busy++;
@@ -278,7 +298,7 @@ export class BullWorker {
     await new Promise<void>((resolve) => {
       rh.slots.set(key, resolve);
       rh.deliver([
-        { type: "run", task: { runId: d.runId, id: d.id, attempt: d.attempt, task: d.task, inputs: d.inputs } },
+        { type: "run", task: { runId: d.runId, id: a.id, attempt: a.attempt, task: a.task, inputs: a.inputs } },
       ]);
     });
   }

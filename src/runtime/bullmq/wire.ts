@@ -3,7 +3,8 @@
  * the Redis keys, the data of a job, the messages on the two streams, and
  * the defaults of the fault handling.
  *
- * - Each attempt is one BullMQ job on queue `<queue>` (data: {@link JobData}).
+ * - Each attempt is one BullMQ job on queue `<queue>` (data: {@link JobData}),
+ *   or, while attempts are short, a few attempts share one job.
  *   A job names a task definition; the worker looks it up in the definitions
  *   its own modules registered. Nothing in a job is ever imported or run as code.
  * - Worker → coordinator: the stream {@link upKey} of the run (each entry one
@@ -43,19 +44,27 @@ export const DEFAULT_REDIS_DOWN_MS = 30_000;
 /** How long the coordinator waits at start for a first worker, by default. */
 export const DEFAULT_WORKER_WAIT_MS = 30_000;
 
-/** The data of one job: one attempt. */
-export interface JobData {
-  /** The coordinator's stream token for this run (unique per run, unlike the run id). */
-  readonly reply: string;
-  readonly runId: string;
+/** One attempt of a job. */
+export interface JobAttempt {
   readonly id: string;
   readonly attempt: number;
   /** The definition's name: looked up in the worker's registry, never loaded. */
   readonly task: string;
   /** Encoded inputs, every `From` resolved. */
   readonly inputs: Json;
+}
+
+/**
+ * The data of one job: one attempt, or several short ones that the
+ * coordinator batched (one BullMQ job, one slot on the worker, for all).
+ */
+export interface JobData {
+  /** The coordinator's stream token for this run (unique per run, unlike the run id). */
+  readonly reply: string;
+  readonly runId: string;
+  readonly attempts: readonly JobAttempt[];
   readonly maxOutputBytes: number;
-  /** Run it alone on the worker: no other attempt starts there until it finishes or waits (a crash suspect). */
+  /** Run it alone on the worker: no other attempt starts there until it finishes or waits (a crash suspect; never batched). */
   readonly alone: boolean;
 }
 
