@@ -644,7 +644,13 @@ export class BullMQExecutor implements Executor {
       this.#forget(r);
       hosted.push({ id: r.ref.id, attempt: r.ref.attempt, state: "running" });
     }
-    this.#judge(hosted, "a worker", { kind: "lost", why: `lost its job (BullMQ: ${reason})` }, true);
+    // Which worker took it is not known (it died before saying so): the job names it.
+    this.#judge(
+      hosted,
+      `the worker that took job ${jobId}`,
+      { kind: "lost", why: `lost it (BullMQ: ${reason})` },
+      true,
+    );
   }
 
   /**
