@@ -92,7 +92,7 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
     .addOption(
       new Option(
         "--max-worker-crashes <n>",
-        "threads/processes: a task on this many workers that died fails for good (default: 3)",
+        "threads/processes/bullmq: a task on this many workers that died fails for good (default: 3)",
       ).argParser(parsePositiveInt),
     )
     .option(
@@ -144,7 +144,7 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
     .addOption(
       new Option(
         "--max-worker-crashes <n>",
-        "threads/processes: a task on this many workers that died fails for good (default: 3)",
+        "threads/processes/bullmq: a task on this many workers that died fails for good (default: 3)",
       ).argParser(parsePositiveInt),
     )
     .option("--redis <url>", "Redis of the bullmq executor (default: $TRELLIS_REDIS)")

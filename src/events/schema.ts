@@ -216,7 +216,8 @@ export const EventPayloads = {
       attempt: Int(1),
       worker: Type.String(),
       reason: Type.String({
-        description: "How the worker died: exit, signal, out-of-memory, uncaught-error or unresponsive.",
+        description:
+          "How the worker died: exit, signal, out-of-memory, uncaught-error or unresponsive; lost for a remote (bullmq) worker whose lease ran out.",
       }),
       isolated: Type.Boolean({
         description: "True for a suspect (the culprit could not be told apart): it runs alone on a worker.",

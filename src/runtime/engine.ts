@@ -35,12 +35,13 @@ import { CacheSteps } from "./cache/cache-steps.ts";
 import { Committer } from "./committer.ts";
 import { Creation } from "./creation.ts";
 import { Declarations } from "./declarations.ts";
-import type { EngineLink, Rehosting, SpawnRequest, TaskOutcome, TaskRef } from "./executor.ts";
+import { attemptsInFlight } from "./collected.ts";
+import type { CollectedResult, EngineLink, Rehosting, SpawnRequest, TaskOutcome, TaskRef } from "./executor.ts";
 import type { EngineOptions, EngineResult, ResumeEntry, ResumeFrom } from "./engine-types.ts";
 import { Outcomes } from "./outcomes.ts";
 import { ProcessFaults } from "./process-faults.ts";
 import { rehost, replay } from "./rehosting.ts";
-import { commitResumed, continueRun } from "./resume-entry.ts";
+import { commitResumed, queueResumePoints, recordCollected, restoreCreation } from "./resume-entry.ts";
 import { cancelUnfinished, failDeadlocked } from "./run-end.ts";
 import type { RunParts } from "./run-parts.ts";
 import { StepLoop } from "./step-loop.ts";
@@ -138,9 +139,22 @@ export class Engine implements EngineLink {
   async resume(root: AnyTask, rootInputs: Json, modules: readonly string[], from: ResumeFrom): Promise<EngineResult> {
     this.#startedAt = performance.now();
     this.#declarations.continueFromLog();
+    const inFlight = attemptsInFlight(this.plan); // before run.resumed makes them pending again
     commitResumed(this.#run, from);
     if (!(await this.#startExecutor(modules))) return this.#done;
-    continueRun(this.#run, this.#creation, this.#outcomes, root, rootInputs);
+    restoreCreation(this.#run, this.#creation, root, rootInputs);
+    const executor = this.#o.executor;
+    if (inFlight.size > 0 && executor.collect) {
+      let found: readonly CollectedResult[];
+      try {
+        found = await executor.collect(this.#o.runId, inFlight);
+      } catch (error) {
+        return this.#fail(error);
+      }
+      if (this.#ending !== null) return this.#done;
+      recordCollected(this.#run, this.#outcomes, inFlight, found);
+    }
+    queueResumePoints(this.#run, this.#outcomes);
     this.#loop.pump();
     return this.#done;
   }
@@ -200,11 +214,13 @@ export class Engine implements EngineLink {
   placed(ref: TaskRef, worker: string): void {
     if (!this.#current(ref)) return;
     this.#log.commit("task.placed", { id: ref.id, attempt: ref.attempt, worker });
+    this.#loop.pump(); // a tick: the log and the observers get it even if the run goes quiet now (a long task)
   }
 
   log(ref: TaskRef, message: string, fields: Json): void {
     if (!this.#current(ref)) return;
     this.#log.commit("task.log", { id: ref.id, message, fields });
+    this.#loop.pump();
   }
 
   emit(ref: TaskRef, output: Json): void {

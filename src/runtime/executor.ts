@@ -53,12 +53,30 @@ export type WaitOutcome =
 export interface Rehosting {
   /** The worker that died, e.g. `thread 3`. */
   readonly worker: string;
-  /** How it died: `exit`, `signal`, `out-of-memory`, `uncaught-error` or `unresponsive`. */
+  /** How it died: `exit`, `signal`, `out-of-memory`, `uncaught-error` or `unresponsive`; `lost` for a remote worker whose lease ran out. */
   readonly reason: string;
   /** True when the attempt is a suspect (the culprit could not be told apart): it runs alone on a worker. */
   readonly isolated: boolean;
   /** Dying workers its task has been a suspect of so far. */
   readonly crashes: number;
+}
+
+/**
+ * An attempt of a resumed run that finished while no coordinator listened
+ * (the engine was killed; a remote worker went on and left its result in
+ * Redis), as {@link Executor.collect} finds it: its outcome, where it ran,
+ * and the calls it made that the dead engine may not have logged.
+ */
+export interface CollectedResult extends TaskRef {
+  /** The worker that ran it, when known (its `task.placed`). */
+  readonly worker: string | null;
+  readonly outcome: TaskOutcome;
+  /** Ids of the children it spawned (all of them, logged or not). */
+  readonly spawned: readonly string[];
+  /** It called `emit`. */
+  readonly emitted: boolean;
+  /** The promises it declared with `ctx.promise`. */
+  readonly promised: readonly PromiseSpec[];
 }
 
 /** Calls from running tasks (and from the executor about them) to the engine. */
@@ -108,6 +126,15 @@ export interface Executor {
   abort(ref: TaskRef, reason: SerializedError): void;
   /** Stops every worker. */
   close(): Promise<void>;
+  /**
+   * For an executor whose workers outlive the engine (`bullmq`): called once
+   * by a resumed run, after `start`, with the attempts the log shows running
+   * or waiting (`id` → attempt). Resolves with those that finished while no
+   * engine listened; the engine records the successes it can trust instead
+   * of running them again. Attempts of the dead engine still in flight are
+   * told to stop: they run again as new attempts.
+   */
+  collect?(runId: string, live: ReadonlyMap<string, number>): Promise<readonly CollectedResult[]>;
   /**
    * For an executor that runs tasks in this process (inline): the attempts
    * whose code may be running now (the process is exiting under them):

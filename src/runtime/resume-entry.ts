@@ -4,19 +4,24 @@
  * commits `run.resumed`, whose fold makes the instances that were running or
  * waiting pending again (and with `retryFailed` the failed ones); it
  * completes the last creation the crash may have cut (its edges, its
- * preview); then it skips the pending instances whose producer died and
- * queues those whose producers are done (`resumePoints`). The root is
+ * preview); it records the successes of the dead engine's attempts that the
+ * executor collected (remote workers outlive a coordinator: see
+ * `collected.ts`); then it skips the pending instances whose producer died
+ * and queues those whose producers are done (`resumePoints`). The root is
  * created when the log ended before it was.
  */
 import type { Json } from "../events/codec.ts";
 import { inputsHash } from "../events/input-hash.ts";
 import { missingCreationEdges } from "../plan/diff.ts";
+import { outputOf } from "../plan/outputs.ts";
 import type { PlanNode } from "../plan/plan.ts";
 import { expandPreview } from "../preview/placeholders.ts";
 import { resumePoints } from "../scheduler/readiness.ts";
 import type { AnyTask } from "../task/define.ts";
+import { trustedResult } from "./collected.ts";
 import type { Creation } from "./creation.ts";
 import type { ResumeFrom } from "./engine-types.ts";
+import type { CollectedResult } from "./executor.ts";
 import type { Outcomes } from "./outcomes.ts";
 import type { RunParts } from "./run-parts.ts";
 
@@ -31,17 +36,35 @@ export function commitResumed(run: RunParts, from: ResumeFrom): void {
   });
 }
 
-/** Creates the root (encoded `rootInputs`, from `run.started`) or completes the last creation, then skips the doomed and queues the ready. */
-export function continueRun(
-  run: RunParts,
-  creation: Creation,
-  outcomes: Outcomes,
-  root: AnyTask,
-  rootInputs: Json,
-): void {
+/** Creates the root (encoded `rootInputs`, from `run.started`) or completes the last creation. */
+export function restoreCreation(run: RunParts, creation: Creation, root: AnyTask, rootInputs: Json): void {
   if (!run.plan.nodes.has(root.name))
     creation.create(null, root.name, root, rootInputs, [], root.labels, null, null, inputsHash(rootInputs));
   else completeLastCreation(run);
+}
+
+/**
+ * Records what the dead engine's attempts (`inFlight`, taken before
+ * `run.resumed`) finished meanwhile, as the executor collected it: where each
+ * ran, and the success of each the log can hold (`trustedResult`); the rest
+ * run again.
+ */
+export function recordCollected(
+  run: RunParts,
+  outcomes: Outcomes,
+  inFlight: ReadonlyMap<string, number>,
+  found: readonly CollectedResult[],
+): void {
+  for (const r of found) {
+    if (!trustedResult(run.plan, inFlight, r)) continue;
+    const node = run.plan.nodes.get(r.id) as PlanNode;
+    if (r.worker !== null) run.log.commit("task.placed", { id: r.id, attempt: r.attempt, worker: r.worker });
+    if (r.outcome.ok) outcomes.settle(node, "succeeded", undefined, node.emitted ? outputOf(node) : r.outcome.output);
+  }
+}
+
+/** Skips the pending instances whose producer died, and queues those whose producers are done. */
+export function queueResumePoints(run: RunParts, outcomes: Outcomes): void {
   const { ready, doomed } = resumePoints(run.plan);
   for (const d of doomed) outcomes.settle(d.node, "skipped", `producer ${d.producer.id} ${d.producer.status}`);
   for (const node of ready) run.scheduler.push(node);

@@ -160,7 +160,11 @@ export async function createExecutor(
           "a Redis URL for the bullmq executor (redis://host:6379, rediss:// for TLS; or set TRELLIS_REDIS)",
           redis,
         );
-      return bullmqExecutor({ redis, ...(remote.queue !== undefined ? { queue: remote.queue } : {}) });
+      return bullmqExecutor({
+        redis,
+        ...(remote.queue !== undefined ? { queue: remote.queue } : {}),
+        ...(maxWorkerCrashes !== undefined ? { maxWorkerCrashes } : {}),
+      });
     }
     default: {
       const never: never = kind;

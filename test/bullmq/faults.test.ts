@@ -25,7 +25,7 @@ afterAll(async () => {
   await dropQueue(queue);
 }, 60_000);
 
-test("SIGKILL of one of three workers in the middle of a 2,000-task run: the run succeeds, its lost attempts ran again elsewhere, no succeeded task ran twice", {
+test("SIGKILL of one of three workers in the middle of a 2,000-task run: the run succeeds, the attempts it held are re-hosted (not failed) and ran again elsewhere, no succeeded task ran twice", {
   timeout: 300_000,
 }, async () => {
   const journal = join(mkdtempSync(join(tmpdir(), "trellis-kill-")), "journal.txt");
@@ -34,6 +34,7 @@ test("SIGKILL of one of three workers in the middle of a 2,000-task run: the run
   const onVictim = new Set<string>();
   let succeeded = 0;
   let killedWith = -1;
+  let checking = false;
   const observer = {
     onEvent(e: TrellisEvent): void {
       if (e.type === "task.placed" && e.data.worker === victim.name) onVictim.add(e.data.id);
@@ -41,9 +42,16 @@ test("SIGKILL of one of three workers in the middle of a 2,000-task run: the run
         onVictim.delete(e.data.id);
         succeeded++;
       }
-      if (killedWith < 0 && succeeded >= 300 && onVictim.size > 0) {
-        killedWith = onVictim.size;
-        victim.child.kill("SIGKILL");
+      // Several attempts running there: none can be named the culprit, so all are re-hosted, not failed. Checked again
+      // once the batch of messages being read is handled: a placed attempt whose result came in the same batch is not held.
+      if (killedWith < 0 && !checking && succeeded >= 300 && onVictim.size >= 3) {
+        checking = true;
+        setImmediate(() => {
+          checking = false;
+          if (killedWith >= 0 || onVictim.size < 3) return;
+          killedWith = onVictim.size;
+          victim.child.kill("SIGKILL");
+        });
       }
     },
   };
@@ -58,14 +66,26 @@ test("SIGKILL of one of three workers in the middle of a 2,000-task run: the run
   expect(result.status).toBe("succeeded");
   expect(result.output).toEqual({ sums: 40, total: 2000 * 1999 });
 
-  // The attempts the victim held were lost (WORKER_CRASH) and ran again on the other workers.
-  const lost = eventsOf(result, "task.retrying").filter((e) => e.data.error.code === ErrorCodes.WORKER_CRASH);
-  expect(lost.length).toBeGreaterThan(0);
-  const placed = eventsOf(result, "task.placed");
-  for (const e of lost) {
-    const again = placed.find((p) => p.data.id === e.data.id && p.data.attempt === e.data.attempt);
-    expect(again?.data.worker).toBeDefined();
-    expect(again?.data.worker).not.toBe(victim.name);
+  // The attempts the victim held were re-hosted as #12's crash rules say (the same attempt, not a failed one: the
+  // root has no retries) and ran again on the other workers, alone there when they had been running (suspects).
+  const rehosted = eventsOf(result, "task.rehosted");
+  expect(rehosted.length).toBeGreaterThan(0);
+  // Each names the victim, or the job it took and died with before saying so (BullMQ's stalled-job check found it).
+  const held = (worker: string): boolean => worker === victim.name || worker.startsWith("the worker that took job ");
+  expect(rehosted.every((e) => held(e.data.worker) && e.data.reason === "lost")).toBe(true);
+  // Only when a single attempt was still running there at its death (its siblings' results were on their way) is
+  // that one the culprit: a failed attempt, which the leaves' retries cover.
+  const crashed = eventsOf(result, "task.retrying").filter((e) => e.data.error.code === ErrorCodes.WORKER_CRASH);
+  expect(crashed.length).toBeLessThanOrEqual(1);
+  if (crashed.length === 0) expect(rehosted.some((e) => e.data.isolated)).toBe(true);
+  expect(eventsOf(result, "task.failed")).toEqual([]);
+  const all = result.events ?? [];
+  for (const e of rehosted) {
+    const again = all.find(
+      (p) => p.type === "task.placed" && p.seq > e.seq && p.data.id === e.data.id && p.data.attempt === e.data.attempt,
+    );
+    expect(again?.type === "task.placed" && again.data.worker).toBeTruthy();
+    expect(again?.type === "task.placed" && again.data.worker).not.toBe(victim.name);
   }
   // Each leaf's side effect happened once: none that succeeded ran again.
   const lines = readFileSync(journal, "utf8").trim().split("\n");

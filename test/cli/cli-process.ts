@@ -11,7 +11,10 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-export function trellis(args: readonly string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<CliRun> {
+export function trellis(
+  args: readonly string[],
+  options: { cwd?: string; timeoutMs?: number; env?: Readonly<Record<string, string>> } = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
@@ -19,7 +22,7 @@ export function trellis(args: readonly string[], options: { cwd?: string; timeou
       {
         cwd: options.cwd ?? ROOT,
         timeout: options.timeoutMs ?? 60_000,
-        env: { ...process.env, CI: "1", NO_COLOR: "1" },
+        env: { ...process.env, CI: "1", NO_COLOR: "1", ...options.env },
       },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== "number") return reject(error); // killed by the timeout, or could not start

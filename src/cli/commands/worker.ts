@@ -7,6 +7,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { ErrorCodes, TrellisError } from "../../errors.ts";
 import { registry } from "../../task/registry.ts";
 import { CliError } from "../cli-error.ts";
 import type { ExitCode } from "../../report/exit-codes.ts";
@@ -66,6 +67,9 @@ export async function workerCommand(modules: readonly string[], flags: WorkerFla
     worker = await Promise.race([starting, timeout]);
   } catch (error) {
     if (error instanceof CliError) throw error;
+    // Redis answered but will not serve this worker (an untrusted TLS certificate, a wrong password): the message says what to fix.
+    if (error instanceof TrellisError && error.code === ErrorCodes.REDIS_UNREACHABLE)
+      throw new CliError(ExitCodes.UNAVAILABLE, error.message, { cause: error });
     throw new CliError(
       ExitCodes.DATA,
       `the worker could not start: ${error instanceof Error ? error.message : String(error)}`,

@@ -8,11 +8,13 @@
  *   the order each worker sent them, and go to the {@link EngineLink} as the
  *   thread pool's messages do.
  * - `resume` and `abort` go out on the queue's down stream.
- * - A worker whose heartbeat stops for `leaseMs` is gone: every attempt it
- *   hosted (running or suspended) fails with `WORKER_CRASH`, which the
- *   engine's crash rules then handle (retry, or re-run elsewhere). A job
- *   fetched by a worker that died before reporting it is failed by BullMQ's
- *   stalled-job check and ends the same way.
+ * - A worker whose heartbeat stops for `leaseMs` is gone: the attempts it
+ *   hosted are judged with the local pools' crash rules (`judgeDeath`):
+ *   suspended ones and running suspects are re-hosted (the same attempt runs
+ *   again elsewhere, a suspect alone on its worker), a lone running one fails
+ *   with `WORKER_CRASH`, a task on `maxWorkerCrashes` dead workers fails for
+ *   good. A job fetched by a worker that died before reporting it is failed
+ *   by BullMQ's stalled-job check and is a suspect.
  * - Redis away for longer than `redisDownMs`: every attempt fails with
  *   `REDIS_UNREACHABLE` and so does every later one, so the run ends; shorter
  *   outages only pause it (ioredis reconnects and replays queued commands).
@@ -20,10 +22,14 @@
 import { randomUUID } from "node:crypto";
 import { Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
-import { ErrorCodes, TrellisError, WorkerCrashError, serializeError } from "../../errors.ts";
+import { ErrorCodes, TaskCancelledError, TrellisError, serializeError } from "../../errors.ts";
 import type { SerializedError } from "../../errors.ts";
-import type { EngineLink, Executor, StartTask, TaskRef, WaitOutcome } from "../executor.ts";
+import type { CollectedResult, EngineLink, Executor, StartTask, TaskRef, WaitOutcome } from "../executor.ts";
+import type { HostedAttempt } from "../worker/crash-verdict.ts";
+import { judgeDeath } from "../worker/crash-verdict.ts";
 import { forwardCall } from "../worker/protocol.ts";
+import type { WorkerLoss } from "../worker/worker-errors.ts";
+import { crashError, crashLimitError, describeLoss } from "../worker/worker-errors.ts";
 import type { DownMessage, JobData, UpMessage } from "./wire.ts";
 import {
   DEFAULT_LEASE_MS,
@@ -37,13 +43,24 @@ import {
   downKey,
   fieldOf,
   followStream,
+  hangUp,
+  permanentRedisProblem,
+  readAttempts,
+  redisRefused,
+  runKey,
   safeUrl,
   slotsKey,
   upKey,
 } from "./wire.ts";
 
-/** Jobs dispatched per live worker slot when `concurrency` is not given. */
+/** Attempts dispatched per live worker slot when `concurrency` is not given. */
 export const PIPELINE = 4;
+/** The same while attempts are short: they travel batched, up to {@link MAX_BATCH} per job. */
+export const BATCH_PIPELINE = 32;
+/** Most attempts one job carries. */
+export const MAX_BATCH = 32;
+/** Attempts that run under this on average (ms) are batched. */
+export const SHORT_RUN_MS = 2;
 
 export interface BullMQExecutorOptions {
   /** Redis URL: `redis://[:password@]host:port[/db]`, `rediss://` for TLS. */
@@ -60,6 +77,11 @@ export interface BullMQExecutorOptions {
   readonly redisDownMs?: number;
   /** How long attempts may wait while no worker serves the queue before they fail. Default 30 000 ms. */
   readonly workerWaitMs?: number;
+  /**
+   * A task that has been on this many workers that died (as a suspect, see
+   * `worker/crash-verdict.ts`) fails with a final `WORKER_CRASH`. Default 3.
+   */
+  readonly maxWorkerCrashes?: number;
 }
 
 /** An attempt this executor dispatched. */
@@ -68,6 +90,8 @@ interface Remote {
   /** Worker that took it (from its `placed` message), null until then. */
   worker: string | null;
   jobId: string | null;
+  /** Its waits not answered yet: it is suspended (holds nothing on its worker) while some are. */
+  waits: number;
 }
 
 /** What the coordinator knows of one worker's heartbeat. */
@@ -98,6 +122,11 @@ export class BullMQExecutor implements Executor {
   readonly #maxOutputBytes: number;
   readonly #redisDownMs: number;
   readonly #workerWaitMs: number;
+  readonly #maxWorkerCrashes: number;
+  /** Dying workers each task (by id) has been a suspect of. */
+  readonly #crashes = new Map<string, number>();
+  /** Attempts aborted on a worker that has not said they ended (by `attempt id`): they may still be executing there. */
+  readonly #aborting = new Map<string, { readonly ref: TaskRef; readonly worker: string }>();
   readonly #reply = randomUUID();
   #link: EngineLink | undefined;
   #commands: Redis | undefined;
@@ -107,7 +136,10 @@ export class BullMQExecutor implements Executor {
   /** The QueueEvents' own connection: BullMQ leaves a connection it was given open. */
   #eventsConnection: Redis | undefined;
   readonly #remote = new Map<string, Remote>();
-  readonly #byJob = new Map<string, Remote>();
+  /** Attempts no worker reported taking yet, by the job that carries them. */
+  readonly #byJob = new Map<string, Remote[]>();
+  /** Moving average of how long attempts ran on the workers, ms (see `#ran`). */
+  #runMsAverage = Number.POSITIVE_INFINITY;
   /**
    * Aborts of attempts no worker had reported taking, by id: the abort may
    * reach the worker before the attempt does, so it is sent again when the
@@ -126,6 +158,12 @@ export class BullMQExecutor implements Executor {
   #noWorkerSince: number | null = null;
   #broken: SerializedError | null = null;
   #closed = false;
+  /** The run this coordinator serves (known from its first job, or from `collect`). */
+  #runId: string | null = null;
+  /** Tokens of the run's dead coordinators whose streams `collect` read: removed when this one closes. */
+  #inherited: readonly string[] = [];
+  /** start() reached Redis. */
+  #connected = false;
   #readerDone: Promise<void> = Promise.resolve();
 
   constructor(options: BullMQExecutorOptions) {
@@ -143,6 +181,7 @@ export class BullMQExecutor implements Executor {
     this.#maxOutputBytes = positive("maxOutputBytes", options.maxOutputBytes, DEFAULT_MAX_OUTPUT_BYTES);
     this.#redisDownMs = positive("redisDownMs", options.redisDownMs, DEFAULT_REDIS_DOWN_MS);
     this.#workerWaitMs = positive("workerWaitMs", options.workerWaitMs, DEFAULT_WORKER_WAIT_MS);
+    this.#maxWorkerCrashes = Math.floor(positive("maxWorkerCrashes", options.maxWorkerCrashes, 3));
   }
 
   /**
@@ -155,7 +194,7 @@ export class BullMQExecutor implements Executor {
     if (this.#fixed !== null) return this.#fixed;
     let slots = 0;
     for (const b of this.#beats.values()) slots += b.slots;
-    return Math.max(1, slots * PIPELINE);
+    return Math.max(1, slots * (this.#short() ? BATCH_PIPELINE : PIPELINE));
   }
 
   /** Workers seen alive (at least 1: the log's `run.started` counts workers from 1). */
@@ -172,27 +211,48 @@ export class BullMQExecutor implements Executor {
     for (const c of [commands, reader]) c.on("error", () => undefined); // reported through the watchdog below
     commands.on("close", () => (this.#redisDownSince ??= Date.now()));
     commands.on("ready", () => this.#redisBack());
-    this.#jobs = new Queue(this.queue, { connection: commands });
-    this.#jobs.on("error", () => undefined); // the watchdog reports a lost Redis, once
-    this.#eventsConnection = connect(this.#url);
-    this.#eventsConnection.on("error", () => undefined);
-    this.#events = new QueueEvents(this.queue, { connection: this.#eventsConnection });
-    this.#events.on("failed", ({ jobId, failedReason }) => this.#jobFailed(jobId, failedReason));
-    this.#events.on("error", () => undefined);
-    const ready = Promise.all([commands.ping(), this.#jobs.waitUntilReady(), this.#events.waitUntilReady()]);
+    const events = connect(this.#url);
+    this.#eventsConnection = events;
+    events.on("error", () => undefined);
+    // BullMQ's objects only once Redis answered: QueueEvents opens a connection of its own, which it cannot close while it never connected.
+    const ready = (async (): Promise<void> => {
+      await commands.ping();
+      this.#jobs = new Queue(this.queue, { connection: commands });
+      this.#jobs.on("error", () => undefined); // the watchdog reports a lost Redis, once
+      this.#events = new QueueEvents(this.queue, { connection: events });
+      this.#events.on("failed", ({ jobId, failedReason }) => this.#jobFailed(jobId, failedReason));
+      this.#events.on("error", () => undefined);
+      await Promise.all([this.#jobs.waitUntilReady(), this.#events.waitUntilReady()]);
+    })();
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(this.#unreachable("could not connect")), this.#redisDownMs);
+    let last = "";
+    let refused: ((error: Error) => void) | undefined;
+    const failed = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(this.#unreachable(`could not connect${last === "" ? "" : ` (last error: ${last})`}`)),
+        this.#redisDownMs,
+      );
+      // ioredis retries every error forever: one that waiting cannot fix (an untrusted certificate, a wrong password) fails the start now.
+      refused = (error: Error): void => {
+        last = error.message;
+        const problem = permanentRedisProblem(this.#url, error);
+        if (problem !== null) reject(redisRefused(this.#url, "the bullmq executor", problem, error));
+      };
+      for (const c of [commands, reader, events]) c.on("error", refused);
+      ready.catch(refused);
     });
     try {
-      await Promise.race([ready, timeout]);
+      await Promise.race([ready, failed]);
     } catch (error) {
       await this.close();
-      throw error;
+      const problem = error instanceof TrellisError ? null : permanentRedisProblem(this.#url, error);
+      throw problem === null ? error : redisRefused(this.#url, "the bullmq executor", problem, error);
     } finally {
       clearTimeout(timer);
+      for (const c of [commands, reader, events]) if (refused) c.off("error", refused);
     }
     this.#redisDownSince = null;
+    this.#connected = true;
     await this.#poll();
     this.#timer = setInterval(() => this.#tick(), HEARTBEAT_MS);
     this.#readerDone = this.#readUp();
@@ -205,7 +265,7 @@ export class BullMQExecutor implements Executor {
       queueMicrotask(() => this.#link?.finished(task, { ok: false, error }));
       return;
     }
-    this.#remote.set(task.id, { ref: { id: task.id, attempt: task.attempt }, worker: null, jobId: null });
+    this.#remote.set(task.id, { ref: { id: task.id, attempt: task.attempt }, worker: null, jobId: null, waits: 0 });
     if (this.#toAdd.length === 0) queueMicrotask(() => this.#addJobs());
     this.#toAdd.push(task);
   }
@@ -215,27 +275,37 @@ export class BullMQExecutor implements Executor {
     this.#toAdd = [];
     const jobs = this.#jobs;
     if (!jobs || tasks.length === 0) return;
-    const bulk = tasks.map((t) => {
+    const runId = (tasks[0] as StartTask).runId;
+    if (this.#runId !== runId) {
+      this.#runId = runId;
+      // Sent before the jobs on the same connection: a worker can only answer a coordinator the run knows.
+      void this.#commands?.sadd(runKey(this.queue, runId), this.#reply).catch(() => undefined);
+    }
+    const groups = this.#batches(tasks);
+    const bulk = groups.map((group) => {
       const data: JobData = {
         reply: this.#reply,
-        runId: t.runId,
-        id: t.id,
-        attempt: t.attempt,
-        task: t.task,
-        inputs: t.inputs,
+        runId,
+        attempts: group.map((t) => ({ id: t.id, attempt: t.attempt, task: t.task, inputs: t.inputs })),
         maxOutputBytes: this.#maxOutputBytes,
+        // A task that has been on a dying worker runs alone on its worker until it finishes or waits.
+        alone: group.length === 1 && (this.#crashes.get((group[0] as StartTask).id) ?? 0) > 0,
       };
-      return { name: t.task, data, opts: { removeOnComplete: true, removeOnFail: true } };
+      return { name: (group[0] as StartTask).task, data, opts: { removeOnComplete: true, removeOnFail: true } };
     });
     jobs.addBulk(bulk).then(
       (added) => {
         for (let i = 0; i < added.length; i++) {
-          const t = tasks[i] as StartTask;
-          const r = this.#find(t.id, t.attempt);
           const jobId = added[i]?.id;
-          if (!r || jobId === undefined) continue;
-          r.jobId = jobId;
-          this.#byJob.set(jobId, r);
+          if (jobId === undefined) continue;
+          const members: Remote[] = [];
+          for (const t of groups[i] ?? []) {
+            const r = this.#find(t.id, t.attempt);
+            if (!r || r.worker !== null) continue;
+            r.jobId = jobId;
+            members.push(r);
+          }
+          if (members.length > 0) this.#byJob.set(jobId, members);
         }
       },
       (error: unknown) => {
@@ -246,8 +316,47 @@ export class BullMQExecutor implements Executor {
     );
   }
 
+  /**
+   * The jobs of one engine step. While attempts are short (their average run
+   * under {@link SHORT_RUN_MS}) a BullMQ job's own cost (a few Redis round
+   * trips) outweighs them, so up to {@link MAX_BATCH} share a job, spread
+   * over the live workers' slots; a crash suspect always has a job to itself.
+   */
+  #batches(tasks: readonly StartTask[]): StartTask[][] {
+    const alone: StartTask[][] = [];
+    const rest: StartTask[] = [];
+    for (const t of tasks) {
+      if ((this.#crashes.get(t.id) ?? 0) > 0) alone.push([t]);
+      else rest.push(t);
+    }
+    let size = 1;
+    if (this.#short()) {
+      let slots = 0;
+      for (const b of this.#beats.values()) slots += b.slots;
+      size = Math.min(MAX_BATCH, Math.max(1, Math.ceil(rest.length / Math.max(1, slots))));
+    }
+    const groups = alone;
+    for (let i = 0; i < rest.length; i += size) groups.push(rest.slice(i, i + size));
+    return groups;
+  }
+
+  /** Attempts have been measured, and on average they run under {@link SHORT_RUN_MS}. */
+  #short(): boolean {
+    return this.#runMsAverage < SHORT_RUN_MS;
+  }
+
+  /** Feeds the moving average of how long attempts run on the workers (waits excluded: -1). */
+  #ran(runMs: number): void {
+    if (runMs < 0) return;
+    const sample = Math.min(runMs, 4 * SHORT_RUN_MS);
+    const avg = this.#runMsAverage;
+    this.#runMsAverage = avg === Number.POSITIVE_INFINITY ? sample : avg + (sample - avg) / 8;
+  }
+
   resume(ref: TaskRef, waitId: number, outcome: WaitOutcome): void {
-    if (!this.#find(ref.id, ref.attempt)) return;
+    const r = this.#find(ref.id, ref.attempt);
+    if (!r) return;
+    r.waits = Math.max(0, r.waits - 1);
     this.#send({ type: "resume", id: ref.id, attempt: ref.attempt, waitId, outcome });
   }
 
@@ -255,11 +364,14 @@ export class BullMQExecutor implements Executor {
     const r = this.#find(ref.id, ref.attempt);
     if (!r) return;
     this.#forget(r);
-    if (r.worker !== null) this.#unacked.add(`${ref.attempt} ${ref.id}`);
+    if (r.worker !== null) {
+      this.#unacked.add(`${ref.attempt} ${ref.id}`);
+      this.#aborting.set(`${ref.attempt} ${ref.id}`, { ref: r.ref, worker: r.worker });
+    }
     // Not reported taken yet: take it off the queue; if a worker has it already, abort it again once it says so.
     if (r.worker === null) {
       this.#abortOnPlace.set(ref.id, { attempt: ref.attempt, reason });
-      if (r.jobId !== null)
+      if (r.jobId !== null && this.#byJob.get(r.jobId)?.length === 1)
         void this.#jobs
           ?.remove(r.jobId)
           .then((removed) => {
@@ -291,7 +403,18 @@ export class BullMQExecutor implements Executor {
 
   #forget(r: Remote): void {
     if (this.#remote.get(r.ref.id) === r) this.#remote.delete(r.ref.id);
-    if (r.jobId !== null) this.#byJob.delete(r.jobId);
+    this.#unjob(r);
+  }
+
+  /** `r` is no longer waiting in its job (taken, or ended). */
+  #unjob(r: Remote): void {
+    if (r.jobId === null) return;
+    const members = this.#byJob.get(r.jobId);
+    if (members !== undefined) {
+      const at = members.indexOf(r);
+      if (at >= 0) members.splice(at, 1);
+      if (members.length === 0) this.#byJob.delete(r.jobId);
+    }
   }
 
   #fail(ref: TaskRef, error: SerializedError): void {
@@ -305,6 +428,8 @@ export class BullMQExecutor implements Executor {
   async #readUp(): Promise<void> {
     const key = upKey(this.queue, this.#reply);
     let unTrimmed = 0;
+    // Trimmed one round behind what was read: a killed coordinator may not have logged what it read last, and resume collects it from here.
+    let mark: string | null = null;
     await followStream(
       this.#reader as Redis,
       key,
@@ -318,7 +443,8 @@ export class BullMQExecutor implements Executor {
         unTrimmed += entries;
         if (unTrimmed < 1024) return;
         unTrimmed = 0;
-        void this.#commands?.xtrim(key, "MINID", last).catch(() => undefined);
+        if (mark !== null) void this.#commands?.xtrim(key, "MINID", mark).catch(() => undefined);
+        mark = last;
       },
     );
   }
@@ -342,7 +468,7 @@ export class BullMQExecutor implements Executor {
         const r = this.#find(m.id, m.attempt);
         if (!r) return;
         r.worker = m.worker;
-        if (r.jobId !== null) this.#byJob.delete(r.jobId);
+        this.#unjob(r);
         // A worker that died between its last heartbeat and now: its attempt is lost already.
         if (!this.#beats.has(m.worker)) this.#beats.set(m.worker, { count: "", at: Date.now(), slots: 0 });
         return link.placed?.(r.ref, m.worker);
@@ -353,16 +479,74 @@ export class BullMQExecutor implements Executor {
       case "log":
       case "emit":
         return forwardCall(link, m);
-      case "wait":
+      case "wait": {
+        const r = this.#find(m.id, m.attempt);
+        if (r) r.waits++;
         return link.wait({ id: m.id, attempt: m.attempt }, m.waitId, m.ids, m.timeoutMs);
+      }
       case "finished": {
+        this.#aborting.delete(`${m.attempt} ${m.id}`);
         const r = this.#find(m.id, m.attempt);
         if (r) this.#forget(r);
+        this.#ran(m.runMs);
         return link.finished({ id: m.id, attempt: m.attempt }, m.outcome);
       }
       default:
         return; // ready, pong, fatal, loadFailed: local workers only
     }
+  }
+
+  // ------------------------------------------------------------ resume
+
+  /**
+   * Reads what the workers sent to this run's earlier coordinators (they
+   * died: their tokens are still in {@link runKey}) and returns the attempts
+   * in `live` that finished. Attempts of theirs still on a worker are
+   * aborted there and jobs of theirs no worker took are dropped: the resumed
+   * run starts those again as new attempts.
+   */
+  async collect(runId: string, live: ReadonlyMap<string, number>): Promise<readonly CollectedResult[]> {
+    const commands = this.#commands;
+    const jobs = this.#jobs;
+    if (!commands || !jobs) return [];
+    const key = runKey(this.queue, runId);
+    const tokens = (await commands.smembers(key)).filter((t) => t !== this.#reply);
+    this.#runId = runId;
+    await commands.sadd(key, this.#reply);
+    this.#inherited = tokens;
+    const found: CollectedResult[] = [];
+    const reason = serializeError(
+      new TaskCancelledError(
+        ErrorCodes.TASK_CANCELLED,
+        "the coordinator that started this attempt died; the resumed run starts the task again",
+      ),
+    );
+    for (const token of tokens) {
+      const seen = await readAttempts(commands, upKey(this.queue, token), live);
+      const stop: DownMessage[] = [];
+      for (const a of seen.values()) {
+        if (a.outcome !== null)
+          found.push({
+            id: a.id,
+            attempt: a.attempt,
+            worker: a.worker,
+            outcome: a.outcome,
+            spawned: a.spawned,
+            emitted: a.emitted,
+            promised: a.promised,
+          });
+        else if (a.worker !== null) stop.push({ type: "abort", id: a.id, attempt: a.attempt, reason });
+      }
+      if (stop.length > 0)
+        await commands.xadd(downKey(this.queue), "MAXLEN", "~", 100_000, "*", "r", token, "m", JSON.stringify(stop));
+    }
+    if (tokens.length > 0) {
+      const orphans = new Set(tokens);
+      const queued = await jobs.getJobs(["waiting", "prioritized", "delayed"]);
+      for (const job of queued)
+        if (orphans.has((job.data as JobData | undefined)?.reply ?? "")) await job.remove().catch(() => undefined);
+    }
+    return found;
   }
 
   // ------------------------------------------------------------ faults
@@ -423,31 +607,75 @@ export class BullMQExecutor implements Executor {
     }
   }
 
+  /**
+   * A worker is gone (its lease ran out, or it left): what it hosted is
+   * judged as the pools judge a dead worker (`judgeDeath`). A remote worker
+   * cannot name a culprit, so the attempts that were running are suspects:
+   * a lone one is the culprit (a failed attempt), several each run again
+   * alone on a worker; suspended ones are innocent and run again elsewhere
+   * (`task.rehosted`, not a failed attempt); a task on `maxWorkerCrashes`
+   * dying workers fails for good.
+   */
   #workerGone(name: string, why: string): void {
     this.#beats.delete(name);
     void this.#commands?.hdel(beatsKey(this.queue), name).catch(() => undefined);
+    const hosted: HostedAttempt[] = [];
     for (const r of [...this.#remote.values()]) {
       if (r.worker !== name) continue;
-      this.#fail(r.ref, this.#crash(r.ref, name, why));
+      hosted.push({ id: r.ref.id, attempt: r.ref.attempt, state: r.waits > 0 ? "waiting" : "running" });
+      this.#forget(r);
     }
+    for (const [key, a] of [...this.#aborting]) {
+      if (a.worker !== name) continue;
+      hosted.push({ id: a.ref.id, attempt: a.ref.attempt, state: "aborted" });
+      this.#aborting.delete(key);
+    }
+    this.#judge(hosted, name, { kind: "lost", why }, false);
   }
 
   /** A job failed in BullMQ: its worker died after taking it and before reporting it (stalled), or it could not be processed. */
   #jobFailed(jobId: string, reason: string): void {
-    const r = this.#byJob.get(jobId);
-    if (!r || this.#find(r.ref.id, r.ref.attempt) !== r) return;
-    this.#fail(r.ref, this.#crash(r.ref, r.worker ?? "a worker", `lost its job (BullMQ: ${reason})`));
+    const members = this.#byJob.get(jobId);
+    if (!members) return;
+    this.#byJob.delete(jobId);
+    const hosted: HostedAttempt[] = [];
+    for (const r of members) {
+      if (this.#find(r.ref.id, r.ref.attempt) !== r || r.worker !== null) continue;
+      this.#forget(r);
+      hosted.push({ id: r.ref.id, attempt: r.ref.attempt, state: "running" });
+    }
+    // Which worker took it is not known (it died before saying so): the job names it.
+    this.#judge(
+      hosted,
+      `the worker that took job ${jobId}`,
+      { kind: "lost", why: `lost it (BullMQ: ${reason})` },
+      true,
+    );
   }
 
-  #crash(ref: TaskRef, worker: string, why: string): SerializedError {
-    return serializeError(
-      new WorkerCrashError(
-        ErrorCodes.WORKER_CRASH,
-        `${ref.id} (attempt ${ref.attempt}) was lost because its worker (${worker}) ${why}: the worker was killed, crashed, or blocked its event loop for longer than the lease. ` +
-          "Give the task `retries` to run it again elsewhere; keep synchronous work in a task under the lease (leaseMs)",
-        { id: ref.id, attempt: ref.attempt, worker, reason: why },
-      ),
-    );
+  /**
+   * The verdicts on a dead worker's attempts, passed to the engine. `unseen`:
+   * the worker never reported the attempt, so what else it ran is unknown and
+   * a lone attempt is not taken for the culprit (a suspect instead).
+   */
+  #judge(hosted: readonly HostedAttempt[], worker: string, loss: WorkerLoss, unseen: boolean): void {
+    const link = this.#link;
+    if (!link || hosted.length === 0) return;
+    const verdicts = judgeDeath({ hosted, culprit: null }, this.#crashes, this.#maxWorkerCrashes);
+    const reason = describeLoss(loss).reason;
+    // The innocent first: their lost executions are forgotten before a culprit's failure reaches the waits they had.
+    for (const v of verdicts) {
+      if (v.crashes > 0) this.#crashes.set(v.id, v.crashes);
+      const kind = unseen && v.kind === "culprit" ? "suspect" : v.kind;
+      if (kind === "innocent" || kind === "suspect")
+        link.rehosted(v, { worker, reason, isolated: kind === "suspect", crashes: v.crashes });
+    }
+    for (const v of verdicts) {
+      if (v.kind === "culprit" && !unseen)
+        link.finished(v, { ok: false, error: crashError(v, worker, loss, v.crashes, this.#maxWorkerCrashes) });
+      else if (v.kind === "limit")
+        link.finished(v, { ok: false, error: crashLimitError(v, worker, loss, this.#maxWorkerCrashes) });
+    }
   }
 
   #redisBack(): void {
@@ -492,11 +720,17 @@ export class BullMQExecutor implements Executor {
     const leftovers = [...this.#remote.values()];
     this.#remote.clear();
     const tidy = async (): Promise<void> => {
-      if (!commands || this.#redisDownSince !== null) return;
+      if (!commands || !this.#connected || this.#redisDownSince !== null) return;
       // Jobs no worker took yet are dropped; attempts still running get their abort.
-      for (const r of leftovers)
-        if (r.worker === null && r.jobId !== null) await this.#jobs?.remove(r.jobId).catch(() => undefined);
+      const untaken = new Set<string>();
+      for (const r of leftovers) if (r.worker === null && r.jobId !== null) untaken.add(r.jobId);
+      for (const jobId of untaken) await this.#jobs?.remove(jobId).catch(() => undefined);
       await commands.del(upKey(this.queue, this.#reply));
+      // This run's record in Redis: gone with its last coordinator; what a resume collected is in the log now.
+      if (this.#runId !== null) {
+        for (const token of this.#inherited) await commands.del(upKey(this.queue, token));
+        await commands.srem(runKey(this.queue, this.#runId), this.#reply, ...this.#inherited);
+      }
       await this.#jobs?.close();
       await this.#events?.close();
     };
@@ -506,10 +740,13 @@ export class BullMQExecutor implements Executor {
       new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000))),
     ]);
     clearTimeout(timer);
-    this.#reader?.disconnect();
+    // Not connected (Redis away, or it refused us): BullMQ's own connections must stop retrying too, without waiting for Redis.
+    void this.#jobs?.close().catch(() => undefined);
+    void this.#events?.close().catch(() => undefined);
+    if (this.#reader) hangUp(this.#reader);
     // A read stuck on a connection that is gone never settles: do not wait for it long.
     await Promise.race([this.#readerDone, new Promise((resolve) => setTimeout(resolve, 500).unref())]);
-    commands?.disconnect();
-    this.#eventsConnection?.disconnect();
+    if (commands) hangUp(commands);
+    if (this.#eventsConnection) hangUp(this.#eventsConnection);
   }
 }

@@ -22,7 +22,7 @@ import { importModule } from "../loader/typescript.ts";
 import { IN_WORKER } from "../worker-flag.ts";
 import type { HostToWorker, WorkerToHost } from "../worker/protocol.ts";
 import { WorkerHost } from "../worker/worker-host.ts";
-import type { DownMessage, JobData, UpMessage } from "./wire.ts";
+import type { DownMessage, JobAttempt, JobData, UpMessage } from "./wire.ts";
 import {
   DEFAULT_QUEUE,
   HEARTBEAT_MS,
@@ -33,6 +33,9 @@ import {
   downKey,
   fieldOf,
   followStream,
+  hangUp,
+  permanentRedisProblem,
+  redisRefused,
   safeUrl,
   slotsKey,
   upKey,
@@ -67,6 +70,9 @@ interface RunHost {
 
 const slotKey = (id: string, attempt: number): string => `${id}\0${attempt}`;
 
+/** How long a crash suspect waits for the other attempts of its worker to finish or wait before it runs anyway. */
+const ALONE_WAIT_MS = 30_000;
+
 export class BullWorker {
   readonly name: string;
   readonly queue: string;
@@ -81,6 +87,15 @@ export class BullWorker {
   #beat: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #readerDone: Promise<void> = Promise.resolve();
+  /** Open waits of each attempt hosted here, by `slotKey`. */
+  readonly #waits = new Map<string, number>();
+  /** Attempts hosted here that run (none of their waits open). */
+  #busy = 0;
+  /** Wakes a crash suspect waiting for the worker to be idle. */
+  #idle: (() => void) | null = null;
+  /** The crash suspect running alone here, and what lets the next one in. */
+  #alone: { readonly key: string; readonly release: () => void } | null = null;
+  #aloneQueue: Promise<void> = Promise.resolve();
 
   private constructor(options: BullWorkerOptions) {
     this.#options = options;
@@ -100,11 +115,30 @@ export class BullWorker {
     (globalThis as Record<symbol, unknown>)[IN_WORKER] = true;
     for (const module of options.modules) await importModule(module, options.loadPackageEntry);
     const w = new BullWorker(options);
-    await w.#start();
+    // ioredis retries every error forever: one that waiting cannot fix (an untrusted certificate, a wrong password) ends the start now.
+    let refused: ((error: Error) => void) | undefined;
+    const connections = [w.#commands, w.#reader, w.#jobsConnection];
+    const failed = new Promise<never>((_, reject) => {
+      refused = (error: Error): void => {
+        const problem = permanentRedisProblem(options.redis, error);
+        if (problem !== null) reject(redisRefused(options.redis, "the worker", problem, error));
+      };
+      for (const c of connections) c.on("error", refused);
+    });
+    try {
+      await Promise.race([w.#start(), failed]);
+    } catch (error) {
+      await w.close();
+      const problem = error instanceof TrellisError ? null : permanentRedisProblem(options.redis, error);
+      throw problem === null ? error : redisRefused(options.redis, "the worker", problem, error);
+    } finally {
+      for (const c of connections) if (refused) c.off("error", refused);
+    }
     return w;
   }
 
   #warn(line: string): void {
+    if (this.#closed) return; // a closing worker's connections report their own hang-up
     (this.#options.warn ?? ((l: string) => process.stderr.write(`trellis worker: ${l}\n`)))(line);
   }
 
@@ -174,6 +208,7 @@ export class BullWorker {
       const key = slotKey(m.id, m.attempt);
       rh.slots.get(key)?.();
       rh.slots.delete(key);
+      this.#counted(key, m.type === "wait" ? 1 : null);
       if (m.type !== "finished") continue;
       rh.hosted--;
       const limited = this.#limitOutput(m);
@@ -208,41 +243,117 @@ export class BullWorker {
     return { ...m, outcome: { ok: false, error: serializeError(error) } };
   }
 
+  /**
+   * Runs the attempts of a job, all at once (a batch of short attempts is
+   * pipelined, as the local pools pipeline short attempts per worker);
+   * resolves (frees the BullMQ slot) once each has ended or first waits.
+   */
   async #process(job: Job): Promise<void> {
     const d = job.data as JobData;
     const rh = this.#runHost(d.reply);
-    const up = upKey(this.queue, d.reply);
-    const placed: UpMessage = { type: "placed", id: d.id, attempt: d.attempt, worker: this.name };
-    if (!registry.get(d.task)) {
-      const modules = this.#options.modules.length === 0 ? "no module" : this.#options.modules.join(", ");
-      const error = new TrellisError(
-        ErrorCodes.WORKER_UNKNOWN_TASK,
-        `${d.id}: the worker ${this.name} on queue "${this.queue}" has no task named "${d.task}"; it imported ${modules}. ` +
-          "A worker runs only the definitions its own modules register, never code named in a job: start the workers with the same workflow modules (and version) as the run, e.g. `trellis worker <module> --redis <url>`",
-        { id: d.id, task: d.task, worker: this.name },
-      );
-      const finished: UpMessage = {
+    const unknown: UpMessage[] = [];
+    const running: Promise<void>[] = [];
+    for (const a of d.attempts) {
+      if (registry.get(a.task)) running.push(this.#runAttempt(d, a, rh));
+      else unknown.push(...this.#unknownTask(a));
+    }
+    if (unknown.length > 0) {
+      await this.#commands.xadd(upKey(this.queue, d.reply), "*", "m", JSON.stringify(unknown));
+      if (rh.hosted === 0 && rh.slots.size === 0) this.#runs.delete(d.reply);
+    }
+    await Promise.all(running);
+  }
+
+  /** A job names a definition the modules did not register: `WORKER_UNKNOWN_TASK`, and nothing runs. */
+  #unknownTask(a: JobAttempt): UpMessage[] {
+    const modules = this.#options.modules.length === 0 ? "no module" : this.#options.modules.join(", ");
+    const error = new TrellisError(
+      ErrorCodes.WORKER_UNKNOWN_TASK,
+      `${a.id}: the worker ${this.name} on queue "${this.queue}" has no task named "${a.task}"; it imported ${modules}. ` +
+        "A worker runs only the definitions its own modules register, never code named in a job: start the workers with the same workflow modules (and version) as the run, e.g. `trellis worker <module> --redis <url>`",
+      { id: a.id, task: a.task, worker: this.name },
+    );
+    return [
+      { type: "placed", id: a.id, attempt: a.attempt, worker: this.name },
+      {
         type: "finished",
-        id: d.id,
-        attempt: d.attempt,
+        id: a.id,
+        attempt: a.attempt,
         outcome: { ok: false, error: serializeError(error) },
         runMs: 0,
-      };
-      await this.#commands.xadd(up, "*", "m", JSON.stringify([placed, finished]));
-      if (rh.hosted === 0 && rh.slots.size === 0) this.#runs.delete(d.reply);
-      return;
-    }
+      },
+    ];
+  }
+
+  async #runAttempt(d: JobData, a: JobAttempt, rh: RunHost): Promise<void> {
+    const key = slotKey(a.id, a.attempt);
+    if (d.alone) await this.#takeAlone(key);
+    // `placed` goes with the host's next batch (the attempt's result, for a short one), or alone two turns later.
     if (rh.placed.length === 0) setImmediate(() => setImmediate(() => this.#sendPlaced(d.reply, rh)));
-    rh.placed.push(placed);
-    const key = slotKey(d.id, d.attempt);
+    rh.placed.push({ type: "placed", id: a.id, attempt: a.attempt, worker: this.name });
     this.#limits.set(key, d.maxOutputBytes);
+    this.#waits.set(key, 0);
+    this.#busy++;
     rh.hosted++;
     await new Promise<void>((resolve) => {
       rh.slots.set(key, resolve);
       rh.deliver([
-        { type: "run", task: { runId: d.runId, id: d.id, attempt: d.attempt, task: d.task, inputs: d.inputs } },
+        { type: "run", task: { runId: d.runId, id: a.id, attempt: a.attempt, task: a.task, inputs: a.inputs } },
       ]);
     });
+  }
+
+  /**
+   * Keeps {@link BullWorker.#busy}: `delta` +1 for a wait, -1 for its answer,
+   * null when the attempt ended. An attempt is busy while none of its waits
+   * is open.
+   */
+  #counted(key: string, delta: 1 | -1 | null): void {
+    const waits = this.#waits.get(key);
+    if (waits === undefined) return;
+    const next = delta === null ? -1 : Math.max(0, waits + delta);
+    if (next < 0) this.#waits.delete(key);
+    else this.#waits.set(key, next);
+    const was = waits === 0;
+    const now = next === 0;
+    if (was !== now) this.#busy += now ? 1 : -1;
+    // An attempt that runs alone frees the worker when it waits or ends.
+    if (key === this.#alone?.key && !now) this.#endAlone();
+    if (this.#busy === 0) this.#idle?.();
+  }
+
+  /**
+   * Before a crash suspect (a job marked `alone`) runs: one at a time, this
+   * worker stops taking jobs (BullMQ's concurrency 1: this job's own slot)
+   * and waits until no other attempt is running here (suspended ones do not
+   * count). {@link BullWorker.#endAlone} gives the slots back.
+   */
+  async #takeAlone(key: string): Promise<void> {
+    const before = this.#aloneQueue;
+    let release!: () => void;
+    this.#aloneQueue = new Promise<void>((resolve) => (release = resolve));
+    await before;
+    if (this.#worker) this.#worker.concurrency = 1;
+    // Bounded: isolation only sharpens the next verdict, it must never hold a run up.
+    const limit = Date.now() + ALONE_WAIT_MS;
+    while (this.#busy > 0 && !this.#closed && Date.now() < limit) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#idle = resolve;
+        timer = setTimeout(resolve, limit - Date.now());
+      });
+      clearTimeout(timer);
+    }
+    this.#idle = null;
+    this.#alone = { key, release };
+  }
+
+  #endAlone(): void {
+    const alone = this.#alone;
+    if (alone === null) return;
+    this.#alone = null;
+    if (this.#worker) this.#worker.concurrency = this.concurrency;
+    alone.release();
   }
 
   #sendPlaced(reply: string, rh: RunHost): void {
@@ -267,6 +378,7 @@ export class BullWorker {
         const rh = this.#runs.get(reply);
         if (!rh) return;
         const batch = JSON.parse(fieldOf(fields, "m") ?? "[]") as DownMessage[];
+        for (const m of batch) if (m.type === "resume") this.#counted(slotKey(m.id, m.attempt), -1);
         rh.deliver(batch);
         // The signals of the aborted attempts this worker hosts have fired: say so (the coordinator waits for it before it closes).
         const acks: UpMessage[] = [];
@@ -287,8 +399,11 @@ export class BullWorker {
     const worker = this.#worker;
     // Pending processors belong to attempts this process will not finish: let BullMQ stop without waiting for them.
     for (const rh of this.#runs.values()) for (const release of rh.slots.values()) release();
+    this.#idle?.();
+    this.#endAlone();
     const leave = async (): Promise<void> => {
-      await worker?.close(true).catch(() => undefined);
+      if (worker === undefined) return; // it never served the queue (Redis refused it)
+      await worker.close(true).catch(() => undefined);
       await this.#commands
         .multi()
         .hdel(beatsKey(this.queue), this.name)
@@ -300,9 +415,9 @@ export class BullWorker {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([leave(), new Promise<void>((resolve) => (timer = setTimeout(resolve, 3000)))]);
     clearTimeout(timer);
-    this.#reader.disconnect();
+    hangUp(this.#reader);
     await Promise.race([this.#readerDone, new Promise((resolve) => setTimeout(resolve, 500).unref())]);
-    this.#commands.disconnect();
-    this.#jobsConnection.disconnect();
+    hangUp(this.#commands);
+    hangUp(this.#jobsConnection);
   }
 }

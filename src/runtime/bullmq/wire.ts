@@ -3,7 +3,8 @@
  * the Redis keys, the data of a job, the messages on the two streams, and
  * the defaults of the fault handling.
  *
- * - Each attempt is one BullMQ job on queue `<queue>` (data: {@link JobData}).
+ * - Each attempt is one BullMQ job on queue `<queue>` (data: {@link JobData}),
+ *   or, while attempts are short, a few attempts share one job.
  *   A job names a task definition; the worker looks it up in the definitions
  *   its own modules registered. Nothing in a job is ever imported or run as code.
  * - Worker → coordinator: the stream {@link upKey} of the run (each entry one
@@ -13,10 +14,13 @@
  *   which ignores the attempts it does not host).
  * - Liveness: each worker bumps its counter in {@link beatsKey} every
  *   {@link HEARTBEAT_MS}; the coordinator deems a worker whose counter stopped
- *   for its `leaseMs` gone, and fails the attempts it hosted with `WORKER_CRASH`.
+ *   for its `leaseMs` gone, and judges the attempts it hosted as the local pools do.
  */
 import { Redis } from "ioredis";
+import { ErrorCodes, TrellisError } from "../../errors.ts";
 import type { Json } from "../../events/codec.ts";
+import type { PromiseSpec } from "../../events/types.ts";
+import type { TaskOutcome } from "../executor.ts";
 import type { HostToWorker, WorkerToHost } from "../worker/protocol.ts";
 
 /** Queue name when none is given. */
@@ -25,7 +29,7 @@ export const DEFAULT_QUEUE = "trellis";
 export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
 /** How often a worker proves it is alive. */
 export const HEARTBEAT_MS = 1000;
-/** A worker silent for this long is gone, by default (its attempts fail with `WORKER_CRASH`). */
+/** A worker silent for this long is gone, by default (its attempts are judged by `judgeDeath`). */
 export const DEFAULT_LEASE_MS = 5000;
 /**
  * BullMQ's job lock: a job fetched by a worker that dies before it reports
@@ -40,18 +44,28 @@ export const DEFAULT_REDIS_DOWN_MS = 30_000;
 /** How long the coordinator waits at start for a first worker, by default. */
 export const DEFAULT_WORKER_WAIT_MS = 30_000;
 
-/** The data of one job: one attempt. */
-export interface JobData {
-  /** The coordinator's stream token for this run (unique per run, unlike the run id). */
-  readonly reply: string;
-  readonly runId: string;
+/** One attempt of a job. */
+export interface JobAttempt {
   readonly id: string;
   readonly attempt: number;
   /** The definition's name: looked up in the worker's registry, never loaded. */
   readonly task: string;
   /** Encoded inputs, every `From` resolved. */
   readonly inputs: Json;
+}
+
+/**
+ * The data of one job: one attempt, or several short ones that the
+ * coordinator batched (one BullMQ job, one slot on the worker, for all).
+ */
+export interface JobData {
+  /** The coordinator's stream token for this run (unique per run, unlike the run id). */
+  readonly reply: string;
+  readonly runId: string;
+  readonly attempts: readonly JobAttempt[];
   readonly maxOutputBytes: number;
+  /** Run it alone on the worker: no other attempt starts there until it finishes or waits (a crash suspect; never batched). */
+  readonly alone: boolean;
 }
 
 /** Worker → coordinator: the worker protocol plus where an attempt landed. */
@@ -68,6 +82,13 @@ export const upKey = (queue: string, reply: string): string => `trellis:${queue}
 export const downKey = (queue: string): string => `trellis:${queue}:down`;
 export const beatsKey = (queue: string): string => `trellis:${queue}:beats`;
 export const slotsKey = (queue: string): string => `trellis:${queue}:slots`;
+/**
+ * The reply tokens of every coordinator a run has had (a set): a coordinator
+ * adds its own before its first job and removes it when it closes, so the
+ * tokens left are those of coordinators that died, whose up streams hold what
+ * their workers sent after the death (what `trellis resume` collects).
+ */
+export const runKey = (queue: string, runId: string): string => `trellis:${queue}:run:${runId}`;
 
 /**
  * A connection to `url` (`redis://[:password@]host:port[/db]`, or `rediss://`
@@ -76,6 +97,71 @@ export const slotsKey = (queue: string): string => `trellis:${queue}:slots`;
  */
 export function connect(url: string): Redis {
   return new Redis(url, { maxRetriesPerRequest: null });
+}
+
+/** Node's codes for a server certificate the client does not trust (`tls.connect`'s verification errors). */
+const UNTRUSTED_CERT = new Set([
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_UNTRUSTED",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_REVOKED",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+/**
+ * For an error that trying again cannot fix (a TLS certificate this process
+ * does not trust, a server that does not speak TLS, a wrong or missing
+ * password): what went wrong and what to do, for `url`. Null for an error
+ * worth waiting out (refused, reset, timed out: Redis may be restarting).
+ * ioredis retries every error forever, so both sides of the `bullmq`
+ * executor ask this to fail at once instead of hanging.
+ */
+export function permanentRedisProblem(url: string, error: unknown): string | null {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === "string" ? e.code : "";
+  const message = typeof e?.message === "string" ? e.message : String(error);
+  const at = safeUrl(url);
+  if (UNTRUSTED_CERT.has(code))
+    return (
+      `the TLS certificate of Redis at ${at} is not trusted (${code}: ${message}). ` +
+      "For a server certificate signed by your own CA, give Node that CA's certificate with NODE_EXTRA_CA_CERTS=/path/to/ca.pem " +
+      "in the environment of the coordinator (trellis run, trellis resume) and of every trellis worker; check that the certificate names the host in the URL"
+    );
+  if (code.startsWith("ERR_SSL_") || code.startsWith("ERR_TLS_"))
+    return `the TLS handshake with Redis at ${at} failed (${code}: ${message}); check that this port serves TLS (rediss://) or use redis:// for a plain one`;
+  if (/^(WRONGPASS|NOAUTH)\b|^ERR (AUTH|invalid password|Client sent AUTH)/.test(message))
+    return `Redis at ${at} refused the connection: ${message}. Put the password in the URL, rediss://:password@host:port (or user:password@ with an ACL user)`;
+  return null;
+}
+
+/** The error of a side (`who`: "the bullmq executor", "the worker") that Redis will not serve ({@link permanentRedisProblem}). */
+export function redisRefused(url: string, who: string, problem: string, cause: unknown): TrellisError {
+  return new TrellisError(
+    ErrorCodes.REDIS_UNREACHABLE,
+    `${who} could not use Redis: ${problem}`,
+    { url: safeUrl(url), permanent: true },
+    { cause },
+  );
+}
+
+/**
+ * Closes `redis` now. ioredis listens for ONE error on its socket; a TLS
+ * socket closed in the middle of its handshake may emit a second (the
+ * server's alert), which would then crash the process as an unhandled
+ * 'error' event: the socket gets a listener that drops it.
+ */
+export function hangUp(redis: Redis): void {
+  redis.disconnect();
+  (redis as unknown as { stream?: { on?: (event: string, listener: () => void) => void } }).stream?.on?.(
+    "error",
+    () => undefined,
+  );
 }
 
 /** The URL without its password, for messages. */
@@ -90,6 +176,74 @@ export function safeUrl(url: string): string {
 export function fieldOf(fields: readonly string[], name: string): string | undefined {
   for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
   return undefined;
+}
+
+/** What a dead coordinator's up stream says about one attempt (see {@link readAttempts}). */
+export interface SeenAttempt {
+  readonly id: string;
+  readonly attempt: number;
+  /** The worker that reported taking it (`placed`), null when its message is not in the stream. */
+  worker: string | null;
+  /** Its result, null while it has none. */
+  outcome: TaskOutcome | null;
+  readonly spawned: string[];
+  emitted: boolean;
+  readonly promised: PromiseSpec[];
+}
+
+/**
+ * Reads the whole up stream `key` (1,000 entries per XRANGE) and gathers,
+ * for each attempt `live` names (`id` → attempt), what its worker reported.
+ */
+export async function readAttempts(
+  redis: Redis,
+  key: string,
+  live: ReadonlyMap<string, number>,
+): Promise<Map<string, SeenAttempt>> {
+  const seen = new Map<string, SeenAttempt>();
+  const of = (id: string, attempt: number): SeenAttempt | undefined => {
+    if (live.get(id) !== attempt) return undefined;
+    let a = seen.get(id);
+    if (a === undefined) {
+      a = { id, attempt, worker: null, outcome: null, spawned: [], emitted: false, promised: [] };
+      seen.set(id, a);
+    }
+    return a;
+  };
+  for (let from = "-"; ; ) {
+    const entries = (await redis.xrange(key, from, "+", "COUNT", 1000)) as [string, string[]][];
+    for (const [entryId, fields] of entries) {
+      from = `(${entryId}`;
+      for (const m of JSON.parse(fieldOf(fields, "m") ?? "[]") as UpMessage[]) {
+        switch (m.type) {
+          case "placed": {
+            const a = of(m.id, m.attempt);
+            if (a) a.worker = m.worker;
+            break;
+          }
+          case "finished": {
+            const a = of(m.id, m.attempt);
+            if (a) a.outcome = m.outcome;
+            break;
+          }
+          case "spawn":
+            of(m.id, m.attempt)?.spawned.push(m.child.id);
+            break;
+          case "emit": {
+            const a = of(m.id, m.attempt);
+            if (a) a.emitted = true;
+            break;
+          }
+          case "promise":
+            of(m.id, m.attempt)?.promised.push(...m.promises);
+            break;
+          default:
+            break; // waits, logs and answers change nothing the log must hold before a success
+        }
+      }
+    }
+    if (entries.length < 1000) return seen;
+  }
 }
 
 /** One XREAD answer: `[[key, [[entryId, fields], ...]], ...]` or null on timeout. */

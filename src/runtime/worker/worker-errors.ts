@@ -18,7 +18,9 @@ export type WorkerLoss =
       readonly stderr: string;
     }
   | { readonly kind: "fatal"; readonly error: SerializedError }
-  | { readonly kind: "unresponsive"; readonly aborted: string; readonly graceMs: number };
+  | { readonly kind: "unresponsive"; readonly aborted: string; readonly graceMs: number }
+  /** A remote worker (`bullmq`) whose lease ran out: `why` says what the coordinator saw. */
+  | { readonly kind: "lost"; readonly why: string };
 
 function withCause(error: TrellisError, cause: SerializedError | null | undefined): SerializedError {
   const s = serializeError(error);
@@ -28,7 +30,7 @@ function withCause(error: TrellisError, cause: SerializedError | null | undefine
 const OOM = /out of memory|heap limit|ERR_WORKER_OUT_OF_MEMORY/i;
 
 /** Why a worker died, in `details.reason` of a `WORKER_CRASH` error. */
-export type CrashReason = "exit" | "signal" | "out-of-memory" | "uncaught-error" | "unresponsive";
+export type CrashReason = "exit" | "signal" | "out-of-memory" | "uncaught-error" | "unresponsive" | "lost";
 
 /** What a signal that ended a worker process usually means. */
 function signalWords(signal: string): { what: string; fix: string } {
@@ -64,6 +66,13 @@ export function describeLoss(loss: WorkerLoss): {
   cause: SerializedError | null;
 } {
   switch (loss.kind) {
+    case "lost":
+      return {
+        reason: "lost",
+        what: `${loss.why}: it was killed, crashed, lost its machine or network, or blocked its event loop for longer than the lease`,
+        fix: "keep synchronous work in a task under the lease (the bullmq executor's leaseMs), and check the worker's machine and its output",
+        cause: null,
+      };
     case "fatal":
       return {
         reason: "uncaught-error",
@@ -131,13 +140,16 @@ export function crashError(
   limit = Number.POSITIVE_INFINITY,
 ): SerializedError {
   const { reason, what, fix, cause } = describeLoss(loss);
+  // A pool starts a replacement; a remote worker is replaced by whoever runs the workers.
+  const next =
+    loss.kind === "lost" ? `${fix[0]?.toUpperCase() ?? ""}${fix.slice(1)}` : `The pool replaced the worker; ${fix}`;
   const count =
     crashes > 1
       ? ` It was the ${ordinal(crashes)} worker to die under ${ref.id}; it fails for good on the ${ordinal(limit)} (maxWorkerCrashes).`
       : "";
   const error = new WorkerCrashError(
     ErrorCodes.WORKER_CRASH,
-    `${ref.id} (attempt ${ref.attempt}) failed because its worker (${worker}) ${what}. The pool replaced the worker; ${fix}.${count}`,
+    `${ref.id} (attempt ${ref.attempt}) failed because its worker (${worker}) ${what}. ${next}.${count}`,
     // What the worker printed as it died (a native trace) goes to the log, not into the one-line message.
     loss.kind === "exit" && loss.stderr.trim() !== ""
       ? { id: ref.id, attempt: ref.attempt, worker, reason, crashes, stderr: loss.stderr }
