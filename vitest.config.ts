@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -6,6 +7,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
+    // One test file per core (vitest's default leaves a core free): most files
+    // spend their time waiting on the processes, browsers and Redis they drive.
+    maxWorkers: availableParallelism(),
     globalSetup: ["test/setup/build.ts"],
     setupFiles: ["test/setup/validate-logs.ts"],
     // Type tests (*.test-d.ts) are type-checked, not run: an expectation the
