@@ -96,6 +96,10 @@ export class BullWorker {
   /** The crash suspect running alone here, and what lets the next one in. */
   #alone: { readonly key: string; readonly release: () => void } | null = null;
   #aloneQueue: Promise<void> = Promise.resolve();
+  /** Crash suspects waiting for this worker to be idle: no queued attempt starts meanwhile. */
+  #aloneWaiting = 0;
+  /** Attempts of batched jobs waiting for a running slot (see {@link BullWorker.#takeSlot}), first come first served. */
+  readonly #queued: (() => void)[] = [];
 
   private constructor(options: BullWorkerOptions) {
     this.#options = options;
@@ -244,9 +248,10 @@ export class BullWorker {
   }
 
   /**
-   * Runs the attempts of a job, all at once (a batch of short attempts is
-   * pipelined, as the local pools pipeline short attempts per worker);
-   * resolves (frees the BullMQ slot) once each has ended or first waits.
+   * Runs the attempts of a job (a batch of short attempts travels in one job),
+   * each once a running slot is free here (`#takeSlot`: at most `concurrency`
+   * run at once, batched or not); resolves (frees the BullMQ slot) once each
+   * has ended or first waits.
    */
   async #process(job: Job): Promise<void> {
     const d = job.data as JobData;
@@ -287,13 +292,16 @@ export class BullWorker {
 
   async #runAttempt(d: JobData, a: JobAttempt, rh: RunHost): Promise<void> {
     const key = slotKey(a.id, a.attempt);
-    if (d.alone) await this.#takeAlone(key);
+    if (d.alone) {
+      await this.#takeAlone(key);
+      this.#busy++;
+    } else await this.#takeSlot();
+    if (this.#closed) return;
     // `placed` goes with the host's next batch (the attempt's result, for a short one), or alone two turns later.
     if (rh.placed.length === 0) setImmediate(() => setImmediate(() => this.#sendPlaced(d.reply, rh)));
     rh.placed.push({ type: "placed", id: a.id, attempt: a.attempt, worker: this.name });
     this.#limits.set(key, d.maxOutputBytes);
     this.#waits.set(key, 0);
-    this.#busy++;
     rh.hosted++;
     await new Promise<void>((resolve) => {
       rh.slots.set(key, resolve);
@@ -320,6 +328,34 @@ export class BullWorker {
     // An attempt that runs alone frees the worker when it waits or ends.
     if (key === this.#alone?.key && !now) this.#endAlone();
     if (this.#busy === 0) this.#idle?.();
+    this.#handOn();
+  }
+
+  /**
+   * Takes a running slot for a new attempt (counted in {@link BullWorker.#busy}):
+   * at once while fewer than `concurrency` attempts run here, else in turn. A
+   * job of a batch holds one BullMQ slot for up to 32 attempts, so this is what
+   * keeps `--concurrency` a bound on attempts running at once, batched or not.
+   */
+  #takeSlot(): Promise<void> | undefined {
+    if (this.#busy < this.concurrency && this.#alone === null && this.#aloneWaiting === 0) {
+      this.#busy++;
+      return undefined;
+    }
+    return new Promise<void>((resolve) => this.#queued.push(resolve));
+  }
+
+  /** Gives freed running slots to the attempts waiting for one (none while a crash suspect waits or runs alone). */
+  #handOn(): void {
+    while (
+      this.#queued.length > 0 &&
+      this.#busy < this.concurrency &&
+      this.#alone === null &&
+      this.#aloneWaiting === 0
+    ) {
+      this.#busy++;
+      (this.#queued.shift() as () => void)();
+    }
   }
 
   /**
@@ -332,6 +368,7 @@ export class BullWorker {
     const before = this.#aloneQueue;
     let release!: () => void;
     this.#aloneQueue = new Promise<void>((resolve) => (release = resolve));
+    this.#aloneWaiting++;
     await before;
     if (this.#worker) this.#worker.concurrency = 1;
     // Bounded: isolation only sharpens the next verdict, it must never hold a run up.
@@ -345,6 +382,7 @@ export class BullWorker {
       clearTimeout(timer);
     }
     this.#idle = null;
+    this.#aloneWaiting--;
     this.#alone = { key, release };
   }
 
@@ -354,6 +392,7 @@ export class BullWorker {
     this.#alone = null;
     if (this.#worker) this.#worker.concurrency = this.concurrency;
     alone.release();
+    this.#handOn();
   }
 
   #sendPlaced(reply: string, rh: RunHost): void {
@@ -399,6 +438,7 @@ export class BullWorker {
     const worker = this.#worker;
     // Pending processors belong to attempts this process will not finish: let BullMQ stop without waiting for them.
     for (const rh of this.#runs.values()) for (const release of rh.slots.values()) release();
+    for (const start of this.#queued.splice(0)) start(); // they see #closed and run nothing
     this.#idle?.();
     this.#endAlone();
     const leave = async (): Promise<void> => {
