@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ErrorCodes, bullmqExecutor, run } from "trellis";
 import type { EventOf } from "trellis";
-import { distBig, distFlow } from "../../.tmp/fixtures/dist-flow.js";
+import { distBig, distFlow, distOverlapFlow } from "../../.tmp/fixtures/dist-flow.js";
 import { eventsOf } from "../executors/helpers.ts";
 import type { WorkerProcess } from "../helpers/bullmq.ts";
 import { REDIS_URL, dropQueue, startWorker, stopWorkers, uniqueQueue } from "../helpers/bullmq.ts";
@@ -45,6 +45,23 @@ describe("bullmq executor with three worker processes", () => {
     for (const e of placed as EventOf<"task.placed">[])
       perWorker.set(e.data.worker, (perWorker.get(e.data.worker) ?? 0) + 1);
     expect([...perWorker.keys()].sort()).toEqual(names);
+  });
+
+  test("a worker runs at most --concurrency attempts at once, also when short attempts travel batched", {
+    timeout: 120_000,
+  }, async () => {
+    const own = uniqueQueue("dist-bound");
+    const lone = await startWorker({ fixture: "dist-flow", queue: own, name: "bound", concurrency: 2 });
+    try {
+      // 400 leaves of one event-loop turn each: the coordinator batches them (up to 32 per job).
+      const r = await run(distOverlapFlow, { n: 400 }, { executor: "bullmq", redis: REDIS_URL, queue: own });
+      expect(r.error).toBeNull();
+      expect(r.counts.succeeded).toBe(1 + 400 + 1);
+      expect(r.output).toBe(2);
+    } finally {
+      await stopWorkers([lone]);
+      await dropQueue(own);
+    }
   });
 
   test("a definition no worker module registers fails with WORKER_UNKNOWN_TASK, naming the task and what to do", {
