@@ -28,23 +28,15 @@ function openssl(...args: string[]): void {
   execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
 }
 
+/** A CA certificate (`out`) named `cn`, with its key in `keyFile`, valid for a day. */
+function selfSignedCa(cn: string, keyFile: string, out: string): void {
+  const subject = ["-subj", `/CN=${cn}`, "-keyout", keyFile, "-out", out];
+  openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", ...subject);
+}
+
 beforeAll(async () => {
   // A CA, a server certificate it signs for 127.0.0.1, and a second CA that signed nothing here.
-  openssl(
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=Trellis test CA",
-    "-keyout",
-    "ca.key",
-    "-out",
-    ca,
-  );
+  selfSignedCa("Trellis test CA", "ca.key", ca);
   openssl(
     "req",
     "-newkey",
@@ -75,21 +67,7 @@ beforeAll(async () => {
     "-out",
     "server.pem",
   );
-  openssl(
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=Another CA",
-    "-keyout",
-    "other.key",
-    "-out",
-    otherCa,
-  );
+  selfSignedCa("Another CA", "other.key", otherCa);
   const port = await freePort();
   // No plain port at all: only TLS, and a password.
   redis = await startRedisServer(
@@ -123,6 +101,26 @@ afterAll(async () => {
 const fixture = join(REPO, ".tmp", "fixtures", "dist-flow.js");
 const input = JSON.stringify({ n: 30, group: 10, cap: 4, ms: 0, journal: "" });
 
+/** `trellis run` of the fixture's flow on the bullmq executor through `redisUrl`, logging to `out`. */
+function runArgs(redisUrl: string, out: string): string[] {
+  const where = ["--redis", redisUrl, "--queue", queue, "--out", out];
+  return [
+    "run",
+    fixture,
+    "--task",
+    "dist_flow",
+    "--input",
+    input,
+    "--executor",
+    "bullmq",
+    ...where,
+    "--formats",
+    "none",
+    "--progress",
+    "off",
+  ];
+}
+
 test("trellis run and trellis worker over rediss:// with a password, the CA given by NODE_EXTRA_CA_CERTS: the run succeeds on the worker", {
   timeout: 120_000,
 }, async () => {
@@ -136,29 +134,7 @@ test("trellis run and trellis worker over rediss:// with a password, the CA give
     }),
   );
   const out = join(dir, "out-ok");
-  const r = await trellis(
-    [
-      "run",
-      fixture,
-      "--task",
-      "dist_flow",
-      "--input",
-      input,
-      "--executor",
-      "bullmq",
-      "--redis",
-      url,
-      "--queue",
-      queue,
-      "--out",
-      out,
-      "--formats",
-      "none",
-      "--progress",
-      "off",
-    ],
-    { env: { NODE_EXTRA_CA_CERTS: ca }, timeoutMs: 100_000 },
-  );
+  const r = await trellis(runArgs(url, out), { env: { NODE_EXTRA_CA_CERTS: ca }, timeoutMs: 100_000 });
   expect(r.stderr).not.toContain(password);
   expect(r.code).toBe(0);
   const events = readFileSync(join(out, "events.jsonl"), "utf8")
@@ -176,29 +152,10 @@ test("a CA that did not sign Redis's certificate: trellis run fails at once with
   timeout: 60_000,
 }, async () => {
   // Both end well before the 30 s a lost connection is waited for (redisDownMs, the worker's start timeout): nothing retries an untrusted certificate.
-  const r = await trellis(
-    [
-      "run",
-      fixture,
-      "--task",
-      "dist_flow",
-      "--input",
-      input,
-      "--executor",
-      "bullmq",
-      "--redis",
-      url,
-      "--queue",
-      queue,
-      "--out",
-      join(dir, "out-bad-ca"),
-      "--formats",
-      "none",
-      "--progress",
-      "off",
-    ],
-    { env: { NODE_EXTRA_CA_CERTS: otherCa }, timeoutMs: 25_000 },
-  );
+  const r = await trellis(runArgs(url, join(dir, "out-bad-ca")), {
+    env: { NODE_EXTRA_CA_CERTS: otherCa },
+    timeoutMs: 25_000,
+  });
   expect(r.code).toBe(1);
   const summary = r.stdout + r.stderr;
   expect(summary).toContain("REDIS_UNREACHABLE");
@@ -229,29 +186,10 @@ test("the right CA but a wrong password: both fail at once, saying where the pas
   expect(worker.stderr).toContain("rediss://:password@host:port");
   expect(worker.stderr).not.toContain("not-the-password");
 
-  const r = await trellis(
-    [
-      "run",
-      fixture,
-      "--task",
-      "dist_flow",
-      "--input",
-      input,
-      "--executor",
-      "bullmq",
-      "--redis",
-      wrong,
-      "--queue",
-      queue,
-      "--out",
-      join(dir, "out-bad-password"),
-      "--formats",
-      "none",
-      "--progress",
-      "off",
-    ],
-    { env: { NODE_EXTRA_CA_CERTS: ca }, timeoutMs: 25_000 },
-  );
+  const r = await trellis(runArgs(wrong, join(dir, "out-bad-password")), {
+    env: { NODE_EXTRA_CA_CERTS: ca },
+    timeoutMs: 25_000,
+  });
   expect(r.code).toBe(1);
   const summary = r.stdout + r.stderr;
   expect(summary).toContain("REDIS_UNREACHABLE");

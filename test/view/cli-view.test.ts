@@ -219,28 +219,30 @@ describe("trellis view", () => {
   });
 });
 
+/** `trellis run --view` of the cli-ok fixture, inline, logging to `out`. */
+function liveRunArgs(out: string): string[] {
+  return [
+    "run",
+    "test/fixtures/cli-ok.ts",
+    "--executor",
+    "inline",
+    "--out",
+    out,
+    "--formats",
+    "none",
+    "--progress",
+    "off",
+    "--view",
+  ];
+}
+
 describe("trellis run --view", () => {
   it("serves the run in progress, and after it until Ctrl-C; the exit code is the run's", async () => {
     const out = join(tempDir(), "run");
     mkdirSync(out);
     // An earlier run's log in the folder is not shown as this run's.
     copyFileSync(await runLog(), join(out, "events.jsonl"));
-    const s = await start(
-      [
-        "run",
-        "test/fixtures/cli-ok.ts",
-        "--executor",
-        "inline",
-        "--out",
-        out,
-        "--formats",
-        "none",
-        "--progress",
-        "off",
-        "--view",
-      ],
-      "stderr",
-    );
+    const s = await start(liveRunArgs(out), "stderr");
     const messages = await untilFinished(s.url);
     expect(messages.every((m) => m.runId === "" || m.runId === "cli_sum-1")).toBe(true);
     await s.waitFor(/the viewer stays open at/, "stderr");
@@ -253,24 +255,7 @@ describe("trellis run --view", () => {
   it("--view --open starts the browser at the live page", async () => {
     const out = join(tempDir(), "run");
     const browser = fakeBrowser();
-    const s = await start(
-      [
-        "run",
-        "test/fixtures/cli-ok.ts",
-        "--executor",
-        "inline",
-        "--out",
-        out,
-        "--formats",
-        "none",
-        "--progress",
-        "off",
-        "--view",
-        "--open",
-      ],
-      "stderr",
-      { BROWSER: browser.script },
-    );
+    const s = await start([...liveRunArgs(out), "--open"], "stderr", { BROWSER: browser.script });
     expect(await browser.received()).toBe(s.url);
     await untilFinished(s.url);
     await s.waitFor(/the viewer stays open at/, "stderr");
