@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import type { TrellisEvent } from "trellis";
 import { trellis } from "../cli/cli-process.ts";
 import type { WorkerProcess } from "../helpers/bullmq.ts";
-import { REDIS_URL, REPO, dropQueue, startWorker, stopWorkers, uniqueQueue } from "../helpers/bullmq.ts";
+import { REDIS_URL, REPO, dropQueue, keyTtls, startWorker, stopWorkers, uniqueQueue } from "../helpers/bullmq.ts";
 
 const queue = uniqueQueue("resume");
 const workers: WorkerProcess[] = [];
@@ -94,6 +94,15 @@ test("SIGKILL of the coordinator while its leaves run on a worker: they finish m
   // With no coordinator, the leaves finish and leave their results in Redis.
   writeFileSync(gate, "");
   await until("the leaves to finish", () => readFileSync(journal, "utf8").trim().split("\n").length === n);
+  // What the dead coordinator left in Redis is kept for a resume, and only for a week (no run record lives forever).
+  for (const kind of ["run", "up"] as const) {
+    const ttls = [...(await keyTtls(queue, kind)).values()];
+    expect(ttls.length, kind).toBe(1);
+    expect(
+      ttls.every((t) => t > 7 * 24 * 3600 - 120 && t <= 7 * 24 * 3600),
+      `${kind}: ${ttls}`,
+    ).toBe(true);
+  }
 
   const resumed = await trellis(
     ["resume", out, "--executor", "bullmq", "--redis", REDIS_URL, "--queue", queue, ...quiet],

@@ -98,6 +98,17 @@ export async function dropQueue(queue: string, redis = REDIS_URL): Promise<void>
   conn.disconnect();
 }
 
+/** The seconds to live (Redis `TTL`: -1 for none) of each key `trellis:<queue>:<kind>:*`, by key. */
+export async function keyTtls(queue: string, kind: "run" | "up", redis = REDIS_URL): Promise<Map<string, number>> {
+  const conn = new Redis(redis);
+  try {
+    const keys = await conn.keys(`trellis:${queue}:${kind}:*`);
+    return new Map(await Promise.all(keys.map(async (k) => [k, await conn.ttl(k)] as const)));
+  } finally {
+    conn.disconnect();
+  }
+}
+
 /** A TCP port nobody listens on now, on 127.0.0.1. */
 export async function freePort(): Promise<number> {
   const server = createServer();

@@ -38,6 +38,8 @@ import {
   DEFAULT_REDIS_DOWN_MS,
   DEFAULT_WORKER_WAIT_MS,
   HEARTBEAT_MS,
+  KEEP_RENEW_MS,
+  KEEP_S,
   beatsKey,
   connect,
   downKey,
@@ -153,6 +155,8 @@ export class BullMQExecutor implements Executor {
   #toAdd: StartTask[] = [];
   #down: DownMessage[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
+  /** When this coordinator's keys were last given their week (`#keep`). */
+  #keptAt = 0;
   #polling = false;
   #redisDownSince: number | null = null;
   #noWorkerSince: number | null = null;
@@ -279,7 +283,7 @@ export class BullMQExecutor implements Executor {
     if (this.#runId !== runId) {
       this.#runId = runId;
       // Sent before the jobs on the same connection: a worker can only answer a coordinator the run knows.
-      void this.#commands?.sadd(runKey(this.queue, runId), this.#reply).catch(() => undefined);
+      this.#keep(true);
     }
     const groups = this.#batches(tasks);
     const bulk = groups.map((group) => {
@@ -513,6 +517,7 @@ export class BullMQExecutor implements Executor {
     const tokens = (await commands.smembers(key)).filter((t) => t !== this.#reply);
     this.#runId = runId;
     await commands.sadd(key, this.#reply);
+    this.#keep(false);
     this.#inherited = tokens;
     const found: CollectedResult[] = [];
     const reason = serializeError(
@@ -552,6 +557,26 @@ export class BullMQExecutor implements Executor {
   // ------------------------------------------------------------ faults
 
   /** Runs every second: heartbeats, the Redis watchdog, and attempts waiting with no worker at all. */
+  /**
+   * Keeps this coordinator's keys a week (`KEEP_S`) from now: the run's record
+   * (with this coordinator's token added first when `join`) and its up
+   * stream. They outlive a killed coordinator for `trellis resume`, and go
+   * away on their own if no resume comes.
+   */
+  #keep(join: boolean): void {
+    const commands = this.#commands;
+    if (!commands || this.#runId === null) return;
+    this.#keptAt = Date.now();
+    const run = runKey(this.queue, this.#runId);
+    const pipeline = commands.pipeline();
+    if (join) pipeline.sadd(run, this.#reply);
+    void pipeline
+      .expire(run, KEEP_S)
+      .expire(upKey(this.queue, this.#reply), KEEP_S)
+      .exec()
+      .catch(() => undefined);
+  }
+
   #tick(): void {
     const now = Date.now();
     if (this.#redisDownSince !== null) {
@@ -560,6 +585,7 @@ export class BullMQExecutor implements Executor {
       return;
     }
     void this.#poll();
+    if (now - this.#keptAt >= KEEP_RENEW_MS) this.#keep(false);
     if (this.#remote.size > 0 && this.#beats.size === 0) {
       this.#noWorkerSince ??= now;
       if (now - this.#noWorkerSince >= this.#workerWaitMs) {

@@ -26,6 +26,7 @@ import type { DownMessage, JobAttempt, JobData, UpMessage } from "./wire.ts";
 import {
   DEFAULT_QUEUE,
   HEARTBEAT_MS,
+  KEEP_S,
   LOCK_DURATION_MS,
   STALLED_INTERVAL_MS,
   beatsKey,
@@ -221,9 +222,7 @@ export class BullWorker {
         (out as UpMessage[])[offset + i] = limited;
       }
     }
-    void this.#commands
-      .xadd(upKey(this.queue, reply), "*", "m", JSON.stringify(out))
-      .catch((e: Error) => this.#warn(`could not send results: ${e.message}`));
+    void this.#sendUp(reply, out).catch((e: Error) => this.#warn(`could not send results: ${e.message}`));
     if (rh.hosted === 0 && rh.slots.size === 0 && rh.placed.length === 0) this.#runs.delete(reply);
   }
 
@@ -263,7 +262,7 @@ export class BullWorker {
       else unknown.push(...this.#unknownTask(a));
     }
     if (unknown.length > 0) {
-      await this.#commands.xadd(upKey(this.queue, d.reply), "*", "m", JSON.stringify(unknown));
+      await this.#sendUp(d.reply, unknown);
       if (rh.hosted === 0 && rh.slots.size === 0) this.#runs.delete(d.reply);
     }
     await Promise.all(running);
@@ -399,9 +398,19 @@ export class BullWorker {
     if (rh.placed.length === 0) return;
     const batch = rh.placed;
     rh.placed = [];
-    void this.#commands
-      .xadd(upKey(this.queue, reply), "*", "m", JSON.stringify(batch))
-      .catch((e: Error) => this.#warn(`could not send results: ${e.message}`));
+    void this.#sendUp(reply, batch).catch((e: Error) => this.#warn(`could not send results: ${e.message}`));
+  }
+
+  /** Sends `messages` on the up stream of the coordinator `reply`, and keeps the stream a week (`KEEP_S`) for a resume. */
+  async #sendUp(reply: string, messages: readonly UpMessage[]): Promise<void> {
+    const key = upKey(this.queue, reply);
+    const results = await this.#commands
+      .pipeline()
+      .xadd(key, "*", "m", JSON.stringify(messages))
+      .expire(key, KEEP_S)
+      .exec();
+    const failed = results?.find(([error]) => error !== null);
+    if (failed) throw failed[0] as Error;
   }
 
   /** Reads the coordinators' answers (resume, abort) and hands those of hosted runs to their host. */
@@ -424,8 +433,7 @@ export class BullWorker {
         for (const m of batch)
           if (m.type === "abort" && this.#limits.has(slotKey(m.id, m.attempt)))
             acks.push({ type: "aborted", id: m.id, attempt: m.attempt });
-        if (acks.length > 0)
-          void this.#commands.xadd(upKey(this.queue, reply), "*", "m", JSON.stringify(acks)).catch(() => undefined);
+        if (acks.length > 0) void this.#sendUp(reply, acks).catch(() => undefined);
       },
     );
   }

@@ -43,6 +43,17 @@ export const STALLED_INTERVAL_MS = 2500;
 export const DEFAULT_REDIS_DOWN_MS = 30_000;
 /** How long the coordinator waits at start for a first worker, by default. */
 export const DEFAULT_WORKER_WAIT_MS = 30_000;
+/**
+ * How long a coordinator's keys (its up stream, the run's record in
+ * {@link runKey}) outlive it, in seconds: a week. A coordinator that closes
+ * deletes them; one that was killed leaves them for `trellis resume` to
+ * collect, and Redis drops them a week after their last use, so runs never
+ * resumed do not pile up. The coordinator renews them every
+ * {@link KEEP_RENEW_MS} while it runs, and each batch a worker sends renews
+ * its stream.
+ */
+export const KEEP_S = 7 * 24 * 3600;
+export const KEEP_RENEW_MS = 60_000;
 
 /** One attempt of a job. */
 export interface JobAttempt {
