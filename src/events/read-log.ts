@@ -109,6 +109,16 @@ export function parseLogLine(text: string, line: number, expectedSeq: number, pa
   return { kind: "event", line, event: (ts === stamp ? value : { ...value, ts: stamp }) as unknown as TrellisEvent };
 }
 
+/** `LOG_FORMAT` for a log that cannot be opened at all. */
+function unreadable(path: string, error: unknown): TrellisError {
+  return new TrellisError(
+    ErrorCodes.LOG_FORMAT,
+    `cannot read the event log ${path}: ${(error as Error).message}`,
+    { path, line: 0 },
+    { cause: error },
+  );
+}
+
 /**
  * The complete lines of the log's first `bytes` bytes, in order, each
  * checked like {@link readEventLog} does, given to `visit` (blank lines are
@@ -121,12 +131,7 @@ export function visitLogLines(path: string, bytes: number, visit: (line: LogLine
   try {
     fd = openSync(path, "r");
   } catch (error) {
-    throw new TrellisError(
-      ErrorCodes.LOG_FORMAT,
-      `cannot read the event log ${path}: ${(error as Error).message}`,
-      { path, line: 0 },
-      { cause: error },
-    );
+    throw unreadable(path, error);
   }
   try {
     let chunk = Buffer.allocUnsafe(4 * 1024 * 1024);
@@ -176,12 +181,7 @@ export async function* readEventLog(path: string): AsyncGenerator<LogLine> {
   try {
     await opened;
   } catch (error) {
-    throw new TrellisError(
-      ErrorCodes.LOG_FORMAT,
-      `cannot read the event log ${path}: ${(error as Error).message}`,
-      { path, line: 0 },
-      { cause: error },
-    );
+    throw unreadable(path, error);
   }
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   // Whether the file read so far ends with a newline: known for the whole file when the lines end.

@@ -1,10 +1,10 @@
 /**
  * The types at the edge of the engine: what it is built with and what it
- * resolves with.
+ * resolves with, and the part of its options a run logs.
  */
 import type { SerializedError } from "../errors.ts";
 import type { Json } from "../events/codec.ts";
-import type { RunStatus, ViolationPolicy } from "../events/types.ts";
+import type { EventDataMap, RunStatus, ViolationPolicy } from "../events/types.ts";
 import type { EventSink } from "../events/writer.ts";
 import type { RunObserver } from "../plan/observer.ts";
 import type { Plan } from "../plan/plan.ts";
@@ -26,6 +26,11 @@ export interface EngineOptions {
   readonly cache: ResultsCache | null;
   /** A resumed run: the plan folded from its log, which the engine continues. */
   readonly from?: Plan;
+}
+
+/** The options a run records in its log (`run.started`, and `run.resumed` for each resume). */
+export function loggedOptions(o: EngineOptions): EventDataMap["run.started"]["options"] {
+  return { executor: o.executor.kind, workers: o.executor.workers, onViolation: o.onViolation };
 }
 
 /** How a run is resumed (see `Engine.resume`). */

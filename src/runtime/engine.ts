@@ -38,6 +38,7 @@ import { Declarations } from "./declarations.ts";
 import { attemptsInFlight } from "./collected.ts";
 import type { CollectedResult, EngineLink, Rehosting, SpawnRequest, TaskOutcome, TaskRef } from "./executor.ts";
 import type { EngineOptions, EngineResult, ResumeEntry, ResumeFrom } from "./engine-types.ts";
+import { loggedOptions } from "./engine-types.ts";
 import { Outcomes } from "./outcomes.ts";
 import { ProcessFaults } from "./process-faults.ts";
 import { rehost, replay } from "./rehosting.ts";
@@ -184,11 +185,7 @@ export class Engine implements EngineLink {
   }
 
   #commitStarted(root: AnyTask, inputs: Json, modules: readonly string[]): void {
-    const options = {
-      executor: this.#o.executor.kind,
-      workers: this.#o.executor.workers,
-      onViolation: this.#o.onViolation,
-    };
+    const options = loggedOptions(this.#o);
     this.#log.commit("run.started", { root: root.name, task: root.name, inputs, options, modules: [...modules] });
   }
 

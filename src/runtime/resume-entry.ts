@@ -21,18 +21,18 @@ import type { AnyTask } from "../task/define.ts";
 import { trustedResult } from "./collected.ts";
 import type { Creation } from "./creation.ts";
 import type { ResumeFrom } from "./engine-types.ts";
+import { loggedOptions } from "./engine-types.ts";
 import type { CollectedResult } from "./executor.ts";
 import type { Outcomes } from "./outcomes.ts";
 import type { RunParts } from "./run-parts.ts";
 
 /** Commits `run.resumed`: the log continues after its last complete event, with this run's options. */
 export function commitResumed(run: RunParts, from: ResumeFrom): void {
-  const o = run.options;
   run.log.commit("run.resumed", {
     fromSeq: run.plan.seq,
     droppedBytes: from.droppedBytes,
     retryFailed: from.retryFailed,
-    options: { executor: o.executor.kind, workers: o.executor.workers, onViolation: o.onViolation },
+    options: loggedOptions(run.options),
   });
 }
 

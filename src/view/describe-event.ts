@@ -10,6 +10,7 @@ import type { Json } from "../events/codec.ts";
 import { decode } from "../events/codec.ts";
 import type { TrellisEvent } from "../events/types.ts";
 import { describePromise, describeViolation } from "../promises/describe.ts";
+import { describeValue } from "../report/summary.ts";
 
 /** A `From` reference in decoded inputs, as it is written: `From(root/square#1)`, `From(root/stats#1, ["sum"])`. */
 class FromShown {
@@ -52,16 +53,7 @@ function decodedForShow(value: unknown): unknown {
 
 /** A value from the log, decoded and written on one line (capped at `max` characters). */
 export function valueText(value: unknown, max = 160): string {
-  const shown = decodedForShow(value);
-  const text = inspect(shown, {
-    depth: 4,
-    breakLength: Infinity,
-    maxArrayLength: 20,
-    maxStringLength: max,
-    colors: false,
-    compact: true,
-  });
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  return describeValue(decodedForShow(value), max);
 }
 
 /** A value from the log, decoded and written over several lines (for the node panel). */

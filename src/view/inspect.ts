@@ -510,31 +510,10 @@ export function taskStreamIndex(events: readonly TrellisEvent[]): TaskStreamInde
       if (!o) continue;
       open.delete(id);
       (pools.get(o.worker) as { free: number[] }).free.push(o.slot);
-      raw.push({
-        id,
-        task: o.task,
-        worker: o.worker,
-        slot: o.slot,
-        start: o.start,
-        startStep: o.startStep,
-        end: t,
-        endStep: i + 1,
-        how: e.type.slice("task.".length),
-      });
+      raw.push({ id, ...o, end: t, endStep: i + 1, how: e.type.slice("task.".length) });
     }
   }
-  for (const [id, o] of open)
-    raw.push({
-      id,
-      task: o.task,
-      worker: o.worker,
-      slot: o.slot,
-      start: o.start,
-      startStep: o.startStep,
-      end: t,
-      endStep: null,
-      how: "running",
-    });
+  for (const [id, o] of open) raw.push({ id, ...o, end: t, endStep: null, how: "running" });
   // Lanes: each worker's slots side by side, workers in the order they first appear.
   const first = new Map<string, number>();
   const names: string[] = [];

@@ -42,7 +42,6 @@ import {
   KEEP_S,
   beatsKey,
   connect,
-  downKey,
   fieldOf,
   followStream,
   hangUp,
@@ -50,6 +49,7 @@ import {
   readAttempts,
   redisRefused,
   runKey,
+  sendDown,
   safeUrl,
   slotsKey,
   upKey,
@@ -196,9 +196,14 @@ export class BullMQExecutor implements Executor {
    */
   get concurrency(): number {
     if (this.#fixed !== null) return this.#fixed;
+    return Math.max(1, this.#liveSlots() * (this.#short() ? BATCH_PIPELINE : PIPELINE));
+  }
+
+  /** The `--concurrency` of the workers seen alive, summed (from their heartbeats). */
+  #liveSlots(): number {
     let slots = 0;
     for (const b of this.#beats.values()) slots += b.slots;
-    return Math.max(1, slots * (this.#short() ? BATCH_PIPELINE : PIPELINE));
+    return slots;
   }
 
   /** Workers seen alive (at least 1: the log's `run.started` counts workers from 1). */
@@ -335,9 +340,7 @@ export class BullMQExecutor implements Executor {
     }
     let size = 1;
     if (this.#short()) {
-      let slots = 0;
-      for (const b of this.#beats.values()) slots += b.slots;
-      size = Math.min(MAX_BATCH, Math.max(1, Math.ceil(rest.length / Math.max(1, slots))));
+      size = Math.min(MAX_BATCH, Math.max(1, Math.ceil(rest.length / Math.max(1, this.#liveSlots()))));
     }
     const groups = alone;
     for (let i = 0; i < rest.length; i += size) groups.push(rest.slice(i, i + size));
@@ -395,9 +398,7 @@ export class BullMQExecutor implements Executor {
     const batch = this.#down;
     this.#down = [];
     if (batch.length === 0 || this.#commands === undefined) return;
-    void this.#commands
-      .xadd(downKey(this.queue), "MAXLEN", "~", 100_000, "*", "r", this.#reply, "m", JSON.stringify(batch))
-      .catch(() => undefined);
+    void sendDown(this.#commands, this.queue, this.#reply, batch).catch(() => undefined);
   }
 
   #find(id: string, attempt: number): Remote | undefined {
@@ -542,8 +543,7 @@ export class BullMQExecutor implements Executor {
           });
         else if (a.worker !== null) stop.push({ type: "abort", id: a.id, attempt: a.attempt, reason });
       }
-      if (stop.length > 0)
-        await commands.xadd(downKey(this.queue), "MAXLEN", "~", 100_000, "*", "r", token, "m", JSON.stringify(stop));
+      if (stop.length > 0) await sendDown(commands, this.queue, token, stop);
     }
     if (tokens.length > 0) {
       const orphans = new Set(tokens);
@@ -556,7 +556,6 @@ export class BullMQExecutor implements Executor {
 
   // ------------------------------------------------------------ faults
 
-  /** Runs every second: heartbeats, the Redis watchdog, and attempts waiting with no worker at all. */
   /**
    * Keeps this coordinator's keys a week (`KEEP_S`) from now: the run's record
    * (with this coordinator's token added first when `join`) and its up
@@ -577,6 +576,7 @@ export class BullMQExecutor implements Executor {
       .catch(() => undefined);
   }
 
+  /** Runs every second: heartbeats, the Redis watchdog, and attempts waiting with no worker at all. */
   #tick(): void {
     const now = Date.now();
     if (this.#redisDownSince !== null) {

@@ -101,6 +101,29 @@ export const slotsKey = (queue: string): string => `trellis:${queue}:slots`;
  */
 export const runKey = (queue: string, runId: string): string => `trellis:${queue}:run:${runId}`;
 
+/** Coordinator → workers: appends `messages` for the workers of the coordinator `reply` to the queue's down stream. */
+export function sendDown(
+  commands: Redis,
+  queue: string,
+  reply: string,
+  messages: readonly DownMessage[],
+): Promise<unknown> {
+  return commands.xadd(downKey(queue), "MAXLEN", "~", 100_000, "*", "r", reply, "m", JSON.stringify(messages));
+}
+
+/** Worker → coordinator: appends `messages` to the up stream of `reply`, and keeps the stream a week ({@link KEEP_S}) for a resume. */
+export async function sendUp(
+  commands: Redis,
+  queue: string,
+  reply: string,
+  messages: readonly UpMessage[],
+): Promise<void> {
+  const key = upKey(queue, reply);
+  const results = await commands.pipeline().xadd(key, "*", "m", JSON.stringify(messages)).expire(key, KEEP_S).exec();
+  const failed = results?.find(([error]) => error !== null);
+  if (failed) throw failed[0] as Error;
+}
+
 /**
  * A connection to `url` (`redis://[:password@]host:port[/db]`, or `rediss://`
  * for TLS, passed to ioredis as is). `maxRetriesPerRequest: null` is what
