@@ -26,7 +26,6 @@ import type { DownMessage, JobAttempt, JobData, UpMessage } from "./wire.ts";
 import {
   DEFAULT_QUEUE,
   HEARTBEAT_MS,
-  KEEP_S,
   LOCK_DURATION_MS,
   STALLED_INTERVAL_MS,
   beatsKey,
@@ -39,7 +38,7 @@ import {
   redisRefused,
   safeUrl,
   slotsKey,
-  upKey,
+  sendUp,
 } from "./wire.ts";
 
 export interface BullWorkerOptions {
@@ -97,10 +96,6 @@ export class BullWorker {
   /** The crash suspect running alone here, and what lets the next one in. */
   #alone: { readonly key: string; readonly release: () => void } | null = null;
   #aloneQueue: Promise<void> = Promise.resolve();
-  /** Crash suspects waiting for this worker to be idle: no queued attempt starts meanwhile. */
-  #aloneWaiting = 0;
-  /** Attempts of batched jobs waiting for a running slot (see {@link BullWorker.#takeSlot}), first come first served. */
-  readonly #queued: (() => void)[] = [];
 
   private constructor(options: BullWorkerOptions) {
     this.#options = options;
@@ -222,7 +217,9 @@ export class BullWorker {
         (out as UpMessage[])[offset + i] = limited;
       }
     }
-    void this.#sendUp(reply, out).catch((e: Error) => this.#warn(`could not send results: ${e.message}`));
+    void sendUp(this.#commands, this.queue, reply, out).catch((e: Error) =>
+      this.#warn(`could not send results: ${e.message}`),
+    );
     if (rh.hosted === 0 && rh.slots.size === 0 && rh.placed.length === 0) this.#runs.delete(reply);
   }
 
@@ -247,25 +244,22 @@ export class BullWorker {
   }
 
   /**
-   * Runs the attempts of a job (a batch of short attempts travels in one job),
-   * each once a running slot is free here (`#takeSlot`: at most `concurrency`
-   * run at once, batched or not); resolves (frees the BullMQ slot) once each
-   * has ended or first waits.
+   * Runs the attempts of a job, one after another (a batch of short attempts
+   * travels in one job): each runs until it ends or first waits, then the
+   * next starts. The job holds one of BullMQ's `concurrency` slots, so a
+   * batch shares it and `--concurrency` bounds the attempts running here,
+   * batched or not. Resolves (frees the slot) once the last has ended or waits.
    */
   async #process(job: Job): Promise<void> {
     const d = job.data as JobData;
     const rh = this.#runHost(d.reply);
-    const unknown: UpMessage[] = [];
-    const running: Promise<void>[] = [];
-    for (const a of d.attempts) {
-      if (registry.get(a.task)) running.push(this.#runAttempt(d, a, rh));
-      else unknown.push(...this.#unknownTask(a));
+    const known = d.attempts.filter((a) => registry.get(a.task) !== undefined);
+    if (known.length < d.attempts.length) {
+      const unknown = d.attempts.filter((a) => registry.get(a.task) === undefined).flatMap((a) => this.#unknownTask(a));
+      await sendUp(this.#commands, this.queue, d.reply, unknown);
+      if (known.length === 0 && rh.hosted === 0 && rh.slots.size === 0) this.#runs.delete(d.reply);
     }
-    if (unknown.length > 0) {
-      await this.#sendUp(d.reply, unknown);
-      if (rh.hosted === 0 && rh.slots.size === 0) this.#runs.delete(d.reply);
-    }
-    await Promise.all(running);
+    for (const a of known) if (!this.#closed) await this.#runAttempt(d, a, rh);
   }
 
   /** A job names a definition the modules did not register: `WORKER_UNKNOWN_TASK`, and nothing runs. */
@@ -291,16 +285,13 @@ export class BullWorker {
 
   async #runAttempt(d: JobData, a: JobAttempt, rh: RunHost): Promise<void> {
     const key = slotKey(a.id, a.attempt);
-    if (d.alone) {
-      await this.#takeAlone(key);
-      this.#busy++;
-    } else await this.#takeSlot();
-    if (this.#closed) return;
+    if (d.alone) await this.#takeAlone(key);
     // `placed` goes with the host's next batch (the attempt's result, for a short one), or alone two turns later.
     if (rh.placed.length === 0) setImmediate(() => setImmediate(() => this.#sendPlaced(d.reply, rh)));
     rh.placed.push({ type: "placed", id: a.id, attempt: a.attempt, worker: this.name });
     this.#limits.set(key, d.maxOutputBytes);
     this.#waits.set(key, 0);
+    this.#busy++;
     rh.hosted++;
     await new Promise<void>((resolve) => {
       rh.slots.set(key, resolve);
@@ -327,34 +318,6 @@ export class BullWorker {
     // An attempt that runs alone frees the worker when it waits or ends.
     if (key === this.#alone?.key && !now) this.#endAlone();
     if (this.#busy === 0) this.#idle?.();
-    this.#handOn();
-  }
-
-  /**
-   * Takes a running slot for a new attempt (counted in {@link BullWorker.#busy}):
-   * at once while fewer than `concurrency` attempts run here, else in turn. A
-   * job of a batch holds one BullMQ slot for up to 32 attempts, so this is what
-   * keeps `--concurrency` a bound on attempts running at once, batched or not.
-   */
-  #takeSlot(): Promise<void> | undefined {
-    if (this.#busy < this.concurrency && this.#alone === null && this.#aloneWaiting === 0) {
-      this.#busy++;
-      return undefined;
-    }
-    return new Promise<void>((resolve) => this.#queued.push(resolve));
-  }
-
-  /** Gives freed running slots to the attempts waiting for one (none while a crash suspect waits or runs alone). */
-  #handOn(): void {
-    while (
-      this.#queued.length > 0 &&
-      this.#busy < this.concurrency &&
-      this.#alone === null &&
-      this.#aloneWaiting === 0
-    ) {
-      this.#busy++;
-      (this.#queued.shift() as () => void)();
-    }
   }
 
   /**
@@ -367,7 +330,6 @@ export class BullWorker {
     const before = this.#aloneQueue;
     let release!: () => void;
     this.#aloneQueue = new Promise<void>((resolve) => (release = resolve));
-    this.#aloneWaiting++;
     await before;
     if (this.#worker) this.#worker.concurrency = 1;
     // Bounded: isolation only sharpens the next verdict, it must never hold a run up.
@@ -381,7 +343,6 @@ export class BullWorker {
       clearTimeout(timer);
     }
     this.#idle = null;
-    this.#aloneWaiting--;
     this.#alone = { key, release };
   }
 
@@ -391,26 +352,15 @@ export class BullWorker {
     this.#alone = null;
     if (this.#worker) this.#worker.concurrency = this.concurrency;
     alone.release();
-    this.#handOn();
   }
 
   #sendPlaced(reply: string, rh: RunHost): void {
     if (rh.placed.length === 0) return;
     const batch = rh.placed;
     rh.placed = [];
-    void this.#sendUp(reply, batch).catch((e: Error) => this.#warn(`could not send results: ${e.message}`));
-  }
-
-  /** Sends `messages` on the up stream of the coordinator `reply`, and keeps the stream a week (`KEEP_S`) for a resume. */
-  async #sendUp(reply: string, messages: readonly UpMessage[]): Promise<void> {
-    const key = upKey(this.queue, reply);
-    const results = await this.#commands
-      .pipeline()
-      .xadd(key, "*", "m", JSON.stringify(messages))
-      .expire(key, KEEP_S)
-      .exec();
-    const failed = results?.find(([error]) => error !== null);
-    if (failed) throw failed[0] as Error;
+    void sendUp(this.#commands, this.queue, reply, batch).catch((e: Error) =>
+      this.#warn(`could not send results: ${e.message}`),
+    );
   }
 
   /** Reads the coordinators' answers (resume, abort) and hands those of hosted runs to their host. */
@@ -433,7 +383,7 @@ export class BullWorker {
         for (const m of batch)
           if (m.type === "abort" && this.#limits.has(slotKey(m.id, m.attempt)))
             acks.push({ type: "aborted", id: m.id, attempt: m.attempt });
-        if (acks.length > 0) void this.#sendUp(reply, acks).catch(() => undefined);
+        if (acks.length > 0) void sendUp(this.#commands, this.queue, reply, acks).catch(() => undefined);
       },
     );
   }
@@ -446,7 +396,6 @@ export class BullWorker {
     const worker = this.#worker;
     // Pending processors belong to attempts this process will not finish: let BullMQ stop without waiting for them.
     for (const rh of this.#runs.values()) for (const release of rh.slots.values()) release();
-    for (const start of this.#queued.splice(0)) start(); // they see #closed and run nothing
     this.#idle?.();
     this.#endAlone();
     const leave = async (): Promise<void> => {
