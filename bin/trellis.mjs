@@ -3,6 +3,13 @@
 // shipped in the package). A TypeScript loader is registered later, only if
 // the workflow to load is a .ts file.
 import { existsSync } from "node:fs";
+import module from "node:module";
+
+// Node 22.1+ (24, 26): V8 keeps the code it compiles (Trellis, the workflow,
+// type-stripped TypeScript) on disk, in os.tmpdir()/node-compile-cache, so the
+// next run skips compiling it; NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+// Node 20 has no such cache. Workers turn it on too (runtime/worker/entry.mjs).
+module.enableCompileCache?.();
 
 const main = new URL("../dist/cli/main.js", import.meta.url);
 if (!existsSync(main)) {

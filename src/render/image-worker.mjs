@@ -3,7 +3,12 @@
 // Plain JavaScript: Node 20 cannot start a worker from a .ts file, and
 // without a TypeScript loader the worker starts in ~0.2 s.
 import { parentPort } from "node:worker_threads";
+import module from "node:module";
 import { writeImages } from "./raster.mjs";
+
+// As bin/trellis.mjs (a no-op on Node 20): here it keeps Graphviz's and
+// resvg's compiled JavaScript, which raster.mjs loads at the first job.
+module.enableCompileCache?.();
 
 let chain = Promise.resolve();
 parentPort?.on("message", (msg) => {

@@ -4,10 +4,13 @@
  * 2 halted by a promise.
  */
 import { mkdirSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { ErrorCodes, TrellisError } from "../../errors.ts";
 import type { RunOptions } from "../../run.ts";
 import type { ExecutorKind } from "../../runtime/executor.ts";
+import { isTypeScriptModule } from "../../runtime/loader/typescript.ts";
+import { discardPrestarted, prestartThreads } from "../../runtime/threads/thread-transport.ts";
 import { CliError } from "../cli-error.ts";
 import type { ExitCode } from "../../report/exit-codes.ts";
 import { ExitCodes } from "../../report/exit-codes.ts";
@@ -59,11 +62,24 @@ export function runOptionsFrom(flags: RunFlags, fromModule: Record<string, unkno
 }
 
 export async function runCommand(moduleSpec: string, flags: RunFlags): Promise<ExitCode> {
+  // The default executor's threads start now and load Trellis while this
+  // thread loads the workflow (through tsx for a .ts file on Node 20).
+  if ((flags.executor ?? "threads") === "threads")
+    prestartThreads(flags.workers ?? Math.max(1, availableParallelism()), isTypeScriptModule(moduleSpec));
+  try {
+    return await runModule(moduleSpec, flags);
+  } finally {
+    await discardPrestarted();
+  }
+}
+
+async function runModule(moduleSpec: string, flags: RunFlags): Promise<ExitCode> {
   const mod = await loadWorkflowModule(moduleSpec);
   const entry = pickEntry(mod, flags.task);
   const { inputs, note } = pickInputs(mod, flags.input, entry);
   if (note !== null) process.stderr.write(`trellis: note: ${note}\n`);
   const options = runOptionsFrom(flags, moduleOptions(mod), join("outputs", mod.name));
+  if ((options.executor ?? "threads") !== "threads") await discardPrestarted(); // the module's options chose another
   const progress = flags.progress === undefined || flags.progress === "auto" ? undefined : flags.progress;
   if (flags.view !== true && (flags.port !== undefined || flags.host !== undefined || flags.open === true))
     throw new CliError(

@@ -98,6 +98,15 @@ export async function importModule(
   return (await import(url)) as Record<string, unknown>;
 }
 
+/**
+ * Gets this thread ready to import TypeScript modules before it knows them:
+ * tsx's ESM loader where this Node cannot strip types itself, after Trellis's
+ * own entry (see {@link useTypeScriptLoader}).
+ */
+export async function prepareTypeScript(loadPackageEntry: () => Promise<unknown>): Promise<void> {
+  await (NATIVE ? loadPackageEntry() : useTypeScriptLoader(false, loadPackageEntry));
+}
+
 let esm: Promise<void> | undefined;
 let cjs: Promise<void> | undefined;
 

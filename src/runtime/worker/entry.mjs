@@ -8,9 +8,12 @@
 //    TypeScript loader only for those that need one: ../loader/typescript.ts).
 //    Trellis running from its own .ts sources, not the package, needs tsx first.
 import { existsSync } from "node:fs";
+import module from "node:module";
+
+module.enableCompileCache?.(); // as bin/trellis.mjs: a no-op on Node 20
 
 globalThis[Symbol.for("trellis.inWorker")] = true;
 const ext = existsSync(new URL("./worker-main.js", import.meta.url)) ? "js" : "ts";
 if (ext === "ts") (await import("tsx/esm/api")).register();
 const { main } = await import(new URL(`./worker-main.${ext}`, import.meta.url).href);
-main(() => import(new URL(`../../index.${ext}`, import.meta.url).href));
+await main(() => import(new URL(`../../index.${ext}`, import.meta.url).href));

@@ -1,16 +1,20 @@
 /**
- * Starts the worker side: picks the channel of this kind of worker, installs
+ * Starts the worker side: picks the channel of this kind of worker (for a
+ * thread started ahead of the run, once its boot arrives), installs
  * the handlers that turn an uncaught error into a `fatal` message, and
  * imports the task modules. Called by `entry.mjs`, which passes the import of
  * the package entry (a layer above this one) for the TypeScript loader.
  */
 import { parentPort } from "node:worker_threads";
+import { prepareTypeScript } from "../loader/typescript.ts";
 import { processChannel } from "../processes/process-channel.ts";
-import { threadChannel } from "../threads/thread-channel.ts";
+import { threadBoot, threadChannel } from "../threads/thread-channel.ts";
 import { WorkerHost } from "./worker-host.ts";
 
-export function main(loadPackageEntry: () => Promise<unknown>): void {
-  const channel = parentPort ? threadChannel(parentPort) : processChannel();
+export async function main(loadPackageEntry: () => Promise<unknown>): Promise<void> {
+  // A thread started ahead of the run loads what every run needs while it waits for its modules.
+  const preload = (typescript: boolean) => (typescript ? prepareTypeScript(loadPackageEntry) : loadPackageEntry());
+  const channel = parentPort ? threadChannel(parentPort, await threadBoot(parentPort, preload)) : processChannel();
   const host = new WorkerHost(channel);
   // An error no task awaits (a throw from a timer, a floating rejection) may
   // have left any attempt half done: report it and leave; the pool fails the
