@@ -4,13 +4,11 @@
  * 2 halted by a promise.
  */
 import { mkdirSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { ErrorCodes, TrellisError } from "../../errors.ts";
 import type { RunOptions } from "../../run.ts";
 import type { ExecutorKind } from "../../runtime/executor.ts";
-import { isTypeScriptModule } from "../../runtime/loader/typescript.ts";
-import { discardPrestarted, prestartThreads } from "../../runtime/threads/thread-transport.ts";
+import { discardPrestarted } from "../../runtime/threads/thread-transport.ts";
 import { CliError } from "../cli-error.ts";
 import type { ExitCode } from "../../report/exit-codes.ts";
 import { ExitCodes } from "../../report/exit-codes.ts";
@@ -61,11 +59,8 @@ export function runOptionsFrom(flags: RunFlags, fromModule: Record<string, unkno
   return options as RunOptions;
 }
 
+/** Runs the workflow; stops the threads started ahead of it (see run-threads.ts) that it did not take. */
 export async function runCommand(moduleSpec: string, flags: RunFlags): Promise<ExitCode> {
-  // The default executor's threads start now and load Trellis while this
-  // thread loads the workflow (through tsx for a .ts file on Node 20).
-  if ((flags.executor ?? "threads") === "threads")
-    prestartThreads(flags.workers ?? Math.max(1, availableParallelism()), isTypeScriptModule(moduleSpec));
   try {
     return await runModule(moduleSpec, flags);
   } finally {
