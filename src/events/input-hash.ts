@@ -16,9 +16,25 @@
  */
 import type { Json } from "./codec.ts";
 
-/** The 16-hex-character fingerprint of encoded inputs. */
+/** Texts longer than this are not kept for {@link inputsHash}'s one-entry memo. */
+const MEMO_MAX_CHARS = 256;
+let memoText = "";
+let memoHash = hash64("");
+
+/**
+ * The 16-hex-character fingerprint of encoded inputs. The last short text
+ * and its hash are kept: a fan-out spawns many children with equal inputs,
+ * and they then share one hash string instead of each building its own.
+ */
 export function inputsHash(inputs: Json): string {
-  return hash64(canonicalJson(inputs));
+  const text = canonicalJson(inputs);
+  if (text === memoText) return memoHash;
+  const hash = hash64(text);
+  if (text.length <= MEMO_MAX_CHARS) {
+    memoText = text;
+    memoHash = hash;
+  }
+  return hash;
 }
 
 /** A 64-bit non-cryptographic hash of a string, as 16 hex characters. */

@@ -167,7 +167,8 @@ class Context implements ExecutionContext {
   readonly task: string;
   readonly attempt: number;
   closed = false;
-  #counters: Map<string, number> | undefined;
+  /** Per definition name: the ids of its children start with `prefix` (`<id>/<name>#`), and `n` were spawned. */
+  #spawned: Map<string, { readonly prefix: string; n: number }> | undefined;
   #waitIds = 0;
   readonly #port: TaskPort;
   readonly #abort: LazyAbort;
@@ -212,10 +213,13 @@ class Context implements ExecutionContext {
       encoded = encode(inputs, { strict: true, role: "inputs", label: `inputs of ${def.name}` });
     }
     const labels = options.labels === undefined ? NONE : checkedLabels(this.id, options.labels);
-    this.#counters ??= new Map();
-    const n = (this.#counters.get(def.name) ?? 0) + 1;
-    this.#counters.set(def.name, n);
-    const id = `${this.id}/${def.name}#${n}`;
+    this.#spawned ??= new Map();
+    let spawned = this.#spawned.get(def.name);
+    if (spawned === undefined) {
+      spawned = { prefix: `${this.id}/${def.name}#`, n: 0 };
+      this.#spawned.set(def.name, spawned);
+    }
+    const id = spawned.prefix + ++spawned.n;
     this.#port.spawn({ id, task: def.name, inputs: encoded, producers, labels, priority: options.priority ?? null });
     return makeHandle<O>(id, def.name, this.runId);
   }

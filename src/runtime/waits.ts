@@ -56,19 +56,17 @@ export class Waits {
    */
   register(plan: Plan, record: WaitRecord, ids: readonly string[]): string[] | SerializedError {
     const waitingOn: string[] = [];
-    const registered: PlanNode[] = [];
     for (const id of ids) {
       const node = plan.nodes.get(id);
       const problem = id === record.task ? selfWaitError(id) : node ? null : unknownWaitError(record.task, id);
-      if (problem) return this.#drop(record, registered, problem);
+      if (problem) return this.#drop(record, problem);
       const n = node as PlanNode;
       record.nodes.push(n);
       if (isAvailable(n)) continue;
-      if (isFinished(n.status)) return this.#drop(record, registered, failedChildError(n));
+      if (isFinished(n.status)) return this.#drop(record, failedChildError(n));
       if (!this.#index.add(n.order, record)) continue; // the same id twice in one wait
       record.remaining++;
       waitingOn.push(id);
-      registered.push(n);
     }
     return waitingOn;
   }
@@ -78,10 +76,15 @@ export class Waits {
     return this.#index.take(node.order);
   }
 
-  /** Un-registers a wait refused half way through its ids. */
-  #drop(record: WaitRecord, registered: readonly PlanNode[], error: SerializedError): SerializedError {
+  /**
+   * Un-registers a wait refused half way through its ids. Each instance it
+   * registered on has it as its latest waiter (nothing ran in between); the
+   * others in `record.nodes` (available, finished, an id met twice) do not,
+   * and `removeLatest` leaves them alone.
+   */
+  #drop(record: WaitRecord, error: SerializedError): SerializedError {
     record.done = true;
-    for (const node of registered) this.#index.removeLatest(node.order, record);
+    for (const node of record.nodes) this.#index.removeLatest(node.order, record);
     return error;
   }
 
