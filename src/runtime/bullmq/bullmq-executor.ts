@@ -58,9 +58,15 @@ import {
 /** Attempts dispatched per live worker slot when `concurrency` is not given. */
 export const PIPELINE = 4;
 /** The same while attempts are short: they travel batched, up to {@link MAX_BATCH} per job. */
-export const BATCH_PIPELINE = 32;
+export const BATCH_PIPELINE = 64;
 /** Most attempts one job carries. */
 export const MAX_BATCH = 32;
+/**
+ * Jobs of short attempts kept per live worker slot: one runs while the next
+ * waits in the queue, so a slot that ends a job takes the next one in the
+ * same Redis call instead of waiting for the coordinator to refill it.
+ */
+export const JOBS_PER_SLOT = 2;
 /** Attempts that run under this on average (ms) are batched. */
 export const SHORT_RUN_MS = 2;
 
@@ -138,6 +144,8 @@ export class BullMQExecutor implements Executor {
   /** The QueueEvents' own connection: BullMQ leaves a connection it was given open. */
   #eventsConnection: Redis | undefined;
   readonly #remote = new Map<string, Remote>();
+  /** Attempts of {@link BullMQExecutor.#remote} suspended in a wait (they hold nothing on their worker). */
+  #suspended = 0;
   /** Attempts no worker reported taking yet, by the job that carries them. */
   readonly #byJob = new Map<string, Remote[]>();
   /** Moving average of how long attempts ran on the workers, ms (see `#ran`). */
@@ -274,6 +282,8 @@ export class BullMQExecutor implements Executor {
       queueMicrotask(() => this.#link?.finished(task, { ok: false, error }));
       return;
     }
+    const stale = this.#remote.get(task.id);
+    if (stale) this.#forget(stale);
     this.#remote.set(task.id, { ref: { id: task.id, attempt: task.attempt }, worker: null, jobId: null, waits: 0 });
     if (this.#toAdd.length === 0) queueMicrotask(() => this.#addJobs());
     this.#toAdd.push(task);
@@ -328,8 +338,11 @@ export class BullMQExecutor implements Executor {
   /**
    * The jobs of one engine step. While attempts are short (their average run
    * under {@link SHORT_RUN_MS}) a BullMQ job's own cost (a few Redis round
-   * trips) outweighs them, so up to {@link MAX_BATCH} share a job, spread
-   * over the live workers' slots; a crash suspect always has a job to itself.
+   * trips) outweighs them, so up to {@link MAX_BATCH} share a job: the
+   * attempts dispatched and running or queued are spread over
+   * {@link JOBS_PER_SLOT} jobs per live worker slot, so a step that refills a
+   * few ended attempts still sends them as one job once the slots have work
+   * queued. A crash suspect always has a job to itself.
    */
   #batches(tasks: readonly StartTask[]): StartTask[][] {
     const alone: StartTask[][] = [];
@@ -340,7 +353,8 @@ export class BullMQExecutor implements Executor {
     }
     let size = 1;
     if (this.#short()) {
-      size = Math.min(MAX_BATCH, Math.max(1, Math.ceil(rest.length / Math.max(1, this.#liveSlots()))));
+      const jobs = JOBS_PER_SLOT * Math.max(1, this.#liveSlots());
+      size = Math.min(MAX_BATCH, Math.max(1, Math.ceil((this.#remote.size - this.#suspended) / jobs)));
     }
     const groups = alone;
     for (let i = 0; i < rest.length; i += size) groups.push(rest.slice(i, i + size));
@@ -363,6 +377,7 @@ export class BullMQExecutor implements Executor {
   resume(ref: TaskRef, waitId: number, outcome: WaitOutcome): void {
     const r = this.#find(ref.id, ref.attempt);
     if (!r) return;
+    if (r.waits === 1) this.#suspended--;
     r.waits = Math.max(0, r.waits - 1);
     this.#send({ type: "resume", id: ref.id, attempt: ref.attempt, waitId, outcome });
   }
@@ -407,7 +422,10 @@ export class BullMQExecutor implements Executor {
   }
 
   #forget(r: Remote): void {
-    if (this.#remote.get(r.ref.id) === r) this.#remote.delete(r.ref.id);
+    if (this.#remote.get(r.ref.id) === r) {
+      this.#remote.delete(r.ref.id);
+      if (r.waits > 0) this.#suspended--;
+    }
     this.#unjob(r);
   }
 
@@ -486,7 +504,7 @@ export class BullMQExecutor implements Executor {
         return forwardCall(link, m);
       case "wait": {
         const r = this.#find(m.id, m.attempt);
-        if (r) r.waits++;
+        if (r && r.waits++ === 0) this.#suspended++;
         return link.wait({ id: m.id, attempt: m.attempt }, m.waitId, m.ids, m.timeoutMs);
       }
       case "finished": {
@@ -745,6 +763,7 @@ export class BullMQExecutor implements Executor {
     const commands = this.#commands;
     const leftovers = [...this.#remote.values()];
     this.#remote.clear();
+    this.#suspended = 0;
     const tidy = async (): Promise<void> => {
       if (!commands || !this.#connected || this.#redisDownSince !== null) return;
       // Jobs no worker took yet are dropped; attempts still running get their abort.

@@ -20,7 +20,7 @@ import { ErrorCodes, TrellisError, serializeError } from "../../errors.ts";
 import { registry } from "../../task/registry.ts";
 import { importModule } from "../loader/typescript.ts";
 import { IN_WORKER } from "../worker-flag.ts";
-import type { HostToWorker, WorkerToHost } from "../worker/protocol.ts";
+import type { HostToWorker, StopMessage, WorkerToHost } from "../worker/protocol.ts";
 import { WorkerHost } from "../worker/worker-host.ts";
 import type { DownMessage, JobAttempt, JobData, UpMessage } from "./wire.ts";
 import {
@@ -66,6 +66,10 @@ interface RunHost {
   hosted: number;
   /** `placed` messages not sent yet: they go with the host's next batch (one XADD for both), or alone a turn later. */
   placed: UpMessage[];
+  /** Attempts that stopped (waited or ended) since the host's last batch left: their messages are not sent yet. */
+  unsent: number;
+  /** Jobs whose attempts all stopped, waiting for the batch that carries their messages to leave. */
+  sent: (() => void)[];
 }
 
 const slotKey = (id: string, attempt: number): string => `${id}\0${attempt}`;
@@ -178,11 +182,12 @@ export class BullWorker {
   #runHost(reply: string): RunHost {
     const known = this.#runs.get(reply);
     if (known) return known;
-    const rh: RunHost = { deliver: () => undefined, slots: new Map(), hosted: 0, placed: [] };
+    const rh: RunHost = { deliver: () => undefined, slots: new Map(), hosted: 0, placed: [], unsent: 0, sent: [] };
     // The host lives as long as its message handler: held by `rh.deliver`.
     new WorkerHost({
       boot: { modules: this.#options.modules },
       send: (batch) => this.#send(reply, rh, batch),
+      stopped: (m) => this.#stopped(rh, m),
       onMessage: (handler) => {
         rh.deliver = handler;
       },
@@ -194,7 +199,21 @@ export class BullWorker {
     return rh;
   }
 
-  /** One batch from an attempt's host to the coordinator; frees the slots of attempts that waited or ended. */
+  /**
+   * An attempt waits or ended (told at once, before its message leaves): it
+   * frees its slot, so the next attempt of its job starts in this same turn
+   * and the job's results leave together in the host's next batch.
+   */
+  #stopped(rh: RunHost, m: StopMessage): void {
+    const key = slotKey(m.id, m.attempt);
+    rh.slots.get(key)?.();
+    rh.slots.delete(key);
+    this.#counted(key, m.type === "wait" ? 1 : null);
+    if (m.type === "finished") rh.hosted--;
+    rh.unsent++;
+  }
+
+  /** One batch from the attempts' host to the coordinator, after the `placed` of attempts not reported yet (one XADD for all). */
   #send(reply: string, rh: RunHost, batch: readonly WorkerToHost[]): void {
     let out: readonly UpMessage[] = batch;
     if (rh.placed.length > 0) {
@@ -204,13 +223,7 @@ export class BullWorker {
     const offset = out.length - batch.length;
     for (let i = 0; i < batch.length; i++) {
       const m = batch[i] as WorkerToHost;
-      if (m.type !== "wait" && m.type !== "finished") continue;
-      const key = slotKey(m.id, m.attempt);
-      rh.slots.get(key)?.();
-      rh.slots.delete(key);
-      this.#counted(key, m.type === "wait" ? 1 : null);
       if (m.type !== "finished") continue;
-      rh.hosted--;
       const limited = this.#limitOutput(m);
       if (limited !== m) {
         if (out === batch) out = [...batch];
@@ -220,6 +233,8 @@ export class BullWorker {
     void sendUp(this.#commands, this.queue, reply, out).catch((e: Error) =>
       this.#warn(`could not send results: ${e.message}`),
     );
+    rh.unsent = 0;
+    for (const resolve of rh.sent.splice(0)) resolve();
     if (rh.hosted === 0 && rh.slots.size === 0 && rh.placed.length === 0) this.#runs.delete(reply);
   }
 
@@ -246,9 +261,11 @@ export class BullWorker {
   /**
    * Runs the attempts of a job, one after another (a batch of short attempts
    * travels in one job): each runs until it ends or first waits, then the
-   * next starts. The job holds one of BullMQ's `concurrency` slots, so a
-   * batch shares it and `--concurrency` bounds the attempts running here,
-   * batched or not. Resolves (frees the slot) once the last has ended or waits.
+   * next starts at once, in the same turn, so a batch of short attempts runs
+   * in one turn and its results leave in one message. The job holds one of
+   * BullMQ's `concurrency` slots, so a batch shares it and `--concurrency`
+   * bounds the attempts running here, batched or not. Resolves (frees the
+   * slot) once the last has ended or waits and their messages have left.
    */
   async #process(job: Job): Promise<void> {
     const d = job.data as JobData;
@@ -260,6 +277,9 @@ export class BullWorker {
       if (known.length === 0 && rh.hosted === 0 && rh.slots.size === 0) this.#runs.delete(d.reply);
     }
     for (const a of known) if (!this.#closed) await this.#runAttempt(d, a, rh);
+    // BullMQ completes the job once this resolves: not before what its attempts said (`placed`, results) is on its way,
+    // or a worker killed in between would leave attempts the coordinator never hears of in a job that never fails.
+    if (rh.unsent > 0 && !this.#closed) await new Promise<void>((resolve) => rh.sent.push(resolve));
   }
 
   /** A job names a definition the modules did not register: `WORKER_UNKNOWN_TASK`, and nothing runs. */
@@ -395,7 +415,10 @@ export class BullWorker {
     clearInterval(this.#beat);
     const worker = this.#worker;
     // Pending processors belong to attempts this process will not finish: let BullMQ stop without waiting for them.
-    for (const rh of this.#runs.values()) for (const release of rh.slots.values()) release();
+    for (const rh of this.#runs.values()) {
+      for (const release of rh.slots.values()) release();
+      for (const release of rh.sent.splice(0)) release();
+    }
     this.#idle?.();
     this.#endAlone();
     const leave = async (): Promise<void> => {

@@ -117,7 +117,18 @@ export interface WorkerChannel {
    * transport takes out of the stream.
    */
   lastWords(message: WorkerToHost): void;
+  /**
+   * Told synchronously when an attempt stops running here: it waits on
+   * others (`m` is its `wait`) or it ended (`finished`). The message itself
+   * leaves with the next batch, in the next turn. The bullmq worker frees
+   * the attempt's slot here, so the next attempt of a batch starts in the
+   * same turn and their results travel together.
+   */
+  stopped?(m: StopMessage): void;
 }
+
+/** What an attempt sends when it stops running: it waits, or it ended (see {@link WorkerChannel.stopped}). */
+export type StopMessage = Extract<WorkerToHost, { type: "wait" | "finished" }>;
 
 /** Ends a switch over a union: a new message type is a compile error until handled. */
 /** A running task's call that goes to the engine as it is, whatever carried it (a worker's channel, a Redis stream). */

@@ -23,7 +23,7 @@ import type { TaskPort } from "../task-runner.ts";
 import { LazyAbort, runAttempt } from "../task-runner.ts";
 import { Outbox, afterTurn } from "./outbox.ts";
 import { importModule } from "../loader/typescript.ts";
-import type { AttemptRef, HostToWorker, WorkerChannel, WorkerToHost } from "./protocol.ts";
+import type { AttemptRef, HostToWorker, StopMessage, WorkerChannel, WorkerToHost } from "./protocol.ts";
 import { unreachable } from "./protocol.ts";
 
 /** One attempt in this worker, and its port to the engine (a class, not closures: this is the hot path). */
@@ -37,6 +37,8 @@ class Hosted implements TaskPort {
     readonly id: string,
     readonly attempt: number,
     readonly out: Outbox<WorkerToHost>,
+    /** Queues a `wait` or `finished` and tells the channel (see {@link WorkerChannel.stopped}). */
+    readonly stop: (m: StopMessage) => void,
   ) {}
 
   spawn(child: SpawnRequest): void {
@@ -47,7 +49,7 @@ class Hosted implements TaskPort {
     return new Promise<WaitOutcome>((resolve) => {
       this.startedAt = -1;
       (this.waits ??= new Map()).set(waitId, resolve);
-      this.out.push({ type: "wait", id: this.id, attempt: this.attempt, waitId, ids, timeoutMs });
+      this.stop({ type: "wait", id: this.id, attempt: this.attempt, waitId, ids, timeoutMs });
     });
   }
 
@@ -80,6 +82,12 @@ export class WorkerHost {
   #loading: string | null = null;
   /** Set while closing: exits once the last attempt settled. */
   #onIdle: (() => void) | undefined;
+
+  /** Bound once: every attempt's `wait` and end go through it. */
+  readonly #stop = (m: StopMessage): void => {
+    this.#out.push(m);
+    this.#channel.stopped?.(m);
+  };
 
   constructor(channel: WorkerChannel) {
     this.#channel = channel;
@@ -164,10 +172,10 @@ export class WorkerHost {
           `Define the task with task() at the top level of a module that is not a test file, or pass \`module: import.meta.url\` to task() so workers import the right file`,
         { id, task: start.task },
       );
-      this.#out.push({ type: "finished", id, attempt, outcome: { ok: false, error: serializeError(error) }, runMs: 0 });
+      this.#stop({ type: "finished", id, attempt, outcome: { ok: false, error: serializeError(error) }, runMs: 0 });
       return;
     }
-    const hosted = new Hosted(id, attempt, this.#out);
+    const hosted = new Hosted(id, attempt, this.#out, this.#stop);
     this.#hosted.set(id, hosted);
     const outcome = executing.run(hosted, runAttempt, def, start, hosted, hosted.abort);
     if (outcome instanceof Promise) void outcome.then((settled) => this.#settled(hosted, settled));
@@ -183,7 +191,7 @@ export class WorkerHost {
   #settled(hosted: Hosted, outcome: TaskOutcome): void {
     if (this.#hosted.get(hosted.id) === hosted) this.#hosted.delete(hosted.id);
     const runMs = hosted.startedAt < 0 ? -1 : performance.now() - hosted.startedAt;
-    this.#out.push({ type: "finished", id: hosted.id, attempt: hosted.attempt, outcome, runMs });
+    this.#stop({ type: "finished", id: hosted.id, attempt: hosted.attempt, outcome, runMs });
     if (this.#hosted.size === 0) this.#onIdle?.();
   }
 
