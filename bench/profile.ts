@@ -2,7 +2,7 @@
  * Where the inline engine spends its time: runs the overhead fan-out (inline,
  * N children) under `node --cpu-prof` in a fresh process and groups the
  * samples by function: self time (the function's own code) and inclusive
- * time for Trellis's `src/` functions.
+ * time for Trellis's own functions (`src/`, or `dist/` as the benchmarks run it).
  *
  *   npx tsx bench/profile.ts [--quick]   # N = 100,000 (quick: 10,000)
  */
@@ -17,6 +17,8 @@ import { textTable } from "./lib/table.ts";
 import { caseArgs } from "./overhead.ts";
 
 export const GROUP = "Profile: inline fan-out, where the time goes";
+/** Trellis's own code: the sources, or the built package the benchmarks import (dist/). */
+const OWN = /^(src|dist)\//;
 const FILE = "bench/profile.ts";
 
 interface ProfileNode {
@@ -45,7 +47,7 @@ function label(node: ProfileNode, root: string): string {
 
 /**
  * Self and inclusive shares per function. Only the samples between the first
- * and the last one with Trellis code (`src/`) on the stack count, so start-up
+ * and the last one with Trellis code (`src/` or `dist/`) on the stack count, so start-up
  * (tsx compiling modules) stays out, while garbage collection during the run
  * (which has no stack) stays in.
  */
@@ -59,7 +61,7 @@ export function hotSpots(profile: CpuProfile, root: string): { busy: number; spo
     if (known !== undefined) return known;
     const node = byId.get(id);
     const up = parent.get(id);
-    const own = (node !== undefined && label(node, root).startsWith("src/")) || (up !== undefined && isOwn(up));
+    const own = (node !== undefined && OWN.test(label(node, root))) || (up !== undefined && isOwn(up));
     ownCode.set(id, own);
     return own;
   };
@@ -112,7 +114,7 @@ export async function profileRows(options: BenchOptions): Promise<BenchRow[]> {
     const rows: BenchRow[] = [];
     const bySelf = [...best.spots].sort((a, b) => b.selfPct - a.selfPct).slice(0, 12);
     const ownInclusive = best.spots
-      .filter((s) => s.fn.startsWith("src/") && !bySelf.includes(s))
+      .filter((s) => OWN.test(s.fn) && !bySelf.includes(s))
       .sort((a, b) => b.inclusivePct - a.inclusivePct)
       .slice(0, 8);
     for (const s of bySelf)
