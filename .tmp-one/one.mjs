@@ -1,2 +1,0 @@
-import { task } from "trellis";
-export default task({ name: "one" }, async () => 1);
