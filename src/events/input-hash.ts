@@ -16,25 +16,34 @@
  */
 import type { Json } from "./codec.ts";
 
-/** Texts longer than this are not kept for {@link inputsHash}'s one-entry memo. */
+/** The 16-hex-character fingerprint of encoded inputs. */
+export function inputsHash(inputs: Json): string {
+  return hash64(canonicalJson(inputs));
+}
+
+/** Texts longer than this are not kept by {@link InputsHasher}'s one-entry memo. */
 const MEMO_MAX_CHARS = 256;
-let memoText = "";
-let memoHash = hash64("");
 
 /**
- * The 16-hex-character fingerprint of encoded inputs. The last short text
- * and its hash are kept: a fan-out spawns many children with equal inputs,
- * and they then share one hash string instead of each building its own.
+ * {@link inputsHash} for the spawns of one run, keeping the last short text
+ * and its hash: a fan-out spawns many children with equal inputs, and they
+ * then share one hash string instead of each building its own. The memo is
+ * the run's (its `Creation` holds one), not the module's.
  */
-export function inputsHash(inputs: Json): string {
-  const text = canonicalJson(inputs);
-  if (text === memoText) return memoHash;
-  const hash = hash64(text);
-  if (text.length <= MEMO_MAX_CHARS) {
-    memoText = text;
-    memoHash = hash;
+export class InputsHasher {
+  #text = "";
+  #hash = hash64("");
+
+  hash(inputs: Json): string {
+    const text = canonicalJson(inputs);
+    if (text === this.#text) return this.#hash;
+    const hash = hash64(text);
+    if (text.length <= MEMO_MAX_CHARS) {
+      this.#text = text;
+      this.#hash = hash;
+    }
+    return hash;
   }
-  return hash;
 }
 
 /** A 64-bit non-cryptographic hash of a string, as 16 hex characters. */

@@ -10,7 +10,7 @@
  */
 import { TrellisError } from "../errors.ts";
 import type { Json } from "../events/codec.ts";
-import { inputsHash } from "../events/input-hash.ts";
+import { InputsHasher } from "../events/input-hash.ts";
 import { checkSpawn, mergeLabels, spawnDiff } from "../plan/diff.ts";
 import type { Plan, PlanNode } from "../plan/plan.ts";
 import { nextOpenPlaceholder } from "../plan/plan.ts";
@@ -38,6 +38,7 @@ export class Creation {
   readonly #run: RunParts;
   readonly #plan: Plan;
   readonly #outcomes: Outcomes;
+  readonly #hasher = new InputsHasher();
 
   constructor(run: RunParts, outcomes: Outcomes) {
     this.#run = run;
@@ -51,7 +52,7 @@ export class Creation {
     const { options, log } = this.#run;
     const parent = live.node;
     const by = parent.id;
-    const hash = inputsHash(req.inputs);
+    const hash = this.#hasher.hash(req.inputs);
     const def = checkSpawn(
       plan,
       options.registry,
