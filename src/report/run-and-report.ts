@@ -130,7 +130,10 @@ async function reportRun<O, T extends RunOptions>(
     result = await go({ ...options, signal: controller.signal, observers: [...(options.observers ?? []), reporter] });
   } finally {
     reporter.stop();
-    process.off("SIGINT", onSigint);
+    // Interrupted once, the next Ctrl-C still quits at once, as the message said, after the run too (a task that
+    // never finishes can keep the process alive). Taken off here, a Ctrl-C caught just before could be lost: Node
+    // had caught the signal, and no listener was left to act on it.
+    if (interrupts === 0) process.off("SIGINT", onSigint);
     process.off("exit", onExit);
   }
   summary(result);
