@@ -104,7 +104,10 @@ test("SIGKILL of one of three workers in the middle of a 2,000-task run: the run
   // when it died (it wrote its line, its result never left), re-hosted or retried as the culprit, so it ran again.
   const lines = readFileSync(journal, "utf8").trim().split("\n");
   const times = new Map<string, number>();
-  for (const l of lines) times.set(l.split(" ")[0] ?? "", (times.get(l.split(" ")[0] ?? "") ?? 0) + 1);
+  for (const line of lines) {
+    const id = line.split(" ")[0] ?? "";
+    times.set(id, (times.get(id) ?? 0) + 1);
+  }
   expect(times.size).toBe(2000);
   const lost = new Set([...rehosted, ...crashed].map((e) => e.data.id));
   const twice = [...times].filter(([, n]) => n > 1);

@@ -121,6 +121,25 @@ function runArgs(redisUrl: string, out: string): string[] {
   ];
 }
 
+/** `trellis run` over `redisUrl` trusting `caFile`: Redis refuses it for good, so it fails at once (exit 1); its output. */
+async function refusedRun(redisUrl: string, out: string, caFile: string): Promise<string> {
+  const r = await trellis(runArgs(redisUrl, out), { env: { NODE_EXTRA_CA_CERTS: caFile }, timeoutMs: 25_000 });
+  expect(r.code).toBe(1);
+  const summary = r.stdout + r.stderr;
+  expect(summary).toContain("REDIS_UNREACHABLE");
+  return summary;
+}
+
+/** `trellis worker` over `redisUrl` trusting `caFile`: it refuses to start (exit 69); its stderr. */
+async function refusedWorker(redisUrl: string, caFile: string): Promise<string> {
+  const worker = await trellis(["worker", fixture, "--redis", redisUrl, "--queue", queue], {
+    env: { NODE_EXTRA_CA_CERTS: caFile },
+    timeoutMs: 25_000,
+  });
+  expect(worker.code).toBe(69);
+  return worker.stderr;
+}
+
 test("trellis run and trellis worker over rediss:// with a password, the CA given by NODE_EXTRA_CA_CERTS: the run succeeds on the worker", {
   timeout: 120_000,
 }, async () => {
@@ -152,47 +171,27 @@ test("a CA that did not sign Redis's certificate: trellis run fails at once with
   timeout: 60_000,
 }, async () => {
   // Both end well before the 30 s a lost connection is waited for (redisDownMs, the worker's start timeout): nothing retries an untrusted certificate.
-  const r = await trellis(runArgs(url, join(dir, "out-bad-ca")), {
-    env: { NODE_EXTRA_CA_CERTS: otherCa },
-    timeoutMs: 25_000,
-  });
-  expect(r.code).toBe(1);
-  const summary = r.stdout + r.stderr;
-  expect(summary).toContain("REDIS_UNREACHABLE");
+  const summary = await refusedRun(url, join(dir, "out-bad-ca"), otherCa);
   expect(summary).toContain("is not trusted");
   expect(summary).toContain("NODE_EXTRA_CA_CERTS");
   expect(summary).not.toContain(password);
 
-  const worker = await trellis(["worker", fixture, "--redis", url, "--queue", queue], {
-    env: { NODE_EXTRA_CA_CERTS: otherCa },
-    timeoutMs: 25_000,
-  });
-  expect(worker.code).toBe(69);
-  expect(worker.stderr).toContain("is not trusted");
-  expect(worker.stderr).toContain("NODE_EXTRA_CA_CERTS");
-  expect(worker.stderr).not.toContain(password);
+  const stderr = await refusedWorker(url, otherCa);
+  expect(stderr).toContain("is not trusted");
+  expect(stderr).toContain("NODE_EXTRA_CA_CERTS");
+  expect(stderr).not.toContain(password);
 });
 
 test("the right CA but a wrong password: both fail at once, saying where the password goes", {
   timeout: 60_000,
 }, async () => {
   const wrong = url.replace(password, "not-the-password");
-  const worker = await trellis(["worker", fixture, "--redis", wrong, "--queue", queue], {
-    env: { NODE_EXTRA_CA_CERTS: ca },
-    timeoutMs: 25_000,
-  });
-  expect(worker.code).toBe(69);
-  expect(worker.stderr).toContain("WRONGPASS");
-  expect(worker.stderr).toContain("rediss://:password@host:port");
-  expect(worker.stderr).not.toContain("not-the-password");
+  const stderr = await refusedWorker(wrong, ca);
+  expect(stderr).toContain("WRONGPASS");
+  expect(stderr).toContain("rediss://:password@host:port");
+  expect(stderr).not.toContain("not-the-password");
 
-  const r = await trellis(runArgs(wrong, join(dir, "out-bad-password")), {
-    env: { NODE_EXTRA_CA_CERTS: ca },
-    timeoutMs: 25_000,
-  });
-  expect(r.code).toBe(1);
-  const summary = r.stdout + r.stderr;
-  expect(summary).toContain("REDIS_UNREACHABLE");
+  const summary = await refusedRun(wrong, join(dir, "out-bad-password"), ca);
   expect(summary).toContain("WRONGPASS");
   expect(summary).not.toContain("not-the-password");
 });

@@ -32,6 +32,11 @@ export function trellis(
   });
 }
 
+/** `trellis run <module>` on the inline executor into `out`, then the `flags`. */
+export function inlineRun(module: string, out: string, ...flags: string[]): string[] {
+  return ["run", module, "--executor", "inline", "--out", out, ...flags];
+}
+
 /** The user-error contract: exactly one line on stderr, no stack trace. */
 export function expectOneLine(stderr: string): string {
   const lines = stderr.split("\n").filter((l) => l.trim() !== "");

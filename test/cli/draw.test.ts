@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { expectOneLine, trellis } from "./cli-process.ts";
+import { expectOneLine, inlineRun, trellis } from "./cli-process.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "trellis-cli-draw-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -28,10 +28,7 @@ describe("trellis preview and render", () => {
 
   it("render redraws a run's snapshots identical to the live ones, or one --step", async () => {
     const live = join(tmp, "live");
-    expect(
-      (await trellis(["run", ".tmp/fixtures/cli-ok.js", "--executor", "inline", "--out", live, "--formats", "none"]))
-        .code,
-    ).toBe(0);
+    expect((await trellis(inlineRun(".tmp/fixtures/cli-ok.js", live, "--formats", "none"))).code).toBe(0);
     const again = join(tmp, "again");
     const r = await trellis(["render", join(live, "events.jsonl"), "--out", again, "--formats", "none"]);
     expect(r.code).toBe(0);
@@ -54,20 +51,7 @@ describe("trellis preview and render", () => {
   it("render of a log whose last line is cut off (a killed run) draws the events before it, warns, and exits 0", async () => {
     const live = join(tmp, "cut");
     expect(
-      (
-        await trellis([
-          "run",
-          ".tmp/fixtures/cli-ok.js",
-          "--executor",
-          "inline",
-          "--out",
-          live,
-          "--formats",
-          "none",
-          "--snapshots",
-          "all",
-        ])
-      ).code,
+      (await trellis(inlineRun(".tmp/fixtures/cli-ok.js", live, "--formats", "none", "--snapshots", "all"))).code,
     ).toBe(0);
     const lines = readFileSync(join(live, "events.jsonl"), "utf8").trimEnd().split("\n");
     const log = join(tmp, "cut.jsonl");
@@ -81,18 +65,9 @@ describe("trellis preview and render", () => {
 
   it("run with --formats none after a run with PNGs: the old PNGs go, and the summary counts only this run's files", async () => {
     const out = join(tmp, "owned");
-    const first = await trellis(["run", ".tmp/fixtures/cli-ok.js", "--executor", "inline", "--out", out]);
+    const first = await trellis(inlineRun(".tmp/fixtures/cli-ok.js", out));
     expect(first.stdout).toMatch(/pngs\/ \(\d+\)/);
-    const second = await trellis([
-      "run",
-      ".tmp/fixtures/cli-ok.js",
-      "--executor",
-      "inline",
-      "--out",
-      out,
-      "--formats",
-      "none",
-    ]);
+    const second = await trellis(inlineRun(".tmp/fixtures/cli-ok.js", out, "--formats", "none"));
     expect(second.code).toBe(0);
     expect(second.stdout).not.toContain("pngs/");
     expect(readdirSync(join(out, "pngs"))).toEqual([]);

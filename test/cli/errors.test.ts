@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { expectOneLine, trellis } from "./cli-process.ts";
+import { expectOneLine, inlineRun, trellis } from "./cli-process.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "trellis-cli-errors-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -115,10 +115,7 @@ describe("trellis: every user error is one line and a usage exit code", () => {
   });
 
   it("run with an --out that cannot be made (/proc/x) exits 73 at once", async () => {
-    const r = await trellis(
-      ["run", "test/fixtures/cli-ok.ts", "--executor", "inline", "--out", "/proc/trellis-out/x"],
-      { timeoutMs: 30_000 },
-    );
+    const r = await trellis(inlineRun("test/fixtures/cli-ok.ts", "/proc/trellis-out/x"), { timeoutMs: 30_000 });
     expect(r.code).toBe(73);
     expect(expectOneLine(r.stderr)).toContain("/proc/trellis-out");
   });

@@ -10,15 +10,16 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { TrellisEvent } from "trellis";
 import { ErrorCodes } from "trellis";
-import { ROOT, trellis } from "./cli-process.ts";
+import { ROOT, inlineRun, trellis } from "./cli-process.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "trellis-cli-inline-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const FIXTURE = ".tmp/fixtures/cli-inline-faults.js";
 
 /** `trellis run` of the fixture on the inline executor, logging to `out`, drawing nothing; `extra` names the task and its input. */
-function inlineRun(out: string, ...extra: string[]): string[] {
-  return ["run", FIXTURE, ...extra, "--executor", "inline", "--out", out, "--snapshots", "none"];
+/** The fixture on the inline executor, without drawings, into `out`. */
+function faultRun(out: string, ...flags: string[]): string[] {
+  return inlineRun(FIXTURE, out, "--snapshots", "none", ...flags);
 }
 
 function events(out: string): TrellisEvent[] {
@@ -60,7 +61,7 @@ function start(args: readonly string[]) {
 describe("inline executor: process-level faults", () => {
   it("a task's process.exit: the log gets its task.failed and run.finished, and the summary says what happened", async () => {
     const out = join(tmp, "exit");
-    const r = await trellis([...inlineRun(out), "--progress", "plain"]);
+    const r = await trellis([...faultRun(out), "--progress", "plain"]);
     expect(r.code).toBe(3);
     const log = events(out);
     const failed = log.find((e) => e.type === "task.failed");
@@ -78,7 +79,7 @@ describe("inline executor: process-level faults", () => {
 
   it("an error thrown from a task's timer ends the process: the log and the summary name it", async () => {
     const out = join(tmp, "uncaught");
-    const r = await trellis([...inlineRun(out, "--task", "inline_throw_parent"), "--progress", "off"]);
+    const r = await trellis([...faultRun(out, "--task", "inline_throw_parent"), "--progress", "off"]);
     expect(r.code).toBe(1);
     const last = events(out).at(-1);
     expect(last?.data).toMatchObject({
@@ -92,7 +93,7 @@ describe("inline executor: process-level faults", () => {
 
   it("SIGKILL while a task blocks the event loop from the first turn: the log is not empty", async () => {
     const out = join(tmp, "blocked");
-    const cli = start(inlineRun(out, "--task", "inline_blocker", "--input", JSON.stringify({ out })));
+    const cli = start(faultRun(out, "--task", "inline_blocker", "--input", JSON.stringify({ out })));
     await cli.until("blocking");
     cli.child.kill("SIGKILL");
     expect((await cli.exited).signal).toBe("SIGKILL");
@@ -101,7 +102,7 @@ describe("inline executor: process-level faults", () => {
 
   it("SIGKILL while the run waits: every event up to the wait is in the log, in order", async () => {
     const out = join(tmp, "parked");
-    const cli = start(inlineRun(out, "--task", "inline_parker", "--input", JSON.stringify({ out })));
+    const cli = start(faultRun(out, "--task", "inline_parker", "--input", JSON.stringify({ out })));
     await cli.until("on disk");
     cli.child.kill("SIGKILL");
     await cli.exited;
@@ -112,7 +113,7 @@ describe("inline executor: process-level faults", () => {
 
   it("Ctrl-C cancels the run; a second Ctrl-C exits at once, even with a task that never finishes", async () => {
     const out = join(tmp, "sigint");
-    const cli = start(inlineRun(out, "--task", "inline_parker", "--input", JSON.stringify({ out })));
+    const cli = start(faultRun(out, "--task", "inline_parker", "--input", JSON.stringify({ out })));
     await cli.until("on disk");
     cli.child.kill("SIGINT");
     await cli.until("interrupted: cancelling the run");

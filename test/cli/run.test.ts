@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runIfMain, task } from "trellis";
-import { ROOT, trellis } from "./cli-process.ts";
+import { ROOT, inlineRun, trellis } from "./cli-process.ts";
 
 const tmp = mkdtempSync(join(tmpdir(), "trellis-cli-run-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -19,7 +19,7 @@ function finished(out: string): { status: string; output: unknown } {
 describe("trellis run", () => {
   it("runs the default export over the module's inputs, prints a summary and writes the log", async () => {
     const out = join(tmp, "ok");
-    const r = await trellis(["run", ".tmp/fixtures/cli-ok.js", "--executor", "inline", "--out", out]);
+    const r = await trellis(inlineRun(".tmp/fixtures/cli-ok.js", out));
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("cli-ok: succeeded");
     expect(r.stdout).toMatch(/output\s+12/);
@@ -49,50 +49,21 @@ describe("trellis run", () => {
     expect(finished(out).output).toBe(60);
     const file = join(tmp, "inputs.json");
     writeFileSync(file, JSON.stringify({ x: 21 }));
-    const byName = await trellis([
-      "run",
-      ".tmp/fixtures/cli-ok.js",
-      "--executor",
-      "inline",
-      "--out",
-      out,
-      "--task",
-      "cli_double",
-      "--input",
-      `@${file}`,
-    ]);
+    const byName = await trellis(
+      inlineRun(".tmp/fixtures/cli-ok.js", out, "--task", "cli_double", "--input", `@${file}`),
+    );
     expect(byName.code).toBe(0);
     expect(finished(out).output).toBe(42);
-    const byExport = await trellis([
-      "run",
-      ".tmp/fixtures/cli-no-entry.js",
-      "--executor",
-      "inline",
-      "--out",
-      out,
-      "--task",
-      "greet",
-      "--input",
-      '{"who":"ada"}',
-    ]);
+    const byExport = await trellis(
+      inlineRun(".tmp/fixtures/cli-no-entry.js", out, "--task", "greet", "--input", '{"who":"ada"}'),
+    );
     expect(byExport.code).toBe(0);
     expect(finished(out).output).toBe("hello ada");
   });
 
   it("--task without --input does not feed the default entry's `inputs` export to another task: it gets {} and a note says so", async () => {
     const out = join(tmp, "task-no-input");
-    const r = await trellis([
-      "run",
-      ".tmp/fixtures/cli-ok.js",
-      "--executor",
-      "inline",
-      "--out",
-      out,
-      "--task",
-      "cli_double",
-      "--formats",
-      "none",
-    ]);
+    const r = await trellis(inlineRun(".tmp/fixtures/cli-ok.js", out, "--task", "cli_double", "--formats", "none"));
     const started = JSON.parse(readFileSync(join(out, "events.jsonl"), "utf8").split("\n")[0] ?? "{}") as {
       data: { inputs: unknown };
     };
@@ -101,18 +72,7 @@ describe("trellis run", () => {
     expect(r.stderr).toContain("--input");
     // The default entry named by --task (its task name or export name) still takes the export.
     for (const name of ["cli_sum", "sum"]) {
-      const byName = await trellis([
-        "run",
-        ".tmp/fixtures/cli-ok.js",
-        "--executor",
-        "inline",
-        "--out",
-        out,
-        "--task",
-        name,
-        "--formats",
-        "none",
-      ]);
+      const byName = await trellis(inlineRun(".tmp/fixtures/cli-ok.js", out, "--task", name, "--formats", "none"));
       expect(byName.code).toBe(0);
       expect(finished(out).output).toBe(12);
       expect(byName.stderr).not.toContain("note:");
@@ -121,7 +81,7 @@ describe("trellis run", () => {
 
   it("exits 1 when the root task fails, with the error in the summary", async () => {
     const out = join(tmp, "fails");
-    const r = await trellis(["run", ".tmp/fixtures/cli-fails.js", "--executor", "inline", "--out", out]);
+    const r = await trellis(inlineRun(".tmp/fixtures/cli-fails.js", out));
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("FAILED");
     expect(r.stdout).toContain("cli_boom always fails");
@@ -153,17 +113,7 @@ describe("trellis run", () => {
     expect(r.stdout).toMatch(/^ {14}at test\/fixtures\/cli-logs\.ts:6:\d+$/m);
     expect(r.stdout).toMatch(/error\s+TASK_FAILED: cli_logs\/cli_flaky#1 failed/);
     expect(r.stdout).toMatch(/slowest\s+\S+ \d+ ms/);
-    const quiet = await trellis([
-      "run",
-      "test/fixtures/cli-logs.ts",
-      "--executor",
-      "inline",
-      "--out",
-      out,
-      "--formats",
-      "none",
-      "--quiet",
-    ]);
+    const quiet = await trellis(inlineRun("test/fixtures/cli-logs.ts", out, "--formats", "none", "--quiet"));
     expect(quiet.code).toBe(1);
     expect(quiet.stderr).not.toContain("trying");
     expect(readFileSync(join(out, "events.jsonl"), "utf8")).toContain('"message":"trying"');
@@ -171,7 +121,7 @@ describe("trellis run", () => {
 
   it("exits 2 when a promise halts the run, with the violation's figures in the summary", async () => {
     const out = join(tmp, "violation");
-    const r = await trellis(["run", "demos/map_reduce_spawn_violation.ts", "--executor", "inline", "--out", out]);
+    const r = await trellis(inlineRun("demos/map_reduce_spawn_violation.ts", out));
     expect(r.code).toBe(2);
     expect(r.stdout).toContain("HALTED");
     expect(r.stdout).toContain("LimitedSpawns(square, 5)");
@@ -181,16 +131,7 @@ describe("trellis run", () => {
 
   it("--on-violation reject raises in the offending task instead of halting: the uncaught error fails the run (exit 1)", async () => {
     const out = join(tmp, "reject");
-    const r = await trellis([
-      "run",
-      "demos/branch_violation.ts",
-      "--executor",
-      "inline",
-      "--out",
-      out,
-      "--on-violation",
-      "reject",
-    ]);
+    const r = await trellis(inlineRun("demos/branch_violation.ts", out, "--on-violation", "reject"));
     expect(r.code).toBe(1);
     expect(r.stdout).toContain("(rejected; the run went on)");
     expect(finished(out).status).toBe("failed");

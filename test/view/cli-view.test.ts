@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { commandWords, openCommands } from "../../dist/cli/open-browser.js";
 import type { LogMessage } from "../../dist/view/server.js";
-import { ROOT, expectOneLine, trellis } from "../cli/cli-process.ts";
+import { ROOT, expectOneLine, inlineRun, trellis } from "../cli/cli-process.ts";
 import { runLog, tempDir } from "./view-helpers.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/trellis.mjs", import.meta.url));
@@ -127,6 +127,14 @@ function brokenBrowser(): string {
   return script;
 }
 
+/** Ctrl-C to a viewer: it must stop with exit 0; what it printed. */
+async function interrupt(s: Started): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  s.child.kill("SIGINT");
+  const done = await s.exited;
+  expect(done.code).toBe(0);
+  return done;
+}
+
 describe("trellis view", () => {
   it("serves a run's output folder on 127.0.0.1 until Ctrl-C", async () => {
     const log = await runLog();
@@ -137,10 +145,7 @@ describe("trellis view", () => {
     expect(body.runId).toBe("view_main-1");
     expect(body.last?.type).toBe("run.finished");
     expect((await fetch(s.url)).status).toBe(200);
-    s.child.kill("SIGINT");
-    const done = await s.exited;
-    expect(done.code).toBe(0);
-    expect(done.stderr).toBe("");
+    expect((await interrupt(s)).stderr).toBe("");
   });
 
   it("--open starts the browser BROWSER names at the page's URL", async () => {
@@ -151,10 +156,7 @@ describe("trellis view", () => {
     expect(await browser.received()).toBe(s.url);
     expect(await (await fetch(s.url)).text()).toContain("<html");
     expect(((await (await fetch(`${s.url}api/log`)).json()) as LogMessage).runId).toBe("view_main-1");
-    s.child.kill("SIGINT");
-    const done = await s.exited;
-    expect(done.code).toBe(0);
-    expect(done.stderr).toBe("");
+    expect((await interrupt(s)).stderr).toBe("");
   });
 
   it("--open with no browser that works says so in a note, and keeps serving", async () => {
@@ -168,10 +170,7 @@ describe("trellis view", () => {
     );
     expect((await fetch(s.url)).status).toBe(200);
     expect(((await (await fetch(`${s.url}api/log`)).json()) as LogMessage).last?.type).toBe("run.finished");
-    s.child.kill("SIGINT");
-    const done = await s.exited;
-    expect(done.code).toBe(0);
-    expect(done.stderr).toBe(`trellis: note: ${note}\n`);
+    expect((await interrupt(s)).stderr).toBe(`trellis: note: ${note}\n`);
   });
 
   it("reads BROWSER as Python does: commands tried in order, %s for the URL, quotes grouping words", () => {
@@ -221,19 +220,7 @@ describe("trellis view", () => {
 
 /** `trellis run --view` of the cli-ok fixture, inline, logging to `out`. */
 function liveRunArgs(out: string): string[] {
-  return [
-    "run",
-    "test/fixtures/cli-ok.ts",
-    "--executor",
-    "inline",
-    "--out",
-    out,
-    "--formats",
-    "none",
-    "--progress",
-    "off",
-    "--view",
-  ];
+  return inlineRun("test/fixtures/cli-ok.ts", out, "--formats", "none", "--progress", "off", "--view");
 }
 
 describe("trellis run --view", () => {
@@ -246,10 +233,7 @@ describe("trellis run --view", () => {
     const messages = await untilFinished(s.url);
     expect(messages.every((m) => m.runId === "" || m.runId === "cli_sum-1")).toBe(true);
     await s.waitFor(/the viewer stays open at/, "stderr");
-    s.child.kill("SIGINT");
-    const done = await s.exited;
-    expect(done.code).toBe(0);
-    expect(done.stdout).toContain("cli-ok: succeeded");
+    expect((await interrupt(s)).stdout).toContain("cli-ok: succeeded");
   });
 
   it("--view --open starts the browser at the live page", async () => {
@@ -259,10 +243,7 @@ describe("trellis run --view", () => {
     expect(await browser.received()).toBe(s.url);
     await untilFinished(s.url);
     await s.waitFor(/the viewer stays open at/, "stderr");
-    s.child.kill("SIGINT");
-    const done = await s.exited;
-    expect(done.code).toBe(0);
-    expect(done.stderr).not.toContain("note:");
+    expect((await interrupt(s)).stderr).not.toContain("note:");
   });
 
   it("refuses viewer flags without --view", async () => {
