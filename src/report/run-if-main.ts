@@ -7,7 +7,7 @@ import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { RunOptions } from "../run.ts";
 import type { RunResult } from "../runtime/run.ts";
-import { isMain } from "../runtime/run.ts";
+import { isMain } from "../runtime/is-main.ts";
 import type { TaskDefinition } from "../task/define.ts";
 
 /**

@@ -20,7 +20,8 @@ import type { Plan } from "../plan/plan.ts";
 import { createPlan } from "../plan/plan.ts";
 import type { AnyTask } from "../task/define.ts";
 import type { AttachObserver, EngineRunOptions, RunResult } from "./run.ts";
-import { checkRunOptions, definitionModules, driveEngine, refuseInWorker } from "./run.ts";
+import { checkRunOptions, definitionModules, driveEngine } from "./run.ts";
+import { refuseInWorker } from "./worker-flag.ts";
 import type { ExecutorKind } from "./executor.ts";
 import { ExecutorKinds } from "./executor.ts";
 

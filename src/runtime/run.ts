@@ -6,8 +6,6 @@
  */
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
-import { pathToFileURL, fileURLToPath } from "node:url";
-import { realpathSync } from "node:fs";
 import { ErrorCodes, TrellisError } from "../errors.ts";
 import type { SerializedError } from "../errors.ts";
 import { decode } from "../events/codec.ts";
@@ -28,7 +26,7 @@ import type { Executor, ExecutorKind } from "./executor.ts";
 import { ExecutorKinds } from "./executor.ts";
 import { InlineExecutor } from "./inline-executor.ts";
 import type { BullMQExecutorOptions } from "./bullmq/bullmq-executor.ts";
-import { inWorker } from "./worker-flag.ts";
+import { refuseInWorker } from "./worker-flag.ts";
 
 /** Options of {@link runEngine}: those of `run()` but the snapshots. */
 export interface EngineRunOptions {
@@ -224,15 +222,6 @@ export interface CheckedOptions {
   readonly maxWorkerCrashes: number | undefined;
 }
 
-/** Refuses to start a run inside a Trellis worker (`RUN_IN_WORKER`). */
-export function refuseInWorker(what: "run" | "resume"): void {
-  if (inWorker())
-    throw new TrellisError(
-      ErrorCodes.RUN_IN_WORKER,
-      `${what}() was called inside a Trellis worker: the workflow module starts a run when it is imported. Guard the call with \`runIfMain(import.meta.url, task, inputs)\` (or \`if (isMain(import.meta.url))\`), or move it to another file`,
-    );
-}
-
 /** Checks the options shared by `run()` and `resume()`; the defaults of `onViolation` and `executor` are the caller's. */
 export function checkRunOptions(
   options: EngineRunOptions,
@@ -352,18 +341,4 @@ export async function driveEngine<O>(
     plan,
     events: memory ? memory.events : null,
   };
-}
-
-/** True when the module at `importMetaUrl` is the program's entry (and not loaded by a worker). */
-export function isMain(importMetaUrl: string): boolean {
-  if (inWorker()) return false;
-  const entry = process.argv[1];
-  if (!entry) return false;
-  try {
-    const here = realpathSync(fileURLToPath(importMetaUrl));
-    const main = realpathSync(resolve(entry));
-    return here === main || pathToFileURL(main).href === importMetaUrl;
-  } catch {
-    return false;
-  }
 }
