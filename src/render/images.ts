@@ -2,10 +2,12 @@
  * DOT → SVG → PNG with nothing installed on the machine: Graphviz compiled
  * to WebAssembly (`@hpcc-js/wasm-graphviz`, loaded once per thread) and the
  * resvg rasteriser with the DejaVu Sans font the package brings
- * (`dejavu-fonts-ttf`), so a machine with no fonts still draws text, and
- * every machine draws the same pixels. Only a drawing with characters
- * DejaVu Sans lacks (Chinese, most emoji) also loads the system's fonts and
- * those of `TRELLIS_FONT_DIRS` for them (see `resvgOptions` in raster.mjs).
+ * (`dejavu-fonts-ttf`; most drawings use the package's subset of it,
+ * fonts/DejaVuSans-subset.ttf: same glyphs, parsed faster for each frame),
+ * so a machine with no fonts still draws text, and every machine draws the
+ * same pixels. Only a drawing with characters DejaVu Sans lacks (Chinese,
+ * most emoji) also loads the system's fonts and those of `TRELLIS_FONT_DIRS`
+ * for them (see `resvgOptions` in raster.mjs).
  * A system `dot` is used only when asked for (`layout: "system"`).
  *
  * The work is done by `raster.mjs` (plain JavaScript, shared with the image

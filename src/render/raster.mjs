@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { delimiter } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** The bundled font's family; the DOT builder writes the same name (dot-text.ts, checked by a test). */
 export const FONT_FAMILY = "DejaVu Sans";
@@ -24,10 +25,24 @@ export function loadGraphviz() {
 }
 
 let fontPath;
-/** Path of the bundled `DejaVuSans.ttf` (npm package dejavu-fonts-ttf). */
+/** Path of the full `DejaVuSans.ttf` (npm package dejavu-fonts-ttf, 757 KB). */
 export function bundledFont() {
   fontPath ??= require.resolve("dejavu-fonts-ttf/ttf/DejaVuSans.ttf");
   return fontPath;
+}
+
+// dist/render/raster.mjs and src/render/raster.mjs are both two folders below the package's root.
+const SUBSET_PATH = fileURLToPath(new URL("../../fonts/DejaVuSans-subset.ttf", import.meta.url));
+/**
+ * Path of the package's subset of DejaVu Sans (fonts/DejaVuSans-subset.ttf,
+ * 51 KB, made by scripts/subset-font.sh): Latin letters, punctuation,
+ * arrows and the signs the DOT builder writes, with the full font's glyphs
+ * and layout tables. resvg reads and parses its font file again for each
+ * drawing: ~0.9 ms for the subset against ~5 ms for the full font (a
+ * 17-node frame of the map_reduce demo).
+ */
+export function subsetFont() {
+  return SUBSET_PATH;
 }
 
 let resvg;
@@ -123,11 +138,15 @@ export function fontCodePoints(bytes) {
   return out;
 }
 
-let bundledCoverage;
-/** Code points the bundled font draws (read once per thread, ~5 ms). */
-function bundledCodePoints() {
-  bundledCoverage ??= fontCodePoints(readFileSync(bundledFont()));
-  return bundledCoverage;
+const coverage = new Map();
+/** Code points the font file at `path` draws (read once per thread: ~5 ms for the full font, <1 ms for the subset). */
+function codePointsOf(path) {
+  let have = coverage.get(path);
+  if (have === undefined) {
+    have = fontCodePoints(readFileSync(path));
+    coverage.set(path, have);
+  }
+  return have;
 }
 
 function decodeXml(text) {
@@ -141,19 +160,42 @@ function decodeXml(text) {
     .replace(/&amp;/g, "&");
 }
 
-/**
- * Characters of the SVG's text that the bundled font cannot draw (Chinese,
- * emoji, ...), in order of first appearance. Spaces and controls do not count.
- */
-export function missingGlyphs(svg) {
-  const have = bundledCodePoints();
-  const missing = new Set();
+/** Code points of the SVG's text, in order of first appearance. Spaces and controls do not count. */
+function textCodePoints(svg) {
+  const out = new Set();
   for (const m of svg.matchAll(/<text\b[^>]*>([^<]*)<\/text>/g))
     for (const ch of decodeXml(m[1] ?? "")) {
       const cp = ch.codePointAt(0);
-      if (cp > 0x20 && !have.has(cp)) missing.add(ch);
+      if (cp > 0x20) out.add(cp);
     }
-  return [...missing];
+  return out;
+}
+
+/**
+ * The font file a drawing is rasterised with, and the characters of its text
+ * that even the full DejaVu Sans lacks (Chinese, emoji, ...; in order of
+ * first appearance). The subset when it has every character of the text
+ * (most drawings); else the full font, which draws each glyph the subset
+ * has exactly as the subset does, and the rest too.
+ */
+export function fontFor(svg) {
+  const used = textCodePoints(svg);
+  const subset = codePointsOf(subsetFont());
+  if ([...used].every((cp) => subset.has(cp))) return { file: subsetFont(), missing: [] };
+  const full = codePointsOf(bundledFont());
+  return {
+    file: bundledFont(),
+    missing: [...used].filter((cp) => !full.has(cp)).map((cp) => String.fromCodePoint(cp)),
+  };
+}
+
+/**
+ * Characters of the SVG's text that the bundled font (the full DejaVu Sans)
+ * cannot draw (Chinese, emoji, ...), in order of first appearance. Spaces
+ * and controls do not count.
+ */
+export function missingGlyphs(svg) {
+  return fontFor(svg).missing;
 }
 
 /**
@@ -166,7 +208,8 @@ export function extraFontDirs() {
 }
 
 /**
- * resvg options: the bundled font, white background, capped size. Text the
+ * resvg options: the bundled font (its subset when that has every character,
+ * see {@link fontFor}), white background, capped size. Text the
  * bundled font cannot draw (a task named in Chinese, an emoji) falls back to
  * the fonts of the system and of `TRELLIS_FONT_DIRS`: resvg then picks, per
  * character, a font that has it. Only such drawings load them, so every
@@ -183,12 +226,13 @@ export function resvgOptions(svg) {
         Math.sqrt(MAX_PNG_PIXELS / (size.width * size.height)),
       )
     : 1;
-  const fallback = missingGlyphs(svg).length > 0;
+  const { file, missing } = fontFor(svg);
+  const fallback = missing.length > 0;
   return {
     font: {
       loadSystemFonts: fallback,
       ...(fallback ? { fontDirs: extraFontDirs() } : {}),
-      fontFiles: [bundledFont()],
+      fontFiles: [file],
       defaultFontFamily: FONT_FAMILY,
       sansSerifFamily: FONT_FAMILY,
       serifFamily: FONT_FAMILY,

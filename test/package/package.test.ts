@@ -130,7 +130,7 @@ function expectOutput(run: Ran, value: number): void {
 }
 
 describe("the packed tarball", () => {
-  it("holds only dist/, bin/, schema/, the README, the licence and package.json", async () => {
+  it("holds only dist/, bin/, fonts/, schema/, the README, the licence and package.json", async () => {
     const list = await sh("tar", ["tzf", tarball], work);
     const tops = new Set(
       list.stdout
@@ -138,7 +138,10 @@ describe("the packed tarball", () => {
         .split("\n")
         .map((p) => p.replace(/^package\//, "").split("/")[0]),
     );
-    expect([...tops].sort()).toEqual(["LICENSE", "README.md", "bin", "dist", "package.json", "schema"]);
+    expect([...tops].sort()).toEqual(["LICENSE", "README.md", "bin", "dist", "fonts", "package.json", "schema"]);
+    // The subset of DejaVu Sans most drawings use, with its licence (Bitstream Vera terms: in all copies).
+    expect(list.stdout).toMatch(/^package\/fonts\/DejaVuSans-subset\.ttf$/m);
+    expect(list.stdout).toMatch(/^package\/fonts\/LICENSE-DejaVu$/m);
     expect(list.stdout).not.toMatch(/^package\/dist\/.*(?<!\.d)\.ts$/m); // JavaScript and declarations, no sources
   });
 });
