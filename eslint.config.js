@@ -6,6 +6,7 @@ export default tseslint.config(
   {
     ignores: [
       ".tmp/**",
+      ".tmp-*/**",
       "node_modules/**",
       "outputs/**",
       "coverage/**",
