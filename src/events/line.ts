@@ -26,7 +26,7 @@ function ascii(text: string): Uint8Array {
 }
 
 /** Parts shorter than this are copied by a loop; longer ones by `TypedArray.set`. */
-const SHORT = 16;
+const SHORT = 8;
 /** Recurring strings kept as bytes; the cache starts over when it holds this many. */
 const RECURRING_MAX = 4096;
 
@@ -110,25 +110,41 @@ export class JsonBytes {
 
   /** A number as JSON writes it (non-finite numbers are `null`). */
   number(n: number): void {
-    if (Number.isSafeInteger(n) && n >= 0) {
-      this.reserve(16);
+    // Sequence numbers, attempts and priorities: small integers, written with integer arithmetic
+    // (`(d / 10) | 0` on an int32 is a multiply; `Math.floor(d / 10)` was a float division per digit).
+    if (n >= 0 && n <= 0x7fffffff && (n | 0) === n) {
+      this.reserve(10);
       const b = this.bytes;
       if (n < 10) {
         b[this.used++] = 0x30 + n;
         return;
       }
-      let digits = 1;
-      for (let d = n; d >= 10; d = Math.floor(d / 10)) digits++;
-      let at = this.used + digits;
+      let at = this.used + digitsOf(n);
       this.used = at;
       let d = n;
       do {
-        b[--at] = 0x30 + (d % 10);
-        d = Math.floor(d / 10);
+        const q = (d / 10) | 0;
+        b[--at] = 0x30 + d - q * 10;
+        d = q;
       } while (d > 0);
       return;
     }
+    if (Number.isSafeInteger(n) && n >= 0) {
+      this.text(String(n));
+      return;
+    }
     this.text(JSON.stringify(n));
+  }
+
+  /** Copies the bytes at `[from, to)` of this buffer to its end (text written earlier on the same buffer). */
+  again(from: number, to: number): void {
+    const n = to - from;
+    this.reserve(n);
+    const b = this.bytes;
+    let at = this.used;
+    if (n > 2 * SHORT) b.copyWithin(at, from, to);
+    else for (let i = from; i < to; i++) b[at++] = b[i] as number;
+    this.used = this.used + n;
   }
 
   /** Any JSON value; `null` and `{}` without `JSON.stringify`. */
@@ -142,6 +158,19 @@ export class JsonBytes {
     if (list.length === 0) this.raw(PART.emptyArray);
     else this.text(JSON.stringify(list));
   }
+}
+
+/** The number of decimal digits of a non-negative int32 of 10 or more. */
+function digitsOf(n: number): number {
+  if (n < 100) return 2;
+  if (n < 1000) return 3;
+  if (n < 10000) return 4;
+  if (n < 100000) return 5;
+  if (n < 1000000) return 6;
+  if (n < 10000000) return 7;
+  if (n < 100000000) return 8;
+  if (n < 1000000000) return 9;
+  return 10;
 }
 
 /** Per-type start of `data` kept with the envelope: the first key of the hot event types. */
@@ -175,7 +204,19 @@ class Recurring {
     this.#prefix = prefix;
   }
 
+  /** The last value asked for and its bytes: consecutive lines usually repeat it (the same string object). */
+  #lastValue: string | null = null;
+  #lastBytes: Uint8Array | null = null;
+
   get(value: string): Uint8Array {
+    if (value === this.#lastValue) return this.#lastBytes as Uint8Array;
+    const bytes = this.#lookUp(value);
+    this.#lastValue = value;
+    this.#lastBytes = bytes;
+    return bytes;
+  }
+
+  #lookUp(value: string): Uint8Array {
     let bytes = this.#bytes.get(value);
     if (bytes === undefined) {
       if (this.#bytes.size >= RECURRING_MAX) this.#bytes.clear();
@@ -192,8 +233,20 @@ class Recurring {
  * recurring strings, so a hot line is a handful of copies.
  */
 export class EventLines {
-  /** Where lines go; the log writer swaps in an empty buffer while a full one is being written. */
-  out: JsonBytes;
+  #out: JsonBytes;
+  /**
+   * The instance id written last by `task.created` or `task.started`, and
+   * where its JSON string is in {@link out}: the `edge.created` after a
+   * `task.created` names the same instance (`to`), and so does a
+   * `task.succeeded` after its `task.started` when the task was quick; those
+   * copy the bytes instead of encoding the id again. Null once the buffer
+   * changed under the writer (swapped, or its `used` set by hand).
+   */
+  #id: string | null = null;
+  #idFrom = 0;
+  #idTo = 0;
+  /** Where the last line written ended in {@link out}. */
+  #end = 0;
   #ts = "";
   #runId = "";
   /** Per event type: `,"ts":…,"runId":…,"type":…,"data":` (and the first data key of hot types) for the current ts and runId. */
@@ -203,19 +256,51 @@ export class EventLines {
   readonly #froms = new Recurring("");
 
   constructor(out: JsonBytes = new JsonBytes()) {
-    this.out = out;
+    this.#out = out;
+  }
+
+  /** Where lines go; the log writer swaps in an empty buffer while a full one is being written. */
+  get out(): JsonBytes {
+    return this.#out;
+  }
+
+  set out(buffer: JsonBytes) {
+    this.#out = buffer;
+    this.#id = null;
+  }
+
+  /** Writes the id `id` as a JSON string, and keeps where it is for {@link #idAgain}. */
+  #idFirst(out: JsonBytes, id: string): void {
+    const from = out.used;
+    out.string(id);
+    this.#id = id;
+    this.#idFrom = from;
+    this.#idTo = out.used;
+  }
+
+  /** Writes the id `id` as a JSON string: a copy when it is the one {@link #idFirst} wrote last (usually the same string object). */
+  #idAgain(out: JsonBytes, id: string): void {
+    if (id === this.#id) out.again(this.#idFrom, this.#idTo);
+    else out.string(id);
   }
 
   /** Appends one event as one line: the bytes of `JSON.stringify(event) + "\n"`. */
   write(event: TrellisEvent): void {
-    const out = this.out;
+    const out = this.#out;
+    // The kept id is only good while the buffer holds what this writer wrote up to here (no swap, no reset).
+    if (out.used !== this.#end) this.#id = null;
+    this.#line(out, event);
+    this.#end = out.used;
+  }
+
+  #line(out: JsonBytes, event: TrellisEvent): void {
     out.raw(PART.seq);
     out.number(event.seq);
     out.raw(this.#head(event));
     switch (event.type) {
       case "task.created": {
         const d = event.data;
-        out.string(d.id);
+        this.#idFirst(out, d.id);
         out.raw(this.#tasks.get(d.task));
         if (d.parent === null) {
           out.raw(PART.parent);
@@ -250,7 +335,7 @@ export class EventLines {
         const d = event.data;
         out.raw(this.#froms.get(d.from));
         out.raw(TAIL.to);
-        out.string(d.to);
+        this.#idAgain(out, d.to);
         if (d.kind === "lineage") out.raw(TAIL.lineage);
         else if (d.kind === "data") out.raw(TAIL.data);
         else {
@@ -261,13 +346,13 @@ export class EventLines {
         return;
       }
       case "task.started":
-        out.string(event.data.id);
+        this.#idFirst(out, event.data.id);
         out.raw(TAIL.attempt);
         out.number(event.data.attempt);
         out.raw(TAIL.end);
         return;
       case "task.succeeded":
-        out.string(event.data.id);
+        this.#idAgain(out, event.data.id);
         if (event.data.output === null) out.raw(TAIL.outputNull);
         else {
           out.raw(PART.output);
