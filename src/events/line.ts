@@ -185,9 +185,10 @@ const TAIL = {
   /** `task.created` of an instance without labels, inputs or placeholder, up to its priority. */
   createdPlain: ascii(',"labels":[],"inputs":{},"placeholder":null,"priority":'),
   attempt: ascii(',"attempt":'),
+  /** `task.started` of a first attempt, from its attempt to the line's end. */
+  attempt1: ascii(',"attempt":1}}\n'),
   inputsHash: ascii(',"inputsHash":'),
   outputNull: ascii(',"output":null}}\n'),
-  to: ascii(',"to":'),
   lineage: ascii(',"kind":"lineage"}}\n'),
   data: ascii(',"kind":"data"}}\n'),
   /** Closes `data` and the line. */
@@ -198,10 +199,12 @@ const TAIL = {
 class Recurring {
   readonly #bytes = new Map<string, Uint8Array>();
   readonly #prefix: string;
+  readonly #suffix: string;
 
-  /** `prefix` is JSON text written before the value, e.g. `,"task":`. */
-  constructor(prefix: string) {
+  /** `prefix` is JSON text written before the value, e.g. `,"task":`; `suffix` after it. */
+  constructor(prefix: string, suffix = "") {
     this.#prefix = prefix;
+    this.#suffix = suffix;
   }
 
   /** The last value asked for and its bytes: consecutive lines usually repeat it (the same string object). */
@@ -220,7 +223,7 @@ class Recurring {
     let bytes = this.#bytes.get(value);
     if (bytes === undefined) {
       if (this.#bytes.size >= RECURRING_MAX) this.#bytes.clear();
-      bytes = Buffer.from(this.#prefix + JSON.stringify(value));
+      bytes = Buffer.from(this.#prefix + JSON.stringify(value) + this.#suffix);
       this.#bytes.set(value, bytes);
     }
     return bytes;
@@ -253,7 +256,18 @@ export class EventLines {
   readonly #heads = new Map<string, Uint8Array>();
   readonly #tasks = new Recurring(',"task":');
   readonly #parents = new Recurring(',"parent":');
-  readonly #froms = new Recurring("");
+  readonly #froms = new Recurring("", ',"to":');
+  /**
+   * The inputs hash written last with its line's end (`,"inputsHash":…}}\n`)
+   * and where: a fan-out's children share one hash, copied like {@link #id}.
+   */
+  #hash: string | null = null;
+  #hashFrom = 0;
+  #hashTo = 0;
+  /** `,"task":…,"parent":…` and the rest of a plain `task.created` up to its priority, for the last task and parent. */
+  #plainTask: string | null = null;
+  #plainParent: string | null = null;
+  #plain: Uint8Array = TAIL.createdPlain;
 
   constructor(out: JsonBytes = new JsonBytes()) {
     this.#out = out;
@@ -267,6 +281,7 @@ export class EventLines {
   set out(buffer: JsonBytes) {
     this.#out = buffer;
     this.#id = null;
+    this.#hash = null;
   }
 
   /** Writes the id `id` as a JSON string, and keeps where it is for {@link #idAgain}. */
@@ -288,7 +303,10 @@ export class EventLines {
   write(event: TrellisEvent): void {
     const out = this.#out;
     // The kept id is only good while the buffer holds what this writer wrote up to here (no swap, no reset).
-    if (out.used !== this.#end) this.#id = null;
+    if (out.used !== this.#end) {
+      this.#id = null;
+      this.#hash = null;
+    }
     this.#line(out, event);
     this.#end = out.used;
   }
@@ -301,11 +319,6 @@ export class EventLines {
       case "task.created": {
         const d = event.data;
         this.#idFirst(out, d.id);
-        out.raw(this.#tasks.get(d.task));
-        if (d.parent === null) {
-          out.raw(PART.parent);
-          out.raw(PART.null);
-        } else out.raw(this.#parents.get(d.parent));
         if (
           d.labels.length === 0 &&
           d.placeholder === null &&
@@ -313,8 +326,9 @@ export class EventLines {
           typeof d.inputs === "object" &&
           isEmptyObject(d.inputs)
         )
-          out.raw(TAIL.createdPlain);
+          out.raw(this.#plainMiddle(d.task, d.parent));
         else {
+          this.#taskAndParent(out, d.task, d.parent);
           out.raw(PART.labels);
           out.strings(d.labels);
           out.raw(PART.inputs);
@@ -324,17 +338,22 @@ export class EventLines {
           out.raw(PART.priority);
         }
         out.number(d.priority);
-        if (d.inputsHash !== undefined) {
+        if (d.inputsHash === undefined) out.raw(TAIL.end);
+        else if (d.inputsHash === this.#hash) out.again(this.#hashFrom, this.#hashTo);
+        else {
+          const from = out.used;
           out.raw(TAIL.inputsHash);
           out.string(d.inputsHash);
+          out.raw(TAIL.end);
+          this.#hash = d.inputsHash;
+          this.#hashFrom = from;
+          this.#hashTo = out.used;
         }
-        out.raw(TAIL.end);
         return;
       }
       case "edge.created": {
         const d = event.data;
-        out.raw(this.#froms.get(d.from));
-        out.raw(TAIL.to);
+        out.raw(this.#froms.get(d.from)); // with `,"to":`
         this.#idAgain(out, d.to);
         if (d.kind === "lineage") out.raw(TAIL.lineage);
         else if (d.kind === "data") out.raw(TAIL.data);
@@ -347,9 +366,12 @@ export class EventLines {
       }
       case "task.started":
         this.#idFirst(out, event.data.id);
-        out.raw(TAIL.attempt);
-        out.number(event.data.attempt);
-        out.raw(TAIL.end);
+        if (event.data.attempt === 1) out.raw(TAIL.attempt1);
+        else {
+          out.raw(TAIL.attempt);
+          out.number(event.data.attempt);
+          out.raw(TAIL.end);
+        }
         return;
       case "task.succeeded":
         this.#idAgain(out, event.data.id);
@@ -364,6 +386,26 @@ export class EventLines {
         out.text(JSON.stringify(event.data));
         out.raw(PART.end);
     }
+  }
+
+  #taskAndParent(out: JsonBytes, task: string, parent: string | null): void {
+    out.raw(this.#tasks.get(task));
+    if (parent === null) {
+      out.raw(PART.parent);
+      out.raw(PART.null);
+    } else out.raw(this.#parents.get(parent));
+  }
+
+  /** The bytes of a plain `task.created` from `,"task":` up to its priority, kept for the last task and parent. */
+  #plainMiddle(task: string, parent: string | null): Uint8Array {
+    if (task === this.#plainTask && parent === this.#plainParent && this.#plainTask !== null) return this.#plain;
+    const scratch = new JsonBytes(256);
+    this.#taskAndParent(scratch, task, parent);
+    scratch.raw(TAIL.createdPlain);
+    this.#plain = scratch.bytes.subarray(0, scratch.used);
+    this.#plainTask = task;
+    this.#plainParent = parent;
+    return this.#plain;
   }
 
   #head(event: TrellisEvent): Uint8Array {

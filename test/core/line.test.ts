@@ -83,7 +83,8 @@ describe("event lines", () => {
   });
 
   test("written one after another into one buffer, an instance id named again by the next lines is the same bytes", () => {
-    // task.created then edge.created, task.started then task.succeeded: the second line copies the id the first wrote.
+    // task.created then edge.created, task.started then task.succeeded: the second line copies the id the first wrote;
+    // task.created lines of the same task, parent and inputs hash reuse their bytes too.
     const id = fc.constantFrom("root/a#1", "root/a#2", 'root/"q"#1', "root/é#1", "");
     const seq = fc.oneof(fc.nat(), fc.constantFrom(9, 10, 2 ** 31 - 1, 2 ** 31, Number.MAX_SAFE_INTEGER));
     const at = { v: fc.constant(1 as const), seq, ts: fc.constantFrom("t1", "t2"), runId: fc.constant("r") };
@@ -91,22 +92,30 @@ describe("event lines", () => {
       fc.record({
         ...at,
         type: fc.constant("task.created" as const),
-        data: fc.record({
-          id,
-          task: fc.constant("a"),
-          parent: fc.constant("root"),
-          labels: fc.constant([]),
-          inputs: fc.constant({}),
-          placeholder: fc.constant(null),
-          priority: fc.constant(0),
-        }),
+        data: fc.record(
+          {
+            id,
+            task: fc.constantFrom("a", "b"),
+            parent: fc.constantFrom("root", null),
+            labels: fc.constantFrom<string[]>([], ["x"]),
+            inputs: fc.constantFrom<Json>({}, { n: 1 }),
+            placeholder: fc.constant(null),
+            priority: fc.constantFrom(0, 2 ** 31),
+            inputsHash: fc.constantFrom("6ae135673e8bb0dc", "0000000000000000"), // left out at times (old logs)
+          },
+          { requiredKeys: ["id", "task", "parent", "labels", "inputs", "placeholder", "priority"] },
+        ),
       }),
       fc.record({
         ...at,
         type: fc.constant("edge.created" as const),
         data: fc.record({ from: fc.constant("root"), to: id, kind: fc.constant("lineage" as const) }),
       }),
-      fc.record({ ...at, type: fc.constant("task.started" as const), data: fc.record({ id, attempt: fc.nat() }) }),
+      fc.record({
+        ...at,
+        type: fc.constant("task.started" as const),
+        data: fc.record({ id, attempt: fc.oneof(fc.constant(1), fc.nat()) }),
+      }),
       fc.record({ ...at, type: fc.constant("task.succeeded" as const), data: fc.record({ id, output: anyJson }) }),
     );
     fc.assert(
