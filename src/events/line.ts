@@ -173,6 +173,9 @@ function digitsOf(n: number): number {
   return 10;
 }
 
+/** Where the digits of the sequence number start in a line. */
+const SEQ_DIGITS_AT = PART.seq.length;
+
 /** Per-type start of `data` kept with the envelope: the first key of the hot event types. */
 const DATA_OPENER: Partial<Record<TrellisEvent["type"], string>> = {
   "task.created": '{"id":',
@@ -264,6 +267,9 @@ export class EventLines {
   #hash: string | null = null;
   #hashFrom = 0;
   #hashTo = 0;
+  /** The start of the last line, `{"v":1,"seq":` and its number (see {@link #start}), and that number (-1: none to count from). */
+  #seqBytes: Uint8Array = PART.seq;
+  #seq = -1;
   /** `,"task":…,"parent":…` and the rest of a plain `task.created` up to its priority, for the last task and parent. */
   #plainTask: string | null = null;
   #plainParent: string | null = null;
@@ -312,8 +318,7 @@ export class EventLines {
   }
 
   #line(out: JsonBytes, event: TrellisEvent): void {
-    out.raw(PART.seq);
-    out.number(event.seq);
+    out.raw(this.#start(event.seq));
     out.raw(this.#head(event));
     switch (event.type) {
       case "task.created": {
@@ -386,6 +391,33 @@ export class EventLines {
         out.text(JSON.stringify(event.data));
         out.raw(PART.end);
     }
+  }
+
+  /**
+   * `{"v":1,"seq":` and the sequence number: the bytes of the last line's
+   * start with its number counted up in place when `seq` follows it (the
+   * usual case: one digit changes), else written anew.
+   */
+  #start(seq: number): Uint8Array {
+    const b = this.#seqBytes;
+    if (seq === this.#seq + 1 && this.#seq >= 0) {
+      let i = b.length - 1;
+      while (i >= SEQ_DIGITS_AT && b[i] === 0x39) b[i--] = 0x30;
+      if (i >= SEQ_DIGITS_AT) {
+        b[i] = (b[i] as number) + 1;
+        this.#seq = seq;
+        return b;
+      }
+    }
+    // A new start (the first line, a number that does not follow, or one digit more): made once, then counted up.
+    const scratch = new JsonBytes(64);
+    scratch.raw(PART.seq);
+    scratch.number(seq);
+    const start = new Uint8Array(scratch.bytes.subarray(0, scratch.used));
+    // Counted up in place only from a plain decimal integer (no exponent or fraction to carry into).
+    this.#seq = Number.isSafeInteger(seq) && seq >= 0 && seq < 1e15 ? seq : -1;
+    this.#seqBytes = start;
+    return start;
   }
 
   #taskAndParent(out: JsonBytes, task: string, parent: string | null): void {

@@ -137,6 +137,28 @@ describe("event lines", () => {
     );
   });
 
+  test("sequence numbers that follow each other are written right across every carry, and after a jump", () => {
+    const lines = new EventLines(new JsonBytes(16));
+    const seqs = [
+      ...Array.from({ length: 1203 }, (_, i) => i),
+      5,
+      6,
+      9_999_999,
+      10_000_000,
+      10_000_001,
+      2 ** 31,
+      1.5,
+      2.5,
+    ];
+    let expected = "";
+    for (const seq of seqs) {
+      const event = { v: 1, seq, ts: "t", runId: "r", type: "task.started", data: { id: "a", attempt: 1 } } as const;
+      lines.write(event);
+      expected += `${JSON.stringify(event)}\n`;
+    }
+    expect(lines.out.bytes.subarray(0, lines.out.used).toString("utf8")).toBe(expected);
+  });
+
   test("a writer keeps every line, in order, across buffer flushes and a line larger than its buffer", async () => {
     const dir = mkdtempSync(join(tmpdir(), "line-"));
     const writer = new JsonlWriter(join(dir, "events.jsonl"));
