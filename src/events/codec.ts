@@ -356,6 +356,7 @@ interface CollectionRefs {
 /** Decodes a value written by {@link encode}. `decode(encode(x))` deep-equals `x` for every supported type, cycles included. */
 export function decode(value: Json): unknown {
   if (value === null || typeof value !== "object") return value;
+  if (value === EMPTY) return {}; // the shared encoding of every `{}`: no walk over its (no) keys
   if (!Array.isArray(value) && isFlatPlain(value)) return { ...value };
   const root: { v: unknown } = { v: undefined };
   const refs: SlotRef[] = [];

@@ -66,6 +66,8 @@ export class JsonlWriter implements EventSink {
   #inFlight: JsonBytes | null = null;
   #inFlightAt = 0;
   #inFlightDone = 0;
+  /** True once a catch-up wrote the buffer in flight synchronously: the next catch-up need not write it again. */
+  #inFlightSynced = false;
   /** File offset where the next buffer goes (after the one in flight). */
   #position = 0;
   #failure: Error | null = null;
@@ -161,6 +163,7 @@ export class JsonlWriter implements EventSink {
     this.#inFlight = next;
     this.#inFlightAt = this.#position;
     this.#inFlightDone = 0;
+    this.#inFlightSynced = false;
     this.#position += next.used;
     this.#writeMore();
   }
@@ -194,10 +197,15 @@ export class JsonlWriter implements EventSink {
    * The disk is behind (or the process exits): writes synchronously, in
    * order, what the write in flight still has to do (again from its start:
    * the same bytes at the same offsets, so it does not matter which lands
-   * last) and everything waiting.
+   * last) and everything waiting. A spawn loop that never yields catches up
+   * every {@link MAX_WAITING_BYTES} while the same write is in flight: its
+   * buffer is written once, not at each catch-up.
    */
   #catchUp(): void {
-    if (this.#inFlight !== null) this.#writeSyncAt(this.#inFlight, this.#inFlightAt);
+    if (this.#inFlight !== null && !this.#inFlightSynced) {
+      this.#writeSyncAt(this.#inFlight, this.#inFlightAt);
+      this.#inFlightSynced = true;
+    }
     for (const buf of this.#waiting.splice(0)) {
       this.#writeSyncAt(buf, this.#position);
       this.#position += buf.used;

@@ -76,7 +76,16 @@ export function deferError(live: LiveTask, error: unknown): void {
 
 /** The live attempts of one run and its pending retries. */
 export class Attempts {
+  /** Every live attempt but {@link #fresh}, by instance id. */
   readonly #live = new Map<string, LiveTask>();
+  /**
+   * The attempt started last, while it is live, kept out of {@link #live}
+   * until the next one starts: a task that runs and ends before another
+   * starts (the inline executor runs a quick task within its start) then
+   * costs no Map entry. An entry set and deleted per task made a small Map
+   * rehash every few tasks.
+   */
+  #fresh: LiveTask | null = null;
   readonly #retries = new Set<ReturnType<typeof setTimeout>>();
 
   /** Retries whose delay has not passed yet. */
@@ -85,6 +94,8 @@ export class Attempts {
   }
 
   get(id: string): LiveTask | undefined {
+    const fresh = this.#fresh;
+    if (fresh !== null && fresh.node.id === id) return fresh;
     return this.#live.get(id);
   }
 
@@ -102,7 +113,9 @@ export class Attempts {
       rehost: null,
       replays: 0,
     };
-    this.#live.set(node.id, live);
+    const before = this.#fresh;
+    if (before !== null) this.#live.set(before.node.id, before);
+    this.#fresh = live;
     return live;
   }
 
@@ -110,19 +123,22 @@ export class Attempts {
   armTimeout(live: LiveTask, timeoutMs: number, fire: (live: LiveTask, error: SerializedError) => void): void {
     const id = live.node.id;
     live.timer = setTimeout(() => {
-      if (this.#live.get(id) === live) fire(live, attemptTimeoutError(id, timeoutMs, live.attempt));
+      if (this.get(id) === live) fire(live, attemptTimeoutError(id, timeoutMs, live.attempt));
     }, timeoutMs);
   }
 
   /** Forgets the attempt of `id` and stops its time limit. */
   end(id: string, live: LiveTask): void {
     if (live.timer !== undefined) clearTimeout(live.timer);
-    this.#live.delete(id);
+    if (this.#fresh !== null && this.#fresh.node.id === id) this.#fresh = null;
+    else this.#live.delete(id);
   }
 
-  /** Attempts holding a slot now. */
+  /** Attempts holding a slot now, in the order they started. */
   *holdingSlots(): Generator<[string, LiveTask]> {
     for (const entry of this.#live) if (entry[1].holdsSlot) yield entry;
+    const fresh = this.#fresh;
+    if (fresh !== null && fresh.holdsSlot) yield [fresh.node.id, fresh];
   }
 
   /** Calls `then` after `delayMs`, counted as a pending retry until then. */

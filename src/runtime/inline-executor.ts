@@ -65,6 +65,12 @@ export class InlineExecutor implements Executor {
     return this.concurrency;
   }
   #link: EngineLink | undefined;
+  /**
+   * The attempts that outlived their call (their function returned a
+   * promise), and a called one that another call interrupted. A task that
+   * ends within its call (most do) is only ever {@link #calling}: no Map
+   * entry set and deleted per task.
+   */
   readonly #running = new Map<string, Running>();
   /** The attempt whose task function is being called (its synchronous part). */
   #calling: Running | null = null;
@@ -83,14 +89,20 @@ export class InlineExecutor implements Executor {
     const link = this.#link;
     if (!link) throw new Error("InlineExecutor.run before start");
     const running = new Running(task.id, task.attempt, link);
-    this.#running.set(task.id, running);
     const def = this.#registry.require(task.task);
     const outer = this.#calling;
+    if (outer !== null) this.#running.set(outer.id, outer); // not reachable as #calling during this call
     this.#calling = running;
     const outcome = runAttempt(def, task, running, running);
     this.#calling = outer;
-    if (outcome instanceof Promise) void outcome.then((settled) => this.#settled(running, settled));
-    else this.#settled(running, outcome);
+    if (outcome instanceof Promise) {
+      this.#running.set(task.id, running);
+      void outcome.then((settled) => this.#settled(running, settled));
+      return;
+    }
+    // As if it had been registered for its call: an earlier attempt of the id left registered is replaced, so gone too.
+    if (this.#running.size > 0) this.#running.delete(task.id);
+    link.finished(running, outcome);
   }
 
   #settled(running: Running, outcome: TaskOutcome): void {
@@ -98,8 +110,14 @@ export class InlineExecutor implements Executor {
     running.link.finished(running, outcome);
   }
 
+  /** The attempt of instance `id` in progress: the one being called, or one that outlived its call. */
+  #find(id: string): Running | undefined {
+    const calling = this.#calling;
+    return calling !== null && calling.id === id ? calling : this.#running.get(id);
+  }
+
   resume(ref: TaskRef, waitId: number, outcome: WaitOutcome): void {
-    const running = this.#running.get(ref.id);
+    const running = this.#find(ref.id);
     if (!running || running.attempt !== ref.attempt) return;
     const resolve = running.waits?.get(waitId);
     if (!resolve) return;
@@ -108,7 +126,7 @@ export class InlineExecutor implements Executor {
   }
 
   abort(ref: TaskRef, reason: SerializedError): void {
-    const running = this.#running.get(ref.id);
+    const running = this.#find(ref.id);
     if (!running || running.attempt !== ref.attempt) return;
     running.abort(deserializeError(reason));
   }
@@ -121,6 +139,7 @@ export class InlineExecutor implements Executor {
   }
 
   async close(): Promise<void> {
+    this.#calling?.abort();
     for (const r of this.#running.values()) r.abort();
     this.#running.clear();
   }

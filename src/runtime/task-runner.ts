@@ -219,7 +219,9 @@ class Context implements ExecutionContext {
       spawned = { prefix: `${this.id}/${def.name}#`, n: 0 };
       this.#spawned.set(def.name, spawned);
     }
-    const id = spawned.prefix + ++spawned.n;
+    // Joined, not `prefix + n`: a concatenation this long is a ConsString (a pair of pointers), which the
+    // engine's first Map lookup flattens into a second string and every later read of the id goes through.
+    const id = [spawned.prefix, ++spawned.n].join("");
     this.#port.spawn({ id, task: def.name, inputs: encoded, producers, labels, priority: options.priority ?? null });
     return makeHandle<O>(id, def.name, this.runId);
   }

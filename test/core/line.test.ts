@@ -22,7 +22,7 @@ const anyNumber = fc.oneof(
   fc.nat(),
   fc.integer(),
   fc.double(),
-  fc.constantFrom(0, -0, 9, 10, 99, 100, Number.MAX_SAFE_INTEGER, 2 ** 60),
+  fc.constantFrom(0, -0, 9, 10, 99, 100, 999_999_999, 1e9, 2 ** 31 - 1, 2 ** 31, Number.MAX_SAFE_INTEGER, 2 ** 60),
 );
 const anyJson = fc.oneof(fc.constant(null), fc.constant({}), fc.constant([]), fc.jsonValue()) as fc.Arbitrary<Json>;
 
@@ -80,6 +80,83 @@ describe("event lines", () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  test("written one after another into one buffer, an instance id named again by the next lines is the same bytes", () => {
+    // task.created then edge.created, task.started then task.succeeded: the second line copies the id the first wrote;
+    // task.created lines of the same task, parent and inputs hash reuse their bytes too.
+    const id = fc.constantFrom("root/a#1", "root/a#2", 'root/"q"#1', "root/é#1", "");
+    const seq = fc.oneof(fc.nat(), fc.constantFrom(9, 10, 2 ** 31 - 1, 2 ** 31, Number.MAX_SAFE_INTEGER));
+    const at = { v: fc.constant(1 as const), seq, ts: fc.constantFrom("t1", "t2"), runId: fc.constant("r") };
+    const chain: fc.Arbitrary<TrellisEvent> = fc.oneof(
+      fc.record({
+        ...at,
+        type: fc.constant("task.created" as const),
+        data: fc.record(
+          {
+            id,
+            task: fc.constantFrom("a", "b"),
+            parent: fc.constantFrom("root", null),
+            labels: fc.constantFrom<string[]>([], ["x"]),
+            inputs: fc.constantFrom<Json>({}, { n: 1 }),
+            placeholder: fc.constant(null),
+            priority: fc.constantFrom(0, 2 ** 31),
+            inputsHash: fc.constantFrom("6ae135673e8bb0dc", "0000000000000000"), // left out at times (old logs)
+          },
+          { requiredKeys: ["id", "task", "parent", "labels", "inputs", "placeholder", "priority"] },
+        ),
+      }),
+      fc.record({
+        ...at,
+        type: fc.constant("edge.created" as const),
+        data: fc.record({ from: fc.constant("root"), to: id, kind: fc.constant("lineage" as const) }),
+      }),
+      fc.record({
+        ...at,
+        type: fc.constant("task.started" as const),
+        data: fc.record({ id, attempt: fc.oneof(fc.constant(1), fc.nat()) }),
+      }),
+      fc.record({ ...at, type: fc.constant("task.succeeded" as const), data: fc.record({ id, output: anyJson }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(chain, { minLength: 1, maxLength: 12 }), fc.nat({ max: 12 }), (events, swapAt) => {
+        const lines = new EventLines(new JsonBytes(16)); // grows while the lines are written
+        let text = "";
+        events.forEach((event, i) => {
+          if (i === swapAt) {
+            // The log writer hands the full buffer over and writes on into a fresh one.
+            text += lines.out.bytes.subarray(0, lines.out.used).toString("utf8");
+            lines.out = new JsonBytes(16);
+          }
+          lines.write(event);
+        });
+        text += lines.out.bytes.subarray(0, lines.out.used).toString("utf8");
+        expect(text).toBe(events.map((e) => `${JSON.stringify(e)}\n`).join(""));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test("sequence numbers that follow each other are written right across every carry, and after a jump", () => {
+    const lines = new EventLines(new JsonBytes(16));
+    const seqs = [
+      ...Array.from({ length: 1203 }, (_, i) => i),
+      5,
+      6,
+      9_999_999,
+      10_000_000,
+      10_000_001,
+      2 ** 31,
+      1.5,
+      2.5,
+    ];
+    let expected = "";
+    for (const seq of seqs) {
+      const event = { v: 1, seq, ts: "t", runId: "r", type: "task.started", data: { id: "a", attempt: 1 } } as const;
+      lines.write(event);
+      expected += `${JSON.stringify(event)}\n`;
+    }
+    expect(lines.out.bytes.subarray(0, lines.out.used).toString("utf8")).toBe(expected);
   });
 
   test("a writer keeps every line, in order, across buffer flushes and a line larger than its buffer", async () => {
