@@ -97,7 +97,10 @@ export const run: typeof RunFn = async (root, inputs, options) => {
   return (await import("./run.ts")).run(root, inputs, options);
 };
 /** Continues the run whose log is in `outDir` (docs/event-log.md, resuming). */
-export const resume: typeof ResumeFn = async (outDir, options) => (await import("./resume.ts")).resume(outDir, options);
+export const resume: typeof ResumeFn = async (outDir, options) => {
+  refuseInWorker("resume");
+  return (await import("./resume.ts")).resume(outDir, options);
+};
 /** Creates the executor named by `kind` (inline, threads, processes, bullmq). */
 export const createExecutor: typeof CreateExecutorFn = async (...args) =>
   (await import("./runtime/run.ts")).createExecutor(...args);
