@@ -91,9 +91,11 @@ async function runModule(moduleSpec: string, flags: RunFlags): Promise<ExitCode>
       progress === undefined ? report : { ...report, progress },
     );
     if (viewer) {
-      process.stderr.write(`trellis: the viewer stays open at ${viewer.url}; Ctrl-C to stop it\n`);
+      // Ctrl-C is listened for before the message asks for it: a Ctrl-C with no listener would kill the process.
       const { untilInterrupted } = await import("./view.ts");
-      await untilInterrupted();
+      const interrupted = untilInterrupted();
+      process.stderr.write(`trellis: the viewer stays open at ${viewer.url}; Ctrl-C to stop it\n`);
+      await interrupted;
     }
     return reported.exitCode;
   } catch (error) {
