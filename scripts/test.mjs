@@ -25,7 +25,19 @@ if (build.status !== 0) process.exit(1);
 
 /** The static checks: name, command, and what to do when it fails. */
 const STATIC = [
-  { name: "tsc", args: [bin("typescript", "bin/tsc"), "-p", "tsconfig.json"], fix: "fix the type errors above" },
+  // Incremental (its state in .tmp/build/, beside the build's): a run with few changes checks in ~2 s of CPU, not ~10.
+  {
+    name: "tsc",
+    args: [
+      bin("typescript", "bin/tsc"),
+      "-p",
+      "tsconfig.json",
+      "--incremental",
+      "--tsBuildInfoFile",
+      join(root, ".tmp", "build", "typecheck.tsbuildinfo"),
+    ],
+    fix: "fix the type errors above",
+  },
   { name: "eslint", args: [bin("eslint", "bin/eslint.js"), "."], fix: "fix the lint errors above" },
   {
     name: "biome format",
