@@ -1,8 +1,8 @@
 /**
  * The image worker of this process: one thread that lays out and rasterises
  * snapshots for every run, started on the first job and kept while it is
- * used. Starting it costs ~0.5 s of CPU (mostly compiling the Graphviz
- * WebAssembly), so a process that runs many workflows pays it once. It holds
+ * used. Starting it costs ~0.1–0.2 s of CPU (mostly loading Graphviz, resvg
+ * and the font), so a process that runs many workflows pays it once. It holds
  * the process open only while jobs are pending, and stops after
  * {@link IDLE_STOP_MS} without work so an idle process gets the memory back.
  */

@@ -1,6 +1,6 @@
 /**
  * DOT → SVG → PNG with nothing installed on the machine: Graphviz compiled
- * to WebAssembly (`@hpcc-js/wasm-graphviz`, loaded once per thread) and the
+ * to WebAssembly (`@viz-js/viz`, loaded once per thread) and the
  * resvg rasteriser with the DejaVu Sans font the package brings
  * (`dejavu-fonts-ttf`; most drawings use the package's subset of it,
  * fonts/DejaVuSans-subset.ttf: same glyphs, parsed faster for each frame),
@@ -57,7 +57,8 @@ export async function layoutDot(
 ): Promise<string> {
   try {
     const gv = await loadGraphviz();
-    return gv.layout(dot, how.format, how.engine, how.pinned === true ? { nop: 2 } : undefined);
+    // Graphviz's `nop2` layout is `neato -n2`: the nodes stay at their `pos`, the edges are routed between them.
+    return gv.renderString(dot, { format: how.format, engine: how.pinned === true ? "nop2" : how.engine });
   } catch (error) {
     throw renderError(`Graphviz could not lay out the graph: ${(error as Error).message}`, error);
   }

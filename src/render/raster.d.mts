@@ -1,10 +1,10 @@
-import type { Graphviz } from "@hpcc-js/wasm-graphviz";
+import type { Viz } from "@viz-js/viz";
 import type { RenderedImage, ResvgRenderOptions } from "@resvg/resvg-js";
 
 export declare const FONT_FAMILY: "DejaVu Sans";
 export declare const MAX_PNG_SIDE: number;
 export declare const MAX_PNG_PIXELS: number;
-export declare function loadGraphviz(): Promise<Graphviz>;
+export declare function loadGraphviz(): Promise<Viz>;
 export declare function bundledFont(): string;
 export declare function subsetFont(): string;
 export declare function layoutSvg(dot: string, layout?: "wasm" | "system"): Promise<string>;

@@ -94,7 +94,7 @@ export interface LaidOutNode {
 /** Lays out `dot` with the embedded Graphviz and returns node boxes (points) and the graph height. */
 export async function layout(dot: string): Promise<{ nodes: LaidOutNode[]; height: number }> {
   const gv = await loadGraphviz();
-  const json = JSON.parse(gv.layout(dot, "json", "dot")) as {
+  const json = JSON.parse(gv.renderString(dot, { format: "json", engine: "dot" })) as {
     bb: string;
     objects?: { name: string; pos?: string; width?: string; height?: string }[];
   };
