@@ -2,9 +2,6 @@
  * Trellis: a workflow engine for DAGs that grow while they run.
  * Named exports only; see docs/ for the concepts.
  */
-import { refuseInWorker } from "./runtime/worker-flag.ts";
-import type { run as RunFn } from "./run.ts";
-import type { resume as ResumeFn } from "./resume.ts";
 import type { createExecutor as CreateExecutorFn, bullmqExecutor as BullmqExecutorFn } from "./runtime/run.ts";
 import type { renderLog as RenderLogFn } from "./render/render-log.ts";
 import type { renderPreview as RenderPreviewFn } from "./render/render-preview.ts";
@@ -24,11 +21,13 @@ export {
   OnlySpecificEdgesAllowed,
 } from "./promises/constructors.ts";
 export type { PromiseOptions } from "./promises/constructors.ts";
+export { resume } from "./resume.ts";
 export type { ResumeOptions } from "./resume.ts";
 export type { ResumeResult } from "./runtime/resume.ts";
 export { isMain } from "./runtime/is-main.ts";
 export type { BullMQExecutorOptions } from "./runtime/bullmq/bullmq-executor.ts";
 export { runIfMain } from "./report/run-if-main.ts";
+export { run } from "./run.ts";
 export type { RunOptions } from "./run.ts";
 export type { CacheOption, RunResult } from "./runtime/run.ts";
 export type { RunObserver } from "./plan/observer.ts";
@@ -86,21 +85,11 @@ export type { LogLine } from "./events/read-log.ts";
 // ------------------------------------------------- loaded on first call
 // Every worker imports this module (a workflow's `import { task } from
 // "trellis"`), and a worker never runs, resumes or draws: so the engine, the
-// drawing code and the reporting code load when one of these is first
-// called, not with the package. A worker then loads about 50 modules instead
-// of about 100 (~25 ms less per worker thread on Node 20). The types are the
-// implementations' own.
+// drawing code and the reporting code load when one of these (or `run`,
+// `resume`: see run.ts) is first called, not with the package. A worker then
+// loads about 50 modules instead of about 100 (~25 ms less per worker thread
+// on Node 20). The types are the implementations' own.
 
-/** Runs `root` with `inputs` until nothing can make progress (README, "The API in brief"). */
-export const run: typeof RunFn = async (root, inputs, options) => {
-  refuseInWorker("run"); // before the import: a worker's module that calls run() fails while it loads
-  return (await import("./run.ts")).run(root, inputs, options);
-};
-/** Continues the run whose log is in `outDir` (docs/event-log.md, resuming). */
-export const resume: typeof ResumeFn = async (outDir, options) => {
-  refuseInWorker("resume");
-  return (await import("./resume.ts")).resume(outDir, options);
-};
 /** Creates the executor named by `kind` (inline, threads, processes, bullmq). */
 export const createExecutor: typeof CreateExecutorFn = async (...args) =>
   (await import("./runtime/run.ts")).createExecutor(...args);

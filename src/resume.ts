@@ -1,12 +1,13 @@
 /**
  * `resume(outDir, options)`: continues a run that died (kill -9, power loss,
  * out of memory) from its event log, in the same log, with the snapshot
- * observer attached like `run()`.
+ * observer attached like `run()`. Light to import, as run.ts: the engine
+ * loads when `resume` is first called.
  */
 import type { RunOptions } from "./run.ts";
 import { checkSnapshotOptions, createSnapshotObserver } from "./render/snapshots.ts";
 import type { EngineResumeOptions, ResumeResult } from "./runtime/resume.ts";
-import { resumeEngine } from "./runtime/resume.ts";
+import { refuseInWorker } from "./runtime/worker-flag.ts";
 
 /** Options of {@link resume}: those of `run()` but `out` and `runId` (the log's), plus `retryFailed`. */
 export interface ResumeOptions extends EngineResumeOptions, Pick<RunOptions, "snapshots" | "formats"> {}
@@ -34,7 +35,9 @@ export interface ResumeOptions extends EngineResumeOptions, Pick<RunOptions, "sn
  *   cannot be read (a bad line is named); `UNKNOWN_TASK` when the root's
  *   definition is not registered; `INVALID_OPTION`, `OUTPUT_DIR` as `run()`.
  */
-export function resume<O = unknown>(outDir: string, options: ResumeOptions = {}): Promise<ResumeResult<O>> {
+export async function resume<O = unknown>(outDir: string, options: ResumeOptions = {}): Promise<ResumeResult<O>> {
+  refuseInWorker("resume");
+  const { resumeEngine } = await import("./runtime/resume.ts");
   return resumeEngine<O>(outDir, options, () => {
     checkSnapshotOptions(options.snapshots, options.formats);
     const snapshots = createSnapshotObserver({

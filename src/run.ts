@@ -2,12 +2,14 @@
  * `run(task, inputs, options)`: the public entry point of the engine. It sits
  * above runtime/ and render/ and wires them: the engine (runtime/run.ts) runs
  * the workflow, and the snapshot observer (render/snapshots.ts) draws it.
+ * Light to import: every worker imports the package entry that exports
+ * `run`, so the engine loads when `run` is first called.
  */
 import type { SnapshotPolicy } from "./render/frames.ts";
 import type { ImageFormat } from "./render/images.ts";
 import { checkSnapshotOptions, createSnapshotObserver } from "./render/snapshots.ts";
 import type { EngineRunOptions, RunResult } from "./runtime/run.ts";
-import { runEngine } from "./runtime/run.ts";
+import { refuseInWorker } from "./runtime/worker-flag.ts";
 import type { TaskDefinition } from "./task/define.ts";
 
 /** Options of {@link run}. */
@@ -33,7 +35,13 @@ export interface RunOptions extends EngineRunOptions {
  *   worker: guard the call with `runIfMain(import.meta.url, ...)`);
  *   `INVALID_OPTION` for a bad option; `OUTPUT_DIR` when `out` cannot be written.
  */
-export function run<I, O>(root: TaskDefinition<I, O>, inputs: I, options: RunOptions = {}): Promise<RunResult<O>> {
+export async function run<I, O>(
+  root: TaskDefinition<I, O>,
+  inputs: I,
+  options: RunOptions = {},
+): Promise<RunResult<O>> {
+  refuseInWorker("run"); // before the engine loads: a worker's module that calls run() fails while it loads
+  const { runEngine } = await import("./runtime/run.ts");
   return runEngine(root, inputs, options, () => {
     checkSnapshotOptions(options.snapshots, options.formats);
     if (options.out === undefined) return null;

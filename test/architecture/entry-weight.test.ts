@@ -47,7 +47,7 @@ describe("the package entry stays light", () => {
 
   it("does not load the engine, log drawing, reporting, CLI or bullmq executor until they are called", () => {
     const heavy = [...loaded].filter((m) =>
-      /^(runtime\/(engine|run|resume|step-loop|committer)\.js|run\.js|resume\.js|render\/(render-log|render-preview)\.js|report\/run-and-report\.js|cli\/|view\/|runtime\/bullmq\/)/.test(
+      /^(runtime\/(engine|run|resume|step-loop|committer)\.js|render\/(render-log|render-preview)\.js|report\/run-and-report\.js|cli\/|view\/|runtime\/bullmq\/)/.test(
         m,
       ),
     );
