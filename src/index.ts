@@ -2,7 +2,6 @@
  * Trellis: a workflow engine for DAGs that grow while they run.
  * Named exports only; see docs/ for the concepts.
  */
-import type { createExecutor as CreateExecutorFn, bullmqExecutor as BullmqExecutorFn } from "./runtime/run.ts";
 import type { renderLog as RenderLogFn } from "./render/render-log.ts";
 import type { renderPreview as RenderPreviewFn } from "./render/render-preview.ts";
 
@@ -25,6 +24,7 @@ export { resume } from "./resume.ts";
 export type { ResumeOptions } from "./resume.ts";
 export type { ResumeResult } from "./runtime/resume.ts";
 export { isMain } from "./runtime/is-main.ts";
+export { createExecutor, bullmqExecutor } from "./runtime/create-executor.ts";
 export type { BullMQExecutorOptions } from "./runtime/bullmq/bullmq-executor.ts";
 export { runIfMain } from "./report/run-if-main.ts";
 export { run } from "./run.ts";
@@ -85,17 +85,12 @@ export type { LogLine } from "./events/read-log.ts";
 // ------------------------------------------------- loaded on first call
 // Every worker imports this module (a workflow's `import { task } from
 // "trellis"`), and a worker never runs, resumes or draws: so the engine, the
-// drawing code and the reporting code load when one of these (or `run`,
-// `resume`: see run.ts) is first called, not with the package. A worker then
-// loads about 50 modules instead of about 100 (~25 ms less per worker thread
-// on Node 20). The types are the implementations' own.
+// drawing code and the reporting code load when one of these is first
+// called, not with the package (`run`, `resume` and `createExecutor` do the
+// same in their own modules). A worker then loads about 55 modules instead
+// of about 100 (~25 ms less per worker thread on Node 20). The types are the
+// implementations' own.
 
-/** Creates the executor named by `kind` (inline, threads, processes, bullmq). */
-export const createExecutor: typeof CreateExecutorFn = async (...args) =>
-  (await import("./runtime/run.ts")).createExecutor(...args);
-/** The `bullmq` executor with every option: `run(..., { executor: await bullmqExecutor({ redis }) })`. */
-export const bullmqExecutor: typeof BullmqExecutorFn = async (options) =>
-  (await import("./runtime/run.ts")).bullmqExecutor(options);
 /** Draws a run's snapshots again from its `events.jsonl`. */
 export const renderLog: typeof RenderLogFn = async (eventsPath, options) =>
   (await import("./render/render-log.ts")).renderLog(eventsPath, options);

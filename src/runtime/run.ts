@@ -6,7 +6,6 @@
  */
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
-import { ErrorCodes, TrellisError } from "../errors.ts";
 import type { SerializedError } from "../errors.ts";
 import { decode } from "../events/codec.ts";
 import type { Counts, RunStatus, ViolationPolicy } from "../events/types.ts";
@@ -24,8 +23,8 @@ import { DEFAULT_CACHE_DIR, ResultsCache } from "./cache/results-cache.ts";
 import { Engine } from "./engine.ts";
 import type { Executor, ExecutorKind } from "./executor.ts";
 import { ExecutorKinds } from "./executor.ts";
-import { InlineExecutor } from "./inline-executor.ts";
-import type { BullMQExecutorOptions } from "./bullmq/bullmq-executor.ts";
+import { createExecutor } from "./create-executor.ts";
+import { invalidOption } from "./invalid-option.ts";
 import { refuseInWorker } from "./worker-flag.ts";
 
 /** Options of {@link runEngine}: those of `run()` but the snapshots. */
@@ -104,16 +103,6 @@ export interface RunResult<O> {
 
 const runCounters = new Map<string, number>();
 
-function invalidOption(option: string, expected: string, got: unknown): never {
-  throw new TrellisError(
-    ErrorCodes.INVALID_OPTION,
-    `run(): option \`${option}\` must be ${expected}, got ${JSON.stringify(got) ?? String(got)}`,
-    {
-      option,
-    },
-  );
-}
-
 /** The run's results cache from its `cache` option (see {@link EngineRunOptions.cache}). */
 function resultsCacheFor(option: unknown): ResultsCache | null {
   if (option === undefined) return new ResultsCache(DEFAULT_CACHE_DIR, false);
@@ -121,64 +110,6 @@ function resultsCacheFor(option: unknown): ResultsCache | null {
   const dir = typeof option === "object" && option !== null ? (option as { dir?: unknown }).dir : undefined;
   if (typeof dir !== "string" || dir === "") invalidOption("cache", "{ dir: <folder> } or false", option);
   return new ResultsCache(dir, true);
-}
-
-/** What {@link createExecutor} passes on: the pools' crash limit, the `bullmq` executor's Redis and queue. */
-export interface ExecutorSettings {
-  readonly maxWorkerCrashes?: number | undefined;
-  readonly redis?: string | undefined;
-  readonly queue?: string | undefined;
-}
-
-/** Creates the executor named by `kind`. Threads, processes and bullmq are loaded lazily. */
-export async function createExecutor(
-  kind: ExecutorKind,
-  workers: number,
-  registry: TaskRegistry,
-  settings: ExecutorSettings = {},
-): Promise<Executor> {
-  const { maxWorkerCrashes, ...remote } = settings;
-  const pool = maxWorkerCrashes === undefined ? { workers } : { workers, maxWorkerCrashes };
-  switch (kind) {
-    case "inline":
-      return new InlineExecutor({ concurrency: workers, registry });
-    case "threads": {
-      const { ThreadExecutor } = await import("./threads/thread-executor.ts");
-      return new ThreadExecutor(pool);
-    }
-    case "processes": {
-      const { ProcessExecutor } = await import("./processes/process-executor.ts");
-      return new ProcessExecutor(pool);
-    }
-    case "bullmq": {
-      const redis = remote.redis ?? process.env["TRELLIS_REDIS"];
-      if (redis === undefined || redis === "")
-        invalidOption(
-          "redis",
-          "a Redis URL for the bullmq executor (redis://host:6379, rediss:// for TLS; or set TRELLIS_REDIS)",
-          redis,
-        );
-      return bullmqExecutor({
-        redis,
-        ...(remote.queue !== undefined ? { queue: remote.queue } : {}),
-        ...(maxWorkerCrashes !== undefined ? { maxWorkerCrashes } : {}),
-      });
-    }
-    default: {
-      const never: never = kind;
-      return never;
-    }
-  }
-}
-
-/**
- * The `bullmq` executor with every option (`run(..., { executor: await
- * bullmqExecutor({ redis, maxOutputBytes }) })`). BullMQ and ioredis are
- * loaded only here, so programs that never use them do not pay for them.
- */
-export async function bullmqExecutor(options: BullMQExecutorOptions): Promise<Executor> {
-  const { BullMQExecutor } = await import("./bullmq/bullmq-executor.ts");
-  return new BullMQExecutor(options);
 }
 
 /**
