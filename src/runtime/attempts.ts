@@ -127,6 +127,12 @@ export class Attempts {
     }, timeoutMs);
   }
 
+  /** Stops the time limit of `live` (until it is armed again). */
+  disarmTimeout(live: LiveTask): void {
+    if (live.timer !== undefined) clearTimeout(live.timer);
+    live.timer = undefined;
+  }
+
   /** Forgets the attempt of `id` and stops its time limit. */
   end(id: string, live: LiveTask): void {
     if (live.timer !== undefined) clearTimeout(live.timer);

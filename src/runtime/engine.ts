@@ -214,6 +214,19 @@ export class Engine implements EngineLink {
     this.#loop.pump(); // a tick: the log and the observers get it even if the run goes quiet now (a long task)
   }
 
+  awaitingWorker(ref: TaskRef): void {
+    const live = this.#current(ref);
+    if (live) this.#attempts.disarmTimeout(live);
+  }
+
+  hosted(ref: TaskRef): void {
+    const live = this.#current(ref);
+    if (!live) return;
+    const { timeoutMs } = this.#o.registry.require(live.node.task);
+    this.#attempts.disarmTimeout(live);
+    if (timeoutMs !== undefined) this.#attempts.armTimeout(live, timeoutMs, this.#attemptTimedOut);
+  }
+
   log(ref: TaskRef, message: string, fields: Json): void {
     if (!this.#current(ref)) return;
     this.#log.commit("task.log", { id: ref.id, message, fields });

@@ -95,6 +95,15 @@ export interface EngineLink {
   emit(ref: TaskRef, output: Json): void;
   /** A remote worker took the attempt (executors whose workers have names: `bullmq`). */
   placed?(ref: TaskRef, worker: string): void;
+  /**
+   * The executor could not give the attempt to a worker at once (its worker
+   * is still starting, or every worker is busy or suspected stuck): the
+   * attempt's `timeoutMs` stops counting until {@link EngineLink.hosted}.
+   * Called from within {@link Executor.run}.
+   */
+  awaitingWorker?(ref: TaskRef): void;
+  /** A worker has the attempt that was {@link EngineLink.awaitingWorker}: its whole `timeoutMs` counts from now. */
+  hosted?(ref: TaskRef): void;
   /** The attempt ended (returned, threw, or its worker died because of it). */
   finished(ref: TaskRef, outcome: TaskOutcome): void;
   /**

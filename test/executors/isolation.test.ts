@@ -113,7 +113,7 @@ describe.each(WORKER_EXECUTORS)("crash isolation: %s", (kind) => {
   test.each(FAULTS)(
     "%s: a child that crashes once and succeeds on its retry leaves the run succeeded",
     async (fault) => {
-      // A second worker takes the retry at once: its timeoutMs counts from when the engine starts it, and a replacement worker takes a while to start.
+      // The retry may wait for a replacement worker to start: its timeoutMs counts from when a worker has it.
       const r = await crashRun(kind, fault, "retry", 0, 2);
       expect(r.status).toBe("succeeded");
       expect(r.output).toEqual({ caught: null, value: "recovered", siblings: [], attempt: 1 });

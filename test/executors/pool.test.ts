@@ -1,6 +1,9 @@
 // The worker pool itself, through a transport that counts what crosses it:
-// batching of the fire-and-forget traffic, and close() that never hangs and
-// leaves no worker behind.
+// batching of the fire-and-forget traffic, close() that never hangs and
+// leaves no worker behind, and workers started as the work needs them.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { run } from "trellis";
 import type { EngineLink } from "trellis";
@@ -12,6 +15,7 @@ import type { HostToWorker, WorkerToHost } from "../../dist/runtime/worker/proto
 import { AUTO_SLOTS } from "../../dist/runtime/worker/pool.js";
 import { execBusyFanout, execFanout } from "../../.tmp/fixtures/exec-bench.js";
 import { execSpinsForever } from "../../.tmp/fixtures/exec-faults.js";
+import { loadPair } from "../../.tmp/fixtures/exec-slow-load.js";
 import { WORKER_EXECUTORS, eventsOf } from "./helpers.ts";
 import type { RunResult } from "trellis";
 
@@ -102,9 +106,42 @@ describe.each(WORKER_EXECUTORS)("worker pool: %s", (kind) => {
     await executor.start(link, [execSpinsForever.module as string]);
     executor.run({ id: "spin", attempt: 1, runId: "r", task: execSpinsForever.name, inputs: null });
     await logged;
+    // A second attempt finds no free slot: the pool starts its second worker, which is still loading at close().
+    executor.run({ id: "spin2", attempt: 1, runId: "r", task: execSpinsForever.name, inputs: null });
     await executor.close();
     expect(traffic.spawned).toBe(2);
     expect(traffic.exited).toBe(2);
+  });
+
+  test("starts one worker, and more only while attempts wait for a slot", async () => {
+    const one = pool(kind, { workers: 4 });
+    const chain = await run(execFanout, { n: 1 }, { executor: one.executor }); // a parent, then its child: never two running
+    expect(chain.output).toBe(1);
+    expect(one.traffic.spawned).toBe(1);
+
+    const wide = pool(kind, { workers: 2 });
+    const fanout = await run(execBusyFanout, { n: 12, ms: 3 }, { executor: wide.executor, keepEvents: true });
+    expect(fanout.output).toBe(12);
+    expect(wide.traffic.spawned).toBe(2);
+    expect(maxRunning(fanout)).toBe(2);
+  });
+
+  test("an attempt waiting for a worker that is still starting: its timeoutMs counts from when a worker has it", async () => {
+    // load_quick (timeoutMs 150) finds the first worker busy with load_slow (600 ms) and waits for the
+    // second, whose loading never ends (the fixture); it runs when load_slow frees the first, after 600 ms.
+    const dir = mkdtempSync(join(tmpdir(), "trellis-load-"));
+    process.env["TRELLIS_TEST_LOAD_DIR"] = dir;
+    try {
+      const { executor, traffic } = pool(kind, { workers: 2, slotsPerWorker: 1 });
+      const result = await run(loadPair, { ms: 600 }, { executor, keepEvents: true });
+      expect(result.status).toBe("succeeded");
+      expect(result.output).toEqual(["slow", "quick"]);
+      expect(eventsOf(result, "task.failed")).toEqual([]);
+      expect(traffic.spawned).toBe(2);
+    } finally {
+      delete process.env["TRELLIS_TEST_LOAD_DIR"];
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("by default, attempts that finish in well under a millisecond are pipelined: workers get several at once", async () => {

@@ -9,6 +9,10 @@
  * A worker hosts any number of attempts: one suspended in `waitForAll` does
  * not count as busy, so a parent waiting on children never blocks them. The
  * transports (`threads/`, `processes/`) only start workers and move batches.
+ *
+ * The pool starts one worker, and more as the work needs them (up to
+ * `workers`): a run of one task at a time never pays for a second worker's
+ * start-up, and one that fans out grows to the full pool at its first fan-out.
  */
 import { availableParallelism } from "node:os";
 import { ErrorCodes, TrellisError, serializeError } from "../../errors.ts";
@@ -55,7 +59,11 @@ export interface Transport {
 
 /** Options shared by the `threads` and `processes` executors. */
 export interface PoolOptions {
-  /** Workers to start. Default: available parallelism. */
+  /**
+   * Most workers the pool runs. It starts one and adds more while attempts
+   * wait for a free slot, so a run that never has two tasks running at once
+   * starts one. Default: available parallelism.
+   */
   readonly workers?: number;
   /**
    * Scheduler slots per worker: how many attempts a worker is given before
@@ -147,7 +155,7 @@ function positive(option: string, value: number | undefined, fallback: number, i
 
 export class PoolExecutor implements Executor {
   readonly kind: "threads" | "processes";
-  /** Workers the pool keeps running. */
+  /** Most workers the pool runs at once (it starts them as the work needs them). */
   readonly workers: number;
   /** A fixed `slotsPerWorker`, or null for `"auto"`. */
   readonly #fixedSlots: number | null;
@@ -164,7 +172,7 @@ export class PoolExecutor implements Executor {
   #modules: readonly string[] = [];
   #workers: PoolWorker[] = [];
   readonly #attempts = new Map<string, Attempt>();
-  /** Attempts waiting for a worker (all workers loading, or suspected stuck). */
+  /** Attempts waiting for a worker (every slot taken while workers load, or workers suspected stuck). */
   #pending: StartTask[] = [];
   #pingSeq = 0;
   #started = false;
@@ -184,10 +192,17 @@ export class PoolExecutor implements Executor {
     this.#maxWorkerCrashes = positive("maxWorkerCrashes", options.maxWorkerCrashes, 3, true);
   }
 
-  /** The scheduler's slots now: workers × slots per worker (see {@link PoolOptions.slotsPerWorker}). */
+  /**
+   * The scheduler's slots now: the most workers × slots per worker (see
+   * {@link PoolOptions.slotsPerWorker}), counting workers not started yet:
+   * attempts handed over beyond the running workers' slots start them.
+   */
   get concurrency(): number {
-    const perWorker = this.#fixedSlots ?? (this.#runMsAverage < SHORT_RUN_MS ? AUTO_SLOTS : 1);
-    return this.workers * perWorker;
+    return this.workers * this.#slotsPerWorker();
+  }
+
+  #slotsPerWorker(): number {
+    return this.#fixedSlots ?? (this.#runMsAverage < SHORT_RUN_MS ? AUTO_SLOTS : 1);
   }
 
   /**
@@ -207,11 +222,13 @@ export class PoolExecutor implements Executor {
     this.#link = link;
     this.#modules = [...modules];
     this.#crashes.clear();
-    for (let i = 0; i < this.workers; i++) this.#workers.push(this.#spawn());
+    // One worker now; the others when attempts wait for a slot (#grow). Its load error is the run's.
+    const first = this.#spawn();
+    this.#workers.push(first);
     try {
-      await Promise.all(this.#workers.map((w) => w.loaded));
+      await first.loaded;
     } catch (error) {
-      await Promise.all(this.#workers.map((w) => this.#stop(w)));
+      await this.#stop(first);
       throw error;
     }
     this.#started = true;
@@ -226,7 +243,11 @@ export class PoolExecutor implements Executor {
     }
     const worker = this.#pick(this.#mustIsolate(task));
     if (worker) this.#assign(worker, task);
-    else this.#pending.push(task);
+    else {
+      this.#pending.push(task);
+      this.#link.awaitingWorker?.(task);
+      this.#grow();
+    }
   }
 
   /** A task that has been on a dying worker runs alone until it finishes or waits. */
@@ -356,8 +377,24 @@ export class PoolExecutor implements Executor {
     return worker;
   }
 
-  /** A replacement for a lost worker; if it cannot load, the pool is broken and queued attempts fail. */
-  #replace(): void {
+  /**
+   * Starts workers for the attempts waiting for a slot, up to `workers`:
+   * one per full set of slots they need beyond what the workers still
+   * loading will offer.
+   */
+  #grow(): void {
+    if (this.#closing || !this.#started) return;
+    const slots = this.#slotsPerWorker();
+    let offered = 0;
+    for (const w of this.#workers) if (w.state === "loading") offered += slots;
+    while (this.#pending.length > offered && this.#workers.length < this.workers) {
+      this.#add();
+      offered += slots;
+    }
+  }
+
+  /** A worker more (a replacement, or growth); if it cannot load, the pool is broken and queued attempts fail. */
+  #add(): void {
     const worker = this.#spawn();
     this.#workers.push(worker);
     worker.loaded.catch((error: unknown) => {
@@ -373,10 +410,15 @@ export class PoolExecutor implements Executor {
    * Least busy worker that is ready, not suspected stuck and not running an
    * isolated attempt; ties go to the oldest. For an attempt to `isolate`,
    * only a worker that runs nothing (suspended attempts aside) will do.
+   * While the pool can still offer another worker (one is loading, or fewer
+   * than `workers` run), a worker whose slots are all taken is not picked:
+   * the attempt waits for that worker instead of queueing behind a busy one.
    */
   #pick(isolate: boolean): PoolWorker | undefined {
     let best: PoolWorker | undefined;
-    for (const w of this.#workers)
+    let loading = false;
+    for (const w of this.#workers) {
+      if (w.state === "loading") loading = true;
       if (
         w.state === "ready" &&
         w.ping === null &&
@@ -385,7 +427,9 @@ export class PoolExecutor implements Executor {
         (!best || w.busy < best.busy)
       )
         best = w;
-    return best;
+    }
+    const more = loading || this.#workers.length < this.workers;
+    return best !== undefined && more && best.busy >= this.#slotsPerWorker() ? undefined : best;
   }
 
   #assign(worker: PoolWorker, task: StartTask): void {
@@ -412,8 +456,10 @@ export class PoolExecutor implements Executor {
     const left: StartTask[] = [];
     for (const task of this.#pending) {
       const worker = this.#pick(this.#mustIsolate(task));
-      if (worker) this.#assign(worker, task);
-      else left.push(task);
+      if (worker) {
+        this.#assign(worker, task);
+        this.#link?.hosted?.(task);
+      } else left.push(task);
     }
     this.#pending = left;
   }
@@ -549,7 +595,7 @@ export class PoolExecutor implements Executor {
     worker.isolated = null;
     if (this.#closing || !this.#started) return;
     // A replacement that dies while loading is not replaced again: its load error breaks the pool instead of looping.
-    if (wasReady) this.#replace();
+    if (wasReady) this.#add();
     const link = this.#link;
     if (!link) return;
     const label = worker.handle.label;
@@ -577,7 +623,8 @@ export class PoolExecutor implements Executor {
   async #stop(worker: PoolWorker): Promise<void> {
     if (worker.ping) clearTimeout(worker.ping.timer);
     worker.ping = null;
-    if (worker.state !== "gone") {
+    // A worker still loading hosts no attempt: nothing to let finish.
+    if (worker.state === "ready") {
       worker.out.push({ type: "close", graceMs: this.#closeGraceMs });
       worker.out.flush();
       let timer: ReturnType<typeof setTimeout> | undefined;
