@@ -18,5 +18,11 @@ if (!existsSync(main)) {
   );
   process.exit(70);
 }
+// `trellis run` on the default executor: its first worker thread starts now,
+// and loads Trellis while this thread loads the CLI, the engine and the workflow.
+if (process.argv[2] === "run")
+  (await import(new URL("../dist/cli/commands/run-threads.js", import.meta.url).href)).startThreadsEarly(
+    process.argv.slice(2),
+  );
 const cli = await import(main.href);
 process.exitCode = await cli.main(process.argv.slice(2));

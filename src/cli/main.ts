@@ -127,7 +127,6 @@ function buildProgram(io: CliIo, setCode: (code: ExitCode) => void, setCommand: 
     .option("--open", "with --view, open the viewer in the browser BROWSER names, else the default one")
     .addHelpText("after", EXAMPLES_RUN)
     .action(async (module: string, flags: Record<string, unknown>) => {
-      (await import("./commands/run-threads.ts")).startThreadsEarly(module, flags);
       const { runCommand } = await import("./commands/run.ts");
       setCode(await runCommand(module, flags));
     });

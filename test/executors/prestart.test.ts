@@ -4,6 +4,7 @@
 // no executor took are stopped by discardPrestarted.
 import { afterEach, describe, expect, test } from "vitest";
 import { ThreadExecutor, run } from "trellis";
+import { startThreadsEarly } from "../../dist/cli/commands/run-threads.js";
 import { discardPrestarted, prestartThreads } from "../../dist/runtime/threads/thread-transport.js";
 import { execThreadId } from "../../.tmp/fixtures/exec-bench.js";
 
@@ -35,5 +36,19 @@ describe("threads started ahead of the run", () => {
     expect(result.status).toBe("succeeded");
     expect(result.output).not.toBe(id);
     expect(await discardPrestarted()).toBe(1);
+  });
+
+  test("`trellis run` starts one ahead for the threads executor only, from the command line before it is parsed", async () => {
+    const started = async (argv: string[]) => {
+      startThreadsEarly(argv);
+      return await discardPrestarted();
+    };
+    expect(await started(["run", "flow.mjs"])).toBe(1);
+    expect(await started(["run", "flow.ts", "--workers", "4"])).toBe(1); // the pool starts one, whatever --workers says
+    expect(await started(["run", "--executor", "threads", "flow.mjs"])).toBe(1);
+    expect(await started(["run", "flow.mjs", "--executor", "processes"])).toBe(0);
+    expect(await started(["run", "--executor=inline", "flow.mjs"])).toBe(0);
+    expect(await started(["run", "--help"])).toBe(0);
+    expect(await started(["preview", "flow.mjs"])).toBe(0);
   });
 });
