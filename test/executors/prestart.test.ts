@@ -44,7 +44,7 @@ describe("threads started ahead of the run", () => {
       return await discardPrestarted();
     };
     expect(await started(["run", "flow.mjs"])).toBe(1);
-    expect(await started(["run", "flow.ts", "--workers", "4"])).toBe(1); // the pool starts one, whatever --workers says
+    expect(await started(["run", "flow.ts", "--workers", "4"])).toBe(1); // one ahead, whatever --workers says: the others start with the run
     expect(await started(["run", "--executor", "threads", "flow.mjs"])).toBe(1);
     expect(await started(["run", "flow.mjs", "--executor", "processes"])).toBe(0);
     expect(await started(["run", "--executor=inline", "flow.mjs"])).toBe(0);

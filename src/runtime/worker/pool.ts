@@ -10,9 +10,11 @@
  * not count as busy, so a parent waiting on children never blocks them. The
  * transports (`threads/`, `processes/`) only start workers and move batches.
  *
- * The pool starts one worker, and more as the work needs them (up to
- * `workers`): a run of one task at a time never pays for a second worker's
- * start-up, and one that fans out grows to the full pool at its first fan-out.
+ * The pool starts all its workers at once and begins as soon as one is
+ * ready: a short run does not wait for the slowest worker to load, and an
+ * attempt that finds every ready worker's slots taken waits for one still
+ * loading rather than queue behind a busy one. A worker lost while loading
+ * is started again when attempts wait for a slot.
  */
 import { availableParallelism } from "node:os";
 import { ErrorCodes, TrellisError, serializeError } from "../../errors.ts";
@@ -59,11 +61,7 @@ export interface Transport {
 
 /** Options shared by the `threads` and `processes` executors. */
 export interface PoolOptions {
-  /**
-   * Most workers the pool runs. It starts one and adds more while attempts
-   * wait for a free slot, so a run that never has two tasks running at once
-   * starts one. Default: available parallelism.
-   */
+  /** Workers to start (the run begins once one of them is ready). Default: available parallelism. */
   readonly workers?: number;
   /**
    * Scheduler slots per worker: how many attempts a worker is given before
@@ -155,7 +153,7 @@ function positive(option: string, value: number | undefined, fallback: number, i
 
 export class PoolExecutor implements Executor {
   readonly kind: "threads" | "processes";
-  /** Most workers the pool runs at once (it starts them as the work needs them). */
+  /** Workers the pool keeps running. */
   readonly workers: number;
   /** A fixed `slotsPerWorker`, or null for `"auto"`. */
   readonly #fixedSlots: number | null;
@@ -193,9 +191,9 @@ export class PoolExecutor implements Executor {
   }
 
   /**
-   * The scheduler's slots now: the most workers × slots per worker (see
-   * {@link PoolOptions.slotsPerWorker}), counting workers not started yet:
-   * attempts handed over beyond the running workers' slots start them.
+   * The scheduler's slots now: workers × slots per worker (see
+   * {@link PoolOptions.slotsPerWorker}), counting workers still loading:
+   * attempts handed over beyond the ready workers' slots wait for them.
    */
   get concurrency(): number {
     return this.workers * this.#slotsPerWorker();
@@ -222,16 +220,17 @@ export class PoolExecutor implements Executor {
     this.#link = link;
     this.#modules = [...modules];
     this.#crashes.clear();
-    // One worker now; the others when attempts wait for a slot (#grow). Its load error is the run's.
-    const first = this.#spawn();
-    this.#workers.push(first);
+    // All start now; the run begins with the first one ready (a load error that comes first is the run's).
+    for (let i = 0; i < this.workers; i++) this.#workers.push(this.#spawn());
     try {
-      await first.loaded;
+      await Promise.race(this.#workers.map((w) => w.loaded));
     } catch (error) {
-      await this.#stop(first);
+      await Promise.all(this.#workers.map((w) => this.#stop(w)));
       throw error;
     }
     this.#started = true;
+    // One that cannot load later breaks the pool, as a replacement that cannot load does.
+    for (const w of this.#workers) w.loaded.catch((error: unknown) => this.#breakOn(error));
   }
 
   run(task: StartTask): void {
@@ -246,7 +245,6 @@ export class PoolExecutor implements Executor {
     else {
       this.#pending.push(task);
       this.#link.awaitingWorker?.(task);
-      this.#grow();
     }
   }
 
@@ -293,7 +291,7 @@ export class PoolExecutor implements Executor {
       resolveLoaded = res;
       rejectLoaded = rej;
     });
-    loaded.catch(() => undefined); // observed by start() or by #replace()
+    loaded.catch(() => undefined); // observed by start(), then by #breakOn()
     const gone = new Promise<void>((res) => {
       resolveGone = res;
     });
@@ -377,42 +375,28 @@ export class PoolExecutor implements Executor {
     return worker;
   }
 
-  /**
-   * Starts workers for the attempts waiting for a slot, up to `workers`:
-   * one per full set of slots they need beyond what the workers still
-   * loading will offer.
-   */
-  #grow(): void {
-    if (this.#closing || !this.#started) return;
-    const slots = this.#slotsPerWorker();
-    let offered = 0;
-    for (const w of this.#workers) if (w.state === "loading") offered += slots;
-    while (this.#pending.length > offered && this.#workers.length < this.workers) {
-      this.#add();
-      offered += slots;
-    }
-  }
-
-  /** A worker more (a replacement, or growth); if it cannot load, the pool is broken and queued attempts fail. */
-  #add(): void {
+  /** A replacement for a lost worker; if it cannot load, the pool is broken and queued attempts fail. */
+  #replace(): void {
     const worker = this.#spawn();
     this.#workers.push(worker);
-    worker.loaded.catch((error: unknown) => {
-      if (this.#closing) return;
-      this.#broken = serializeError(error);
-      const pending = this.#pending;
-      this.#pending = [];
-      for (const task of pending) this.#link?.finished(task, { ok: false, error: this.#broken });
-    });
+    worker.loaded.catch((error: unknown) => this.#breakOn(error));
+  }
+
+  #breakOn(error: unknown): void {
+    if (this.#closing) return;
+    this.#broken = serializeError(error);
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const task of pending) this.#link?.finished(task, { ok: false, error: this.#broken });
   }
 
   /**
    * Least busy worker that is ready, not suspected stuck and not running an
    * isolated attempt; ties go to the oldest. For an attempt to `isolate`,
    * only a worker that runs nothing (suspended attempts aside) will do.
-   * While the pool can still offer another worker (one is loading, or fewer
-   * than `workers` run), a worker whose slots are all taken is not picked:
-   * the attempt waits for that worker instead of queueing behind a busy one.
+   * While a worker is still loading, a worker whose slots are all taken is
+   * not picked: the attempt waits for the one loading instead of queueing
+   * behind a busy one.
    */
   #pick(isolate: boolean): PoolWorker | undefined {
     let best: PoolWorker | undefined;
@@ -428,8 +412,7 @@ export class PoolExecutor implements Executor {
       )
         best = w;
     }
-    const more = loading || this.#workers.length < this.workers;
-    return best !== undefined && more && best.busy >= this.#slotsPerWorker() ? undefined : best;
+    return best !== undefined && loading && best.busy >= this.#slotsPerWorker() ? undefined : best;
   }
 
   #assign(worker: PoolWorker, task: StartTask): void {
@@ -595,7 +578,7 @@ export class PoolExecutor implements Executor {
     worker.isolated = null;
     if (this.#closing || !this.#started) return;
     // A replacement that dies while loading is not replaced again: its load error breaks the pool instead of looping.
-    if (wasReady) this.#add();
+    if (wasReady) this.#replace();
     const link = this.#link;
     if (!link) return;
     const label = worker.handle.label;
