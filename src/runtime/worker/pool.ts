@@ -13,8 +13,8 @@
  * The pool starts all its workers at once and begins as soon as one is
  * ready: a short run does not wait for the slowest worker to load, and an
  * attempt that finds every ready worker's slots taken waits for one still
- * loading rather than queue behind a busy one. A worker lost while loading
- * is started again when attempts wait for a slot.
+ * loading rather than queue behind a busy one. A worker that cannot load
+ * once the run began breaks the pool, as a replacement that cannot load does.
  */
 import { availableParallelism } from "node:os";
 import { ErrorCodes, TrellisError, serializeError } from "../../errors.ts";
