@@ -123,13 +123,13 @@ describe.each(WORKER_EXECUTORS)("worker pool: %s", (kind) => {
 
   test("an attempt waiting for a worker that is still starting: its timeoutMs counts from when a worker has it", async () => {
     // The run begins on the first worker ready; the second never finishes loading (the fixture). load_quick
-    // (timeoutMs 150) finds the first worker busy with load_slow (600 ms) and waits for the second; it runs
-    // when load_slow frees the first, after 600 ms.
+    // (timeoutMs 500) finds the first worker busy with load_slow (1,500 ms) and waits for the second; it runs
+    // when load_slow frees the first, after 1,500 ms: three times its limit, and a round trip has 500 ms.
     const dir = mkdtempSync(join(tmpdir(), "trellis-load-"));
     process.env["TRELLIS_TEST_LOAD_DIR"] = dir;
     try {
       const { executor, traffic } = pool(kind, { workers: 2, slotsPerWorker: 1 });
-      const result = await run(loadPair, { ms: 600 }, { executor, keepEvents: true });
+      const result = await run(loadPair, { ms: 1500 }, { executor, keepEvents: true });
       expect(result.status).toBe("succeeded");
       expect(result.output).toEqual(["slow", "quick"]);
       expect(eventsOf(result, "task.failed")).toEqual([]);
