@@ -43,16 +43,17 @@ export class InputsHasher {
 
   hash(inputs: Json): string {
     if (inputs === this.#inputs && inputs !== null) return this.#hash;
+    const object = typeof inputs === "object" ? inputs : null;
     const text = canonicalJson(inputs);
     if (text === this.#text) {
-      this.#inputs = typeof inputs === "object" ? inputs : null;
+      this.#inputs = object;
       return this.#hash;
     }
     const hash = hash64(text);
     if (text.length <= MEMO_MAX_CHARS) {
       this.#text = text;
       this.#hash = hash;
-      this.#inputs = typeof inputs === "object" ? inputs : null;
+      this.#inputs = object;
     }
     return hash;
   }

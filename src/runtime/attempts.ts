@@ -119,9 +119,10 @@ export class Attempts {
     return live;
   }
 
-  /** Fails `live` with a `TASK_TIMEOUT` error through `fire` when it still runs after `timeoutMs`. */
+  /** Fails `live` with a `TASK_TIMEOUT` error through `fire` when it still runs after `timeoutMs` (from now: a timer armed before is replaced). */
   armTimeout(live: LiveTask, timeoutMs: number, fire: (live: LiveTask, error: SerializedError) => void): void {
     const id = live.node.id;
+    this.disarmTimeout(live);
     live.timer = setTimeout(() => {
       if (this.get(id) === live) fire(live, attemptTimeoutError(id, timeoutMs, live.attempt));
     }, timeoutMs);
@@ -135,7 +136,7 @@ export class Attempts {
 
   /** Forgets the attempt of `id` and stops its time limit. */
   end(id: string, live: LiveTask): void {
-    if (live.timer !== undefined) clearTimeout(live.timer);
+    this.disarmTimeout(live);
     if (this.#fresh !== null && this.#fresh.node.id === id) this.#fresh = null;
     else this.#live.delete(id);
   }

@@ -223,7 +223,6 @@ export class Engine implements EngineLink {
     const live = this.#current(ref);
     if (!live) return;
     const { timeoutMs } = this.#o.registry.require(live.node.task);
-    this.#attempts.disarmTimeout(live);
     if (timeoutMs !== undefined) this.#attempts.armTimeout(live, timeoutMs, this.#attemptTimedOut);
   }
 

@@ -16,8 +16,7 @@ const tmp = mkdtempSync(join(tmpdir(), "trellis-cli-inline-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const FIXTURE = ".tmp/fixtures/cli-inline-faults.js";
 
-/** `trellis run` of the fixture on the inline executor, logging to `out`, drawing nothing; `extra` names the task and its input. */
-/** The fixture on the inline executor, without drawings, into `out`. */
+/** `trellis run` of the fixture on the inline executor, logging to `out`, drawing nothing; `flags` name the task and its input. */
 function faultRun(out: string, ...flags: string[]): string[] {
   return inlineRun(FIXTURE, out, "--snapshots", "none", ...flags);
 }
