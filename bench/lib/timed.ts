@@ -14,8 +14,8 @@ export interface Timing {
 }
 
 /**
- * Runs `argv` in `cwd` with its output sent to `logFile` (its last lines
- * become the error when it fails) and times it.
+ * Runs `argv` in `cwd` with its output sent to `logFile` (its last three
+ * lines become the error when it fails) and times it.
  */
 export function timeCommand(
   argv: readonly string[],
@@ -25,7 +25,8 @@ export function timeCommand(
 ): Promise<Timing> {
   const quoted = argv.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
   const log = `'${logFile.replace(/'/g, "'\\''")}'`;
-  const script = `${quoted} >${log} 2>&1 || { tail -n 20 ${log} >&2; exit 1; }; times`;
+  // On failure: the command's own exit code, and its last lines on stderr.
+  const script = `${quoted} >${log} 2>&1; s=$?; if [ $s -ne 0 ]; then tail -n 3 ${log} >&2; exit $s; fi; times`;
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn("bash", ["-c", script], { cwd, stdio: ["ignore", "pipe", "pipe"], env });
@@ -37,9 +38,7 @@ export function timeCommand(
     child.on("close", (code) => {
       const wallMs = performance.now() - started;
       if (code !== 0)
-        return reject(
-          new Error(`${argv.join(" ")} failed (exit ${code}): ${err.trim().split("\n").slice(-3).join(" | ")}`),
-        );
+        return reject(new Error(`${argv.join(" ")} failed (exit ${code}): ${err.trim().split("\n").join(" | ")}`));
       // `times`: the shell's user/sys, then its children's user/sys, as 0m0.123s.
       const children = out.trim().split("\n").at(-1) ?? "";
       const secs = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));

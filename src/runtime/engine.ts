@@ -221,9 +221,7 @@ export class Engine implements EngineLink {
 
   hosted(ref: TaskRef): void {
     const live = this.#current(ref);
-    if (!live) return;
-    const { timeoutMs } = this.#o.registry.require(live.node.task);
-    if (timeoutMs !== undefined) this.#attempts.armTimeout(live, timeoutMs, this.#attemptTimedOut);
+    if (live) this.#armTimeout(live, this.#o.registry.require(live.node.task).timeoutMs);
   }
 
   log(ref: TaskRef, message: string, fields: Json): void {
@@ -323,8 +321,13 @@ export class Engine implements EngineLink {
     this.#log.commit("task.started", { id, attempt }, node);
     const live = this.#attempts.start(node, attempt);
     this.#declarations.atStart(live, def);
-    if (def.timeoutMs !== undefined) this.#attempts.armTimeout(live, def.timeoutMs, this.#attemptTimedOut);
+    this.#armTimeout(live, def.timeoutMs);
     this.#o.executor.run({ id, attempt, runId: this.#o.runId, task: node.task, inputs });
+  }
+
+  /** Starts the attempt's `timeoutMs` (from now), when its task has one. */
+  #armTimeout(live: LiveTask, timeoutMs: number | undefined): void {
+    if (timeoutMs !== undefined) this.#attempts.armTimeout(live, timeoutMs, this.#attemptTimedOut);
   }
 
   readonly #attemptTimedOut = (live: LiveTask, error: SerializedError): void => {
