@@ -136,6 +136,22 @@ export function prepareSnapshotDirs(out: string, formats: readonly ImageFormat[]
   return dirs;
 }
 
+/**
+ * For a run that draws nothing: checks that `out` can be made and written,
+ * and removes an earlier run's frames (see {@link clearFrames}). Makes no
+ * frame folder, so the output folder holds only what the run wrote.
+ * @throws TrellisError `OUTPUT_DIR` when the folder cannot be made, written or cleared.
+ */
+function prepareUndrawnOut(out: string): void {
+  const dir = resolve(out);
+  try {
+    ensureWritableDir(dir);
+  } catch (error) {
+    throw outputDirError(dir, error);
+  }
+  clearFrames(out);
+}
+
 /** Checks snapshot options; throws `INVALID_OPTION` naming the bad one. */
 export function checkSnapshotOptions(policy: unknown, formats: unknown): void {
   if (policy !== undefined && !(SNAPSHOT_POLICIES as readonly unknown[]).includes(policy))
@@ -221,7 +237,7 @@ export function createSnapshotObserver(options: SnapshotOptions): SnapshotObserv
   const onError = options.onError ?? warn;
   if (policy === "none") {
     // No snapshots this time, and none of an earlier run left to be taken for this run's.
-    prepareSnapshotDirs(options.out, [], true);
+    prepareUndrawnOut(options.out);
     return { frames: 0, dotFiles: [] };
   }
   const dirs = prepareSnapshotDirs(options.out, formats, true);

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ErrorCodes, TrellisError, createSnapshotObserver, run } from "trellis";
@@ -44,6 +44,7 @@ describe("live snapshots of run()", () => {
     const out = tempDir();
     await run(mapReduce, mapInputs, { executor: "inline", out, runId: "snap-none", snapshots: "none" });
     expect(filesUnder(out)).toEqual(["events.jsonl"]);
+    expect(readdirSync(out), "no empty frame folders either").toEqual(["events.jsonl"]);
     for (const options of [{ snapshots: "sometimes" as SnapshotPolicy }, { formats: ["gif" as "png"] }]) {
       const error = await run(mapReduce, mapInputs, { executor: "inline", out, ...options }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(TrellisError);
