@@ -28,8 +28,8 @@ export const STARTUP_GROUP = "Start-up";
 const RUNS = 5;
 const QUICK_RUNS = 3;
 const BIN = join(REPO_ROOT, "bin", "trellis.mjs");
-/** Where a measured command's output goes (shown when it fails). */
-const STDERR_FILE = join(tmpdir(), "trellis-startup-output");
+/** Where a measured command's output goes (its last lines are shown when it fails). */
+const OUTPUT_FILE = join(tmpdir(), "trellis-startup-output");
 
 async function median(
   node: string,
@@ -39,7 +39,7 @@ async function median(
 ): Promise<Timing & { walls: number[] }> {
   const runs: Timing[] = [];
   const env = { ...process.env, CI: "1", NO_COLOR: "1" };
-  for (let i = 0; i < count; i++) runs.push(await timeCommand([node, ...args], cwd, STDERR_FILE, env));
+  for (let i = 0; i < count; i++) runs.push(await timeCommand([node, ...args], cwd, OUTPUT_FILE, env));
   const walls = runs.map((r) => r.wallMs).sort((a, b) => a - b);
   const cpus = runs.map((r) => r.cpuMs).sort((a, b) => a - b);
   const mid = Math.floor(count / 2);

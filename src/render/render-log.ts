@@ -145,7 +145,7 @@ export async function renderLog(eventsPath: string, options: RenderLogOptions = 
     );
   }
   try {
-    const staging = prepareSnapshotDirs(stagingRoot, formats, false);
+    const staging = prepareSnapshotDirs(stagingRoot, foldersFor(formats), false);
     const result = await drawFrames(eventsPath, staging, formats, policy, step, options);
     const dirs = snapshotDirs(out);
     swapIn(staging, dirs, out, formats, step === undefined);

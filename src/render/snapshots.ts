@@ -113,19 +113,20 @@ export function clearFrames(out: string): void {
 }
 
 /**
- * Creates the folders the formats need and, with `clear`, removes the
- * frames of an earlier run from all of them (see {@link clearFrames}), so
- * the folder shows one run. `out` is checked first: a folder that cannot be
- * made or written fails here, before anything runs.
+ * Creates the frame `folders` (see {@link foldersFor}; none for a run that
+ * draws nothing) and, with `clear`, removes the frames of an earlier run
+ * from all of them (see {@link clearFrames}), so the folder shows one run.
+ * `out` is checked first: a folder that cannot be made or written fails
+ * here, before anything runs.
  * @throws TrellisError `OUTPUT_DIR` when a folder cannot be created or cleared.
  */
-export function prepareSnapshotDirs(out: string, formats: readonly ImageFormat[], clear: boolean): SnapshotDirs {
+export function prepareSnapshotDirs(out: string, folders: readonly FrameFolder[], clear: boolean): SnapshotDirs {
   const dirs = snapshotDirs(out);
   let current = resolve(out);
   try {
     ensureWritableDir(current);
     if (clear) clearFrames(out);
-    for (const folder of foldersFor(formats)) {
+    for (const folder of folders) {
       current = dirs[folder];
       ensureWritableDir(current);
     }
@@ -134,22 +135,6 @@ export function prepareSnapshotDirs(out: string, formats: readonly ImageFormat[]
     throw outputDirError(current, error);
   }
   return dirs;
-}
-
-/**
- * For a run that draws nothing: checks that `out` can be made and written,
- * and removes an earlier run's frames (see {@link clearFrames}). Makes no
- * frame folder, so the output folder holds only what the run wrote.
- * @throws TrellisError `OUTPUT_DIR` when the folder cannot be made, written or cleared.
- */
-function prepareUndrawnOut(out: string): void {
-  const dir = resolve(out);
-  try {
-    ensureWritableDir(dir);
-  } catch (error) {
-    throw outputDirError(dir, error);
-  }
-  clearFrames(out);
 }
 
 /** Checks snapshot options; throws `INVALID_OPTION` naming the bad one. */
@@ -237,10 +222,10 @@ export function createSnapshotObserver(options: SnapshotOptions): SnapshotObserv
   const onError = options.onError ?? warn;
   if (policy === "none") {
     // No snapshots this time, and none of an earlier run left to be taken for this run's.
-    prepareUndrawnOut(options.out);
+    prepareSnapshotDirs(options.out, [], true);
     return { frames: 0, dotFiles: [] };
   }
-  const dirs = prepareSnapshotDirs(options.out, formats, true);
+  const dirs = prepareSnapshotDirs(options.out, foldersFor(formats), true);
   const layout = options.layout ?? "wasm";
   const sink = options.worker === false ? new InlineImageSink(layout) : new WorkerImageSink(layout);
   const writer = new FrameWriter(dirs, formats, sink);
